@@ -1,0 +1,43 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "speedo",
+    products: [
+        .executable(name: "speedo", targets: ["speedo"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // C libraries from Debian, reached through pkg-config; the shims hold only what Swift cannot import.
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CNCurses", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
+
+        .target(name: "SpeedoCore", swiftSettings: strict),
+        .target(name: "SpeedoKafka", dependencies: ["CRdKafka", "SpeedoCore"], swiftSettings: strict),
+        .target(name: "SpeedoStore", dependencies: ["CLibPQ", "SpeedoCore"], swiftSettings: strict),
+        .target(name: "SpeedoTUI", dependencies: ["CNCurses", "SpeedoCore"], swiftSettings: strict),
+        .executableTarget(
+            name: "speedo",
+            dependencies: [
+                "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoTUI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+
+        .testTarget(name: "SpeedoCoreTests", dependencies: ["SpeedoCore"], swiftSettings: strict),
+        .testTarget(name: "SpeedoKafkaTests", dependencies: ["SpeedoKafka"], swiftSettings: strict),
+        .testTarget(name: "SpeedoStoreTests", dependencies: ["SpeedoStore"], swiftSettings: strict),
+        .testTarget(name: "SpeedoTUITests", dependencies: ["SpeedoTUI"], swiftSettings: strict),
+        .testTarget(name: "speedoTests", dependencies: ["SpeedoCore"], swiftSettings: strict),
+    ]
+)

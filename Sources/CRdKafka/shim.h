@@ -1,0 +1,5 @@
+#ifndef SPEEDO_CRDKAFKA_SHIM_H
+#define SPEEDO_CRDKAFKA_SHIM_H
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#endif

@@ -1,0 +1,1 @@
+// SpeedoCore: filled in by the foundation work.

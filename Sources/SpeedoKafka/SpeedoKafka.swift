@@ -1,0 +1,1 @@
+// SpeedoKafka: filled in by the foundation work.

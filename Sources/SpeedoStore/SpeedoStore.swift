@@ -1,0 +1,1 @@
+// SpeedoStore: filled in by the foundation work.

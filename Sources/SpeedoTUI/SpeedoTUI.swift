@@ -1,0 +1,1 @@
+// SpeedoTUI: filled in by the foundation work.
