@@ -1,0 +1,371 @@
+package enum InputFormat: String, Sendable, CaseIterable {
+    case ndjson
+    case csv
+}
+
+package enum LineOutcome: Sendable, Equatable {
+    case reading(Reading)
+    /// A blank line or the CSV header.
+    case skipped
+    case rejected(Rejection)
+}
+
+/// Turns the lines of one input stream into readings, validated against the event contract.
+///
+/// Works on the raw UTF-8 bytes of each line, without Foundation and without allocating except for
+/// the sensor id (which is a small, inline `String` for ids up to 15 bytes). Keeps per-stream state:
+/// the detected format and whether a CSV header may still appear.
+package struct ReadingDecoder {
+    package private(set) var format: InputFormat?
+    private var hasSeenContent = false
+    /// Reused for strings with escapes (JSON `\u…`, CSV `""`), so they cost no allocation after the first.
+    private var scratch: [UInt8] = []
+
+    /// With `format` nil, the first non-blank line decides: `{` means NDJSON, anything else CSV.
+    package init(format: InputFormat? = nil) {
+        self.format = format
+    }
+
+    package mutating func decode(line: UnsafeRawBufferPointer, now: Timestamp) -> LineOutcome {
+        let firstContent = JSONScanner.skipWhitespace(line, from: 0)
+        guard firstContent < line.count else { return .skipped }
+        let format = self.format ?? (line[firstContent] == UInt8(ascii: "{") ? .ndjson : .csv)
+        self.format = format
+        let isFirstContentLine = !hasSeenContent
+        hasSeenContent = true
+        do throws(Rejection) {
+            switch format {
+            case .ndjson:
+                return .reading(try decodeJSON(line, now: now))
+            case .csv:
+                guard let reading = try decodeCSV(line, now: now, headerAllowed: isFirstContentLine) else {
+                    return .skipped
+                }
+                return .reading(reading)
+            }
+        } catch {
+            return .rejected(error)
+        }
+    }
+
+    /// A line from `LineSplitter`; one cut at the length limit is rejected rather than misread.
+    package mutating func decode(_ line: LineSplitter.Line, now: Timestamp) -> LineOutcome {
+        guard !line.isTruncated else {
+            return .rejected(
+                Rejection(
+                    code: .lineTooLong, field: "line", rule: "is longer than \(line.bytes.count) bytes",
+                    value: EscapedText.escape(bytes: line.bytes)))
+        }
+        return decode(line: line.bytes, now: now)
+    }
+
+    /// One JSON object, as in a Kafka record value written by `ingest` or by another producer.
+    package static func decode(value: UnsafeRawBufferPointer, now: Timestamp) -> Result<Reading, Rejection> {
+        var decoder = ReadingDecoder(format: .ndjson)
+        do throws(Rejection) {
+            return .success(try decoder.decodeJSON(value, now: now))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    package static func decode(value: [UInt8], now: Timestamp) -> Result<Reading, Rejection> {
+        value.withUnsafeBytes { decode(value: $0, now: now) }
+    }
+
+    // MARK: NDJSON
+
+    private enum Key {
+        case sensorID, speed, ts, other
+    }
+
+    private mutating func decodeJSON(_ line: UnsafeRawBufferPointer, now: Timestamp) throws(Rejection) -> Reading {
+        var scanner = JSONScanner(line)
+        scanner.skipWhitespace()
+        guard scanner.peek() == UInt8(ascii: "{") else {
+            throw Rejection(
+                code: .malformedLine, field: "line", rule: "not a JSON object", value: EscapedText.escape(bytes: line))
+        }
+        scanner.advance()
+        var sensorID: JSONScanner.Value?
+        var speed: JSONScanner.Value?
+        var ts: JSONScanner.Value?
+        scanner.skipWhitespace()
+        if scanner.peek() == UInt8(ascii: "}") {
+            scanner.advance()
+        } else {
+            while true {
+                let key = try scanner.scanKey()
+                let value = try scanner.scanValue()
+                switch try identify(key, in: line) {
+                case .sensorID:
+                    guard sensorID == nil else { throw ReadingRules.duplicate("sensor_id") }
+                    sensorID = value
+                case .speed:
+                    guard speed == nil else { throw ReadingRules.duplicate("speed") }
+                    speed = value
+                case .ts:
+                    guard ts == nil else { throw ReadingRules.duplicate("ts") }
+                    ts = value
+                case .other:
+                    break
+                }
+                scanner.skipWhitespace()
+                guard let separator = scanner.peek() else { throw scanner.malformed("unexpected end of line") }
+                scanner.advance()
+                if separator == UInt8(ascii: "}") { break }
+                guard separator == UInt8(ascii: ",") else {
+                    throw scanner.malformed("expected ',' or '}'", column: scanner.position)
+                }
+            }
+        }
+        scanner.skipWhitespace()
+        guard scanner.isAtEnd else { throw scanner.malformed("unexpected text after the object") }
+
+        guard let sensorID else { throw ReadingRules.missing("sensor_id") }
+        guard let speed else { throw ReadingRules.missing("speed") }
+        let validID = try jsonSensorID(sensorID, in: line)
+        let validSpeed = try jsonSpeed(speed, in: line)
+        let timestamp = try ts.map { value throws(Rejection) in try jsonTime(value, in: line, now: now) } ?? now
+        return Reading(sensorID: validID, speed: validSpeed, timestamp: timestamp)
+    }
+
+    @inline(__always)
+    private mutating func identify(_ key: JSONScanner.Value, in line: UnsafeRawBufferPointer) throws(Rejection) -> Key {
+        if key.hasEscapes {
+            let decoded = try decodedString(key, in: line)
+            return decoded.withUnsafeBytes { Self.identify(rawKey: $0) }
+        }
+        return Self.identify(rawKey: key.content(in: line))
+    }
+
+    @inline(__always)
+    private static func identify(rawKey: UnsafeRawBufferPointer) -> Key {
+        switch rawKey.count {
+        case 2 where rawKey[0] == UInt8(ascii: "t") && rawKey[1] == UInt8(ascii: "s"):
+            return .ts
+        case 5 where rawKey.elementsEqual("speed".utf8):
+            return .speed
+        case 9 where rawKey.elementsEqual("sensor_id".utf8):
+            return .sensorID
+        default:
+            return .other
+        }
+    }
+
+    private mutating func decodedString(_ value: JSONScanner.Value, in line: UnsafeRawBufferPointer) throws(Rejection) -> [UInt8] {
+        scratch.removeAll(keepingCapacity: true)
+        try JSONScanner.unescape(value, in: line, into: &scratch)
+        return scratch
+    }
+
+    private mutating func jsonSensorID(_ value: JSONScanner.Value, in line: UnsafeRawBufferPointer) throws(Rejection) -> String {
+        guard value.kind == .string else {
+            throw Rejection(
+                code: .wrongType, field: "sensor_id", rule: "must be a string",
+                value: EscapedText.escape(bytes: value.text(in: line)))
+        }
+        guard value.hasEscapes else { return try ReadingRules.sensorID(value.content(in: line)) }
+        scratch.removeAll(keepingCapacity: true)
+        try JSONScanner.unescape(value, in: line, into: &scratch)
+        return try scratch.withBytes { bytes throws(Rejection) in try ReadingRules.sensorID(bytes) }
+    }
+
+    private func jsonSpeed(_ value: JSONScanner.Value, in line: UnsafeRawBufferPointer) throws(Rejection) -> Double {
+        let text = value.text(in: line)
+        guard case .number(let number) = value.kind, let speed = number.doubleValue(source: text) else {
+            throw Rejection(
+                code: .wrongType, field: "speed",
+                rule: value.kind == .string ? "must be a JSON number, not a string" : "must be a JSON number",
+                value: EscapedText.escape(bytes: text))
+        }
+        return try ReadingRules.speed(speed, shown: EscapedText.escape(bytes: text))
+    }
+
+    private mutating func jsonTime(_ value: JSONScanner.Value, in line: UnsafeRawBufferPointer, now: Timestamp) throws(Rejection) -> Timestamp {
+        switch value.kind {
+        case .number(let number):
+            return try ReadingRules.epochTime(number, source: value.text(in: line), now: now)
+        case .string where !value.hasEscapes:
+            return try ReadingRules.textTime(value.content(in: line), now: now)
+        case .string:
+            scratch.removeAll(keepingCapacity: true)
+            try JSONScanner.unescape(value, in: line, into: &scratch)
+            return try scratch.withBytes { bytes throws(Rejection) in try ReadingRules.textTime(bytes, now: now) }
+        case .null:
+            return now
+        default:
+            throw Rejection(
+                code: .wrongType, field: "ts", rule: ReadingRules.timeForms,
+                value: EscapedText.escape(bytes: value.text(in: line)))
+        }
+    }
+
+    // MARK: CSV
+
+    /// `nil` for the header line.
+    private mutating func decodeCSV(
+        _ line: UnsafeRawBufferPointer, now: Timestamp, headerAllowed: Bool
+    ) throws(Rejection) -> Reading? {
+        let fields = try CSVFields(line)
+        guard fields.count == 2 || fields.count == 3 else {
+            throw Rejection(
+                code: .malformedLine, field: "line",
+                rule: "expected 2 or 3 CSV columns (sensor_id,speed[,ts]), found \(fields.count)",
+                value: EscapedText.escape(bytes: line))
+        }
+        if headerAllowed, fields.isHeader(in: line) { return nil }
+
+        let sensorID = try fields.withField(0, in: line, scratch: &scratch) { bytes throws(Rejection) in
+            guard !bytes.isEmpty else { throw ReadingRules.missing("sensor_id") }
+            return try ReadingRules.sensorID(bytes)
+        }
+        let speed = try fields.withField(1, in: line, scratch: &scratch) { bytes throws(Rejection) in
+            guard !bytes.isEmpty else { throw ReadingRules.missing("speed") }
+            guard let number = DecimalNumber.parse(bytes), let speed = number.doubleValue(source: bytes) else {
+                throw Rejection(
+                    code: .wrongType, field: "speed", rule: "must be a number", value: EscapedText.quoted(bytes: bytes))
+            }
+            return try ReadingRules.speed(speed, shown: EscapedText.escape(bytes: bytes))
+        }
+        guard fields.count == 3 else { return Reading(sensorID: sensorID, speed: speed, timestamp: now) }
+        let timestamp = try fields.withField(2, in: line, scratch: &scratch) { bytes throws(Rejection) in
+            if bytes.isEmpty { return now }
+            if let number = DecimalNumber.parse(bytes) {
+                return try ReadingRules.epochTime(number, source: bytes, now: now)
+            }
+            return try ReadingRules.textTime(bytes, now: now)
+        }
+        return Reading(sensorID: sensorID, speed: speed, timestamp: timestamp)
+    }
+}
+
+/// The fields of one CSV line (RFC 4180 quoting, spaces around fields ignored), as spans into the line.
+/// Only the first three are kept; `count` counts all of them.
+struct CSVFields {
+    private struct Span {
+        var start = 0
+        var end = 0
+        var isQuoted = false
+        var hasDoubledQuotes = false
+    }
+
+    private var spans = (Span(), Span(), Span())
+    private(set) var count = 0
+
+    init(_ line: UnsafeRawBufferPointer) throws(Rejection) {
+        let length = line.count
+        var index = 0
+        while true {
+            var span = Span()
+            index = Self.skipBlanks(line, from: index)
+            if index < length, line[index] == UInt8(ascii: "\"") {
+                let openingQuote = index
+                span.isQuoted = true
+                index += 1
+                span.start = index
+                while true {
+                    guard index < length else {
+                        throw Self.malformed("unterminated quoted field starting at column \(openingQuote + 1)", line)
+                    }
+                    if line[index] == UInt8(ascii: "\"") {
+                        if index + 1 < length, line[index + 1] == UInt8(ascii: "\"") {
+                            span.hasDoubledQuotes = true
+                            index += 2
+                            continue
+                        }
+                        break
+                    }
+                    index += 1
+                }
+                span.end = index
+                index = Self.skipBlanks(line, from: index + 1)
+                guard index == length || line[index] == UInt8(ascii: ",") else {
+                    throw Self.malformed("unexpected text after a quoted field at column \(index + 1)", line)
+                }
+            } else {
+                span.start = index
+                while index < length, line[index] != UInt8(ascii: ",") { index += 1 }
+                span.end = index
+                while span.end > span.start, Self.isBlank(line[span.end - 1]) { span.end -= 1 }
+            }
+            store(span)
+            guard index < length else { return }
+            index += 1  // the comma
+        }
+    }
+
+    private mutating func store(_ span: Span) {
+        switch count {
+        case 0: spans.0 = span
+        case 1: spans.1 = span
+        case 2: spans.2 = span
+        default: break
+        }
+        count += 1
+    }
+
+    private func span(_ index: Int) -> Span {
+        switch index {
+        case 0: spans.0
+        case 1: spans.1
+        default: spans.2
+        }
+    }
+
+    /// Calls `body` with the field's text, its quotes removed and `""` made `"`.
+    func withField<Result>(
+        _ index: Int, in line: UnsafeRawBufferPointer, scratch: inout [UInt8],
+        _ body: (UnsafeRawBufferPointer) throws(Rejection) -> Result
+    ) throws(Rejection) -> Result {
+        let span = span(index)
+        let raw = UnsafeRawBufferPointer(rebasing: line[span.start..<span.end])
+        guard span.hasDoubledQuotes else { return try body(raw) }
+        scratch.removeAll(keepingCapacity: true)
+        var position = 0
+        while position < raw.count {
+            scratch.append(raw[position])
+            position += raw[position] == UInt8(ascii: "\"") ? 2 : 1
+        }
+        return try scratch.withBytes { bytes throws(Rejection) in try body(bytes) }
+    }
+
+    /// `sensor_id,speed[,ts]` in any letter case.
+    func isHeader(in line: UnsafeRawBufferPointer) -> Bool {
+        let names = ["sensor_id", "speed", "ts"]
+        for index in 0..<count {
+            let span = span(index)
+            let text = line[span.start..<span.end]
+            guard text.count == names[index].utf8.count,
+                zip(text, names[index].utf8).allSatisfy({ Self.asciiLowercased($0) == $1 })
+            else { return false }
+        }
+        return true
+    }
+
+    private static func asciiLowercased(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+    }
+
+    private static func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+
+    private static func skipBlanks(_ line: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var index = start
+        while index < line.count, isBlank(line[index]) { index += 1 }
+        return index
+    }
+
+    private static func malformed(_ rule: String, _ line: UnsafeRawBufferPointer) -> Rejection {
+        Rejection(code: .malformedLine, field: "line", rule: rule, value: EscapedText.escape(bytes: line))
+    }
+}
+
+extension [UInt8] {
+    /// `withUnsafeBytes` for a closure with a typed error (`rethrows` would widen it to `any Error`).
+    func withBytes<Result, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        let outcome = withUnsafeBytes { bytes in Swift.Result { () throws(Failure) -> Result in try body(bytes) } }
+        return try outcome.get()
+    }
+}

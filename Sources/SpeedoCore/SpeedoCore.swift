@@ -1,1 +1,0 @@
-// SpeedoCore: filled in by the foundation work.

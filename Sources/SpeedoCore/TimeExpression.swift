@@ -1,0 +1,138 @@
+/// A length of time with microsecond resolution, written like `90s`, `1h30m` or `1.5h`.
+package struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package var microseconds: Int64
+
+    package init(microseconds: Int64) {
+        self.microseconds = microseconds
+    }
+
+    package static func seconds(_ seconds: Int64) -> TimeSpan { TimeSpan(microseconds: seconds * 1_000_000) }
+
+    package static func < (lhs: TimeSpan, rhs: TimeSpan) -> Bool { lhs.microseconds < rhs.microseconds }
+
+    package var seconds: Double { Double(microseconds) / 1_000_000 }
+
+    /// Units from largest to smallest; `w` parses but is rendered as days (`2w` → `14d`),
+    /// which people read faster than weeks.
+    private static let units: [(symbol: String, microseconds: Int64)] = [
+        ("w", 604_800_000_000), ("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000),
+        ("s", 1_000_000), ("ms", 1_000), ("us", 1),
+    ]
+
+    /// Compact form that `parse` reads back: `1h30m`, `7d`, `1s500ms`, `0s`.
+    package var description: String {
+        guard microseconds != 0 else { return "0s" }
+        var remaining = microseconds.magnitude
+        var text = microseconds < 0 ? "-" : ""
+        for unit in Self.units.dropFirst() {
+            let size = UInt64(unit.microseconds)
+            guard remaining >= size else { continue }
+            text += "\(remaining / size)\(unit.symbol)"
+            remaining %= size
+        }
+        return text
+    }
+
+    /// Parses one or more `<number><unit>` parts (`500ms`, `90s`, `15m`, `1h`, `7d`, `2w`, `1h30m`, `1.5h`).
+    /// Zero is accepted; callers that need a positive span check it themselves.
+    package static func parse(_ text: String) throws(TimeExpressionError) -> TimeSpan {
+        var text = text
+        let result = text.withUTF8 { parseDuration(UnsafeRawBufferPointer($0)) }
+        guard let result else { throw TimeExpressionError(code: .invalidDuration, input: text) }
+        return result
+    }
+
+    static func parseDuration(_ bytes: UnsafeRawBufferPointer) -> TimeSpan? {
+        var cursor = ByteCursor(bytes)
+        guard !cursor.isAtEnd else { return nil }
+        var total: Int64 = 0
+        while !cursor.isAtEnd {
+            // Exact decimal arithmetic (value × 10^-scale) so that `1.1h` is exactly 3,960 s.
+            var value: Int64 = 0
+            var scale = 0
+            var digitCount = 0
+            var seenPoint = false
+            while let byte = cursor.peek() {
+                if let digit = cursor.peekDigit() {
+                    guard digitCount < 15 else { return nil }
+                    value = value * 10 + Int64(digit)
+                    digitCount += 1
+                    if seenPoint { scale += 1 }
+                } else if byte == UInt8(ascii: "."), !seenPoint, digitCount > 0 {
+                    seenPoint = true
+                } else {
+                    break
+                }
+                cursor.advance()
+            }
+            guard digitCount > 0, bytes[cursor.position - 1] != UInt8(ascii: ".") else { return nil }
+            let unitStart = cursor.position
+            while let byte = cursor.peek(), byte | 0x20 >= UInt8(ascii: "a"), byte | 0x20 <= UInt8(ascii: "z") {
+                cursor.advance()
+            }
+            let symbol = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[unitStart..<cursor.position]), as: UTF8.self)
+            guard let unit = units.first(where: { $0.symbol == symbol }) else { return nil }
+            var divisor: Int64 = 1
+            for _ in 0..<scale { divisor *= 10 }
+            let (product, overflow) = value.multipliedReportingOverflow(by: unit.microseconds)
+            guard !overflow else { return nil }
+            let (sum, sumOverflow) = total.addingReportingOverflow((product + divisor / 2) / divisor)
+            guard !sumOverflow else { return nil }
+            total = sum
+        }
+        return TimeSpan(microseconds: total)
+    }
+}
+
+/// A `--since`/`--until` value: a duration back from now, an RFC 3339 time, `@EPOCH` seconds, or `now`.
+package enum TimeExpression {
+    package static func parse(_ text: String, now: Timestamp) throws(TimeExpressionError) -> Timestamp {
+        var trimmed = text.trimmingASCIISpaces()
+        if trimmed.lowercased() == "now" { return now }
+        let result = trimmed.withUTF8 { utf8 -> Timestamp? in
+            let bytes = UnsafeRawBufferPointer(utf8)
+            if bytes.first == UInt8(ascii: "@") {
+                let number = UnsafeRawBufferPointer(rebasing: bytes.dropFirst())
+                guard let seconds = DecimalNumber.parse(number)?.doubleValue(source: number) else { return nil }
+                return Timestamp(seconds: seconds)
+            }
+            if bytes.count >= 10, bytes[4] == UInt8(ascii: "-") { return Timestamp.parseRFC3339(bytes) }
+            return TimeSpan.parseDuration(bytes).map { now - $0 }
+        }
+        guard let result else { throw TimeExpressionError(code: .invalidTime, input: text) }
+        return result
+    }
+}
+
+package struct TimeExpressionError: Error, CustomStringConvertible, Sendable, Equatable {
+    package enum Code: String, Sendable {
+        case invalidDuration = "invalid-duration"
+        case invalidTime = "invalid-time"
+    }
+
+    package let code: Code
+    /// What the user typed, unescaped; `description` escapes it.
+    package let input: String
+
+    package var description: String {
+        let shown = EscapedText.quoted(input)
+        switch code {
+        case .invalidDuration:
+            return "invalid duration \(shown): use a number and a unit (500ms, 90s, 15m, 1h, 7d, 2w), "
+                + "parts may be combined (1h30m) or fractional (1.5h)"
+        case .invalidTime:
+            return "invalid time \(shown): use a duration back from now (90s, 15m, 1h, 7d), "
+                + "an RFC 3339 time (2024-05-01T12:00:00Z) or @EPOCH seconds"
+        }
+    }
+}
+
+extension String {
+    func trimmingASCIISpaces() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return String(self[first...last])
+    }
+}
