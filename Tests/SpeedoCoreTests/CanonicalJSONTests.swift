@@ -1,0 +1,77 @@
+import Testing
+@testable import SpeedoCore
+
+@Suite struct CanonicalJSONTests {
+    static let encodings: [(reading: Reading, json: String)] = [
+        (
+            Reading(sensorID: "sensor-1", speed: 42, timestamp: Timestamp(microseconds: 1_700_000_000_500_000)),
+            #"{"sensor_id":"sensor-1","speed":42,"ts":1700000000.5}"#
+        ),
+        (
+            Reading(sensorID: "s", speed: 42.5, timestamp: seconds(1_700_000_000)),
+            #"{"sensor_id":"s","speed":42.5,"ts":1700000000.0}"#
+        ),
+        (
+            Reading(sensorID: "a:b/c", speed: 0.1, timestamp: Timestamp(microseconds: 1_700_000_000_000_001)),
+            #"{"sensor_id":"a:b/c","speed":0.1,"ts":1700000000.000001}"#
+        ),
+        (
+            Reading(sensorID: "x", speed: 999.99, timestamp: Timestamp(microseconds: 1_700_000_000_120_000)),
+            #"{"sensor_id":"x","speed":999.99,"ts":1700000000.12}"#
+        ),
+        (
+            Reading(sensorID: "x", speed: 1000, timestamp: Timestamp(microseconds: -1_500_000)),
+            #"{"sensor_id":"x","speed":1000,"ts":-1.5}"#
+        ),
+        (
+            Reading(sensorID: "q\"\\\n", speed: 0, timestamp: Timestamp(microseconds: 0)),
+            #"{"sensor_id":"q\"\\\u000a","speed":0,"ts":0.0}"#
+        ),
+    ]
+
+    @Test(arguments: encodings)
+    func encodesCanonically(reading: Reading, json: String) {
+        #expect(String(decoding: CanonicalJSON.encode(reading), as: UTF8.self) == json)
+    }
+
+    @Test func appendAddsToExistingBytes() {
+        var buffer = Array("[".utf8)
+        CanonicalJSON.append(Reading(sensorID: "s", speed: 1, timestamp: seconds(2_000_000_000)), to: &buffer)
+        #expect(String(decoding: buffer, as: UTF8.self) == #"[{"sensor_id":"s","speed":1,"ts":2000000000.0}"#)
+    }
+
+    @Test func randomReadingsRoundTripExactly() {
+        let seed = SeededGenerator.seedFromEnvironment()
+        var generator = SeededGenerator(seed: seed)
+        let alphabet = Array("ABCXYZabcxyz0189._:/-".utf8)
+        let earliest = ReadingRules.earliestTime.microseconds
+        var failures: [String] = []
+        for round in 0..<20_000 {
+            let idLength = Int.random(in: 1...64, using: &generator)
+            let id = String(decoding: (0..<idLength).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self)
+            let speed: Double =
+                switch round % 4 {
+                case 0: Double(Int.random(in: 0...1000, using: &generator))
+                case 1: Double(Int.random(in: 0...100_000, using: &generator)) / 100
+                case 2: Double(bitPattern: UInt64.random(in: 0...Double(1000).bitPattern, using: &generator))
+                default: Double.random(in: 0...1000, using: &generator)
+                }
+            let timestamp = Timestamp(microseconds: Int64.random(in: earliest...testNow.microseconds, using: &generator))
+            let reading = Reading(sensorID: id, speed: speed, timestamp: timestamp)
+            let encoded = CanonicalJSON.encode(reading)
+            let decoded = ReadingDecoder.decode(value: encoded, now: testNow)
+            if decoded != .success(reading) {
+                failures.append("\(String(decoding: encoded, as: UTF8.self)) → \(decoded)")
+            }
+        }
+        #expect(failures.isEmpty, "seed \(seed) (SPEEDO_FUZZ_SEED=\(seed) to replay): \(failures.prefix(5))")
+    }
+
+    @Test func normalSpeedsHaveNoExponent() {
+        for speed in [0.001, 0.5, 1.25, 88.8, 123.456, 999.999] {
+            var buffer: [UInt8] = []
+            CanonicalJSON.appendNumber(speed, to: &buffer)
+            #expect(String(decoding: buffer, as: UTF8.self) == "\(speed)")
+        }
+    }
+}
