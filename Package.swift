@@ -34,6 +34,9 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .executableTarget(
+            name: "speedo-bench", dependencies: ["SpeedoCore"], path: "bench/Sources/speedo-bench", swiftSettings: strict),
+
         .testTarget(name: "SpeedoCoreTests", dependencies: ["SpeedoCore"], swiftSettings: strict),
         .testTarget(name: "SpeedoKafkaTests", dependencies: ["SpeedoKafka"], swiftSettings: strict),
         .testTarget(name: "SpeedoStoreTests", dependencies: ["SpeedoStore"], swiftSettings: strict),

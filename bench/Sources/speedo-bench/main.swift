@@ -1,0 +1,120 @@
+// speedo-bench: throughput of the hot paths of `speedo ingest`, measured in process, single-threaded.
+//
+//   speedo-bench decode [--lines N]    decode + validate N generated NDJSON and CSV lines (best of 5 runs)
+
+import SpeedoCore
+
+#if canImport(Glibc)
+    // The C `stderr` global is mutable state to Swift 6; writing a usage message to it is fine.
+    @preconcurrency import Glibc
+#elseif canImport(Darwin)
+    @preconcurrency import Darwin
+#endif
+
+struct BenchmarkUsageError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Realistic input: a few hundred sensors, speeds with one or two decimals, timestamps with
+/// millisecond fractions, in the shape `speedo simulate` writes.
+func generateInput(format: InputFormat, lines: Int) -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    var output: [UInt8] = []
+    output.reserveCapacity(lines * 72)
+    if format == .csv { output += Array("sensor_id,speed,ts\n".utf8) }
+    var milliseconds: Int64 = 1_700_000_000_000
+    for index in 0..<lines {
+        let sensor = "sensor-\(index % 500)"
+        let speed = "\(Int.random(in: 0...180, using: &generator)).\(Int.random(in: 0...99, using: &generator))"
+        milliseconds += Int64.random(in: 0...3, using: &generator)
+        let ts = "\(milliseconds / 1000).\(String(milliseconds % 1000 + 1000).dropFirst())"
+        let line =
+            switch format {
+            case .ndjson: #"{"sensor_id":"\#(sensor)","speed":\#(speed),"ts":\#(ts)}"#
+            case .csv: "\(sensor),\(speed),\(ts)"
+            }
+        output += Array(line.utf8)
+        output.append(UInt8(ascii: "\n"))
+    }
+    return output
+}
+
+/// Feeds the input in 64 KiB chunks, as `read(2)` would, through the splitter and the decoder.
+func decodeAll(_ input: [UInt8], now: Timestamp) -> (readings: Int, checksum: Double) {
+    var splitter = LineSplitter()
+    var decoder = ReadingDecoder()
+    var readings = 0
+    var checksum = 0.0
+    let consume = { (line: LineSplitter.Line) in
+        if case .reading(let reading) = decoder.decode(line, now: now) {
+            readings += 1
+            checksum += reading.speed
+        }
+    }
+    input.withUnsafeBytes { bytes in
+        var start = 0
+        while start < bytes.count {
+            let end = min(start + 65_536, bytes.count)
+            splitter.feed(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), consume)
+            start = end
+        }
+        splitter.finish(consume)
+    }
+    return (readings, checksum)
+}
+
+func benchmarkDecoder(lines: Int) {
+    let now = Timestamp(microseconds: 1_800_000_000_000_000)
+    let clock = ContinuousClock()
+    for format in InputFormat.allCases {
+        let input = generateInput(format: format, lines: lines)
+        var best = Duration.seconds(1_000_000)
+        var readings = 0
+        for _ in 0..<5 {
+            var result = (readings: 0, checksum: 0.0)
+            let elapsed = clock.measure { result = decodeAll(input, now: now) }
+            readings = result.readings
+            best = min(best, elapsed)
+        }
+        guard readings == lines else {
+            print("decoder \(format.rawValue): only \(readings) of \(lines) lines were accepted")
+            continue
+        }
+        let seconds = Double(best.components.seconds) + Double(best.components.attoseconds) / 1e18
+        let perSecond = Int((Double(lines) / seconds).rounded())
+        let megabytesPerSecond = Double(input.count) / seconds / 1_000_000
+        print(
+            "decoder \(format.rawValue): \(perSecond) readings/s (\(lines) lines in \(formatted(seconds, digits: 3)) s, "
+                + "\(formatted(megabytesPerSecond, digits: 0)) MB/s)")
+    }
+}
+
+func formatted(_ value: Double, digits: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let rounded = (value * scale).rounded() / scale
+    return digits == 0 ? String(Int(rounded)) : String(rounded)
+}
+
+func parseLineCount(_ arguments: ArraySlice<String>) throws(BenchmarkUsageError) -> Int {
+    var remaining = arguments
+    var lines = 1_000_000
+    while let argument = remaining.popFirst() {
+        guard argument == "--lines", let value = remaining.popFirst(), let count = Int(value.filter { $0 != "_" }),
+            count > 0
+        else { throw BenchmarkUsageError(description: "usage: speedo-bench decode [--lines N]  (N > 0)") }
+        lines = count
+    }
+    return lines
+}
+
+let arguments = CommandLine.arguments.dropFirst()
+do {
+    guard arguments.first == "decode" else {
+        throw BenchmarkUsageError(description: "usage: speedo-bench decode [--lines N]")
+    }
+    benchmarkDecoder(lines: try parseLineCount(arguments.dropFirst()))
+} catch {
+    fputs("\(error)\n", stderr)
+    exit(64)
+}
