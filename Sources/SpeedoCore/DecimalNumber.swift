@@ -92,18 +92,15 @@ struct DecimalNumber {
         }
     }
 
-    private static let powersOfTen: [Double] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-    ]
-
     /// The correctly rounded `Double`. Small significands with small exponents are exact in binary
     /// (Clinger's fast path: one correctly rounded multiplication or division); everything else goes
     /// through the standard library's correctly rounded parser, given the original text in `source`.
     func doubleValue(source: UnsafeRawBufferPointer) -> Double? {
         if !isTruncated, significand <= 1 << 53, (-22...22).contains(exponent) {
-            var value = Double(significand)
-            value = exponent < 0 ? value / Self.powersOfTen[-exponent] : value * Self.powersOfTen[exponent]
+            // Powers of ten up to 10^22 are exact doubles, and so is every product on the way there.
+            var scale = 1.0
+            for _ in 0..<exponent.magnitude { scale *= 10 }
+            let value = exponent < 0 ? Double(significand) / scale : Double(significand) * scale
             return isNegative ? -value : value
         }
         return Double(String(decoding: source, as: UTF8.self))

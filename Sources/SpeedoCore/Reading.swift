@@ -60,14 +60,15 @@ enum ReadingRules {
     static let sensorIDAlphabet = "A-Z a-z 0-9 . _ : / -"
     static let timeForms = "must be epoch seconds or an RFC 3339 time such as 2024-05-01T12:00:00Z"
 
-    private static let sensorIDByteIsAllowed: [Bool] = (0..<256).map { byte in
-        switch UInt8(byte) {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+    @inline(__always)
+    private static func isAllowedInSensorID(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"),
             UInt8(ascii: "/"), UInt8(ascii: "-"):
-            return true
+            true
         default:
-            return false
+            false
         }
     }
 
@@ -85,7 +86,7 @@ enum ReadingRules {
         let count = bytes.count
         var index = 0
         while index < count {
-            guard sensorIDByteIsAllowed[Int(bytes[index])] else { throw invalidSensorIDCharacter(bytes, at: index) }
+            guard isAllowedInSensorID(bytes[index]) else { throw invalidSensorIDCharacter(bytes, at: index) }
             index += 1
         }
         guard count > 0, count <= sensorIDMaximumLength else {
