@@ -59,9 +59,7 @@ struct JSONScanner {
 
     /// A structural error at the current position (or at `column`, 1-based, counted in bytes).
     func malformed(_ problem: String, column: Int? = nil) -> Rejection {
-        Rejection(
-            code: .malformedLine, field: "line", rule: "\(problem) at column \(column ?? position + 1)",
-            value: EscapedText.escape(bytes: line))
+        Rejection.malformedLine("\(problem) at column \(column ?? position + 1)", line)
     }
 
     /// `"key"` and the colon after it, with the whitespace around them.

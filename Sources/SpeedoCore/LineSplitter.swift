@@ -52,11 +52,8 @@ package struct LineSplitter {
 
     /// Delivers the last line when the stream did not end with a newline.
     package mutating func finish(_ body: (Line) throws -> Void) rethrows {
-        if isAtStreamStart {
-            // Fewer than three bytes arrived, all of them a prefix of the byte order mark.
-            isAtStreamStart = false
-            if pending == Self.byteOrderMark || pending.isEmpty { pending.removeAll() }
-        }
+        // Fewer than three bytes may have arrived, all a prefix of the byte order mark: they are a line.
+        isAtStreamStart = false
         guard !pending.isEmpty || pendingIsTruncated else { return }
         try emitPending(body)
     }

@@ -43,6 +43,11 @@ package struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
         self.value = value
     }
 
+    /// A line that could not be read as a record at all; the value shown is the line itself.
+    static func malformedLine(_ rule: String, _ line: UnsafeRawBufferPointer, code: Code = .malformedLine) -> Rejection {
+        Rejection(code: code, field: "line", rule: rule, value: EscapedText.escape(bytes: line))
+    }
+
     package var description: String {
         guard let value else { return "\(field): \(rule)" }
         return "\(field): \(rule) (got \(value))"

@@ -51,10 +51,7 @@ package struct ReadingDecoder {
     /// A line from `LineSplitter`; one cut at the length limit is rejected rather than misread.
     package mutating func decode(_ line: LineSplitter.Line, now: Timestamp) -> LineOutcome {
         guard !line.isTruncated else {
-            return .rejected(
-                Rejection(
-                    code: .lineTooLong, field: "line", rule: "is longer than \(line.bytes.count) bytes",
-                    value: EscapedText.escape(bytes: line.bytes)))
+            return .rejected(Rejection.malformedLine("is longer than \(line.bytes.count) bytes", line.bytes, code: .lineTooLong))
         }
         return decode(line: line.bytes, now: now)
     }
@@ -83,8 +80,7 @@ package struct ReadingDecoder {
         var scanner = JSONScanner(line)
         scanner.skipWhitespace()
         guard scanner.peek() == UInt8(ascii: "{") else {
-            throw Rejection(
-                code: .malformedLine, field: "line", rule: "not a JSON object", value: EscapedText.escape(bytes: line))
+            throw Rejection.malformedLine("not a JSON object", line)
         }
         scanner.advance()
         var sensorID: JSONScanner.Value?
@@ -132,11 +128,20 @@ package struct ReadingDecoder {
 
     @inline(__always)
     private mutating func identify(_ key: JSONScanner.Value, in line: UnsafeRawBufferPointer) throws(Rejection) -> Key {
-        if key.hasEscapes {
-            let decoded = try decodedString(key, in: line)
-            return decoded.withUnsafeBytes { Self.identify(rawKey: $0) }
-        }
-        return Self.identify(rawKey: key.content(in: line))
+        try withContent(of: key, in: line) { bytes throws(Rejection) in Self.identify(rawKey: bytes) }
+    }
+
+    /// Calls `body` with a string value's text: a view into the line, or, when it has escapes, the
+    /// decoded text in `scratch`.
+    @inline(__always)
+    private mutating func withContent<Result>(
+        of value: JSONScanner.Value, in line: UnsafeRawBufferPointer,
+        _ body: (UnsafeRawBufferPointer) throws(Rejection) -> Result
+    ) throws(Rejection) -> Result {
+        guard value.hasEscapes else { return try body(value.content(in: line)) }
+        scratch.removeAll(keepingCapacity: true)
+        try JSONScanner.unescape(value, in: line, into: &scratch)
+        return try scratch.withBytes(body)
     }
 
     /// Compares whole words instead of byte by byte: this runs for every key of every line.
@@ -161,22 +166,13 @@ package struct ReadingDecoder {
         return Word(littleEndian: word)
     }
 
-    private mutating func decodedString(_ value: JSONScanner.Value, in line: UnsafeRawBufferPointer) throws(Rejection) -> [UInt8] {
-        scratch.removeAll(keepingCapacity: true)
-        try JSONScanner.unescape(value, in: line, into: &scratch)
-        return scratch
-    }
-
     private mutating func jsonSensorID(_ value: JSONScanner.Value, in line: UnsafeRawBufferPointer) throws(Rejection) -> String {
         guard value.kind == .string else {
             throw Rejection(
                 code: .wrongType, field: "sensor_id", rule: "must be a string",
                 value: EscapedText.escape(bytes: value.text(in: line)))
         }
-        guard value.hasEscapes else { return try ReadingRules.sensorID(value.content(in: line)) }
-        scratch.removeAll(keepingCapacity: true)
-        try JSONScanner.unescape(value, in: line, into: &scratch)
-        return try scratch.withBytes { bytes throws(Rejection) in try ReadingRules.sensorID(bytes) }
+        return try withContent(of: value, in: line) { bytes throws(Rejection) in try ReadingRules.sensorID(bytes) }
     }
 
     private func jsonSpeed(_ value: JSONScanner.Value, in line: UnsafeRawBufferPointer) throws(Rejection) -> Double {
@@ -194,12 +190,8 @@ package struct ReadingDecoder {
         switch value.kind {
         case .number(let number):
             return try ReadingRules.epochTime(number, source: value.text(in: line), now: now)
-        case .string where !value.hasEscapes:
-            return try ReadingRules.textTime(value.content(in: line), now: now)
         case .string:
-            scratch.removeAll(keepingCapacity: true)
-            try JSONScanner.unescape(value, in: line, into: &scratch)
-            return try scratch.withBytes { bytes throws(Rejection) in try ReadingRules.textTime(bytes, now: now) }
+            return try withContent(of: value, in: line) { bytes throws(Rejection) in try ReadingRules.textTime(bytes, now: now) }
         case .null:
             return now
         default:
@@ -217,10 +209,7 @@ package struct ReadingDecoder {
     ) throws(Rejection) -> Reading? {
         let fields = try CSVFields(line)
         guard fields.count == 2 || fields.count == 3 else {
-            throw Rejection(
-                code: .malformedLine, field: "line",
-                rule: "expected 2 or 3 CSV columns (sensor_id,speed[,ts]), found \(fields.count)",
-                value: EscapedText.escape(bytes: line))
+            throw Rejection.malformedLine("expected 2 or 3 CSV columns (sensor_id,speed[,ts]), found \(fields.count)", line)
         }
         if headerAllowed, fields.isHeader(in: line) { return nil }
 
@@ -274,7 +263,7 @@ struct CSVFields {
                 span.start = index
                 while true {
                     guard index < length else {
-                        throw Self.malformed("unterminated quoted field starting at column \(openingQuote + 1)", line)
+                        throw Rejection.malformedLine("unterminated quoted field starting at column \(openingQuote + 1)", line)
                     }
                     if line[index] == UInt8(ascii: "\"") {
                         if index + 1 < length, line[index + 1] == UInt8(ascii: "\"") {
@@ -289,7 +278,7 @@ struct CSVFields {
                 span.end = index
                 index = Self.skipBlanks(line, from: index + 1)
                 guard index == length || line[index] == UInt8(ascii: ",") else {
-                    throw Self.malformed("unexpected text after a quoted field at column \(index + 1)", line)
+                    throw Rejection.malformedLine("unexpected text after a quoted field at column \(index + 1)", line)
                 }
             } else {
                 span.start = index
@@ -361,10 +350,6 @@ struct CSVFields {
         var index = start
         while index < line.count, isBlank(line[index]) { index += 1 }
         return index
-    }
-
-    private static func malformed(_ rule: String, _ line: UnsafeRawBufferPointer) -> Rejection {
-        Rejection(code: .malformedLine, field: "line", rule: rule, value: EscapedText.escape(bytes: line))
     }
 }
 

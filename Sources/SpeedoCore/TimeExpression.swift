@@ -76,7 +76,8 @@ package struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible
             for _ in 0..<scale { divisor *= 10 }
             let (product, overflow) = value.multipliedReportingOverflow(by: unit.microseconds)
             guard !overflow else { return nil }
-            let (sum, sumOverflow) = total.addingReportingOverflow((product + divisor / 2) / divisor)
+            let (whole, remainder) = product.quotientAndRemainder(dividingBy: divisor)
+            let (sum, sumOverflow) = total.addingReportingOverflow(whole + (remainder * 2 >= divisor ? 1 : 0))
             guard !sumOverflow else { return nil }
             total = sum
         }
