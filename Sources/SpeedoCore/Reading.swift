@@ -12,6 +12,21 @@ package struct Reading: Sendable, Hashable {
     }
 }
 
+extension Reading {
+    /// A reading built in code (the simulator, an HTTP form) checked against the same rules as decoded input.
+    package static func validated(
+        sensorID: String, speed: Double, timestamp: Timestamp, now: Timestamp
+    ) throws(Rejection) -> Reading {
+        let id = try Array(sensorID.utf8).withBytes { bytes throws(Rejection) in try ReadingRules.sensorID(bytes) }
+        var speedText: [UInt8] = []
+        CanonicalJSON.appendNumber(speed, to: &speedText)
+        let validSpeed = try ReadingRules.speed(speed, shown: String(decoding: speedText, as: UTF8.self))
+        let validTime = try ReadingRules.time(
+            exact: timestamp, approximateSeconds: timestamp.seconds, shown: CanonicalJSON.epochSeconds(timestamp), now: now)
+        return Reading(sensorID: id, speed: validSpeed, timestamp: validTime)
+    }
+}
+
 /// Why one input record was not accepted. A value, not a failure of the stream: ingest reports it as
 /// `FILE:LINE: <description>` and carries on with the next record.
 package struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {

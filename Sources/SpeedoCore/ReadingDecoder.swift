@@ -70,6 +70,40 @@ package struct ReadingDecoder {
         value.withUnsafeBytes { decode(value: $0, now: now) }
     }
 
+    /// A JSON array of objects (an HTTP body such as `[{…},{…}]`): one result per element, in order.
+    /// Fails as a whole only when the body is not a well-formed array.
+    package static func decodeArray(
+        value: UnsafeRawBufferPointer, now: Timestamp
+    ) -> Result<[Result<Reading, Rejection>], Rejection> {
+        Result { () throws(Rejection) in
+            var scanner = JSONScanner(value)
+            scanner.skipWhitespace()
+            guard scanner.peek() == UInt8(ascii: "[") else { throw Rejection.malformedLine("not a JSON array", value) }
+            scanner.advance()
+            scanner.skipWhitespace()
+            var results: [Result<Reading, Rejection>] = []
+            if scanner.peek() == UInt8(ascii: "]") {
+                scanner.advance()
+            } else {
+                while true {
+                    scanner.skipWhitespace()
+                    let element = try scanner.scanValue()
+                    results.append(decode(value: element.text(in: value), now: now))
+                    scanner.skipWhitespace()
+                    guard let separator = scanner.peek() else { throw scanner.malformed("unexpected end of body") }
+                    scanner.advance()
+                    if separator == UInt8(ascii: "]") { break }
+                    guard separator == UInt8(ascii: ",") else {
+                        throw scanner.malformed("expected ',' or ']'", column: scanner.position)
+                    }
+                }
+            }
+            scanner.skipWhitespace()
+            guard scanner.isAtEnd else { throw scanner.malformed("unexpected text after the array") }
+            return results
+        }
+    }
+
     // MARK: NDJSON
 
     private enum Key {

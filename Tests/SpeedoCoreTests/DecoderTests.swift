@@ -141,3 +141,50 @@ import Testing
         #expect(EscapedText.quoted("abcdef", limit: 3) == #""abc…""#)
     }
 }
+
+@Suite struct ProgrammaticReadingTests {
+    @Test func arrayBodyYieldsOneResultPerElement() throws {
+        let body = #" [ {"sensor_id":"a","speed":1,"ts":1700000000}, {"sensor_id":"b","speed":"2"}, 3 ] "#
+        let results = try Array(body.utf8).withUnsafeBytes { ReadingDecoder.decodeArray(value: $0, now: testNow) }.get()
+        #expect(results.count == 3)
+        #expect(results[0] == .success(Reading(sensorID: "a", speed: 1, timestamp: seconds(1_700_000_000))))
+        #expect(results[1] == .failure(Rejection(code: .wrongType, field: "speed", rule: "must be a JSON number, not a string", value: #""2""#)))
+        #expect(results[2] == .failure(Rejection(code: .malformedLine, field: "line", rule: "not a JSON object", value: "3")))
+        let empty = try Array("[]".utf8).withUnsafeBytes { ReadingDecoder.decodeArray(value: $0, now: testNow) }.get()
+        #expect(empty.isEmpty)
+    }
+
+    @Test(arguments: [
+        (#"{"sensor_id":"a","speed":1}"#, #"line: not a JSON array (got {"sensor_id":"a","speed":1})"#),
+        ("[1 2]", "line: expected ',' or ']' at column 4 (got [1 2])"),
+        ("[1,", "line: unexpected end of line at column 4 (got [1,)"),
+        ("[1] x", "line: unexpected text after the array at column 5 (got [1] x)"),
+    ])
+    func malformedArrayBodyIsOneRejection(body: String, message: String) {
+        let result = Array(body.utf8).withUnsafeBytes { ReadingDecoder.decodeArray(value: $0, now: testNow) }
+        guard case .failure(let rejection) = result else {
+            Issue.record("expected a rejection, got \(result)")
+            return
+        }
+        #expect(rejection.description == message)
+    }
+
+    @Test func readingsBuiltInCodeFollowTheSameRules() throws {
+        #expect(
+            try Reading.validated(sensorID: "sim-1", speed: 50.5, timestamp: seconds(1_700_000_000), now: testNow)
+                == Reading(sensorID: "sim-1", speed: 50.5, timestamp: seconds(1_700_000_000)))
+        let rejections: [(String, Double, Timestamp, String)] = [
+            ("sim 1", 1, testNow, #"sensor_id: may only contain A-Z a-z 0-9 . _ : / -, not " " at character 4 (got "sim 1")"#),
+            ("sim-1", .nan, testNow, "speed: must be between 0 and 1000 km/h (got nan)"),
+            ("sim-1", 1000.5, testNow, "speed: must be between 0 and 1000 km/h (got 1000.5)"),
+            ("sim-1", 1, seconds(0), "ts: must not be before 2000-01-01T00:00:00Z (got 0.0)"),
+        ]
+        for (id, speed, timestamp, message) in rejections {
+            #expect {
+                _ = try Reading.validated(sensorID: id, speed: speed, timestamp: timestamp, now: testNow)
+            } throws: { error in
+                (error as? Rejection)?.description == message
+            }
+        }
+    }
+}

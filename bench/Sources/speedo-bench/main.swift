@@ -82,18 +82,8 @@ func benchmarkDecoder(lines: Int) {
         }
         let seconds = Double(best.components.seconds) + Double(best.components.attoseconds) / 1e18
         let perSecond = Int((Double(lines) / seconds).rounded())
-        let megabytesPerSecond = Double(input.count) / seconds / 1_000_000
-        print(
-            "decoder \(format.rawValue): \(perSecond) readings/s (\(lines) lines in \(formatted(seconds, digits: 3)) s, "
-                + "\(formatted(megabytesPerSecond, digits: 0)) MB/s)")
+        print("decoder \(format.rawValue): \(perSecond) readings/s (\(lines) lines in \((seconds * 1000).rounded() / 1000) s)")
     }
-}
-
-func formatted(_ value: Double, digits: Int) -> String {
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let rounded = (value * scale).rounded() / scale
-    return digits == 0 ? String(Int(rounded)) : String(rounded)
 }
 
 func parseLineCount(_ arguments: ArraySlice<String>) throws(BenchmarkUsageError) -> Int {
