@@ -143,10 +143,12 @@ enum ReadingRules {
     /// not (a nanosecond epoch read as seconds overflows microseconds).
     @inline(__always)
     static func time(
-        exact: Timestamp?, approximateSeconds: Double, shown: @autoclosure () -> String, now: Timestamp
+        exact: Timestamp?, approximateSeconds: @autoclosure () -> Double, shown: @autoclosure () -> String,
+        now: Timestamp
     ) throws(Rejection) -> Timestamp {
         let latest = now + allowedFutureSkew
         if let exact, exact >= earliestTime, exact <= latest { return exact }
+        let approximateSeconds = approximateSeconds()
         if approximateSeconds < earliestTime.seconds {
             throw Rejection(
                 code: .timeTooEarly, field: "ts", rule: "must not be before \(earliestTime.rfc3339)", value: shown())
@@ -162,7 +164,8 @@ enum ReadingRules {
         }
         throw Rejection(
             code: .timeInFuture, field: "ts",
-            rule: "must not be more than 5 minutes in the future; it is now \(now.rfc3339)",
+            rule: "must not be more than \(allowedFutureSkew.microseconds / 60_000_000) minutes in the future; "
+                + "it is now \(now.rfc3339)",
             value: shown())
     }
 
