@@ -29,7 +29,8 @@ package struct KafkaProperty: Sendable, Equatable {
                 message: "invalid -X argument \(EscapedText.quoted(argument)): expected -X key=value "
                     + "(a librdkafka property, e.g. -X security.protocol=SASL_SSL)")
         }
-        return KafkaProperty(key: String(argument[..<separator]), value: String(argument[argument.index(after: separator)...]))
+        return KafkaProperty(
+            key: String(argument[..<separator]), value: String(argument[argument.index(after: separator)...]))
     }
 }
 

@@ -174,7 +174,9 @@ struct JSONScanner {
             // Here a value is expected.
             let byte = peek()
             if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
-                guard depth < Self.maximumDepth else { throw malformed("nested deeper than \(Self.maximumDepth) levels") }
+                guard depth < Self.maximumDepth else {
+                    throw malformed("nested deeper than \(Self.maximumDepth) levels")
+                }
                 let isObject = byte == UInt8(ascii: "{")
                 objectLevels = isObject ? objectLevels | 1 << UInt64(depth) : objectLevels & ~(1 << UInt64(depth))
                 depth += 1
@@ -192,7 +194,9 @@ struct JSONScanner {
             }
             // After a value: commas and closers until the next value or the end of the outermost container.
             while true {
-                if depth == 0 { return Value(kind: line[start] == UInt8(ascii: "{") ? .object : .array, start: start, end: position) }
+                if depth == 0 {
+                    return Value(kind: line[start] == UInt8(ascii: "{") ? .object : .array, start: start, end: position)
+                }
                 skipWhitespace()
                 guard let separator = peek() else { throw malformed("unexpected end of line") }
                 if separator == closer(isObject: isInsideObject) {
@@ -222,7 +226,9 @@ struct JSONScanner {
     }
 
     /// Appends the UTF-8 of a string `value` (already checked by `scanString`) with escapes resolved.
-    static func unescape(_ value: Value, in line: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(Rejection) {
+    static func unescape(
+        _ value: Value, in line: UnsafeRawBufferPointer, into output: inout [UInt8]
+    ) throws(Rejection) {
         var index = value.start + 1
         let end = value.end - 1
         while index < end {

@@ -6,7 +6,7 @@
 /// CRLF is removed, a UTF-8 byte order mark at the very start of the stream is skipped, and a final
 /// line without newline is delivered by `finish`. Line numbers count from 1 and include blank lines,
 /// so they match what an editor shows.
-package struct LineSplitter {
+package struct LineSplitter: Sendable {
     package struct Line {
         package let bytes: UnsafeRawBufferPointer
         package let number: Int
@@ -104,7 +104,10 @@ package struct LineSplitter {
         var line = bytes
         if !isTruncated, line.last == UInt8(ascii: "\r") { line = UnsafeRawBufferPointer(rebasing: line.dropLast()) }
         if line.count > maximumLineLength {
-            try body(Line(bytes: UnsafeRawBufferPointer(rebasing: line.prefix(maximumLineLength)), number: lastLineNumber, isTruncated: true))
+            try body(
+                Line(
+                    bytes: UnsafeRawBufferPointer(rebasing: line.prefix(maximumLineLength)), number: lastLineNumber,
+                    isTruncated: true))
         } else {
             try body(Line(bytes: line, number: lastLineNumber, isTruncated: isTruncated))
         }

@@ -22,7 +22,8 @@ extension Reading {
         CanonicalJSON.appendNumber(speed, to: &speedText)
         let validSpeed = try ReadingRules.speed(speed, shown: String(decoding: speedText, as: UTF8.self))
         let validTime = try ReadingRules.time(
-            exact: timestamp, approximateSeconds: timestamp.seconds, shown: CanonicalJSON.epochSeconds(timestamp), now: now)
+            exact: timestamp, approximateSeconds: timestamp.seconds, shown: CanonicalJSON.epochSeconds(timestamp),
+            now: now)
         return Reading(sensorID: id, speed: validSpeed, timestamp: validTime)
     }
 }
@@ -59,7 +60,9 @@ package struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A line that could not be read as a record at all; the value shown is the line itself.
-    static func malformedLine(_ rule: String, _ line: UnsafeRawBufferPointer, code: Code = .malformedLine) -> Rejection {
+    static func malformedLine(
+        _ rule: String, _ line: UnsafeRawBufferPointer, code: Code = .malformedLine
+    ) -> Rejection {
         Rejection(code: code, field: "line", rule: rule, value: EscapedText.escape(bytes: line))
     }
 

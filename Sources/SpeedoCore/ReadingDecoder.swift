@@ -15,7 +15,7 @@ package enum LineOutcome: Sendable, Equatable {
 /// Works on the raw UTF-8 bytes of each line, without Foundation and without allocating except for
 /// the sensor id (which is a small, inline `String` for ids up to 15 bytes). Keeps per-stream state:
 /// the detected format and whether a CSV header may still appear.
-package struct ReadingDecoder {
+package struct ReadingDecoder: Sendable {
     package private(set) var format: InputFormat?
     private var hasSeenContent = false
     /// Reused for strings with escapes (JSON `\u…`, CSV `""`), so they cost no allocation after the first.
@@ -51,7 +51,8 @@ package struct ReadingDecoder {
     /// A line from `LineSplitter`; one cut at the length limit is rejected rather than misread.
     package mutating func decode(_ line: LineSplitter.Line, now: Timestamp) -> LineOutcome {
         guard !line.isTruncated else {
-            return .rejected(Rejection.malformedLine("is longer than \(line.bytes.count) bytes", line.bytes, code: .lineTooLong))
+            return .rejected(
+                Rejection.malformedLine("is longer than \(line.bytes.count) bytes", line.bytes, code: .lineTooLong))
         }
         return decode(line: line.bytes, now: now)
     }
@@ -184,9 +185,11 @@ package struct ReadingDecoder {
         switch rawKey.count {
         case 2 where rawKey.loadUnaligned(as: UInt16.self) == littleEndianWord("ts"):
             return .ts
-        case 5 where rawKey.loadUnaligned(as: UInt32.self) == littleEndianWord("spee") && rawKey[4] == UInt8(ascii: "d"):
+        case 5
+        where rawKey.loadUnaligned(as: UInt32.self) == littleEndianWord("spee") && rawKey[4] == UInt8(ascii: "d"):
             return .speed
-        case 9 where rawKey.loadUnaligned(as: UInt64.self) == littleEndianWord("sensor_i") && rawKey[8] == UInt8(ascii: "d"):
+        case 9
+        where rawKey.loadUnaligned(as: UInt64.self) == littleEndianWord("sensor_i") && rawKey[8] == UInt8(ascii: "d"):
             return .sensorID
         default:
             return .other
@@ -200,7 +203,9 @@ package struct ReadingDecoder {
         return Word(littleEndian: word)
     }
 
-    private mutating func jsonSensorID(_ value: JSONScanner.Value, in line: UnsafeRawBufferPointer) throws(Rejection) -> String {
+    private mutating func jsonSensorID(_ value: JSONScanner.Value, in line: UnsafeRawBufferPointer) throws(Rejection)
+        -> String
+    {
         guard value.kind == .string else {
             throw Rejection(
                 code: .wrongType, field: "sensor_id", rule: "must be a string",
@@ -220,12 +225,16 @@ package struct ReadingDecoder {
         return try ReadingRules.speed(speed, shown: EscapedText.escape(bytes: text))
     }
 
-    private mutating func jsonTime(_ value: JSONScanner.Value, in line: UnsafeRawBufferPointer, now: Timestamp) throws(Rejection) -> Timestamp {
+    private mutating func jsonTime(_ value: JSONScanner.Value, in line: UnsafeRawBufferPointer, now: Timestamp)
+        throws(Rejection) -> Timestamp
+    {
         switch value.kind {
         case .number(let number):
             return try ReadingRules.epochTime(number, source: value.text(in: line), now: now)
         case .string:
-            return try withContent(of: value, in: line) { bytes throws(Rejection) in try ReadingRules.textTime(bytes, now: now) }
+            return try withContent(of: value, in: line) { bytes throws(Rejection) in
+                try ReadingRules.textTime(bytes, now: now)
+            }
         case .null:
             return now
         default:
@@ -243,7 +252,8 @@ package struct ReadingDecoder {
     ) throws(Rejection) -> Reading? {
         let fields = try CSVFields(line)
         guard fields.count == 2 || fields.count == 3 else {
-            throw Rejection.malformedLine("expected 2 or 3 CSV columns (sensor_id,speed[,ts]), found \(fields.count)", line)
+            throw Rejection.malformedLine(
+                "expected 2 or 3 CSV columns (sensor_id,speed[,ts]), found \(fields.count)", line)
         }
         if headerAllowed, fields.isHeader(in: line) { return nil }
 
@@ -297,7 +307,8 @@ struct CSVFields {
                 span.start = index
                 while true {
                     guard index < length else {
-                        throw Rejection.malformedLine("unterminated quoted field starting at column \(openingQuote + 1)", line)
+                        throw Rejection.malformedLine(
+                            "unterminated quoted field starting at column \(openingQuote + 1)", line)
                     }
                     if line[index] == UInt8(ascii: "\"") {
                         if index + 1 < length, line[index + 1] == UInt8(ascii: "\"") {

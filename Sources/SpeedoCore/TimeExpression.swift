@@ -70,7 +70,8 @@ package struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible
             while let byte = cursor.peek(), byte | 0x20 >= UInt8(ascii: "a"), byte | 0x20 <= UInt8(ascii: "z") {
                 cursor.advance()
             }
-            let symbol = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[unitStart..<cursor.position]), as: UTF8.self)
+            let symbol = String(
+                decoding: UnsafeRawBufferPointer(rebasing: bytes[unitStart..<cursor.position]), as: UTF8.self)
             guard let unit = units.first(where: { $0.symbol == symbol }) else { return nil }
             var divisor: Int64 = 1
             for _ in 0..<scale { divisor *= 10 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SpeedoCore
 
 @Suite struct CanonicalJSONTests {
@@ -48,7 +49,8 @@ import Testing
         var failures: [String] = []
         for round in 0..<20_000 {
             let idLength = Int.random(in: 1...64, using: &generator)
-            let id = String(decoding: (0..<idLength).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self)
+            let id = String(
+                decoding: (0..<idLength).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self)
             let speed: Double =
                 switch round % 4 {
                 case 0: Double(Int.random(in: 0...1000, using: &generator))
@@ -56,7 +58,8 @@ import Testing
                 case 2: Double(bitPattern: UInt64.random(in: 0...Double(1000).bitPattern, using: &generator))
                 default: Double.random(in: 0...1000, using: &generator)
                 }
-            let timestamp = Timestamp(microseconds: Int64.random(in: earliest...testNow.microseconds, using: &generator))
+            let timestamp = Timestamp(
+                microseconds: Int64.random(in: earliest...testNow.microseconds, using: &generator))
             let reading = Reading(sensorID: id, speed: speed, timestamp: timestamp)
             let encoded = CanonicalJSON.encode(reading)
             let decoded = ReadingDecoder.decode(value: encoded, now: testNow)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SpeedoCore
 
 @Suite struct ConnectionSettingsTests {
@@ -25,7 +26,8 @@ import Testing
     static let cases: [Case] = [
         Case(
             name: "nothing set: defaults",
-            brokers: ResolvedSetting("localhost:9092", from: .builtInDefault), database: ResolvedSetting("", from: .libpqDefaults)),
+            brokers: ResolvedSetting("localhost:9092", from: .builtInDefault),
+            database: ResolvedSetting("", from: .libpqDefaults)),
         Case(
             name: "dev stack beats defaults", devStack: dev,
             brokers: ResolvedSetting("127.0.0.1:39092", from: .devStack),
@@ -77,39 +79,58 @@ import Testing
     @Test func kafkaPropertiesKeepTheirOrderAndSplitAtTheFirstEquals() throws {
         let settings = try ConnectionSettings.resolve(
             brokersFlag: "b:1", databaseURLFlag: nil, topicFlag: nil,
-            kafkaPropertyArguments: ["security.protocol=SASL_SSL", "sasl.password=a=b", "bootstrap.servers=b:1", "client.id="],
+            kafkaPropertyArguments: [
+                "security.protocol=SASL_SSL", "sasl.password=a=b", "bootstrap.servers=b:1", "client.id=",
+            ],
             environment: [:], devStack: nil)
         #expect(
             settings.kafkaProperties == [
-                KafkaProperty(key: "security.protocol", value: "SASL_SSL"), KafkaProperty(key: "sasl.password", value: "a=b"),
+                KafkaProperty(key: "security.protocol", value: "SASL_SSL"),
+                KafkaProperty(key: "sasl.password", value: "a=b"),
                 KafkaProperty(key: "client.id", value: ""),
             ])
         #expect(settings.brokers == ResolvedSetting("b:1", from: .flag("--brokers")))
     }
 
-    static let errors: [(properties: [String], brokersFlag: String?, topicFlag: String?, environment: [String: String], message: String)] = [
-        (["foo"], nil, nil, [:], #"invalid -X argument "foo": expected -X key=value (a librdkafka property, e.g. -X security.protocol=SASL_SSL)"#),
-        (["=x"], nil, nil, [:], #"invalid -X argument "=x": expected -X key=value (a librdkafka property, e.g. -X security.protocol=SASL_SSL)"#),
-        (["a b=c"], nil, nil, [:], #"invalid -X argument "a b=c": expected -X key=value (a librdkafka property, e.g. -X security.protocol=SASL_SSL)"#),
-        (["bootstrap.servers=a:1"], "b:1", nil, [:], #"--brokers "b:1" and -X bootstrap.servers=a:1 disagree; give only one of them"#),
-        ([], "", nil, [:], "--brokers needs a value, got an empty string"),
-        (
-            [], nil, "bad topic", [:],
-            #"invalid topic name "bad topic" (from --topic option): a Kafka topic name is 1 to 249 characters from A-Z a-z 0-9 . _ - and is not "." or "..""#
-        ),
-        (
-            [], nil, nil, ["SPEEDO_TOPIC": ".."],
-            #"invalid topic name ".." (from environment variable SPEEDO_TOPIC): a Kafka topic name is 1 to 249 characters from A-Z a-z 0-9 . _ - and is not "." or "..""#
-        ),
-        (
-            [], nil, String(repeating: "t", count: 250), [:],
-            #"invalid topic name "tttttttttttttttttttttttttttttttttttttttt…" (from --topic option): a Kafka topic name is 1 to 249 characters from A-Z a-z 0-9 . _ - and is not "." or "..""#
-        ),
-        (
-            [], nil, "", [:],
-            #"invalid topic name "" (from --topic option): a Kafka topic name is 1 to 249 characters from A-Z a-z 0-9 . _ - and is not "." or "..""#
-        ),
-    ]
+    static let errors:
+        [(
+            properties: [String], brokersFlag: String?, topicFlag: String?, environment: [String: String],
+            message: String
+        )] = [
+            (
+                ["foo"], nil, nil, [:],
+                #"invalid -X argument "foo": expected -X key=value (a librdkafka property, e.g. -X security.protocol=SASL_SSL)"#
+            ),
+            (
+                ["=x"], nil, nil, [:],
+                #"invalid -X argument "=x": expected -X key=value (a librdkafka property, e.g. -X security.protocol=SASL_SSL)"#
+            ),
+            (
+                ["a b=c"], nil, nil, [:],
+                #"invalid -X argument "a b=c": expected -X key=value (a librdkafka property, e.g. -X security.protocol=SASL_SSL)"#
+            ),
+            (
+                ["bootstrap.servers=a:1"], "b:1", nil, [:],
+                #"--brokers "b:1" and -X bootstrap.servers=a:1 disagree; give only one of them"#
+            ),
+            ([], "", nil, [:], "--brokers needs a value, got an empty string"),
+            (
+                [], nil, "bad topic", [:],
+                #"invalid topic name "bad topic" (from --topic option): a Kafka topic name is 1 to 249 characters from A-Z a-z 0-9 . _ - and is not "." or "..""#
+            ),
+            (
+                [], nil, nil, ["SPEEDO_TOPIC": ".."],
+                #"invalid topic name ".." (from environment variable SPEEDO_TOPIC): a Kafka topic name is 1 to 249 characters from A-Z a-z 0-9 . _ - and is not "." or "..""#
+            ),
+            (
+                [], nil, String(repeating: "t", count: 250), [:],
+                #"invalid topic name "tttttttttttttttttttttttttttttttttttttttt…" (from --topic option): a Kafka topic name is 1 to 249 characters from A-Z a-z 0-9 . _ - and is not "." or "..""#
+            ),
+            (
+                [], nil, "", [:],
+                #"invalid topic name "" (from --topic option): a Kafka topic name is 1 to 249 characters from A-Z a-z 0-9 . _ - and is not "." or "..""#
+            ),
+        ]
 
     @Test(arguments: errors)
     func errorsNameTheProblemAndTheFix(
@@ -117,7 +138,8 @@ import Testing
     ) {
         #expect {
             _ = try ConnectionSettings.resolve(
-                brokersFlag: brokersFlag, databaseURLFlag: nil, topicFlag: topicFlag, kafkaPropertyArguments: properties,
+                brokersFlag: brokersFlag, databaseURLFlag: nil, topicFlag: topicFlag,
+                kafkaPropertyArguments: properties,
                 environment: environment, devStack: nil)
         } throws: { error in
             (error as? ConfigurationError)?.description == message

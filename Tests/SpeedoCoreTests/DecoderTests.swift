@@ -1,10 +1,17 @@
 import Testing
+
 @testable import SpeedoCore
 
 @Suite struct DecoderTests {
     static let acceptedJSON: [(line: String, reading: Reading)] = [
-        (#"{"sensor_id":"sensor-1","speed":42,"ts":1700000000}"#, Reading(sensorID: "sensor-1", speed: 42, timestamp: seconds(1_700_000_000))),
-        (#"{"ts":1700000000,"speed":42.5,"sensor_id":"s-1"}"#, Reading(sensorID: "s-1", speed: 42.5, timestamp: seconds(1_700_000_000))),
+        (
+            #"{"sensor_id":"sensor-1","speed":42,"ts":1700000000}"#,
+            Reading(sensorID: "sensor-1", speed: 42, timestamp: seconds(1_700_000_000))
+        ),
+        (
+            #"{"ts":1700000000,"speed":42.5,"sensor_id":"s-1"}"#,
+            Reading(sensorID: "s-1", speed: 42.5, timestamp: seconds(1_700_000_000))
+        ),
         (" \t{ \"sensor_id\" : \"s1\" ,\r\n \"speed\" : 7 }  ", Reading(sensorID: "s1", speed: 7, timestamp: testNow)),
         (#"{"sensor_id":"s1","speed":7,"ts":null}"#, Reading(sensorID: "s1", speed: 7, timestamp: testNow)),
         (#"{"sensor_id":"s\u002D1","speed":1}"#, Reading(sensorID: "s-1", speed: 1, timestamp: testNow)),
@@ -19,13 +26,34 @@ import Testing
         (#"{"sensor_id":"s1","speed":-0}"#, Reading(sensorID: "s1", speed: 0, timestamp: testNow)),
         (#"{"sensor_id":"s1","speed":0.1}"#, Reading(sensorID: "s1", speed: 0.1, timestamp: testNow)),
         (#"{"sensor_id":"s1","speed":123.456}"#, Reading(sensorID: "s1", speed: 123.456, timestamp: testNow)),
-        (#"{"sensor_id":"s1","speed":42.00000000000000000001}"#, Reading(sensorID: "s1", speed: 42, timestamp: testNow)),
-        (#"{"sensor_id":"s1","speed":0.000000000000000000000000001}"#, Reading(sensorID: "s1", speed: 1e-27, timestamp: testNow)),
-        (#"{"sensor_id":"s1","speed":1,"ts":1700000000.1234567}"#, Reading(sensorID: "s1", speed: 1, timestamp: Timestamp(microseconds: 1_700_000_000_123_457))),
-        (#"{"sensor_id":"s1","speed":1,"ts":17000000001234565e-7}"#, Reading(sensorID: "s1", speed: 1, timestamp: Timestamp(microseconds: 1_700_000_000_123_457))),
-        (#"{"sensor_id":"s1","speed":1,"ts":1.7e9}"#, Reading(sensorID: "s1", speed: 1, timestamp: seconds(1_700_000_000))),
-        (#"{"sensor_id":"s1","speed":1,"ts":"2023-11-15T00:13:20+02:00"}"#, Reading(sensorID: "s1", speed: 1, timestamp: seconds(1_700_000_000))),
-        (#"{"sensor_id":"s1","speed":1,"ts":"2023-11-14T22:13:20\u005A"}"#, Reading(sensorID: "s1", speed: 1, timestamp: seconds(1_700_000_000))),
+        (
+            #"{"sensor_id":"s1","speed":42.00000000000000000001}"#,
+            Reading(sensorID: "s1", speed: 42, timestamp: testNow)
+        ),
+        (
+            #"{"sensor_id":"s1","speed":0.000000000000000000000000001}"#,
+            Reading(sensorID: "s1", speed: 1e-27, timestamp: testNow)
+        ),
+        (
+            #"{"sensor_id":"s1","speed":1,"ts":1700000000.1234567}"#,
+            Reading(sensorID: "s1", speed: 1, timestamp: Timestamp(microseconds: 1_700_000_000_123_457))
+        ),
+        (
+            #"{"sensor_id":"s1","speed":1,"ts":17000000001234565e-7}"#,
+            Reading(sensorID: "s1", speed: 1, timestamp: Timestamp(microseconds: 1_700_000_000_123_457))
+        ),
+        (
+            #"{"sensor_id":"s1","speed":1,"ts":1.7e9}"#,
+            Reading(sensorID: "s1", speed: 1, timestamp: seconds(1_700_000_000))
+        ),
+        (
+            #"{"sensor_id":"s1","speed":1,"ts":"2023-11-15T00:13:20+02:00"}"#,
+            Reading(sensorID: "s1", speed: 1, timestamp: seconds(1_700_000_000))
+        ),
+        (
+            #"{"sensor_id":"s1","speed":1,"ts":"2023-11-14T22:13:20\u005A"}"#,
+            Reading(sensorID: "s1", speed: 1, timestamp: seconds(1_700_000_000))
+        ),
     ]
 
     @Test(arguments: acceptedJSON)
@@ -46,7 +74,10 @@ import Testing
         ("s1,42,1700000000", Reading(sensorID: "s1", speed: 42, timestamp: seconds(1_700_000_000))),
         ("s1,42", Reading(sensorID: "s1", speed: 42, timestamp: testNow)),
         ("s1,42,", Reading(sensorID: "s1", speed: 42, timestamp: testNow)),
-        ("  s1 ,\t42.5 , 1700000000.5 ", Reading(sensorID: "s1", speed: 42.5, timestamp: Timestamp(microseconds: 1_700_000_000_500_000))),
+        (
+            "  s1 ,\t42.5 , 1700000000.5 ",
+            Reading(sensorID: "s1", speed: 42.5, timestamp: Timestamp(microseconds: 1_700_000_000_500_000))
+        ),
         (#""s1", "42" ,"2023-11-14T22:13:20Z""#, Reading(sensorID: "s1", speed: 42, timestamp: seconds(1_700_000_000))),
         (#""a:b/c",0,"""#, Reading(sensorID: "a:b/c", speed: 0, timestamp: testNow)),
     ]
@@ -62,7 +93,10 @@ import Testing
         #expect(outcomes[1] == .skipped)
         #expect(outcomes[2] == .reading(Reading(sensorID: "s1", speed: 1, timestamp: testNow)))
         #expect(outcomes[3].rejectionText == #"speed: must be a number (got "speed")"#)
-        #expect(decodeLines(["sensor_id,speed", "s2,2"], format: .csv).map(\.reading) == [nil, Reading(sensorID: "s2", speed: 2, timestamp: testNow)])
+        #expect(
+            decodeLines(["sensor_id,speed", "s2,2"], format: .csv).map(\.reading) == [
+                nil, Reading(sensorID: "s2", speed: 2, timestamp: testNow),
+            ])
     }
 
     @Test func formatIsDetectedFromTheFirstNonBlankLine() {
@@ -73,8 +107,13 @@ import Testing
             #expect(decoder.format == format)
         }
         // Once NDJSON, a CSV-looking line is a malformed object, not a silent switch of format.
-        #expect(decodeLines([#"{"sensor_id":"s1","speed":1}"#, "s1,1"])[1].rejectionText == "line: not a JSON object (got s1,1)")
-        #expect(decodeLines(["sensor_id,speed", "s1,1"]).map(\.reading) == [nil, Reading(sensorID: "s1", speed: 1, timestamp: testNow)])
+        #expect(
+            decodeLines([#"{"sensor_id":"s1","speed":1}"#, "s1,1"])[1].rejectionText
+                == "line: not a JSON object (got s1,1)")
+        #expect(
+            decodeLines(["sensor_id,speed", "s1,1"]).map(\.reading) == [
+                nil, Reading(sensorID: "s1", speed: 1, timestamp: testNow),
+            ])
     }
 
     @Test func blankLinesAreSkippedInBothFormats() {
@@ -86,7 +125,8 @@ import Testing
     @Test func recordValueIsDecodedAsJSONWhateverItLooksLike() {
         #expect(
             ReadingDecoder.decode(value: Array(#"{"sensor_id":"s1","speed":3,"ts":1700000000.5}"#.utf8), now: testNow)
-                == .success(Reading(sensorID: "s1", speed: 3, timestamp: Timestamp(microseconds: 1_700_000_000_500_000))))
+                == .success(
+                    Reading(sensorID: "s1", speed: 3, timestamp: Timestamp(microseconds: 1_700_000_000_500_000))))
         #expect(
             ReadingDecoder.decode(value: Array("s1,3".utf8), now: testNow)
                 == .failure(Rejection(code: .malformedLine, field: "line", rule: "not a JSON object", value: "s1,3")))
@@ -148,8 +188,14 @@ import Testing
         let results = try Array(body.utf8).withUnsafeBytes { ReadingDecoder.decodeArray(value: $0, now: testNow) }.get()
         #expect(results.count == 3)
         #expect(results[0] == .success(Reading(sensorID: "a", speed: 1, timestamp: seconds(1_700_000_000))))
-        #expect(results[1] == .failure(Rejection(code: .wrongType, field: "speed", rule: "must be a JSON number, not a string", value: #""2""#)))
-        #expect(results[2] == .failure(Rejection(code: .malformedLine, field: "line", rule: "not a JSON object", value: "3")))
+        #expect(
+            results[1]
+                == .failure(
+                    Rejection(
+                        code: .wrongType, field: "speed", rule: "must be a JSON number, not a string", value: #""2""#)))
+        #expect(
+            results[2]
+                == .failure(Rejection(code: .malformedLine, field: "line", rule: "not a JSON object", value: "3")))
         let empty = try Array("[]".utf8).withUnsafeBytes { ReadingDecoder.decodeArray(value: $0, now: testNow) }.get()
         #expect(empty.isEmpty)
     }
@@ -174,7 +220,10 @@ import Testing
             try Reading.validated(sensorID: "sim-1", speed: 50.5, timestamp: seconds(1_700_000_000), now: testNow)
                 == Reading(sensorID: "sim-1", speed: 50.5, timestamp: seconds(1_700_000_000)))
         let rejections: [(String, Double, Timestamp, String)] = [
-            ("sim 1", 1, testNow, #"sensor_id: may only contain A-Z a-z 0-9 . _ : / -, not " " at character 4 (got "sim 1")"#),
+            (
+                "sim 1", 1, testNow,
+                #"sensor_id: may only contain A-Z a-z 0-9 . _ : / -, not " " at character 4 (got "sim 1")"#
+            ),
             ("sim-1", .nan, testNow, "speed: must be between 0 and 1000 km/h (got nan)"),
             ("sim-1", 1000.5, testNow, "speed: must be between 0 and 1000 km/h (got 1000.5)"),
             ("sim-1", 1, seconds(0), "ts: must not be before 2000-01-01T00:00:00Z (got 0.0)"),

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SpeedoCore
 
 @Suite struct LineSplitterTests {
@@ -30,8 +31,11 @@ import Testing
     }
 
     @Test func splitsTheSameWhateverTheChunkSize() {
-        let input = Array("\u{FEFF}first\r\nsecond\n\n  \r\nthe fifth line is longer than eight bytes\nlast\u{FEFF}".utf8)
-        let expected = Self.lines(["first", "second", "", "  ", "the fifth line is longer than eight bytes", "last\u{FEFF}"])
+        let input = Array(
+            "\u{FEFF}first\r\nsecond\n\n  \r\nthe fifth line is longer than eight bytes\nlast\u{FEFF}".utf8)
+        let expected = Self.lines([
+            "first", "second", "", "  ", "the fifth line is longer than eight bytes", "last\u{FEFF}",
+        ])
         for chunkSize in 1...input.count {
             #expect(Self.split(input, chunkSize: chunkSize) == expected, "chunk size \(chunkSize)")
         }
@@ -39,7 +43,8 @@ import Testing
 
     @Test func byteOrderMarkOnlyAtTheStartIsSkipped() {
         #expect(Self.split(Array("a\n\u{FEFF}b\n".utf8), chunkSize: 100) == Self.lines(["a", "\u{FEFF}b"]))
-        #expect(Self.split([0xEF, 0xBB, 0x41, 0x0A], chunkSize: 1) == [SplitLine(number: 1, text: [0xEF, 0xBB, 0x41])])
+        #expect(
+            Self.split([0xEF, 0xBB, 0x41, 0x0A], chunkSize: 1) == [SplitLine(number: 1, text: [0xEF, 0xBB, 0x41])])
         #expect(Self.split([0xEF, 0xBB], chunkSize: 1) == [SplitLine(number: 1, text: [0xEF, 0xBB])])
         #expect(Self.split([0xEF, 0xBB, 0xBF], chunkSize: 1) == [])
         #expect(Self.split([], chunkSize: 1) == [])

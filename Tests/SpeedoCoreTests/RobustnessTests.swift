@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SpeedoCore
 
 /// Hostile input must produce rejections, never crashes, hangs, invalid readings or unescaped output.
@@ -14,7 +15,8 @@ import Testing
         "sensor_id,speed,ts",
     ]
 
-    static let interestingBytes = Array(#"{"[]\,:-.0123456789eE+tfn "#.utf8) + [0x00, 0x0A, 0x0D, 0x09, 0x80, 0xC3, 0xE2, 0xEF, 0xBB, 0xBF, 0xFF]
+    static let interestingBytes =
+        Array(#"{"[]\,:-.0123456789eE+tfn "#.utf8) + [0x00, 0x0A, 0x0D, 0x09, 0x80, 0xC3, 0xE2, 0xEF, 0xBB, 0xBF, 0xFF]
 
     static func mutate(_ line: [UInt8], using generator: inout SeededGenerator) -> [UInt8] {
         var bytes = line
@@ -35,11 +37,17 @@ import Testing
                 let opener = Bool.random(using: &generator) ? "[" : #"{"k":"#
                 bytes.insert(contentsOf: Array(String(repeating: opener, count: depth).utf8), at: position)
             case 5:
-                bytes.insert(contentsOf: Array(#"\u"#.utf8) + Array(["d800", "DBFF", "dc00", "00", "zz"].randomElement(using: &generator)!.utf8), at: position)
+                bytes.insert(
+                    contentsOf: Array(#"\u"#.utf8)
+                        + Array(["d800", "DBFF", "dc00", "00", "zz"].randomElement(using: &generator)!.utf8),
+                    at: position)
             case 6 where !bytes.isEmpty:
                 bytes.remove(at: position)
             default:
-                bytes.insert(contentsOf: Array(["1e999999999", "-0.0e-400", "1" + String(repeating: "0", count: 30), "\"\\\"", "\u{202E}"].randomElement(using: &generator)!.utf8), at: position)
+                bytes.insert(
+                    contentsOf: Array(
+                        ["1e999999999", "-0.0e-400", "1" + String(repeating: "0", count: 30), "\"\\\"", "\u{202E}"]
+                            .randomElement(using: &generator)!.utf8), at: position)
             }
         }
         return bytes
@@ -50,7 +58,10 @@ import Testing
         for _ in 0..<Int.random(in: 1...8, using: &generator) {
             let line: [UInt8] =
                 switch Int.random(in: 0..<10, using: &generator) {
-                case 0: (0..<Int.random(in: 0...80, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                case 0:
+                    (0..<Int.random(in: 0...80, using: &generator)).map { _ in
+                        UInt8.random(in: 0...255, using: &generator)
+                    }
                 case 1: Array(validLines.randomElement(using: &generator)!.utf8)
                 default: mutate(Array(validLines.randomElement(using: &generator)!.utf8), using: &generator)
                 }
@@ -67,13 +78,17 @@ import Testing
 
     static let sensorIDAlphabet = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/-".utf8)
 
+    static func isForbiddenInOutput(_ scalar: Unicode.Scalar) -> Bool {
+        forbiddenInOutput.contains { $0.contains(scalar.value) }
+    }
+
     static func problems(with outcome: LineOutcome, line: [UInt8]) -> String? {
         switch outcome {
         case .skipped:
             return nil
         case .rejected(let rejection):
             let text = rejection.description
-            if text.unicodeScalars.contains(where: { scalar in forbiddenInOutput.contains { $0.contains(scalar.value) } }) {
+            if text.unicodeScalars.contains(where: isForbiddenInOutput) {
                 return "unescaped output: \(EscapedText.escape(text, limit: 400))"
             }
             if text.count > 600 { return "overlong message (\(text.count) characters)" }
@@ -83,7 +98,8 @@ import Testing
                 (1...64).contains(reading.sensorID.utf8.count)
                 && reading.sensorID.utf8.allSatisfy(sensorIDAlphabet.contains)
             let timeIsValid =
-                reading.timestamp >= ReadingRules.earliestTime && reading.timestamp <= testNow + ReadingRules.allowedFutureSkew
+                reading.timestamp >= ReadingRules.earliestTime
+                && reading.timestamp <= testNow + ReadingRules.allowedFutureSkew
             guard idIsValid, (0...1000).contains(reading.speed), timeIsValid else {
                 return "invalid reading accepted: \(reading) from \(EscapedText.escape(bytes: line, limit: 200))"
             }
@@ -135,7 +151,9 @@ import Testing
             let newlines = input.count { $0 == 0x0A }
             let expectedLines = newlines + (input.last == 0x0A || input.isEmpty || input == [0xEF, 0xBB, 0xBF] ? 0 : 1)
             if lineNumbers != (0..<expectedLines).map({ $0 + 1 }) {
-                problems.append("line numbers \(lineNumbers) for \(expectedLines) lines in \(EscapedText.escape(bytes: input, limit: 200))")
+                problems.append(
+                    "line numbers \(lineNumbers) for \(expectedLines) lines in \(EscapedText.escape(bytes: input, limit: 200))"
+                )
             }
             if problems.count > 10 { break }
         }

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import SpeedoCore
 
 /// SplitMix64: tiny, fast, and the same sequence on every platform for a given seed.

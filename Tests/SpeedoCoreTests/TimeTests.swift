@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SpeedoCore
 
 @Suite struct TimeTests {
@@ -43,7 +44,8 @@ import Testing
         "2023-02-29T00:00:00Z", "2023-13-01T00:00:00Z", "2023-00-10T00:00:00Z", "2023-11-31T00:00:00Z",
         "2023-11-14T24:00:00Z", "2023-11-14T22:60:00Z", "2023-11-14T22:13:60Z", "2023-11-14T22:13:20",
         "2023-11-14T22:13:20.Z", "2023-11-14T22:13:20.1234567890Z", "2023-11-14T22:13:20+0200",
-        "2023-11-14", " 2023-11-14T22:13:20Z", "2023-11-14T22:13:20Zx", "2023-11-14X22:13:20Z", "", "23-11-14T22:13:20Z",
+        "2023-11-14", " 2023-11-14T22:13:20Z", "2023-11-14T22:13:20Zx", "2023-11-14X22:13:20Z", "",
+        "23-11-14T22:13:20Z",
     ])
     func rejectsMalformedRFC3339(text: String) {
         #expect(Timestamp(rfc3339: text) == nil)
@@ -125,7 +127,8 @@ import Testing
                 == #"invalid time "yesterday": use a duration back from now (90s, 15m, 1h, 7d), "#
                 + "an RFC 3339 time (2024-05-01T12:00:00Z) or @EPOCH seconds")
         #expect(
-            TimeExpressionError(code: .invalidTime, input: "\u{1B}[2J").description.hasPrefix(#"invalid time "\u{1B}[2J":"#))
+            TimeExpressionError(code: .invalidTime, input: "\u{1B}[2J").description.hasPrefix(
+                #"invalid time "\u{1B}[2J":"#))
     }
 
     @Test func civilDateRoundTripsEveryDayOverFourCenturies() {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SpeedoCore
 
 /// One row per rule of the event contract and per structural error, with the exact message.
@@ -57,7 +58,10 @@ import Testing
             #"{"sensor_id": "s1", "speed": 1, "ts": "1700000000"}"#,
             #"ts: must be epoch seconds or an RFC 3339 time such as 2024-05-01T12:00:00Z (got "1700000000")"#
         ),
-        (#"{"sensor_id": "s1", "speed": 1, "ts": 946684799}"#, "ts: must not be before 2000-01-01T00:00:00Z (got 946684799)"),
+        (
+            #"{"sensor_id": "s1", "speed": 1, "ts": 946684799}"#,
+            "ts: must not be before 2000-01-01T00:00:00Z (got 946684799)"
+        ),
         (#"{"sensor_id": "s1", "speed": 1, "ts": -1}"#, "ts: must not be before 2000-01-01T00:00:00Z (got -1)"),
         (
             #"{"sensor_id": "s1", "speed": 1, "ts": "1999-12-31T23:59:59Z"}"#,
@@ -115,9 +119,18 @@ import Testing
         (#"{"a":"x\qy"}"#, #"line: invalid escape at column 8 (got {"a":"x\\qy"})"#),
         (#"{"a":"\u12G4"}"#, #"line: invalid \u escape at column 7 (got {"a":"\\u12G4"})"#),
         ("{\"a\":\"x\ty\"}", #"line: control character in string at column 8 (got {"a":"x\ty"})"#),
-        (#"{"sensor_id":"\ud800","speed":1}"#, #"line: unpaired surrogate in \u escape at column 15 (got {"sensor_id":"\\ud800","speed":1})"#),
-        (#"{"sensor_id":"s1","speed":1"#, #"line: unexpected end of line at column 28 (got {"sensor_id":"s1","speed":1)"#),
-        (#"{"sensor_id":"s1","speed":"#, #"line: unexpected end of line at column 27 (got {"sensor_id":"s1","speed":)"#),
+        (
+            #"{"sensor_id":"\ud800","speed":1}"#,
+            #"line: unpaired surrogate in \u escape at column 15 (got {"sensor_id":"\\ud800","speed":1})"#
+        ),
+        (
+            #"{"sensor_id":"s1","speed":1"#,
+            #"line: unexpected end of line at column 28 (got {"sensor_id":"s1","speed":1)"#
+        ),
+        (
+            #"{"sensor_id":"s1","speed":"#,
+            #"line: unexpected end of line at column 27 (got {"sensor_id":"s1","speed":)"#
+        ),
         (
             #"{"a":"# + String(repeating: "[", count: 65) + String(repeating: "]", count: 65) + "}",
             "line: nested deeper than 64 levels at column 70 (got {\"a\":" + String(repeating: "[", count: 35) + "…)"
@@ -131,7 +144,10 @@ import Testing
 
     static let csvRejections: [(line: String, message: String)] = [
         ("s1", "line: expected 2 or 3 CSV columns (sensor_id,speed[,ts]), found 1 (got s1)"),
-        ("s1,42,1700000000,x", "line: expected 2 or 3 CSV columns (sensor_id,speed[,ts]), found 4 (got s1,42,1700000000,x)"),
+        (
+            "s1,42,1700000000,x",
+            "line: expected 2 or 3 CSV columns (sensor_id,speed[,ts]), found 4 (got s1,42,1700000000,x)"
+        ),
         (#""s1,42"#, #"line: unterminated quoted field starting at column 1 (got "s1,42)"#),
         (#""s1"x,42"#, #"line: unexpected text after a quoted field at column 5 (got "s1"x,42)"#),
         (",42", "sensor_id: is required"),
@@ -145,7 +161,10 @@ import Testing
             "s1,42,yesterday",
             #"ts: must be epoch seconds or an RFC 3339 time such as 2024-05-01T12:00:00Z (got "yesterday")"#
         ),
-        ("s1,42,1700000000123", "ts: looks like milliseconds since the epoch, send seconds: 1700000000.123 (got 1700000000123)"),
+        (
+            "s1,42,1700000000123",
+            "ts: looks like milliseconds since the epoch, send seconds: 1700000000.123 (got 1700000000123)"
+        ),
         ("s1,42,12", "ts: must not be before 2000-01-01T00:00:00Z (got 12)"),
     ]
 
@@ -182,7 +201,9 @@ import Testing
             #"{"sensor_id":"A-Z.a_z:0/9","speed":1000,"ts":1800000300}"#,
         ]
         let readings = decodeLines(lines, format: .ndjson).map(\.reading)
-        #expect(readings[0] == Reading(sensorID: String(repeating: "z", count: 64), speed: 0, timestamp: seconds(946_684_800)))
+        #expect(
+            readings[0]
+                == Reading(sensorID: String(repeating: "z", count: 64), speed: 0, timestamp: seconds(946_684_800)))
         #expect(readings[1] == Reading(sensorID: "A-Z.a_z:0/9", speed: 1000, timestamp: seconds(1_800_000_300)))
     }
 }

@@ -82,7 +82,9 @@ func benchmarkDecoder(lines: Int) {
         }
         let seconds = Double(best.components.seconds) + Double(best.components.attoseconds) / 1e18
         let perSecond = Int((Double(lines) / seconds).rounded())
-        print("decoder \(format.rawValue): \(perSecond) readings/s (\(lines) lines in \((seconds * 1000).rounded() / 1000) s)")
+        print(
+            "decoder \(format.rawValue): \(perSecond) readings/s (\(lines) lines in \((seconds * 1000).rounded() / 1000) s)"
+        )
     }
 }
 
