@@ -148,6 +148,18 @@ import Testing
                 start = end
             }
             splitter.finish(check)
+            // The same lines as the elements of an HTTP array body.
+            let arrayBody =
+                [UInt8(ascii: "[")] + input.map { $0 == 0x0A ? UInt8(ascii: ",") : $0 } + [UInt8(ascii: "]")]
+            if case .success(let elements) = arrayBody.withUnsafeBytes({
+                ReadingDecoder.decodeArray(value: $0, now: testNow)
+            }) {
+                for case .success(let reading) in elements {
+                    if let problem = Self.problems(with: .reading(reading), line: arrayBody) {
+                        problems.append(problem)
+                    }
+                }
+            }
             let newlines = input.count { $0 == 0x0A }
             let expectedLines = newlines + (input.last == 0x0A || input.isEmpty || input == [0xEF, 0xBB, 0xBF] ? 0 : 1)
             if lineNumbers != (0..<expectedLines).map({ $0 + 1 }) {
