@@ -92,7 +92,15 @@ package final class LocalPostgres: Sendable {
         case .notInitialized:
             try initialize()
             try launch()
-        case .stopped:
+        case .stopped(let stalePID):
+            if stalePID != nil {
+                // The server refuses to start while the pid in its lock files still exists, and after
+                // a kill -9 without a reaping init it lingers as a zombie; it is verifiably not ours.
+                // The same holds for the socket's lock file, in our private socket directory.
+                for lockFile in [dataDirectory + "/postmaster.pid", "\(socketDirectory)/.s.PGSQL.\(port).lock"] {
+                    try? FileManager.default.removeItem(atPath: lockFile)
+                }
+            }
             try prepareDirectories()
             try launch()
         }

@@ -18,6 +18,12 @@ package struct MigrationReport: Sendable, Equatable {
     package var currentVersion: Int
     /// Versions this call applied, in order (empty when the schema was already current).
     package var applied: [Int]
+
+    package init(previousVersion: Int, currentVersion: Int, applied: [Int]) {
+        self.previousVersion = previousVersion
+        self.currentVersion = currentVersion
+        self.applied = applied
+    }
 }
 
 /// speedo's schema, versioned and applied by speedo itself.
@@ -46,11 +52,13 @@ package enum SchemaMigrations {
         let ordered = migrations.sorted { $0.version < $1.version }
         let known = ordered.last?.version ?? 0
         var previous: Int?
+        var latest = 0
         var applied: [Int] = []
         while true {
             let step: Int? = try connection.transaction {
                 let current = try lockAndReadVersion(connection)
                 if previous == nil { previous = current }
+                latest = current
                 if current > known {
                     throw PostgresError.schemaTooNew(databaseVersion: current, knownVersion: known)
                 }
@@ -64,8 +72,7 @@ package enum SchemaMigrations {
             guard let step else { break }
             applied.append(step)
         }
-        return MigrationReport(
-            previousVersion: previous ?? 0, currentVersion: applied.last ?? previous ?? 0, applied: applied)
+        return MigrationReport(previousVersion: previous ?? 0, currentVersion: latest, applied: applied)
     }
 
     /// The schema version recorded in the database (0 when speedo never ran there). Blocks.
