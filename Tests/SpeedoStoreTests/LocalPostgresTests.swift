@@ -65,14 +65,24 @@ struct LocalPostgresTests {
 
     @Test("as root, a directory the server's user cannot reach is replaced by a link to /var/lib/speedo",
           .enabled(if: geteuid() == 0))
-    func rootFallback() throws {
+    func rootFallback() async throws {
         let parent = try makeTemporaryDirectory(prefix: "speedo-private")
         defer { try? FileManager.default.removeItem(atPath: parent) }
         chmod(parent, 0o700)
-        let cluster = try LocalPostgres(directory: parent + "/pg")
+        let cluster = try LocalPostgres(directory: parent + "/pg", port: 5435, settings: ClusterFixture.testSettings)
+        defer { try? FileManager.default.removeItem(atPath: cluster.directory) }
         #expect(cluster.requestedDirectory == parent + "/pg")
         #expect(cluster.directory.hasPrefix("/var/lib/speedo/pg-"))
         #expect(cluster.connectionURL.contains("host=/var/lib/speedo/pg-"))
+
+        let url = try await runOnDedicatedThread { try cluster.start() }
+        defer { try? cluster.stop() }
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: parent + "/pg") == cluster.directory)
+        #expect(try await withConnection(url) { try $0.query("SELECT current_user AS me").first?["me"] } == "speedo")
+        // A later run given the same path finds the same cluster through the link.
+        let again = try LocalPostgres(directory: parent + "/pg", port: 5435)
+        #expect(again.directory == cluster.directory)
+        #expect(again.status() == cluster.status())
 
         let reachable = try LocalPostgres(directory: "/tmp/speedo-reachable/pg")
         #expect(reachable.directory == "/tmp/speedo-reachable/pg")
