@@ -5,26 +5,29 @@ import Foundation
 /// connection exists), so connection failures are classified by the stable English texts of
 /// libpq and of the server. The SQLSTATE each text stands for is noted beside it. Our own clusters
 /// run with `lc_messages=C`, so their texts are always English.
-enum ConnectionFailure {
-    static func classify(_ message: String, server: String, user: String, database: String) -> PostgresError {
+package enum ConnectionFailure {
+    package static func classify(_ message: String, server: String, user: String, database: String) -> PostgresError {
         let lowered = message.lowercased()
         func mentions(_ fragments: String...) -> Bool { fragments.contains { lowered.contains($0) } }
 
-        if mentions("password authentication failed", "no password supplied", "pg_hba.conf",
-                    "authentication failed", "role \"", "peer authentication")
-        { // 28P01, 28000
-            return .authenticationFailed(server: server, user: user, reason: serverText(message))
-        }
-        if mentions("database \"") && mentions("does not exist") { // 3D000
-            return .databaseMissing(server: server, database: database)
-        }
+        // Order matters: "too many connections for role" and "database … does not exist" must not
+        // pass for the authentication failure "role … does not exist".
         if mentions("the database system is starting up", "the database system is not yet accepting",
                     "the database system is in recovery mode", "the database system is shutting down")
         { // 57P03
             return .startingUp(server: server)
         }
-        if mentions("too many clients", "remaining connection slots are reserved") { // 53300
+        if mentions("too many clients", "too many connections", "remaining connection slots are reserved") { // 53300
             return .tooManyConnections(server: server)
+        }
+        if mentions("database \"") && mentions("does not exist") { // 3D000
+            return .databaseMissing(server: server, database: database)
+        }
+        if mentions("password authentication failed", "no password supplied", "pg_hba.conf",
+                    "authentication failed", "peer authentication")
+            || (mentions("role \"") && mentions("does not exist"))
+        { // 28P01, 28000
+            return .authenticationFailed(server: server, user: user, reason: serverText(message))
         }
         if mentions("connection refused", "no such file or directory", "could not translate host name",
                     "timeout expired", "network is unreachable", "no route to host",

@@ -200,6 +200,13 @@ package struct PostgresRetryNotice: Sendable, CustomStringConvertible {
     package var maximumAttempts: Int?
     package var delay: Duration
 
+    package init(error: PostgresError, nextAttempt: Int, maximumAttempts: Int?, delay: Duration) {
+        self.error = error
+        self.nextAttempt = nextAttempt
+        self.maximumAttempts = maximumAttempts
+        self.delay = delay
+    }
+
     package var description: String {
         let server = switch error {
         case .unreachable(let server, _), .startingUp(let server), .tooManyConnections(let server),

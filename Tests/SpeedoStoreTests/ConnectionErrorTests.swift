@@ -104,3 +104,85 @@ struct ConnectionStringTests {
         #expect(ConnectionString.redacting(input) == expected)
     }
 }
+
+extension PostgresStoreTests {
+    @Test("a full connection limit is retried, and connecting succeeds once a slot frees up")
+    func tooManyConnectionsIsRetried() async throws {
+        let cluster = try ClusterFixture.cluster
+        try await withConnection(cluster.connectionURL) {
+            try $0.execute("CREATE ROLE limited_user LOGIN CONNECTION LIMIT 1")
+        }
+        let url = "postgresql:///speedo?host=\(cluster.socketDirectory)&port=\(cluster.port)&user=limited_user"
+        let retry = Backoff(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(400), maximumAttempts: 20)
+        let slotTaken = DispatchSemaphore(value: 0)
+        // One thread holds the only slot for a while; another connects meanwhile.
+        async let holding: Void = runOnDedicatedThread {
+            let holder = try PostgresConnection.connect(url)
+            slotTaken.signal()
+            Thread.sleep(forTimeInterval: 0.3)
+            holder.close()
+        }
+        let (refused, notices, user) = try await runOnDedicatedThread { () -> (PostgresError?, [String], String?) in
+            guard slotTaken.wait(timeout: .now() + 10) == .success else { return (nil, [], nil) }
+            let refused = capturedError { _ = try PostgresConnection.connect(url, retry: nil) } as? PostgresError
+            var notices: [String] = []
+            let connection = try PostgresConnection.connect(url, retry: retry) { notices.append($0.description) }
+            defer { connection.close() }
+            return (refused, notices, try connection.query("SELECT current_user AS me").first?["me"])
+        }
+        try await holding
+        #expect(refused?.code == "postgres.too-many-connections")
+        #expect(refused?.isTransient == true)
+        #expect(!notices.isEmpty)
+        #expect(notices.first?.contains("not ready (too many connections)") == true)
+        #expect(user == "limited_user")
+    }
+}
+
+@Suite("Connection failure texts")
+struct ConnectionFailureTests {
+    static let server = "/s/.s.PGSQL.5432"
+
+    @Test("libpq's and the server's texts map to their classes", arguments: [
+        ("connection to server on socket \"/s/.s.PGSQL.5432\" failed: No such file or directory\n\tIs the server running locally and accepting connections on that socket?",
+         "postgres.unreachable"),
+        ("connection to server at \"db\" (10.0.0.1), port 5432 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?",
+         "postgres.unreachable"),
+        ("could not translate host name \"nowhere\" to address: Name or service not known", "postgres.unreachable"),
+        ("connection to server on socket \"/s/.s.PGSQL.5432\" failed: FATAL:  the database system is starting up",
+         "postgres.starting-up"),
+        ("connection to server on socket \"/s/.s.PGSQL.5432\" failed: FATAL:  sorry, too many clients already",
+         "postgres.too-many-connections"),
+        ("connection to server on socket \"/s/.s.PGSQL.5432\" failed: FATAL:  password authentication failed for user \"u\"",
+         "postgres.authentication-failed"),
+        ("connection to server at \"db\" (10.0.0.1), port 5432 failed: FATAL:  no pg_hba.conf entry for host \"10.0.0.2\", user \"u\", database \"d\", no encryption",
+         "postgres.authentication-failed"),
+        ("connection to server on socket \"/s/.s.PGSQL.5432\" failed: fe_sendauth: no password supplied",
+         "postgres.authentication-failed"),
+        ("connection to server on socket \"/s/.s.PGSQL.5432\" failed: FATAL:  database \"d\" does not exist",
+         "postgres.database-missing"),
+        ("connection to server on socket \"/s/.s.PGSQL.5432\" failed: FATAL:  role \"u\" does not exist",
+         "postgres.authentication-failed"),
+        ("connection to server on socket \"/s/.s.PGSQL.5432\" failed: FATAL:  too many connections for role \"u\"",
+         "postgres.too-many-connections"),
+        ("connection to server on socket \"/s/.s.PGSQL.5432\" failed: server closed the connection unexpectedly",
+         "postgres.connection-lost"),
+        ("connection to server at \"db\" (10.0.0.1), port 5432 failed: SSL error: certificate verify failed",
+         "postgres.connection-failed"),
+    ])
+    func classification(message: String, code: String) {
+        let error = ConnectionFailure.classify(message, server: Self.server, user: "u", database: "d")
+        #expect(error.code == code)
+        #expect(error.description.contains(Self.server))
+    }
+
+    @Test("the unreachable reason is short and lower-case, for retry notices")
+    func unreachableReason() {
+        let error = ConnectionFailure.classify(
+            "connection to server at \"db\" (10.0.0.1), port 5432 failed: Connection refused\n\tIs the server running…",
+            server: "db:5432", user: "u", database: "d")
+        let notice = PostgresRetryNotice(error: error, nextAttempt: 3, maximumAttempts: 10, delay: .milliseconds(800))
+        #expect(notice.description
+            == "PostgreSQL at db:5432 not ready (connection refused); retrying in 0.8 s (attempt 3/10)")
+    }
+}
