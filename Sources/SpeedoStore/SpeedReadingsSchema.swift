@@ -1,0 +1,86 @@
+package import Foundation
+
+/// The history tables and their daily partitions.
+///
+/// Layout choices, so that TimescaleDB or Citus remain possible:
+/// - `speed_readings` has no surrogate key, foreign keys or triggers; its primary key
+///   `(sensor_id, ts)` leads with the distribution column Citus would use and contains the time
+///   column any time partitioning (native or hypertable) requires. The same index makes
+///   "one sensor over one time range" an index range scan inside the partitions of that range.
+/// - Partitions are plain daily ranges in UTC named `speed_readings_YYYYMMDD`, created by the
+///   SQL function `speedo_ensure_daily_partition(date)`, which other tools can call or replace.
+/// - There is deliberately no DEFAULT partition: rows parked there would have to be moved (under
+///   an exclusive lock) before that day's partition could be created. Instead writers call
+///   `ensurePartitions(from:to:)` for the days a batch covers before writing it, so a reading of
+///   any day, however old, gets its partition on demand; an insert for a day nobody prepared fails
+///   with SQLSTATE 23514 ("no partition of relation found for row") rather than being misfiled.
+package enum SpeedReadingsSchema {
+    /// Arbitrary constant: the advisory lock key serializing partition creation.
+    static let partitionLockKey = 0x5350_4545_444F_0002
+
+    static let version1 = """
+        CREATE TABLE speed_readings (
+            sensor_id text NOT NULL,
+            ts timestamptz NOT NULL,
+            speed double precision NOT NULL,
+            PRIMARY KEY (sensor_id, ts)
+        ) PARTITION BY RANGE (ts);
+
+        CREATE TABLE speedo_consumer_offsets (
+            group_id text NOT NULL,
+            topic text NOT NULL,
+            partition int NOT NULL,
+            next_offset bigint NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (group_id, topic, partition)
+        );
+
+        -- Returns the partition's name when this call created it, NULL when it already existed.
+        -- The unlocked look-up keeps the common case cheap; creators are serialized by an advisory
+        -- lock, and a partition committed meanwhile by someone else shows up as duplicate_table.
+        CREATE FUNCTION speedo_ensure_daily_partition(day date) RETURNS text
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            partition_name text := 'speed_readings_' || to_char(day, 'YYYYMMDD');
+            lower_bound timestamptz := day::timestamp AT TIME ZONE 'UTC';
+        BEGIN
+            IF to_regclass(quote_ident(partition_name)) IS NOT NULL THEN
+                RETURN NULL;
+            END IF;
+            PERFORM pg_advisory_xact_lock(\(partitionLockKey));
+            BEGIN
+                EXECUTE format('CREATE TABLE %I PARTITION OF speed_readings FOR VALUES FROM (%L) TO (%L)',
+                               partition_name, lower_bound, lower_bound + interval '1 day');
+            EXCEPTION WHEN duplicate_table THEN
+                RETURN NULL;
+            END;
+            RETURN partition_name;
+        END
+        $$;
+        """
+
+    /// `speed_readings_YYYYMMDD` for the UTC day containing `date`.
+    package static func partitionName(for date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        let digits = String(format: "%04d%02d%02d", parts.year!, parts.month!, parts.day!)
+        return "speed_readings_" + digits
+    }
+}
+
+extension PostgresConnection {
+    /// Creates every missing daily partition of `speed_readings` for the UTC days from the one
+    /// containing `start` through the one containing `end`; returns the names of those it created
+    /// (empty when all existed). Safe to call concurrently from several processes. Blocks.
+    @discardableResult
+    package func ensurePartitions(from start: Date, to end: Date) throws(PostgresError) -> [String] {
+        let rows = try query("""
+            SELECT speedo_ensure_daily_partition(day::date) AS created
+            FROM generate_series((to_timestamp($1::double precision) AT TIME ZONE 'UTC')::date,
+                                 (to_timestamp($2::double precision) AT TIME ZONE 'UTC')::date,
+                                 interval '1 day') AS day
+            """, [String(start.timeIntervalSince1970), String(end.timeIntervalSince1970)])
+        return rows.compactMap { $0["created"] }
+    }
+}

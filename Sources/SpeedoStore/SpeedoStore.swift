@@ -1,1 +1,0 @@
-// SpeedoStore: filled in by the foundation work.
