@@ -95,18 +95,18 @@ package final class KafkaConsumer: Sendable {
     /// Joins the group for these topics; partitions arrive through the rebalance handler during `poll`.
     package func subscribe(topics: [String]) throws(KafkaError) {
         let list = PartitionList(topics.map { TopicPartition(topic: $0, partition: -1) }, offset: unsetOffset)
-        try check(rd_kafka_subscribe(handle.pointer, list.pointer), "subscribing to \(topics.joined(separator: ", "))")
+        try check(list.withList { rd_kafka_subscribe(handle.pointer, $0) }, "subscribing to \(topics.joined(separator: ", "))")
     }
 
     /// Reads exactly these partitions from these offsets (no group rebalancing); replaces any previous assignment.
     package func assign(_ positions: [TopicPartitionOffset]) throws(KafkaError) {
-        try check(rd_kafka_assign(handle.pointer, PartitionList(positions).pointer), "assigning partitions")
+        try check(PartitionList(positions).withList { rd_kafka_assign(handle.pointer, $0) }, "assigning partitions")
     }
 
     /// Moves the read position of an assigned partition.
     package func seek(_ position: TopicPartitionOffset, timeout: Duration) throws(KafkaError) {
         let list = PartitionList([position])
-        if let error = rd_kafka_seek_partitions(handle.pointer, list.pointer, timeout.clampedMilliseconds) {
+        if let error = list.withList({ rd_kafka_seek_partitions(handle.pointer, $0, timeout.clampedMilliseconds) }) {
             throw KafkaError(consuming: error, while: "seeking \(position.topicPartition) to offset \(position.offset)")
         }
         if let failure = list.entries.first(where: { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }) {
@@ -125,7 +125,7 @@ package final class KafkaConsumer: Sendable {
     /// Commits synchronously; each offset is the next one to read (last processed + 1).
     package func commit(offsets: [TopicPartitionOffset]) throws(KafkaError) {
         let list = PartitionList(offsets)
-        try check(rd_kafka_commit(handle.pointer, list.pointer, 0), "committing offsets")
+        try check(list.withList { rd_kafka_commit(handle.pointer, $0, 0) }, "committing offsets")
         if let failure = list.entries.first(where: { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }) {
             throw KafkaError(failure.error, while: "committing the offset of \(failure.position.topicPartition)")
         }
@@ -150,7 +150,7 @@ package final class KafkaConsumer: Sendable {
         let deadline = ContinuousClock.now + timeout
         let query = PartitionList(partitions.map { TopicPartitionOffset(topic: topic, partition: $0, offset: timestampMs) })
         try check(
-            rd_kafka_offsets_for_times(handle.pointer, query.pointer, timeout.clampedMilliseconds),
+            query.withList { rd_kafka_offsets_for_times(handle.pointer, $0, timeout.clampedMilliseconds) },
             "looking up offsets of \(topic) by time")
         var result: [Int32: Int64] = [:]
         var toScan: [Int32: Watermarks] = [:]
@@ -289,10 +289,12 @@ private final class RebalanceContext: Sendable {
                     topic: partition.topic, partition: partition.partition,
                     offset: starts[partition] ?? unsetOffset)
             })
-            if cooperative {
-                if let error = rd_kafka_incremental_assign(handle, assignment.pointer) { rd_kafka_error_destroy(error) }
-            } else {
-                rd_kafka_assign(handle, assignment.pointer)
+            assignment.withList { list in
+                if cooperative {
+                    if let error = rd_kafka_incremental_assign(handle, list) { rd_kafka_error_destroy(error) }
+                } else {
+                    rd_kafka_assign(handle, list)
+                }
             }
         default:
             // Revocation, or a rebalance error: either way, give the partitions up (after telling the caller).

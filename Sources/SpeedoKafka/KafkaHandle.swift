@@ -71,11 +71,11 @@ final class KafkaHandle: @unchecked Sendable {
         )
     }
 
-    func metadata(topic: String?, timeout: Duration) throws(KafkaError) -> ClusterMetadata {
-        let topicHandle = topic.map { rd_kafka_topic_new(pointer, $0, nil) }
-        defer { if let topicHandle { rd_kafka_topic_destroy(topicHandle) } }
+    /// Always asks for all topics: a request naming a topic makes brokers that answer Metadata v0-v3 (librdkafka's
+    /// mock cluster among them) create that topic.
+    func metadata(timeout: Duration) throws(KafkaError) -> ClusterMetadata {
         var metadata: UnsafePointer<rd_kafka_metadata>?
-        let err = rd_kafka_metadata(pointer, topic == nil ? 1 : 0, topicHandle ?? nil, &metadata, timeout.clampedMilliseconds)
+        let err = rd_kafka_metadata(pointer, 1, nil, &metadata, timeout.clampedMilliseconds)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
             throw KafkaError(err, while: "fetching cluster metadata from \(bootstrapServers)")
         }

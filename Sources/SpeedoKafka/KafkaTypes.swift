@@ -89,7 +89,7 @@ package struct ClusterMetadata: Sendable {
 
 /// Owns an `rd_kafka_topic_partition_list_t`.
 final class PartitionList {
-    let pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    private let pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
 
     init(capacity: Int) {
         pointer = rd_kafka_topic_partition_list_new(Int32(clamping: capacity))
@@ -122,6 +122,13 @@ final class PartitionList {
             let element = elements[index]
             return (TopicPartitionOffset(topic: String(cString: element.topic), partition: element.partition, offset: element.offset), element.err)
         }
+    }
+
+    /// Lends the list to C while keeping this owner alive (a bare `.pointer` read could be its last use, freeing the
+    /// list before the C call).
+    func withList<R, E: Error>(_ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) throws(E) -> R) throws(E) -> R {
+        defer { withExtendedLifetime(self) {} }
+        return try body(pointer)
     }
 
     var entries: [(position: TopicPartitionOffset, error: rd_kafka_resp_err_t)] { Self.entries(of: pointer) }

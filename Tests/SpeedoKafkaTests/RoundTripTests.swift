@@ -3,7 +3,7 @@ import Testing
 
 @Suite("Produce and consume against the mock cluster")
 struct RoundTripTests {
-    @Test func recordsComeBackWithKeysTimestampsHeadersInOrder() async throws {
+    @Test func recordsComeBackWithKeysTimestampsHeadersInOrder() throws {
         let cluster = try MockCluster()
         let topic = uniqueName("roundtrip")
         try cluster.createTopic(name: topic, partitions: 3)
@@ -24,7 +24,7 @@ struct RoundTripTests {
             )
         }
         #expect(producer.flush(timeout: .seconds(10)) == 0)
-        let reports = await log.wait(for: count)
+        let reports = log.wait(for: count)
         #expect(reports.count == count)
         #expect(reports.allSatisfy { $0.error == nil && $0.topic == topic })
         #expect(Set(reports.map(\.tag)) == Set((0..<count).map { UInt64(1000 + $0) }))

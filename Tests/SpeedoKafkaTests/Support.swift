@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 import Testing
 @testable import SpeedoKafka
@@ -13,11 +14,9 @@ final class DeliveryLog: Sendable {
     var all: [DeliveryReport] { reports.withLock { $0 } }
 
     /// Waits (briefly sleeping) until at least `count` reports arrived or `timeout` passed.
-    func wait(for count: Int, timeout: Duration = .seconds(10)) async -> [DeliveryReport] {
+    func wait(for count: Int, timeout: Duration = .seconds(10)) -> [DeliveryReport] {
         let deadline = ContinuousClock.now + timeout
-        while all.count < count && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        while all.count < count && ContinuousClock.now < deadline { usleep(20_000) }
         return all
     }
 }
