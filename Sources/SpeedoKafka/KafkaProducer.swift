@@ -28,12 +28,16 @@ package enum QueueFullPolicy: Sendable {
 /// at a time, except for records still undelivered when `close` gives up: their reports (with a purge error) run on
 /// the thread calling `close` (or `deinit`). Do not call `close` from the delivery handler.
 package final class KafkaProducer: Sendable {
-    private enum Lifecycle { case open, closed }
+    private struct State {
+        var isOpen = true
+        /// Resolved once per name: producing by handle skips librdkafka's per-record topic lookup under its lock.
+        var topics: [String: TopicHandle] = [:]
+    }
 
     private let handle: KafkaHandle
     private let deliveries: DeliveryContext
     private let poller: PollingThread
-    private let lifecycle = Mutex(Lifecycle.open)
+    private let state = Mutex(State())
 
     package init(
         configuration: KafkaConfiguration,
@@ -88,8 +92,8 @@ package final class KafkaProducer: Sendable {
     ) throws(KafkaError) {
         let clock = ContinuousClock()
         while true {
-            guard lifecycle.withLock({ $0 == .open }) else { throw Self.closedError }
-            guard let error = produce(topic, key, value, partition, timestampMs, headers, tag) else { return }
+            let topicHandle = try openTopic(topic)
+            guard let error = produce(topicHandle, key, value, partition, timestampMs, headers, tag) else { return }
             let failure = KafkaError(consuming: error, while: "producing to \(topic)")
             guard failure.isQueueFull, case .wait(let deadline) = policy else { throw failure }
             if let deadline, clock.now >= deadline {
@@ -131,7 +135,7 @@ package final class KafkaProducer: Sendable {
     /// Blocks until every queued record has been reported or `timeout` passes; returns how many are still outstanding.
     @discardableResult
     package func flush(timeout: Duration) -> Int {
-        guard lifecycle.withLock({ $0 == .open }) else { return outstandingCount }
+        guard state.withLock({ $0.isOpen }) else { return outstandingCount }
         return waitForDeliveries(timeout: timeout)
     }
 
@@ -140,9 +144,9 @@ package final class KafkaProducer: Sendable {
     /// Later calls return 0 at once.
     @discardableResult
     package func close(flushTimeout: Duration = .seconds(10)) -> Int {
-        let wasOpen = lifecycle.withLock { state in
-            defer { state = .closed }
-            return state == .open
+        let wasOpen = state.withLock { state in
+            defer { state.isOpen = false }
+            return state.isOpen
         }
         guard wasOpen else { return 0 }
         let undelivered = waitForDeliveries(timeout: flushTimeout)
@@ -157,6 +161,19 @@ package final class KafkaProducer: Sendable {
     private static let closedError = KafkaError(
         code: .closed, message: "cannot send: the Kafka producer is closed; create a new one")
 
+    private func openTopic(_ name: String) throws(KafkaError) -> TopicHandle {
+        let topic: Result<TopicHandle, KafkaError> = state.withLock { state in
+            guard state.isOpen else { return .failure(Self.closedError) }
+            if let known = state.topics[name] { return .success(known) }
+            guard let created = TopicHandle(handle, name: name) else {
+                return .failure(KafkaError(rd_kafka_last_error(), while: "opening topic \(name) for producing"))
+            }
+            state.topics[name] = created
+            return .success(created)
+        }
+        return try topic.get()
+    }
+
     private func waitForDeliveries(timeout: Duration) -> Int {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
@@ -169,7 +186,7 @@ package final class KafkaProducer: Sendable {
 
     /// Returns librdkafka's error object (owned by the caller) or nil once the record is queued.
     private func produce(
-        _ topic: String,
+        _ topic: TopicHandle,
         _ key: UnsafeRawBufferPointer?,
         _ value: UnsafeRawBufferPointer?,
         _ partition: Int32?,
@@ -178,7 +195,7 @@ package final class KafkaProducer: Sendable {
         _ tag: UInt64
     ) -> OpaquePointer? {
         let headerList = headers.isEmpty ? nil : Self.makeHeaderList(headers)
-        let error = topic.withCString { topicName in
+        let error = withExtendedLifetime(topic) {
             withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 8) { fields in
                 var count = 0
                 func append(_ type: rd_kafka_vtype_t, _ fill: (inout rd_kafka_vu_t) -> Void) {
@@ -188,7 +205,7 @@ package final class KafkaProducer: Sendable {
                     fields.initializeElement(at: count, to: field)
                     count += 1
                 }
-                append(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topicName }
+                append(RD_KAFKA_VTYPE_RKT) { $0.u.rkt = topic.pointer }
                 append(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
                 // The tag travels as the per-message opaque's bit pattern, so reports need no lookup table.
                 append(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = UnsafeMutableRawPointer(bitPattern: UInt(tag)) }
@@ -221,6 +238,21 @@ package final class KafkaProducer: Sendable {
     }
 }
 
+/// Owns an `rd_kafka_topic_t`, and keeps its client alive because topics must be released before the client.
+// @unchecked Sendable: librdkafka topic handles are thread-safe and the pointer never changes.
+private final class TopicHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+    private let client: KafkaHandle
+
+    init?(_ client: KafkaHandle, name: String) {
+        guard let pointer = rd_kafka_topic_new(client.pointer, name, nil) else { return nil }
+        self.pointer = pointer
+        self.client = client
+    }
+
+    deinit { rd_kafka_topic_destroy(pointer) }
+}
+
 private func withBytes<R>(of array: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
     guard let array else { return body(nil) }
     return array.withUnsafeBytes { body($0) }
@@ -230,6 +262,9 @@ private func withBytes<R>(of array: [UInt8]?, _ body: (UnsafeRawBufferPointer?) 
 private final class DeliveryContext: Sendable {
     private let handler: @Sendable (DeliveryReport) -> Void
     private let progress = NSCondition()
+    /// Topic names by librdkafka topic handle (which lives as long as the producer), so that reports do not decode
+    /// the same C string for every record.
+    private let topicNames = Mutex<[UInt: String]>([:])
 
     init(handler: @escaping @Sendable (DeliveryReport) -> Void) {
         self.handler = handler
@@ -240,11 +275,21 @@ private final class DeliveryContext: Sendable {
             ? nil : KafkaError(message.err, while: "delivering a record")
         handler(DeliveryReport(
             tag: UInt64(UInt(bitPattern: message._private)),
-            topic: String(cString: rd_kafka_topic_name(message.rkt)),
+            topic: topicName(message.rkt),
             partition: message.partition,
             offset: error == nil ? message.offset : -1,
             error: error
         ))
+    }
+
+    private func topicName(_ topic: OpaquePointer) -> String {
+        topicNames.withLock { names in
+            let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(topic)))
+            if let known = names[key] { return known }
+            let name = String(cString: rd_kafka_topic_name(topic))
+            names[key] = name
+            return name
+        }
     }
 
     func signalProgress() {

@@ -1,13 +1,17 @@
 import Foundation
+import Glibc
 import Synchronization
 
 /// An OS thread (not the Swift concurrency pool: its work blocks in C) that runs `iteration` until `stop()`.
 final class PollingThread: Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let exited = DispatchSemaphore(value: 0)
+    /// The loop's pthread id, so that a `stop()` reached from inside `iteration` does not wait for itself.
+    private let loopThread = Atomic<UInt>(0)
 
     init(name: String, iteration: @escaping @Sendable () -> Void) {
         let thread = Thread { [self] in
+            loopThread.store(UInt(pthread_self()), ordering: .releasing)
             while !stopRequested.load(ordering: .acquiring) { iteration() }
             exited.signal()
         }
@@ -15,10 +19,10 @@ final class PollingThread: Sendable {
         thread.start()
     }
 
-    /// Waits for the current iteration to finish. Must not be called from `iteration` itself.
+    /// Waits for the current iteration to finish (unless called from it, e.g. when a callback releases the owner).
     func stop() {
-        if !stopRequested.exchange(true, ordering: .acquiringAndReleasing) {
-            exited.wait()
-        }
+        let alreadyStopping = stopRequested.exchange(true, ordering: .acquiringAndReleasing)
+        let calledFromLoop = pthread_equal(pthread_self(), pthread_t(loopThread.load(ordering: .acquiring))) != 0
+        if !alreadyStopping && !calledFromLoop { exited.wait() }
     }
 }

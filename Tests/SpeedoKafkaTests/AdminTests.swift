@@ -1,5 +1,5 @@
 import Testing
-@testable import SpeedoKafka
+import SpeedoKafka
 
 @Suite("Admin against the mock cluster")
 struct AdminTests {

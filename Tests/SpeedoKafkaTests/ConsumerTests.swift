@@ -1,6 +1,6 @@
 import Synchronization
 import Testing
-@testable import SpeedoKafka
+import SpeedoKafka
 
 @Suite("Consumer against the mock cluster")
 struct ConsumerTests {

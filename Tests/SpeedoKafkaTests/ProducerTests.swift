@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SpeedoKafka
+import SpeedoKafka
 
 @Suite("Producer against the mock cluster")
 struct ProducerTests {

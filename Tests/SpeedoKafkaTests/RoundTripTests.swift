@@ -1,5 +1,5 @@
 import Testing
-@testable import SpeedoKafka
+import SpeedoKafka
 
 @Suite("Produce and consume against the mock cluster")
 struct RoundTripTests {

@@ -1,7 +1,7 @@
 import Glibc
 import Synchronization
 import Testing
-@testable import SpeedoKafka
+import SpeedoKafka
 
 /// Collects delivery reports from the producer's poll thread.
 final class DeliveryLog: Sendable {
