@@ -63,7 +63,7 @@ package final class KafkaProducer: Sendable {
         self.handle = handle
         self.deliveries = deliveries
         // Weak, so that the last reference to the handle (and thus rd_kafka_destroy) stays with the producer.
-        self.poller = PollingThread(name: "speedo-kafka-producer-poll") { [weak handle, deliveries] in
+        self.poller = PollingThread(name: "speedo-kpoll") { [weak handle, deliveries] in
             guard let handle else { return }
             if rd_kafka_poll(handle.pointer, 100) > 0 { deliveries.signalProgress() }
         }

@@ -11,11 +11,12 @@ final class PollingThread: Sendable {
 
     init(name: String, iteration: @escaping @Sendable () -> Void) {
         let thread = Thread { [self] in
+            // Set from inside: only then does Foundation on Linux name the OS thread (seen in ps, perf, gdb).
+            Thread.current.name = name
             loopThread.store(UInt(pthread_self()), ordering: .releasing)
             while !stopRequested.load(ordering: .acquiring) { iteration() }
             exited.signal()
         }
-        thread.name = name
         thread.start()
     }
 

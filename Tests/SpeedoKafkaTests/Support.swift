@@ -1,6 +1,5 @@
 import Glibc
 import Synchronization
-import Testing
 import SpeedoKafka
 
 /// Collects delivery reports from the producer's poll thread.
