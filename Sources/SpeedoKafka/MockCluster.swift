@@ -3,6 +3,12 @@ import CRdKafka
 /// librdkafka's in-memory Kafka cluster: real brokers speaking the Kafka protocol on loopback TCP (random ports),
 /// usable by any process (kcat, other speedo processes) through `bootstrapServers` for as long as this object lives.
 ///
+/// What librdkafka 2.0.2's mock supports, as observed here: produce (idempotent too), fetch, metadata, watermarks,
+/// consumer groups, commits and committed-offset fetches. It answers offsets-for-times with -1, has no controller
+/// (CreateTopics and DescribeConfigs time out: create topics with `createTopic` here; they have no configs), does not
+/// support ListGroups, always replicates to every broker, and picks random loopback ports. Groups: the first join takes
+/// about 3 s, and after a member leaves, the others get partitions back only once its session.timeout.ms has passed.
+///
 /// Threading: the brokers run on librdkafka's mock thread; every method here posts a command to it and blocks until
 /// it is applied, so they may be called from any thread.
 package final class MockCluster: Sendable {
