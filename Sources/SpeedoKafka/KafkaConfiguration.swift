@@ -1,0 +1,83 @@
+import CRdKafka
+
+/// Where the cluster is and any librdkafka properties the operator passed (`-X key=value`, e.g. SASL/SSL).
+/// Properties are applied in order, after the client's defaults, so a later `-X` wins over an earlier one.
+package struct KafkaConfiguration: Sendable {
+    package var bootstrapServers: String
+    package var properties: [(String, String)]
+
+    package init(bootstrapServers: String, properties: [(String, String)] = []) {
+        self.bootstrapServers = bootstrapServers
+        self.properties = properties
+    }
+
+    /// A property a client sets itself and refuses to let callers weaken.
+    struct EnforcedProperty {
+        let key: String
+        let value: String
+        /// Spellings of `value` the caller may repeat harmlessly.
+        let acceptedValues: Set<String>
+        let reason: String
+    }
+
+    /// Builds an `rd_kafka_conf_t`: bootstrap servers, then `defaults` (overridable), then the caller's properties,
+    /// then `enforced` (which the caller may only restate).
+    func makeConf(
+        client: String,
+        defaults: [(String, String)],
+        enforced: [EnforcedProperty] = []
+    ) throws(KafkaError) -> KafkaConf {
+        for (key, value) in properties {
+            if let rule = enforced.first(where: { $0.key == key }), !rule.acceptedValues.contains(value) {
+                throw KafkaError(
+                    code: .forbiddenProperty,
+                    message: "property \(key)=\(value) is not allowed for the \(client): \(rule.reason); "
+                        + "remove it (the \(client) always uses \(key)=\(rule.value))"
+                )
+            }
+        }
+        let conf = KafkaConf()
+        try conf.set("bootstrap.servers", bootstrapServers)
+        for (key, value) in defaults { try conf.set(key, value) }
+        for (key, value) in properties { try conf.set(key, value) }
+        for rule in enforced { try conf.set(rule.key, rule.value) }
+        return conf
+    }
+}
+
+/// Owns an `rd_kafka_conf_t` until `rd_kafka_new` takes it over.
+final class KafkaConf {
+    private(set) var pointer: OpaquePointer?
+
+    init() { pointer = rd_kafka_conf_new() }
+
+    deinit {
+        if let pointer { rd_kafka_conf_destroy(pointer) }
+    }
+
+    func set(_ key: String, _ value: String) throws(KafkaError) {
+        let failure: String? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 512) { reason in
+            reason[0] = 0
+            let result = rd_kafka_conf_set(pointer, key, value, reason.baseAddress, reason.count)
+            return result == RD_KAFKA_CONF_OK ? nil : String(cString: reason.baseAddress!)
+        }
+        if let failure {
+            throw KafkaError(
+                code: .invalidProperty,
+                message: "cannot set Kafka property \(key)=\(value): \(failure); "
+                    + "check the name and value against librdkafka's CONFIGURATION.md (-X key=value)"
+            )
+        }
+    }
+
+    /// Lets librdkafka pass `context` back to C callbacks; the caller keeps `context` alive longer than the handle.
+    func setOpaque(_ context: AnyObject) {
+        rd_kafka_conf_set_opaque(pointer, Unmanaged.passUnretained(context).toOpaque())
+    }
+
+    /// Gives up ownership (to `rd_kafka_new`, which frees it on success).
+    func release() -> OpaquePointer? {
+        defer { pointer = nil }
+        return pointer
+    }
+}

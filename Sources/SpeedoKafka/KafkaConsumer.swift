@@ -1,0 +1,309 @@
+import CRdKafka
+import Synchronization
+
+package struct ConsumedRecord: Sendable, Hashable {
+    package var topic: String
+    package var partition: Int32
+    package var offset: Int64
+    package var key: [UInt8]?
+    /// nil for a tombstone (a deletion marker in a compacted topic).
+    package var value: [UInt8]?
+    /// nil when the record carries no timestamp.
+    package var timestampMs: Int64?
+    package var headers: [KafkaHeader]
+}
+
+package enum ConsumerEvent: Sendable {
+    case record(ConsumedRecord)
+    /// The consumer has read everything up to `offset` (the high watermark) in this partition, for now.
+    case endOfPartition(topic: String, partition: Int32, offset: Int64)
+    case error(KafkaError)
+}
+
+/// Decides where a consumer group member starts when partitions are assigned to it, and learns when they are taken away.
+package struct RebalanceHandler: Sendable {
+    /// Returns explicit starting offsets (e.g. stored in PostgreSQL) for any of the newly assigned partitions;
+    /// partitions left out resume from the group's committed offset, else from `auto.offset.reset`.
+    package var onAssign: @Sendable ([TopicPartition]) -> [TopicPartition: Int64]
+    /// Called before the partitions are given up: finish and persist work on them here.
+    package var onRevoke: @Sendable ([TopicPartition]) -> Void
+
+    package init(
+        onAssign: @escaping @Sendable ([TopicPartition]) -> [TopicPartition: Int64],
+        onRevoke: @escaping @Sendable ([TopicPartition]) -> Void = { _ in }
+    ) {
+        self.onAssign = onAssign
+        self.onRevoke = onRevoke
+    }
+}
+
+/// A Kafka consumer (group member with `subscribe`, or manual with `assign`).
+///
+/// Threading: `poll`, `commit`, `seek`, `watermarks`, `offsets(forTimestampMs:…)`, `subscribe`/`assign` and `close`
+/// block the calling thread (run them on a dedicated thread, not on the Swift concurrency pool). Poll from one thread
+/// at a time. The rebalance handler runs inside `poll` (or inside `close`, for the final revocation) on the thread
+/// that called it.
+package final class KafkaConsumer: Sendable {
+    private enum Lifecycle { case open, closed }
+
+    private let handle: KafkaHandle
+    private let configuration: KafkaConfiguration
+    private let lifecycle = Mutex(Lifecycle.open)
+
+    /// - Parameters:
+    ///   - groupID: the consumer group; nil makes a private, never-committing group for manual `assign` only.
+    ///   - autoCommit: `enable.auto.commit`; leave it off when offsets are stored elsewhere (exactly-once into PostgreSQL).
+    ///   - reportEndOfPartition: emit `.endOfPartition` each time the consumer catches up with a partition.
+    package init(
+        configuration: KafkaConfiguration,
+        groupID: String?,
+        autoCommit: Bool = false,
+        reportEndOfPartition: Bool = true,
+        rebalance: RebalanceHandler? = nil
+    ) throws(KafkaError) {
+        let conf = try configuration.makeConf(
+            client: "consumer",
+            defaults: [
+                ("group.id", groupID ?? "speedo-private-\(UInt64.random(in: 0...UInt64.max))"),
+                ("auto.offset.reset", "earliest"),
+                ("enable.auto.commit", groupID != nil && autoCommit ? "true" : "false"),
+                ("enable.partition.eof", reportEndOfPartition ? "true" : "false"),
+            ]
+        )
+        let context = rebalance.map(RebalanceContext.init)
+        if context != nil {
+            rd_kafka_conf_set_rebalance_cb(conf.pointer) { handle, err, partitions, opaque in
+                guard let handle, let opaque else { return }
+                Unmanaged<RebalanceContext>.fromOpaque(opaque).takeUnretainedValue().rebalance(handle, err, partitions)
+            }
+        }
+        handle = try KafkaHandle(
+            RD_KAFKA_CONSUMER, conf: conf, bootstrapServers: configuration.bootstrapServers, context: context)
+        self.configuration = configuration
+        // Routes errors and rebalances to the consumer queue so that `poll` sees them.
+        rd_kafka_poll_set_consumer(handle.pointer)
+    }
+
+    deinit {
+        close()
+    }
+
+    package func waitForBrokers(timeout: Duration) throws(KafkaError) {
+        try handle.waitForBrokers(timeout: timeout)
+    }
+
+    /// Joins the group for these topics; partitions arrive through the rebalance handler during `poll`.
+    package func subscribe(topics: [String]) throws(KafkaError) {
+        let list = PartitionList(topics.map { TopicPartition(topic: $0, partition: -1) }, offset: unsetOffset)
+        try check(list.withList { rd_kafka_subscribe(handle.pointer, $0) }, "subscribing to \(topics.joined(separator: ", "))")
+    }
+
+    /// Reads exactly these partitions from these offsets (no group rebalancing); replaces any previous assignment.
+    package func assign(_ positions: [TopicPartitionOffset]) throws(KafkaError) {
+        try check(PartitionList(positions).withList { rd_kafka_assign(handle.pointer, $0) }, "assigning partitions")
+    }
+
+    /// Moves the read position of an assigned partition.
+    package func seek(_ position: TopicPartitionOffset, timeout: Duration) throws(KafkaError) {
+        let list = PartitionList([position])
+        if let error = list.withList({ rd_kafka_seek_partitions(handle.pointer, $0, timeout.clampedMilliseconds) }) {
+            throw KafkaError(consuming: error, while: "seeking \(position.topicPartition) to offset \(position.offset)")
+        }
+        if let failure = list.entries.first(where: { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }) {
+            throw KafkaError(failure.error, while: "seeking \(position.topicPartition) to offset \(position.offset)")
+        }
+    }
+
+    /// Waits up to `timeout` for the next record, end of partition or error; nil when nothing arrived.
+    package func poll(timeout: Duration) -> ConsumerEvent? {
+        guard lifecycle.withLock({ $0 == .open }) else { return nil }
+        guard let message = rd_kafka_consumer_poll(handle.pointer, timeout.clampedMilliseconds) else { return nil }
+        defer { rd_kafka_message_destroy(message) }
+        return Self.event(from: message)
+    }
+
+    /// Commits synchronously; each offset is the next one to read (last processed + 1).
+    package func commit(offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        let list = PartitionList(offsets)
+        try check(list.withList { rd_kafka_commit(handle.pointer, $0, 0) }, "committing offsets")
+        if let failure = list.entries.first(where: { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }) {
+            throw KafkaError(failure.error, while: "committing the offset of \(failure.position.topicPartition)")
+        }
+    }
+
+    package func watermarks(topic: String, partition: Int32, timeout: Duration) throws(KafkaError) -> Watermarks {
+        try handle.watermarks(topic: topic, partition: partition, timeout: timeout)
+    }
+
+    /// For each partition, the offset to start reading from to see every record with timestamp ≥ `timestampMs`:
+    /// the first such record's offset, or the high watermark when there is none.
+    ///
+    /// Asks the brokers first (ListOffsets by time). A broker answers -1 both for "no record at or after T" and, in
+    /// librdkafka's mock cluster, always (it cannot look up by time), so for a non-empty partition answered -1 this
+    /// scans from the low watermark with a temporary private consumer and filters by record timestamp.
+    package func offsets(
+        forTimestampMs timestampMs: Int64,
+        topic: String,
+        partitions: [Int32],
+        timeout: Duration = .seconds(10)
+    ) throws(KafkaError) -> [Int32: Int64] {
+        let deadline = ContinuousClock.now + timeout
+        let query = PartitionList(partitions.map { TopicPartitionOffset(topic: topic, partition: $0, offset: timestampMs) })
+        try check(
+            query.withList { rd_kafka_offsets_for_times(handle.pointer, $0, timeout.clampedMilliseconds) },
+            "looking up offsets of \(topic) by time")
+        var result: [Int32: Int64] = [:]
+        var toScan: [Int32: Watermarks] = [:]
+        for (position, error) in query.entries {
+            if error == RD_KAFKA_RESP_ERR_NO_ERROR && position.offset >= 0 {
+                result[position.partition] = position.offset
+                continue
+            }
+            let marks = try handle.watermarks(
+                topic: topic, partition: position.partition, timeout: max(deadline - .now, .milliseconds(1)))
+            if marks.isEmpty { result[position.partition] = marks.high } else { toScan[position.partition] = marks }
+        }
+        if !toScan.isEmpty {
+            for (partition, offset) in try scan(topic: topic, from: toScan, forTimestampMs: timestampMs, deadline: deadline) {
+                result[partition] = offset
+            }
+        }
+        return result
+    }
+
+    /// Leaves the group cleanly (final revocation through the rebalance handler on this thread). Idempotent.
+    package func close() {
+        let wasOpen = lifecycle.withLock { state in
+            defer { state = .closed }
+            return state == .open
+        }
+        if wasOpen { _ = rd_kafka_consumer_close(handle.pointer) }
+    }
+
+    private func scan(
+        topic: String,
+        from watermarks: [Int32: Watermarks],
+        forTimestampMs timestampMs: Int64,
+        deadline: ContinuousClock.Instant
+    ) throws(KafkaError) -> [Int32: Int64] {
+        let scanner = try KafkaConsumer(configuration: configuration, groupID: nil, reportEndOfPartition: true)
+        defer { scanner.close() }
+        try scanner.assign(watermarks.map { TopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value.low) })
+        var found: [Int32: Int64] = [:]
+        while found.count < watermarks.count {
+            guard ContinuousClock.now < deadline else {
+                throw KafkaError(
+                    code: .timedOut,
+                    message: "scanning \(topic) for the first record at or after \(timestampMs) ms did not finish in time; "
+                        + "retry with a longer timeout",
+                    isRetriable: true)
+            }
+            switch scanner.poll(timeout: .milliseconds(100)) {
+            case .record(let record) where found[record.partition] == nil:
+                let high = watermarks[record.partition]?.high ?? 0
+                if let stamp = record.timestampMs, stamp >= timestampMs {
+                    found[record.partition] = record.offset
+                } else if record.offset + 1 >= high {
+                    found[record.partition] = high
+                }
+            case .endOfPartition(_, let partition, let offset) where found[partition] == nil:
+                found[partition] = offset
+            case .error(let error) where error.isFatal || !error.isRetriable:
+                throw error
+            default:
+                continue
+            }
+        }
+        return found
+    }
+
+    private func check(_ err: rd_kafka_resp_err_t, _ action: String) throws(KafkaError) {
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, while: action) }
+    }
+
+    private static func event(from message: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumerEvent {
+        let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        switch message.pointee.err {
+        case RD_KAFKA_RESP_ERR_NO_ERROR:
+            var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+            let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+            return .record(ConsumedRecord(
+                topic: topic,
+                partition: message.pointee.partition,
+                offset: message.pointee.offset,
+                key: bytes(message.pointee.key, message.pointee.key_len),
+                value: bytes(message.pointee.payload, message.pointee.len),
+                timestampMs: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp,
+                headers: headers(of: message)
+            ))
+        case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+            return .endOfPartition(topic: topic, partition: message.pointee.partition, offset: message.pointee.offset)
+        case let err:
+            let detail = message.pointee.payload.map {
+                String(decoding: UnsafeRawBufferPointer(start: $0, count: message.pointee.len), as: UTF8.self)
+            }
+            let base = KafkaError(err, while: topic.isEmpty ? "consuming" : "consuming from \(topic)[\(message.pointee.partition)]")
+            return .error(detail.map {
+                KafkaError(code: base.code, message: base.message + " (\($0))", isRetriable: base.isRetriable, isFatal: base.isFatal)
+            } ?? base)
+        }
+    }
+
+    private static func bytes(_ pointer: UnsafeRawPointer?, _ count: Int) -> [UInt8]? {
+        pointer.map { Array(UnsafeRawBufferPointer(start: $0, count: count)) }
+    }
+
+    private static func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> [KafkaHeader] {
+        var list: OpaquePointer?
+        guard rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+        var result: [KafkaHeader] = []
+        var index = 0
+        var name: UnsafePointer<CChar>?
+        var value: UnsafeRawPointer?
+        var size = 0
+        while rd_kafka_header_get_all(list, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+            result.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "", value: bytes(value, size) ?? []))
+            index += 1
+        }
+        return result
+    }
+}
+
+/// "No explicit offset": librdkafka then uses the committed offset, else `auto.offset.reset`.
+private let unsetOffset = Int64(RD_KAFKA_OFFSET_INVALID)
+
+/// The caller's rebalance handler, reached from librdkafka's rebalance callback through the handle's opaque.
+private final class RebalanceContext: Sendable {
+    private let handler: RebalanceHandler
+
+    init(_ handler: RebalanceHandler) { self.handler = handler }
+
+    func rebalance(_ handle: OpaquePointer, _ err: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+        let affected = PartitionList.entries(of: partitions).map(\.position.topicPartition)
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            let starts = handler.onAssign(affected)
+            let assignment = PartitionList(affected.map { partition in
+                TopicPartitionOffset(
+                    topic: partition.topic, partition: partition.partition,
+                    offset: starts[partition] ?? unsetOffset)
+            })
+            assignment.withList { list in
+                if cooperative {
+                    if let error = rd_kafka_incremental_assign(handle, list) { rd_kafka_error_destroy(error) }
+                } else {
+                    rd_kafka_assign(handle, list)
+                }
+            }
+        default:
+            // Revocation, or a rebalance error: either way, give the partitions up (after telling the caller).
+            handler.onRevoke(affected)
+            if cooperative {
+                if let error = rd_kafka_incremental_unassign(handle, partitions) { rd_kafka_error_destroy(error) }
+            } else {
+                rd_kafka_assign(handle, nil)
+            }
+        }
+    }
+}

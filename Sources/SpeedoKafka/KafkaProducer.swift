@@ -1,0 +1,310 @@
+import CRdKafka
+import Foundation
+import Synchronization
+
+/// The outcome of one record, identified by the `tag` the caller gave to `send`.
+package struct DeliveryReport: Sendable {
+    package var tag: UInt64
+    package var topic: String
+    package var partition: Int32
+    /// The record's offset, or -1 when it was not delivered.
+    package var offset: Int64
+    /// nil when the broker acknowledged the record (with acks=all).
+    package var error: KafkaError?
+}
+
+/// What `send` does when librdkafka's local queue is full.
+package enum QueueFullPolicy: Sendable {
+    /// Throw the queue-full error at once (HTTP ingestion answers 503).
+    case fail
+    /// Wait for deliveries to make room (stdin ingestion applies backpressure); nil waits without limit.
+    case wait(until: ContinuousClock.Instant?)
+}
+
+/// An idempotent (`enable.idempotence=true`, `acks=all`) producer.
+///
+/// Threading: `send` never blocks with `.fail` and blocks the calling thread with `.wait`; `flush`, `close` and
+/// `waitForBrokers` block the calling thread. The delivery handler runs on the producer's own poll thread, one report
+/// at a time, except for records still undelivered when `close` gives up: their reports (with a purge error) run on
+/// the thread calling `close` (or `deinit`). Do not call `close` from the delivery handler.
+package final class KafkaProducer: Sendable {
+    private struct State {
+        var isOpen = true
+        /// Resolved once per name: producing by handle skips librdkafka's per-record topic lookup under its lock.
+        var topics: [String: TopicHandle] = [:]
+    }
+
+    private let handle: KafkaHandle
+    private let deliveries: DeliveryContext
+    private let poller: PollingThread
+    private let state = Mutex(State())
+
+    package init(
+        configuration: KafkaConfiguration,
+        deliveryHandler: @escaping @Sendable (DeliveryReport) -> Void
+    ) throws(KafkaError) {
+        let conf = try configuration.makeConf(
+            client: "producer",
+            defaults: [],
+            enforced: [
+                .init(key: "enable.idempotence", value: "true", acceptedValues: ["true"],
+                      reason: "without idempotence a retried send can duplicate or reorder readings"),
+                .init(key: "acks", value: "all", acceptedValues: ["all", "-1"],
+                      reason: "a record counts as delivered only once all in-sync replicas have it"),
+            ]
+        )
+        rd_kafka_conf_set_dr_msg_cb(conf.pointer) { _, message, opaque in
+            guard let message, let opaque else { return }
+            Unmanaged<DeliveryContext>.fromOpaque(opaque).takeUnretainedValue().report(message.pointee)
+        }
+        let deliveries = DeliveryContext(handler: deliveryHandler)
+        let handle = try KafkaHandle(
+            RD_KAFKA_PRODUCER, conf: conf, bootstrapServers: configuration.bootstrapServers, context: deliveries)
+        self.handle = handle
+        self.deliveries = deliveries
+        // Weak, so that the last reference to the handle (and thus rd_kafka_destroy) stays with the producer.
+        self.poller = PollingThread(name: "speedo-kpoll") { [weak handle, deliveries] in
+            guard let handle else { return }
+            if rd_kafka_poll(handle.pointer, 100) > 0 { deliveries.signalProgress() }
+        }
+    }
+
+    deinit {
+        close(flushTimeout: .zero)
+    }
+
+    /// See `KafkaHandle.waitForBrokers`: blocks until a broker answers or throws `.noBrokersAvailable`.
+    package func waitForBrokers(timeout: Duration) throws(KafkaError) {
+        try handle.waitForBrokers(timeout: timeout)
+    }
+
+    /// Queues one record (librdkafka copies key, value and headers before returning). `partition` nil lets the
+    /// partitioner hash the key; `timestampMs` nil stamps the current time.
+    package func send(
+        topic: String,
+        key: UnsafeRawBufferPointer?,
+        value: UnsafeRawBufferPointer?,
+        partition: Int32? = nil,
+        timestampMs: Int64? = nil,
+        headers: [KafkaHeader] = [],
+        tag: UInt64,
+        whenQueueFull policy: QueueFullPolicy = .fail
+    ) throws(KafkaError) {
+        let clock = ContinuousClock()
+        while true {
+            let topicHandle = try openTopic(topic)
+            guard let error = produce(topicHandle, key, value, partition, timestampMs, headers, tag) else { return }
+            let failure = KafkaError(consuming: error, while: "producing to \(topic)")
+            guard failure.isQueueFull, case .wait(let deadline) = policy else { throw failure }
+            if let deadline, clock.now >= deadline {
+                throw KafkaError(
+                    code: failure.code,
+                    message: failure.message + " (still full after waiting until the deadline)",
+                    isRetriable: true
+                )
+            }
+            deliveries.waitForProgress(until: deadline)
+        }
+    }
+
+    /// Convenience over the buffer-pointer `send` for callers that already hold arrays.
+    package func send(
+        topic: String,
+        key: [UInt8]?,
+        value: [UInt8]?,
+        partition: Int32? = nil,
+        timestampMs: Int64? = nil,
+        headers: [KafkaHeader] = [],
+        tag: UInt64,
+        whenQueueFull policy: QueueFullPolicy = .fail
+    ) throws(KafkaError) {
+        let result: Result<Void, KafkaError> = withBytes(of: key) { keyBytes in
+            withBytes(of: value) { valueBytes in
+                Result { () throws(KafkaError) in
+                    try send(topic: topic, key: keyBytes, value: valueBytes, partition: partition,
+                             timestampMs: timestampMs, headers: headers, tag: tag, whenQueueFull: policy)
+                }
+            }
+        }
+        try result.get()
+    }
+
+    /// Records queued or in flight whose delivery report has not been handled yet.
+    package var outstandingCount: Int { Int(rd_kafka_outq_len(handle.pointer)) }
+
+    /// Blocks until every queued record has been reported or `timeout` passes; returns how many are still outstanding.
+    @discardableResult
+    package func flush(timeout: Duration) -> Int {
+        guard state.withLock({ $0.isOpen }) else { return outstandingCount }
+        return waitForDeliveries(timeout: timeout)
+    }
+
+    /// Flushes up to `flushTimeout`, stops the poll thread, then purges what is left so that every record still
+    /// gets exactly one report (a purge error). Returns the number of records that were not delivered in time.
+    /// Later calls return 0 at once.
+    @discardableResult
+    package func close(flushTimeout: Duration = .seconds(10)) -> Int {
+        let wasOpen = state.withLock { state in
+            defer { state.isOpen = false }
+            return state.isOpen
+        }
+        guard wasOpen else { return 0 }
+        let undelivered = waitForDeliveries(timeout: flushTimeout)
+        poller.stop()
+        if undelivered > 0 {
+            rd_kafka_purge(handle.pointer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+            rd_kafka_flush(handle.pointer, 1000)
+        }
+        return undelivered
+    }
+
+    private static let closedError = KafkaError(
+        code: .closed, message: "cannot send: the Kafka producer is closed; create a new one")
+
+    private func openTopic(_ name: String) throws(KafkaError) -> TopicHandle {
+        let topic: Result<TopicHandle, KafkaError> = state.withLock { state in
+            guard state.isOpen else { return .failure(Self.closedError) }
+            if let known = state.topics[name] { return .success(known) }
+            guard let created = TopicHandle(handle, name: name) else {
+                return .failure(KafkaError(rd_kafka_last_error(), while: "opening topic \(name) for producing"))
+            }
+            state.topics[name] = created
+            return .success(created)
+        }
+        return try topic.get()
+    }
+
+    private func waitForDeliveries(timeout: Duration) -> Int {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while true {
+            let outstanding = outstandingCount
+            if outstanding == 0 || clock.now >= deadline { return outstanding }
+            deliveries.waitForProgress(until: deadline)
+        }
+    }
+
+    /// Returns librdkafka's error object (owned by the caller) or nil once the record is queued.
+    private func produce(
+        _ topic: TopicHandle,
+        _ key: UnsafeRawBufferPointer?,
+        _ value: UnsafeRawBufferPointer?,
+        _ partition: Int32?,
+        _ timestampMs: Int64?,
+        _ headers: [KafkaHeader],
+        _ tag: UInt64
+    ) -> OpaquePointer? {
+        let headerList = headers.isEmpty ? nil : Self.makeHeaderList(headers)
+        let error = withExtendedLifetime(topic) {
+            withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 8) { fields in
+                var count = 0
+                func append(_ type: rd_kafka_vtype_t, _ fill: (inout rd_kafka_vu_t) -> Void) {
+                    var field = rd_kafka_vu_t()
+                    field.vtype = type
+                    fill(&field)
+                    fields.initializeElement(at: count, to: field)
+                    count += 1
+                }
+                append(RD_KAFKA_VTYPE_RKT) { $0.u.rkt = topic.pointer }
+                append(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
+                // The tag travels as the per-message opaque's bit pattern, so reports need no lookup table.
+                append(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = UnsafeMutableRawPointer(bitPattern: UInt(tag)) }
+                if let key {
+                    append(RD_KAFKA_VTYPE_KEY) { $0.u.mem = .init(ptr: UnsafeMutableRawPointer(mutating: key.baseAddress), size: key.count) }
+                }
+                if let value {
+                    append(RD_KAFKA_VTYPE_VALUE) { $0.u.mem = .init(ptr: UnsafeMutableRawPointer(mutating: value.baseAddress), size: value.count) }
+                }
+                if let partition { append(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition } }
+                if let timestampMs { append(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = timestampMs } }
+                if let headerList { append(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = headerList } }
+                defer { fields.baseAddress!.deinitialize(count: count) }
+                return rd_kafka_produceva(handle.pointer, fields.baseAddress, count)
+            }
+        }
+        // On success the message owns the header list; on failure it is still ours.
+        if error != nil, let headerList { rd_kafka_headers_destroy(headerList) }
+        return error
+    }
+
+    private static func makeHeaderList(_ headers: [KafkaHeader]) -> OpaquePointer {
+        let list = rd_kafka_headers_new(headers.count)!
+        for header in headers {
+            header.value.withUnsafeBytes { bytes in
+                _ = rd_kafka_header_add(list, header.name, -1, bytes.baseAddress, bytes.count)
+            }
+        }
+        return list
+    }
+}
+
+/// Owns an `rd_kafka_topic_t`, and keeps its client alive because topics must be released before the client.
+// @unchecked Sendable: librdkafka topic handles are thread-safe and the pointer never changes.
+private final class TopicHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+    private let client: KafkaHandle
+
+    init?(_ client: KafkaHandle, name: String) {
+        guard let pointer = rd_kafka_topic_new(client.pointer, name, nil) else { return nil }
+        self.pointer = pointer
+        self.client = client
+    }
+
+    deinit { rd_kafka_topic_destroy(pointer) }
+}
+
+private func withBytes<R>(of array: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let array else { return body(nil) }
+    return array.withUnsafeBytes { body($0) }
+}
+
+/// What the delivery callback needs: the caller's handler, and a condition that wakes senders waiting for room.
+private final class DeliveryContext: Sendable {
+    private let handler: @Sendable (DeliveryReport) -> Void
+    private let progress = NSCondition()
+    /// Topic names by librdkafka topic handle (which lives as long as the producer), so that reports do not decode
+    /// the same C string for every record.
+    private let topicNames = Mutex<[UInt: String]>([:])
+
+    init(handler: @escaping @Sendable (DeliveryReport) -> Void) {
+        self.handler = handler
+    }
+
+    func report(_ message: rd_kafka_message_t) {
+        let error = message.err == RD_KAFKA_RESP_ERR_NO_ERROR
+            ? nil : KafkaError(message.err, while: "delivering a record")
+        handler(DeliveryReport(
+            tag: UInt64(UInt(bitPattern: message._private)),
+            topic: topicName(message.rkt),
+            partition: message.partition,
+            offset: error == nil ? message.offset : -1,
+            error: error
+        ))
+    }
+
+    private func topicName(_ topic: OpaquePointer) -> String {
+        topicNames.withLock { names in
+            let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(topic)))
+            if let known = names[key] { return known }
+            let name = String(cString: rd_kafka_topic_name(topic))
+            names[key] = name
+            return name
+        }
+    }
+
+    func signalProgress() {
+        progress.lock()
+        progress.broadcast()
+        progress.unlock()
+    }
+
+    /// Sleeps until a poll served events, at most 50 ms (so a wake-up that raced ahead costs little) and not past `deadline`.
+    func waitForProgress(until deadline: ContinuousClock.Instant?) {
+        var slice = Duration.milliseconds(50)
+        if let deadline { slice = max(.zero, min(slice, deadline - ContinuousClock.now)) }
+        let seconds = Double(slice.components.seconds) + Double(slice.components.attoseconds) / 1e18
+        progress.lock()
+        _ = progress.wait(until: Date(timeIntervalSinceNow: seconds))
+        progress.unlock()
+    }
+}

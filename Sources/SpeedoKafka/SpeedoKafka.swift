@@ -1,1 +1,0 @@
-// SpeedoKafka: filled in by the foundation work.
