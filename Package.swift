@@ -19,16 +19,20 @@ let package = Package(
         // C libraries from Debian, reached through pkg-config; the shims hold only what Swift cannot import.
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        .systemLibrary(name: "CNCurses", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
+        // Not through pkg-config: Debian's ncursesw.pc adds only -D flags, which SwiftPM refuses with a
+        // warning; the shim defines what the wide-character API needs. scripts/install-deps.sh installs it.
+        .systemLibrary(name: "CNCurses"),
+        .systemLibrary(name: "CSpawn"),
 
         .target(name: "SpeedoCore", swiftSettings: strict),
         .target(name: "SpeedoKafka", dependencies: ["CRdKafka", "SpeedoCore"], swiftSettings: strict),
-        .target(name: "SpeedoStore", dependencies: ["CLibPQ", "SpeedoCore"], swiftSettings: strict),
+        .target(name: "SpeedoProcess", dependencies: ["CSpawn"], swiftSettings: strict),
+        .target(name: "SpeedoStore", dependencies: ["CLibPQ", "SpeedoCore", "SpeedoProcess"], swiftSettings: strict),
         .target(name: "SpeedoTUI", dependencies: ["CNCurses", "SpeedoCore"], swiftSettings: strict),
         .executableTarget(
             name: "speedo",
             dependencies: [
-                "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoTUI",
+                "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoTUI", "SpeedoProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

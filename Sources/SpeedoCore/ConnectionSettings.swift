@@ -81,6 +81,11 @@ package struct ConnectionSettings: Sendable, Equatable {
 
     package static let defaultBrokers = "localhost:9092"
     package static let defaultTopic = "speed-events"
+    /// The compacted topic of each sensor's latest state, written by `consume latest`, read by `watch`.
+    package static let latestTopic = "speed-latest"
+
+    /// Where consumers put records of `topic` that fail validation.
+    package static func deadLetterTopic(for topic: String) -> String { topic + ".dlq" }
     static let libpqVariables = ["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGSERVICE"]
 
     /// Precedence, highest first. Brokers: `--brokers` (or `-X bootstrap.servers`), `SPEEDO_BROKERS`,

@@ -4,6 +4,42 @@ import ArgumentParser
 struct Speedo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "speedo",
-        abstract: "Real-time vehicle-speed telemetry over Kafka and PostgreSQL."
+        abstract: "Real-time vehicle-speed telemetry over Kafka and PostgreSQL.",
+        discussion: """
+            Sensors send readings such as {"sensor_id":"sensor-1","speed":42,"ts":1700000000}; \
+            speedo validates them, publishes them to the Kafka topic speed-events, writes the history \
+            to PostgreSQL exactly once and shows the live state in the terminal.
+
+            Start a local stack (a Kafka-protocol broker and a private PostgreSQL) with `speedo dev up`; \
+            every other command finds it on its own. Against a real cluster, pass -b/--brokers and \
+            -d/--database-url (or set SPEEDO_BROKERS and SPEEDO_DATABASE_URL).
+
+            Exit codes: 0 ok, 64 bad usage, 65 input rejected, 69 broker or database unavailable, \
+            75 records not confirmed delivered, 130 interrupted.
+            """,
+        version: SpeedoVersion.current,
+        subcommands: [Dev.self, Status.self]
     )
+
+    /// Runs the chosen command and turns failures into a message on stderr and a sysexits code,
+    /// so every subcommand reports errors the same way.
+    static func main() async {
+        do {
+            var command = try await asyncParseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as any SpeedoFailure {
+            Terminal.error(failure.description)
+            Self.exit(withError: ExitCode(failure.exitCode.rawValue))
+        } catch {
+            Self.exit(withError: error)
+        }
+    }
+}
+
+enum SpeedoVersion {
+    static let current = "0.1.0"
 }

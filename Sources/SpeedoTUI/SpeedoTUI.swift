@@ -1,1 +1,0 @@
-// SpeedoTUI: filled in by the foundation work.

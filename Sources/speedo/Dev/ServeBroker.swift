@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import SpeedoCore
+import SpeedoKafka
+
+/// The background half of `speedo dev up`: keeps a mock Kafka cluster alive until SIGTERM.
+struct ServeBroker: ParsableCommand {
+    static let commandName = "serve-broker"
+    static let configuration = CommandConfiguration(
+        commandName: commandName,
+        abstract: "Serve the dev stack's mock Kafka cluster until terminated (started by `dev up`).",
+        shouldDisplay: false
+    )
+
+    @Option(help: "The dev stack's state directory.")
+    var stateDirectory: String
+
+    @Option(help: "How many mock brokers to run.")
+    var brokers = 1
+
+    @Option(help: "Partitions of the readings topic.")
+    var partitions: Int32 = 6
+
+    func run() throws {
+        // Blocked before librdkafka starts its threads, so they inherit the mask and the signal
+        // reaches sigwait below instead of killing the process mid-write.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let stack = DevStack(directory: stateDirectory)
+        let cluster = try MockCluster(brokers: brokers)
+        // The mock cluster has no controller to answer CreateTopics, so its topics are made here.
+        let events = ConnectionSettings.defaultTopic
+        try cluster.createTopic(name: events, partitions: partitions)
+        try cluster.createTopic(name: ConnectionSettings.latestTopic, partitions: partitions)
+        try cluster.createTopic(name: ConnectionSettings.deadLetterTopic(for: events), partitions: 1)
+        try stack.writeBrokerRecord(
+            .init(pid: getpid(), bootstrapServers: cluster.bootstrapServers, startedAt: Date()))
+        Terminal.note("speedo dev broker: mock Kafka cluster listening on \(cluster.bootstrapServers)")
+
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        stack.removeBrokerRecord()
+        Terminal.note("speedo dev broker: stopping on signal \(received)")
+        withExtendedLifetime(cluster) {}
+    }
+}

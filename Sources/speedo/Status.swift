@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import SpeedoCore
+import SpeedoKafka
+import SpeedoStore
+import SpeedoTUI
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show brokers, topics, consumer lag and what PostgreSQL holds.",
+        discussion: """
+            Kafka: the brokers, every topic with its partitions and watermarks, and for each consumer group \
+            whose offsets speedo keeps in PostgreSQL, how far it lags behind. PostgreSQL: the schema \
+            version, the number of readings, and the time range of the sensors with the most readings.
+
+            Both parts are tried for at most --timeout; when one cannot be reached, the other is still \
+            shown, the unreachable one is named, and the exit code is 69.
+            """
+    )
+
+    @OptionGroup(title: "Kafka")
+    var kafka: KafkaOptions
+
+    @OptionGroup(title: "PostgreSQL")
+    var database: DatabaseOptions
+
+    @Option(help: "How many sensors to list, those with the most readings first.")
+    var top = 10
+
+    @Option(help: ArgumentHelp("How long to keep retrying an unreachable broker or database.", valueName: "duration"))
+    var timeout = "10s"
+
+    func validate() throws {
+        guard top >= 0 else { throw ValidationError("--top must be 0 or more (got \(top))") }
+        _ = try parsedTimeout()
+    }
+
+    private func parsedTimeout() throws -> Duration {
+        do {
+            return .microseconds(try TimeSpan.parse(timeout).microseconds)
+        } catch {
+            throw ValidationError("--timeout: \(error)")
+        }
+    }
+
+    func run() throws {
+        let settings = try ConnectionSettings.resolve(kafka: kafka, database: database)
+        let timeout = try parsedTimeout()
+        var unreachable: [String] = []
+
+        let kafkaReport = KafkaStatusReport.gather(settings: settings, timeout: timeout)
+        let storeReport = StoreStatusReport.gather(settings: settings, timeout: timeout, top: top)
+
+        print(kafkaReport.render(lagFrom: storeReport.consumerOffsets).joined(separator: "\n"))
+        print("")
+        print(storeReport.render().joined(separator: "\n"))
+
+        if kafkaReport.failure != nil { unreachable.append("Kafka at \(settings.brokers.value)") }
+        if storeReport.failure != nil { unreachable.append("PostgreSQL") }
+        if !unreachable.isEmpty {
+            throw CommandFailure(
+                .unavailable, "could not reach \(unreachable.joined(separator: " or ")) within \(timeout) (details above)")
+        }
+    }
+}

@@ -1,0 +1,15 @@
+import Foundation
+
+/// Where speedo writes what is not data: progress, summaries and errors go to stderr, so stdout stays
+/// clean for pipelines.
+enum Terminal {
+    static func error(_ message: String) {
+        note("speedo: error: \(message)")
+    }
+
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
+    static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+
+/// `speedo dev up|env|status|down` end to end, checked with independent clients (kcat, psql).
+@Suite(.serialized) struct DevStackTests {
+    @Test func lifecycleAsTheCurrentUser() throws {
+        let state = try TemporaryDirectory()
+        try exerciseLifecycle(SpeedoBinary(environment: ["XDG_STATE_HOME": state.path]), state: state.path)
+    }
+
+    @Test(.enabled(if: getuid() == 0, "needs root to switch to an unprivileged user"))
+    func lifecycleAsAnUnprivilegedUser() throws {
+        let state = try TemporaryDirectory(owner: "nobody")
+        let speedo = SpeedoBinary(environment: ["XDG_STATE_HOME": state.path, "HOME": state.path], user: "nobody")
+        try exerciseLifecycle(speedo, state: state.path)
+    }
+
+    private func exerciseLifecycle(_ speedo: SpeedoBinary, state: String) throws {
+        defer { _ = try? speedo.run(["dev", "down"]) }
+
+        let up = try speedo.run(["dev", "up"])
+        try #require(up.status == 0, "dev up failed: \(up.stderr)")
+        #expect(up.stdout.contains("broker    started"))
+        #expect(up.stdout.contains("postgres  started"))
+
+        let again = try speedo.run(["dev", "up"])
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("broker    running"), "a second up must find the broker running: \(again.stdout)")
+        #expect(again.stdout.contains("postgres  running"))
+
+        let endpoints = try devEnvironment(speedo)
+        let brokers = try #require(endpoints["SPEEDO_BROKERS"])
+        let databaseURL = try #require(endpoints["SPEEDO_DATABASE_URL"])
+
+        let metadata = try SpeedoBinary.execute(["kcat", "-L", "-b", brokers], user: speedo.user)
+        #expect(metadata.status == 0, "kcat -L failed: \(metadata.stderr)")
+        #expect(metadata.stdout.contains("1 brokers"))
+
+        let query = try SpeedoBinary.execute(
+            ["psql", databaseURL, "-Atc", "select count(*) from speed_readings"], user: speedo.user)
+        #expect(query.status == 0, "psql failed: \(query.stderr)")
+        #expect(query.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+
+        let status = try speedo.run(["status", "--timeout", "5s"])
+        #expect(status.status == 0, "status failed: \(status.stderr)")
+        #expect(status.stdout.contains(brokers))
+
+        // A broker killed behind speedo's back is detected as stale and replaced by the next up.
+        let brokerPID = try recordedBrokerPID(state: state)
+        kill(brokerPID, SIGKILL)
+        try waitUntilGone(brokerPID)
+        let afterKill = try speedo.run(["dev", "status"])
+        #expect(afterKill.status == 69)
+        #expect(afterKill.stdout.contains("stale record of pid \(brokerPID)"))
+        let repaired = try speedo.run(["dev", "up"])
+        #expect(repaired.status == 0, "dev up after a kill failed: \(repaired.stderr)")
+        #expect(repaired.stdout.contains("broker    started"))
+        #expect(repaired.stdout.contains("postgres  running"))
+
+        let postgresPID = try recordedPostgresPID(state: state)
+        let newBrokerPID = try recordedBrokerPID(state: state)
+        let down = try speedo.run(["dev", "down"])
+        #expect(down.status == 0, "dev down failed: \(down.stderr)")
+        #expect(!isAlive(newBrokerPID), "the broker survived dev down")
+        #expect(!isAlive(postgresPID), "PostgreSQL survived dev down")
+
+        let env = try speedo.run(["dev", "env"])
+        #expect(env.status == 69)
+        #expect(env.stderr.contains("speedo dev up"))
+    }
+
+    private func devEnvironment(_ speedo: SpeedoBinary) throws -> [String: String] {
+        let env = try speedo.run(["dev", "env"])
+        try #require(env.status == 0, "dev env failed: \(env.stderr)")
+        // Evaluate the lines with a real shell, exactly as `eval "$(speedo dev env)"` would.
+        let shell = try SpeedoBinary.execute([
+            "bash", "-c", "eval \"$1\"; bash -c 'echo \"SPEEDO_BROKERS=$SPEEDO_BROKERS\"; echo \"SPEEDO_DATABASE_URL=$SPEEDO_DATABASE_URL\"'",
+            "_", env.stdout,
+        ])
+        var values: [String: String] = [:]
+        for line in shell.stdout.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { values[String(parts[0])] = String(parts[1]) }
+        }
+        return values
+    }
+
+    private func recordedBrokerPID(state: String) throws -> Int32 {
+        let data = try Data(contentsOf: URL(fileURLWithPath: state + "/speedo/broker.json"))
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        return try #require((object["pid"] as? NSNumber)?.int32Value)
+    }
+
+    private func recordedPostgresPID(state: String) throws -> Int32 {
+        let text = try String(contentsOfFile: try postmasterPIDFile(state: state), encoding: .utf8)
+        return try #require(Int32(text.split(separator: "\n").first ?? ""))
+    }
+
+    private func postmasterPIDFile(state: String) throws -> String {
+        let enumerator = FileManager.default.enumerator(atPath: state + "/speedo/postgres")
+        while let entry = enumerator?.nextObject() as? String {
+            if entry.hasSuffix("postmaster.pid") { return state + "/speedo/postgres/" + entry }
+        }
+        let resolved = (try? FileManager.default.destinationOfSymbolicLink(atPath: state + "/speedo/postgres"))
+        if let resolved, let entry = FileManager.default.enumerator(atPath: resolved)?
+            .compactMap({ $0 as? String }).first(where: { $0.hasSuffix("postmaster.pid") })
+        {
+            return resolved + "/" + entry
+        }
+        throw CancellationError()
+    }
+
+    private func isAlive(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 && !isZombie(pid)
+    }
+
+    private func isZombie(_ pid: Int32) -> Bool {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true
+    }
+
+    private func waitUntilGone(_ pid: Int32) throws {
+        for _ in 0..<200 where isAlive(pid) { Thread.sleep(forTimeInterval: 0.05) }
+        try #require(!isAlive(pid))
+    }
+}

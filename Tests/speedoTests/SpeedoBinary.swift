@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+/// Runs the real `speedo` executable built next to the test bundle, as a user would.
+struct SpeedoBinary {
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static let path: String = {
+        if let override = ProcessInfo.processInfo.environment["SPEEDO_BINARY"] { return override }
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = bundle.deletingLastPathComponent()
+        // The XCTest bundle on Linux is a single file in the build directory; its name ends in .xctest.
+        if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
+        return directory.appendingPathComponent("speedo").path
+    }()
+
+    /// Environment overrides; a nil value removes the variable.
+    var environment: [String: String?] = [:]
+    /// Runs the command as another user (through runuser) when set; only meaningful as root.
+    var user: String?
+
+    func run(_ arguments: [String], timeout: Duration = .seconds(60)) throws -> Outcome {
+        try Self.execute([Self.path] + arguments, environment: environment, user: user, timeout: timeout)
+    }
+
+    /// Runs any program, for cross-checks with independent clients (kcat, psql).
+    static func execute(
+        _ command: [String], environment overrides: [String: String?] = [:], user: String? = nil,
+        timeout: Duration = .seconds(60)
+    ) throws -> Outcome {
+        var environment = ProcessInfo.processInfo.environment
+        for (name, value) in overrides { environment[name] = value }
+        let process = Process()
+        if let user {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            let assignments = overrides.compactMap { name, value in value.map { "\(name)=\($0)" } }
+            process.arguments = ["-u", user, "--", "/usr/bin/env"] + assignments + command
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = command
+        }
+        process.environment = environment
+        let output = try TemporaryFile(), errors = try TemporaryFile()
+        process.standardOutput = output.handle
+        process.standardError = errors.handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                process.terminate()
+                Issue.record("\(command.joined(separator: " ")) did not finish within \(timeout)")
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: output.contents(), stderr: errors.contents())
+    }
+}
+
+/// A file the child writes into, so that large outputs never block on a full pipe.
+private final class TemporaryFile {
+    let path: String
+    let handle: FileHandle
+
+    init() throws {
+        path = NSTemporaryDirectory() + "speedo-test-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: path, contents: nil)
+        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    }
+
+    func contents() -> String {
+        (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+
+    deinit {
+        try? handle.close()
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// A directory for one test, removed afterwards; world-traversable so that an unprivileged user
+/// (PostgreSQL, when the tests run as root) can reach what is inside.
+final class TemporaryDirectory {
+    let path: String
+
+    init(owner: String? = nil) throws {
+        path = NSTemporaryDirectory() + "speedo-test-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(
+            atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        if let owner {
+            _ = try SpeedoBinary.execute(["chown", owner, path])
+        }
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}

@@ -1,0 +1,121 @@
+function __speedo_should_offer_completions_for_flags_or_options -a expected_commands
+    set -l non_repeating_flags_or_options $argv[2..]
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __speedo_parse_tokens
+    test "$commands" = "$expected_commands"; and return $non_repeating_flags_or_options_absent
+end
+
+function __speedo_should_offer_completions_for_positional -a expected_commands positional_index_comparison expected_positional_index
+    set -l non_repeating_flags_or_options
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __speedo_parse_tokens
+    test "$commands" = "$expected_commands" -a \( "$positional_index" "$positional_index_comparison" "$expected_positional_index" \)
+end
+
+function __speedo_parse_tokens -S
+    set -l unparsed_tokens (__speedo_tokens -pc)
+    switch $unparsed_tokens[1]
+    case 'speedo'
+        __speedo_parse_subcommand 0 'version' 'h/help'
+        switch $unparsed_tokens[1]
+        case 'dev'
+            __speedo_parse_subcommand 0 'version' 'h/help'
+            switch $unparsed_tokens[1]
+            case 'up'
+                __speedo_parse_subcommand 0 'version' 'h/help'
+            case 'down'
+                __speedo_parse_subcommand 0 'version' 'h/help'
+            case 'status'
+                __speedo_parse_subcommand 0 'version' 'h/help'
+            case 'env'
+                __speedo_parse_subcommand 0 'version' 'h/help'
+            end
+        case 'status'
+            __speedo_parse_subcommand 0 'b/brokers=' 't/topic=' 'X=+' 'd/database-url=' 'top=' 'timeout=' 'version' 'h/help'
+        case 'help'
+            __speedo_parse_subcommand -r 1 'version'
+        end
+    end
+end
+
+function __speedo_tokens
+    if test (string split -m 1 -f 1 -- . "$FISH_VERSION") -gt 3
+        commandline --tokens-raw $argv
+    else
+        commandline -o $argv
+    end
+end
+
+function __speedo_parse_subcommand -S -a positional_count
+    argparse -s r -- $argv
+    set -l option_specs $argv[2..]
+    set -l is_repeating_positional $_flag_r
+    set -el _flag_r
+    set -a commands $unparsed_tokens[1]
+    set positional_index 0
+    while true
+        set -e unparsed_tokens[1]
+        argparse -sn "$commands" $option_specs -- $unparsed_tokens 2> /dev/null
+        set unparsed_tokens $argv
+        set positional_index (math $positional_index + 1)
+        for non_repeating_flag_or_option in $non_repeating_flags_or_options
+            if set -ql "_flag_$(string replace -a - _ -- $non_repeating_flag_or_option)"
+                set non_repeating_flags_or_options_absent 1
+                break
+            end
+        end
+        test (count $unparsed_tokens) -eq 0 -o \( -z "$is_repeating_positional" -a "$positional_index" -gt "$positional_count" \) && break
+    end
+end
+
+function __speedo_complete_directories
+    set -l token (commandline -t)
+    string match -- '*/' $token
+    set -l subdirs $token*/
+    printf %s\n $subdirs
+end
+
+function __speedo_custom_completion
+    set -x SAP_SHELL fish
+    set -x SAP_SHELL_VERSION $FISH_VERSION
+    set -l tokens (__speedo_tokens -p)
+    if test -z "$(__speedo_tokens -t)"
+        set -l index (count (__speedo_tokens -pc))
+        set tokens $tokens[..$index] \'\' $tokens[(math $index + 1)..]
+    end
+    command $tokens[1] $argv $tokens
+end
+
+complete -c 'speedo' -f
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo" version' -l 'version' -d 'Show the version.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo" -eq 1' -fa 'dev' -d 'Run the embedded local stack: a Kafka-protocol broker and a private PostgreSQL.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo" -eq 1' -fa 'status' -d 'Show brokers, topics, consumer lag and what PostgreSQL holds.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo dev" version' -l 'version' -d 'Show the version.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo dev" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo dev" -eq 1' -fa 'up' -d 'Start the local broker and PostgreSQL; harmless when they already run.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo dev" -eq 1' -fa 'down' -d 'Stop the local broker and PostgreSQL.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo dev" -eq 1' -fa 'status' -d 'Say what of the local stack runs.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo dev" -eq 1' -fa 'env' -d 'Print SPEEDO_BROKERS and SPEEDO_DATABASE_URL of the local stack, for eval.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo dev up" version' -l 'version' -d 'Show the version.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo dev up" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo dev down" version' -l 'version' -d 'Show the version.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo dev down" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo dev status" version' -l 'version' -d 'Show the version.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo dev status" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo dev env" version' -l 'version' -d 'Show the version.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo dev env" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo status" b brokers' -s 'b' -l 'brokers' -d 'Kafka bootstrap servers, host:port[,host:port…].' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo status" t topic' -s 't' -l 'topic' -d 'The readings topic.' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo status"' -s 'X' -d 'A librdkafka property, repeatable (as in kcat).' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo status" d database-url' -s 'd' -l 'database-url' -d 'PostgreSQL connection URL or conninfo string.' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo status" top' -l 'top' -d 'How many sensors to list, those with the most readings first.' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo status" timeout' -l 'timeout' -d 'How long to keep retrying an unreachable broker or database.' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo status" version' -l 'version' -d 'Show the version.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo status" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo help" version' -l 'version' -d 'Show the version.'
