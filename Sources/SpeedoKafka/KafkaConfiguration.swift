@@ -49,7 +49,10 @@ package struct KafkaConfiguration: Sendable {
 final class KafkaConf {
     private(set) var pointer: OpaquePointer?
 
-    init() { pointer = rd_kafka_conf_new() }
+    init() {
+        pointer = rd_kafka_conf_new()
+        rd_kafka_conf_set_log_cb(pointer, KafkaLog.callback)
+    }
 
     deinit {
         if let pointer { rd_kafka_conf_destroy(pointer) }

@@ -64,7 +64,7 @@ final class KafkaHandle: @unchecked Sendable {
         }
         throw KafkaError(
             code: .noBrokersAvailable,
-            message: "no Kafka broker answered at \(bootstrapServers) within \(timeout) (\(attempts) attempts, last error: "
+            message: "no Kafka broker answered at \(bootstrapServers) within \(timeout) (\(attempts) attempt\(attempts == 1 ? "" : "s"), last error: "
                 + "\(String(cString: rd_kafka_err2str(lastError)))); is the cluster running and reachable? "
                 + "(`speedo dev up` starts a local one; -b/--brokers or SPEEDO_BROKERS chooses another)",
             isRetriable: true

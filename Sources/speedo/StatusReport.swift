@@ -13,6 +13,8 @@ struct KafkaStatusReport {
 
     static func gather(settings: ConnectionSettings, timeout: Duration) -> KafkaStatusReport {
         var report = KafkaStatusReport(brokers: settings.brokers)
+        // An unreachable cluster is reported once, in the report, rather than by every failed connection.
+        KafkaLog.show(upTo: .critical)
         do {
             let admin = try KafkaAdmin(configuration: KafkaConfiguration(settings))
             try admin.waitForBrokers(timeout: timeout)

@@ -46,5 +46,6 @@ import Testing
         #expect(status.stderr.contains("Kafka"))
         #expect(status.stderr.contains("PostgreSQL"))
         #expect(status.stderr.contains("127.0.0.1:1"))
+        #expect(!status.stderr.contains("|FAIL|"), "librdkafka's raw log lines leaked: \(status.stderr)")
     }
 }

@@ -92,22 +92,10 @@ import Testing
     }
 
     private func recordedPostgresPID(state: String) throws -> Int32 {
-        let text = try String(contentsOfFile: try postmasterPIDFile(state: state), encoding: .utf8)
+        // Through the symlink when, as root, the cluster lives under /var/lib/speedo.
+        let lockFile = state + "/speedo/postgres/data/postmaster.pid"
+        let text = try String(contentsOfFile: lockFile, encoding: .utf8)
         return try #require(Int32(text.split(separator: "\n").first ?? ""))
-    }
-
-    private func postmasterPIDFile(state: String) throws -> String {
-        let enumerator = FileManager.default.enumerator(atPath: state + "/speedo/postgres")
-        while let entry = enumerator?.nextObject() as? String {
-            if entry.hasSuffix("postmaster.pid") { return state + "/speedo/postgres/" + entry }
-        }
-        let resolved = (try? FileManager.default.destinationOfSymbolicLink(atPath: state + "/speedo/postgres"))
-        if let resolved, let entry = FileManager.default.enumerator(atPath: resolved)?
-            .compactMap({ $0 as? String }).first(where: { $0.hasSuffix("postmaster.pid") })
-        {
-            return resolved + "/" + entry
-        }
-        throw CancellationError()
     }
 
     private func isAlive(_ pid: Int32) -> Bool {

@@ -70,7 +70,9 @@ private final class TemporaryFile {
 
     init() throws {
         path = NSTemporaryDirectory() + "speedo-test-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: path, contents: nil)
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
         handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
     }
 
