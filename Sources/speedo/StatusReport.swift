@@ -9,6 +9,10 @@ struct KafkaStatusReport {
     var brokers: ResolvedSetting
     var metadata: ClusterMetadata?
     var watermarks: [String: [Int32: Watermarks]] = [:]
+    /// Offsets committed to Kafka by groups that keep them there (e.g. `consume stdout --group`).
+    var committedGroups: [String: [TopicPartition: Int64]] = [:]
+    /// False when the cluster would not list its consumer groups (librdkafka's mock cannot).
+    var groupsListed = true
     var failure: String?
 
     static func gather(settings: ConnectionSettings, timeout: Duration) -> KafkaStatusReport {
@@ -23,10 +27,24 @@ struct KafkaStatusReport {
                 report.watermarks[topic.name] = try admin.watermarks(topic: topic.name, timeout: timeout)
             }
             report.metadata = metadata
+            report.readCommittedGroups(admin, metadata, timeout: timeout)
         } catch {
             report.failure = error.description
         }
         return report
+    }
+
+    private mutating func readCommittedGroups(_ admin: KafkaAdmin, _ metadata: ClusterMetadata, timeout: Duration) {
+        let partitions = metadata.topics.filter { watermarks[$0.name] != nil }.flatMap { topic in
+            topic.partitions.map { TopicPartition(topic: topic.name, partition: $0.id) }
+        }
+        do {
+            for group in try admin.listConsumerGroups(timeout: timeout) {
+                committedGroups[group] = try admin.committedOffsets(group: group, partitions: partitions, timeout: timeout)
+            }
+        } catch {
+            groupsListed = false
+        }
     }
 
     /// Lag is measured against the offsets `consume postgres` stores in PostgreSQL with the rows.
@@ -59,17 +77,25 @@ struct KafkaStatusReport {
 
         var lagTable = TextTable([
             .init("GROUP"), .init("TOPIC"), .init("PARTITION", .right), .init("NEXT OFFSET", .right),
-            .init("HIGH", .right), .init("LAG", .right),
+            .init("HIGH", .right), .init("LAG", .right), .init("OFFSETS IN"),
         ])
-        for offset in offsets {
+        let committed = committedGroups.sorted { $0.key < $1.key }.flatMap { group, offsets in
+            offsets.sorted { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }.map { position, next in
+                StoreStatusReport.ConsumerOffset(
+                    group: group, topic: position.topic, partition: position.partition, nextOffset: next, keptIn: "Kafka")
+            }
+        }
+        for offset in offsets + committed {
             let high = watermarks[offset.topic]?[offset.partition]?.high
             lagTable.append([
                 EscapedText.escape(offset.group), EscapedText.escape(offset.topic), "\(offset.partition)",
-                grouped(offset.nextOffset), high.map(grouped) ?? "?", high.map { grouped(max(0, $0 - offset.nextOffset)) } ?? "?",
+                grouped(offset.nextOffset), high.map(grouped) ?? "?",
+                high.map { grouped(max(0, $0 - offset.nextOffset)) } ?? "?", offset.keptIn,
             ])
         }
-        if !lagTable.rows.isEmpty {
-            lines += ["", "Consumer groups (offsets stored in PostgreSQL with the rows):"] + lagTable.render()
+        lines += [""] + (lagTable.rows.isEmpty ? ["no consumer group has stored offsets yet"] : lagTable.render())
+        if !groupsListed {
+            lines.append("(groups that commit their offsets to Kafka are not shown: this cluster would not list them)")
         }
         return lines
     }
@@ -82,6 +108,8 @@ struct StoreStatusReport {
         var topic: String
         var partition: Int32
         var nextOffset: Int64
+        /// Where the group keeps its offsets: PostgreSQL (with the rows, exactly once) or Kafka.
+        var keptIn = "PostgreSQL"
     }
 
     struct SensorSummary {
