@@ -1,0 +1,55 @@
+import Foundation
+import Synchronization
+import SpeedoSimulator
+
+/// The real clock a simulation is paced by: CLOCK_MONOTONIC (immune to wall-clock changes), and
+/// sleeps to absolute deadlines, so that late wake-ups never add up.
+struct MonotonicPacingClock: PacingClock {
+    private let origin: Duration
+
+    /// A signal may be delivered to another thread and not interrupt the sleep: waking at least this
+    /// often lets an interruption be noticed promptly.
+    private static let longestSleep = Duration.milliseconds(100)
+
+    init() {
+        origin = Self.now()
+    }
+
+    func elapsed() -> Duration {
+        Self.now() - origin
+    }
+
+    func wait(until deadline: Duration) {
+        let target = origin + min(deadline, elapsed() + Self.longestSleep)
+        let (seconds, attoseconds) = target.components
+        var time = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        // EINTR (a signal) simply ends the wait early; the caller asks again.
+        _ = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &time, nil)
+    }
+
+    private static func now() -> Duration {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
+    }
+}
+
+/// SIGINT and SIGTERM ask a run to stop after the batch in hand; a second one exits at once.
+enum StopRequest {
+    private static let received = Atomic<Bool>(false)
+
+    static func install() {
+        for signalNumber in [SIGINT, SIGTERM] {
+            // glibc's signal() keeps the handler installed and restarts interrupted writes (BSD semantics).
+            _ = signal(signalNumber) { _ in
+                if StopRequest.received.exchange(true, ordering: .relaxed) {
+                    _exit(SpeedoExitCode.interrupted.rawValue)
+                }
+            }
+        }
+    }
+
+    static var isRequested: Bool {
+        received.load(ordering: .relaxed)
+    }
+}
