@@ -16,15 +16,21 @@ package struct Fleet: Sendable {
     package init(sensors: Int, prefix: String, seed: UInt64, ratePerSensor: Double) throws(Rejection) {
         precondition(sensors >= 1, "a fleet has at least one sensor")
         precondition(ratePerSensor > 0 && ratePerSensor.isFinite, "the rate must be positive")
-        let ids = (0..<sensors).map { "\(prefix)\($0)" }
-        // The first and the last id are the shortest and the longest; the characters are the same in all.
-        for id in Set([ids[0], ids[sensors - 1]]) {
-            _ = try Reading.validated(sensorID: id, speed: 0, timestamp: Self.probeTime, now: Self.probeTime)
-        }
+        let ids = try Self.sensorIDs(sensors: sensors, prefix: prefix)
         var seeds = SplitMix64(seed: seed)
         sensorIDs = ids
         self.ratePerSensor = ratePerSensor
         vehicles = ids.map { _ in Vehicle(seed: seeds.next()) }
+    }
+
+    /// `<prefix>0` … `<prefix>N-1`, checked against the event contract.
+    package static func sensorIDs(sensors: Int, prefix: String) throws(Rejection) -> [String] {
+        let ids = (0..<sensors).map { "\(prefix)\($0)" }
+        // The first and the last id are the shortest and the longest; the characters are the same in all.
+        for id in Set([ids[0], ids[sensors - 1]]) {
+            _ = try Reading.validated(sensorID: id, speed: 0, timestamp: probeTime, now: probeTime)
+        }
+        return ids
     }
 
     /// Any valid time: only the id is being checked.

@@ -59,6 +59,10 @@ struct HTTPReadingSink: ReadingSink {
                         "cannot reach the ingestion API at \(url) (\(error.localizedDescription)) after \(failedAttempts) "
                             + "attempts; is `speedo ingest --listen` running there?")
                 }
+                if failedAttempts == 1 {
+                    Terminal.note(
+                        "speedo simulate: cannot reach the ingestion API at \(url) (\(error.localizedDescription)); retrying")
+                }
                 Thread.sleep(forTimeInterval: delay.secondsValue)
                 continue
             }

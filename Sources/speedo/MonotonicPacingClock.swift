@@ -39,6 +39,8 @@ enum StopRequest {
     private static let received = Atomic<Bool>(false)
 
     static func install() {
+        // Initialises the lazy static here: a signal handler must not be the one to run its initialiser.
+        _ = received.load(ordering: .relaxed)
         for signalNumber in [SIGINT, SIGTERM] {
             // glibc's signal() keeps the handler installed and restarts interrupted writes (BSD semantics).
             _ = signal(signalNumber) { _ in

@@ -8,7 +8,7 @@ struct Simulate: ParsableCommand {
         abstract: "Simulate vehicles passing speed sensors and send their readings.",
         discussion: """
             Each sensor watches one simulated car: its driver cruises near the limit of the road \
-            (urban 50, arterial 70, rural 90–100, motorway 120–130 km/h), brakes for lights, stop signs \
+            (urban 50, arterial 70, rural 90-100, motorway 120-130 km/h), brakes for lights, stop signs \
             and traffic, and accelerates within what a car can do. Readings are paced against the clock: \
             --rate per sensor, spread evenly over each second, with `ts` the time each reading was due.
 
@@ -40,7 +40,7 @@ struct Simulate: ParsableCommand {
     @Option(help: ArgumentHelp("Seed of the simulation; the same seed repeats the same drive.", discussion: "Default: random, printed in the summary."))
     var seed: UInt64?
 
-    @Option(help: ArgumentHelp("Sensor ids are <prefix>0 … <prefix>N-1.", valueName: "text"))
+    @Option(help: ArgumentHelp("Sensor ids are <prefix>0 to <prefix>N-1.", valueName: "text"))
     var prefix = "sensor-"
 
     @Option(
@@ -56,7 +56,7 @@ struct Simulate: ParsableCommand {
     @Option(help: ArgumentHelp("POST the readings as JSON arrays to the ingestion API at this URL.", valueName: "url"))
     var via: String?
 
-    @Option(help: ArgumentHelp("Readings per POST with --via.", valueName: "n"))
+    @Option(help: ArgumentHelp("Readings per POST with --via (default: \(Self.defaultBatch)).", valueName: "n"))
     var batch: Int?
 
     static let defaultBatch = 500
@@ -95,6 +95,11 @@ struct Simulate: ParsableCommand {
             guard via != nil else { throw ValidationError("--batch sets the readings per POST and needs --via URL") }
             guard batch >= 1 else { throw ValidationError("--batch must be at least 1 (got \(batch))") }
         }
+        do {
+            _ = try Fleet.sensorIDs(sensors: sensors, prefix: prefix)
+        } catch {
+            throw ValidationError("--prefix \(EscapedText.quoted(prefix)) does not make valid sensor ids: \(error)")
+        }
         _ = try firstTimestamp(now: Self.wallClock())
     }
 
@@ -127,9 +132,7 @@ struct Simulate: ParsableCommand {
         guard let start else { return now }
         do {
             let time = try TimeExpression.parse(start, now: now)
-            return try Reading.validated(sensorID: prefix + "0", speed: 0, timestamp: time, now: now).timestamp
-        } catch let rejection as Rejection where rejection.field == "sensor_id" {
-            throw ValidationError("--prefix: \(rejection)")
+            return try Reading.validated(sensorID: "start", speed: 0, timestamp: time, now: now).timestamp
         } catch {
             throw ValidationError("--start: \(error)")
         }
@@ -139,12 +142,8 @@ struct Simulate: ParsableCommand {
         // A reader that closes the pipe shows up as EPIPE from write(), handled as the end of the run.
         signal(SIGPIPE, SIG_IGN)
         let seed = seed ?? UInt64.random(in: 1...999_999_999)
-        let fleet: Fleet
-        do {
-            fleet = try Fleet(sensors: sensors, prefix: prefix, seed: seed, ratePerSensor: rate)
-        } catch {
-            throw CommandFailure(.usage, "--prefix \(EscapedText.quoted(prefix)) does not make valid sensor ids: \(error)")
-        }
+        // validate() checked the ids.
+        let fleet = try Fleet(sensors: sensors, prefix: prefix, seed: seed, ratePerSensor: rate)
         let schedule = EmissionSchedule(sensors: sensors, ratePerSensor: rate, stop: try stopCondition())
         let start = try firstTimestamp(now: Self.wallClock())
         StopRequest.install()

@@ -49,7 +49,7 @@ import Testing
         let readings = decodeAll(run.stdout)
         #expect((980...1_020).contains(readings.count), "\(readings.count) readings")
         #expect(Set(readings.map(\.sensorID)).count == 10)
-        #expect(elapsed >= .seconds(2) && elapsed < .seconds(4), "took \(elapsed)")
+        #expect(elapsed >= .seconds(2) && elapsed < .seconds(5), "took \(elapsed)")
         // The times stamped span the two seconds.
         let span = readings.last!.timestamp - readings.first!.timestamp
         #expect(span.microseconds >= 1_990_000 && span.microseconds < 2_000_000)
