@@ -71,7 +71,8 @@ package struct EmissionSchedule: Sendable {
     /// How many readings are due by `microseconds` after the start: the smallest `n` with `offset(n) > t`.
     private func readingsDue(by microseconds: Int64) -> Int64 {
         var count = max(0, Int64((Double(microseconds) * totalRate / 1_000_000).rounded(.down)) + 1)
-        // The estimate is off by at most one either way, where rounding to microseconds decides.
+        // The estimate is off by a little where rounding to microseconds decides (by more than one only
+        // above a million readings per second, when several share a microsecond).
         while count > 0, offsetMicroseconds(count - 1) > microseconds { count -= 1 }
         while offsetMicroseconds(count) <= microseconds { count += 1 }
         return count
@@ -105,5 +106,10 @@ extension Duration {
     package var microseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
+
+    package var inSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -125,8 +125,7 @@ package struct RunSummary: Sendable, Equatable {
     }
 
     package var achievedRate: Double {
-        let seconds = Double(elapsed.microseconds) / 1_000_000
-        return seconds > 0 ? Double(readings) / seconds : 0
+        elapsed > .zero ? Double(readings) / elapsed.inSeconds : 0
     }
 
     /// Relative deviation of the achieved rate from the target, in percent (negative: too slow).

@@ -63,7 +63,7 @@ struct HTTPReadingSink: ReadingSink {
                     Terminal.note(
                         "speedo simulate: cannot reach the ingestion API at \(url) (\(error.localizedDescription)); retrying")
                 }
-                Thread.sleep(forTimeInterval: delay.secondsValue)
+                Thread.sleep(forTimeInterval: delay.inSeconds)
                 continue
             }
             switch IngestionPost.verdict(status: answer.status, retryAfter: answer.retryAfter) {
@@ -80,7 +80,7 @@ struct HTTPReadingSink: ReadingSink {
                     Terminal.note("speedo simulate: the ingestion API is busy (HTTP 503); retrying after \(delay)")
                     hasReportedBackpressure = true
                 }
-                Thread.sleep(forTimeInterval: delay.secondsValue)
+                Thread.sleep(forTimeInterval: delay.inSeconds)
             case .rejected:
                 throw CommandFailure(
                     .inputRejected,
@@ -131,12 +131,5 @@ struct HTTPReadingSink: ReadingSink {
     /// Carries the answer from URLSession's callback queue to the waiting thread.
     private final class AnswerSlot: Sendable {
         let result = Mutex<Result<Answer, any Error>?>(nil)
-    }
-}
-
-extension Duration {
-    var secondsValue: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -62,11 +62,19 @@ struct Simulate: ParsableCommand {
     static let defaultBatch = 500
     /// Beyond this, a typo (an extra zero) is more likely than a wish.
     static let largestTotalRate = 10_000_000.0
+    /// Readings are stamped to the microsecond, and one sensor's must stay distinct (they are a primary key
+    /// in PostgreSQL): a millisecond apart leaves room for the spreading of sensors over a period.
+    static let largestRatePerSensor = 1_000.0
 
     func validate() throws {
         guard sensors >= 1 else { throw ValidationError("--sensors must be at least 1 (got \(sensors))") }
         guard rate > 0, rate.isFinite else {
             throw ValidationError("--rate is readings per second per sensor and must be more than 0 (got \(rate))")
+        }
+        guard rate <= Self.largestRatePerSensor else {
+            throw ValidationError(
+                "--rate is per sensor and at most \(Int(Self.largestRatePerSensor)) Hz (got \(rate)); "
+                    + "for more readings per second, add --sensors")
         }
         guard Double(sensors) * rate <= Self.largestTotalRate else {
             throw ValidationError(
@@ -209,7 +217,7 @@ struct Simulate: ParsableCommand {
     }
 
     private static func format(_ duration: Duration) -> String {
-        String(format: "%.2f s", duration.secondsValue)
+        String(format: "%.2f s", duration.inSeconds)
     }
 
     private static func format(rate: Double) -> String {

@@ -65,6 +65,7 @@ import Testing
         (["--sensors", "3", "--stdout", "--batch", "10"], "needs --via"),
         (["--sensors", "0", "--stdout"], "--sensors must be at least 1"),
         (["--sensors", "3", "--rate", "0", "--stdout"], "--rate"),
+        (["--sensors", "3", "--rate", "5000", "--stdout"], "add --sensors"),
         (["--sensors", "3", "--stdout", "--duration", "soon"], "invalid duration"),
         (["--sensors", "3", "--via", "ftp://example/speed"], "http://"),
         (["--sensors", "3", "--stdout", "--prefix", "car #"], "--prefix"),
