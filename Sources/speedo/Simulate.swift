@@ -153,9 +153,9 @@ struct Simulate: ParsableCommand {
         // validate() checked the ids.
         let fleet = try Fleet(sensors: sensors, prefix: prefix, seed: seed, ratePerSensor: rate)
         let schedule = EmissionSchedule(sensors: sensors, ratePerSensor: rate, stop: try stopCondition())
-        let start = try firstTimestamp(now: Self.wallClock())
+        let sink = try makeSink()
         StopRequest.install()
-        try drive(makeSink(), fleet: fleet, schedule: schedule, start: start, seed: seed)
+        try drive(sink, fleet: fleet, schedule: schedule, seed: seed)
     }
 
     /// The one place that knows the outputs; direct Kafka publishing becomes a third case here.
@@ -169,9 +169,12 @@ struct Simulate: ParsableCommand {
     }
 
     private func drive(
-        _ sink: some ReadingSink, fleet: Fleet, schedule: EmissionSchedule, start: Timestamp, seed: UInt64
+        _ sink: some ReadingSink, fleet: Fleet, schedule: EmissionSchedule, seed: UInt64
     ) throws {
-        var run = SimulationRun(fleet: fleet, schedule: schedule, sink: sink, clock: MonotonicPacingClock(), start: start)
+        // Read together, so that reading 0 is stamped with the moment the pacing clock starts.
+        let clock = MonotonicPacingClock()
+        let start = try firstTimestamp(now: Self.wallClock())
+        var run = SimulationRun(fleet: fleet, schedule: schedule, sink: sink, clock: clock, start: start)
         let ending: SimulationEnding
         do {
             ending = try run.run(isInterrupted: { StopRequest.isRequested }, paceChanged: Self.report)
