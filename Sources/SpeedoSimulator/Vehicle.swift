@@ -167,7 +167,8 @@ package struct Vehicle: Sendable {
         road = upcomingRoad
         upcomingRoad = RoadStretch.random(random.pick(road.kind.neighbours), using: &random)
         if road.kind.stopSpacing == nil {
-            distanceToStop = nil
+            // A stop the driver is already braking for (an emergency) stays; the next light does not exist here.
+            if !isBrakingForConstraint { distanceToStop = nil }
         } else if distanceToStop == nil {
             scheduleNextStop()
         }
