@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import SpeedoSimulator
 
 /// The real clock a simulation is paced by: CLOCK_MONOTONIC (immune to wall-clock changes), and
@@ -31,27 +30,5 @@ struct MonotonicPacingClock: PacingClock {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
-    }
-}
-
-/// SIGINT and SIGTERM ask a run to stop after the batch in hand; a second one exits at once.
-enum StopRequest {
-    private static let received = Atomic<Bool>(false)
-
-    static func install() {
-        // Initialises the lazy static here: a signal handler must not be the one to run its initialiser.
-        _ = received.load(ordering: .relaxed)
-        for signalNumber in [SIGINT, SIGTERM] {
-            // glibc's signal() keeps the handler installed and restarts interrupted writes (BSD semantics).
-            _ = signal(signalNumber) { _ in
-                if StopRequest.received.exchange(true, ordering: .relaxed) {
-                    _exit(SpeedoExitCode.interrupted.rawValue)
-                }
-            }
-        }
-    }
-
-    static var isRequested: Bool {
-        received.load(ordering: .relaxed)
     }
 }
