@@ -29,10 +29,11 @@ let package = Package(
         .target(name: "SpeedoProcess", dependencies: ["CSpawn"], swiftSettings: strict),
         .target(name: "SpeedoStore", dependencies: ["CLibPQ", "SpeedoCore", "SpeedoProcess"], swiftSettings: strict),
         .target(name: "SpeedoTUI", dependencies: ["CNCurses", "SpeedoCore"], swiftSettings: strict),
+        .target(name: "SpeedoSimulator", dependencies: ["SpeedoCore"], swiftSettings: strict),
         .executableTarget(
             name: "speedo",
             dependencies: [
-                "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoTUI", "SpeedoProcess",
+                "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoTUI", "SpeedoProcess", "SpeedoSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -45,6 +46,7 @@ let package = Package(
         .testTarget(name: "SpeedoKafkaTests", dependencies: ["SpeedoKafka"], swiftSettings: strict),
         .testTarget(name: "SpeedoStoreTests", dependencies: ["SpeedoStore"], swiftSettings: strict),
         .testTarget(name: "SpeedoTUITests", dependencies: ["SpeedoTUI"], swiftSettings: strict),
+        .testTarget(name: "SpeedoSimulatorTests", dependencies: ["SpeedoSimulator"], swiftSettings: strict),
         .testTarget(name: "speedoTests", dependencies: ["SpeedoCore"], swiftSettings: strict),
     ]
 )

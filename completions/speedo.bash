@@ -173,13 +173,13 @@ _speedo() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    dev|status|help)
+    dev|status|simulate|help)
         # Offer subcommand argument completions
         "_speedo_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'dev status help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'dev status simulate help' -- "${cur}"))
         ;;
     esac
 }
@@ -264,6 +264,45 @@ _speedo_status() {
         return
         ;;
     '--timeout')
+        return
+        ;;
+    esac
+}
+
+_speedo_simulate() {
+    repeating_flags=()
+    non_repeating_flags=(--stdout --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--sensors --rate --duration --count --seed --prefix --start --via --batch)
+    __speedo_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--sensors')
+        return
+        ;;
+    '--rate')
+        return
+        ;;
+    '--duration')
+        return
+        ;;
+    '--count')
+        return
+        ;;
+    '--seed')
+        return
+        ;;
+    '--prefix')
+        return
+        ;;
+    '--start')
+        return
+        ;;
+    '--via')
+        return
+        ;;
+    '--batch')
         return
         ;;
     esac

@@ -1,0 +1,135 @@
+package import SpeedoCore
+
+/// Where simulated readings go: standard output, the ingestion API over HTTP, a Kafka producer.
+/// The run's pacing never depends on which.
+package protocol ReadingSink {
+    /// Delivers `batch`, in order, before returning; blocking here is how a slow output holds the run
+    /// back (the schedule then catches up in bigger batches).
+    /// - Returns: `.closed` when the receiving end went away on purpose (a pipe into `head`): the run
+    ///   stops cleanly.
+    /// - Throws: when the batch could not be delivered; the run stops with that error.
+    mutating func write(_ batch: [Reading]) throws -> SinkState
+
+    /// Delivers whatever is still buffered; called once when the run ends, unless a write threw.
+    mutating func finish() throws
+}
+
+package enum SinkState: Sendable, Equatable {
+    case open
+    case closed
+}
+
+/// The monotonic clock a run is paced by; tests pass one they advance themselves.
+package protocol PacingClock {
+    /// Time since the run's start.
+    func elapsed() -> Duration
+    /// Waits until `elapsed()` reaches `deadline`, or returns earlier (a signal, a maximum wait):
+    /// the run checks whether it was interrupted and asks the schedule again.
+    func wait(until deadline: Duration)
+}
+
+/// Why a run ended without an error.
+package enum SimulationEnding: Sendable, Equatable {
+    /// `--count` or `--duration` reached.
+    case completed
+    /// Stopped on request (a signal); everything produced was delivered.
+    case interrupted
+    /// The reader closed its end.
+    case outputClosed
+}
+
+/// Behind or back on schedule again, reported on change only.
+package enum PaceChange: Sendable, Equatable {
+    case fellBehind(lateness: Duration)
+    case caughtUp
+}
+
+/// One run of the simulator: the schedule says which readings are due, the fleet makes them, the sink
+/// takes them.
+package struct SimulationRun<Sink: ReadingSink, Clock: PacingClock> {
+    package private(set) var fleet: Fleet
+    package private(set) var schedule: EmissionSchedule
+    package private(set) var sink: Sink
+    package let clock: Clock
+    /// The time stamped on reading 0; reading `n` carries `start + schedule.offset(of: n)`.
+    package let start: Timestamp
+    /// Readings the sink accepted.
+    package private(set) var delivered: Int64 = 0
+    /// Time since the start when the run ended.
+    package private(set) var elapsed: Duration = .zero
+
+    /// A batch this late means the output is not keeping up.
+    package var behindThreshold: Duration
+    private var isBehind = false
+
+    package init(fleet: Fleet, schedule: EmissionSchedule, sink: Sink, clock: Clock, start: Timestamp) {
+        self.fleet = fleet
+        self.schedule = schedule
+        self.sink = sink
+        self.clock = clock
+        self.start = start
+        behindThreshold = max(schedule.tick * 5, .milliseconds(250))
+    }
+
+    /// Runs until the stop condition, an interruption or a closed output; rethrows a failed write
+    /// (`delivered` and `elapsed` still say how far it got).
+    package mutating func run(
+        isInterrupted: () -> Bool, paceChanged: (PaceChange) -> Void = { _ in }
+    ) throws -> SimulationEnding {
+        var batch: [Reading] = []
+        defer { elapsed = clock.elapsed() }
+        while true {
+            if isInterrupted() {
+                try sink.finish()
+                return .interrupted
+            }
+            switch schedule.next(at: clock.elapsed()) {
+            case .finished:
+                try sink.finish()
+                return .completed
+            case .wait(let deadline):
+                clock.wait(until: deadline)
+            case .emit(let indices, let lateness):
+                reportPace(lateness, paceChanged)
+                batch.removeAll(keepingCapacity: true)
+                let start = self.start, schedule = self.schedule
+                fleet.readings(indices, into: &batch) { start + TimeSpan(microseconds: schedule.offset(of: $0).microseconds) }
+                if try sink.write(batch) == .closed { return .outputClosed }
+                delivered += Int64(batch.count)
+            }
+        }
+    }
+
+    private mutating func reportPace(_ lateness: Duration, _ paceChanged: (PaceChange) -> Void) {
+        if !isBehind, lateness > behindThreshold {
+            isBehind = true
+            paceChanged(.fellBehind(lateness: lateness))
+        } else if isBehind, lateness <= schedule.tick * 2 {
+            isBehind = false
+            paceChanged(.caughtUp)
+        }
+    }
+}
+
+/// What a run achieved against what it was asked for.
+package struct RunSummary: Sendable, Equatable {
+    package var readings: Int64
+    package var elapsed: Duration
+    /// Readings per second asked for, all sensors together.
+    package var targetRate: Double
+
+    package init(readings: Int64, elapsed: Duration, targetRate: Double) {
+        self.readings = readings
+        self.elapsed = elapsed
+        self.targetRate = targetRate
+    }
+
+    package var achievedRate: Double {
+        elapsed > .zero ? Double(readings) / elapsed.inSeconds : 0
+    }
+
+    /// Relative deviation of the achieved rate from the target, in percent (negative: too slow).
+    package var rateErrorPercent: Double {
+        (achievedRate - targetRate) / targetRate * 100
+    }
+}

@@ -1,0 +1,235 @@
+import ArgumentParser
+import Foundation
+import SpeedoCore
+import SpeedoSimulator
+
+struct Simulate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Simulate vehicles passing speed sensors and send their readings.",
+        discussion: """
+            Each sensor watches one simulated car: its driver cruises near the limit of the road \
+            (urban 50, arterial 70, rural 90-100, motorway 120-130 km/h), brakes for lights, stop signs \
+            and traffic, and accelerates within what a car can do. Readings are paced against the clock: \
+            --rate per sensor, spread evenly over each second, with `ts` the time each reading was due.
+
+            The same --seed (and --start) gives byte-identical output; the seed is printed at the end of \
+            every run. Without --duration or --count the run goes on until Ctrl-C (exit 130 after the last \
+            batch is written). A summary on stderr compares the achieved rate with the target.
+
+            Direct publishing to Kafka is not available yet: pipe --stdout into `speedo ingest`.
+
+            Examples:
+              speedo simulate --sensors 20 --stdout | speedo ingest
+              speedo simulate --sensors 5 --count 100 --seed 7 --stdout > drive.ndjson
+              speedo simulate --sensors 50 --rate 2 --via http://127.0.0.1:8080/speed
+            """
+    )
+
+    @Option(help: "How many sensors to simulate, one vehicle each.")
+    var sensors: Int
+
+    @Option(help: ArgumentHelp("Readings per second from each sensor.", valueName: "hz"))
+    var rate = 1.0
+
+    @Option(help: ArgumentHelp("Stop after this long (500ms, 90s, 15m, 1h).", valueName: "duration"))
+    var duration: String?
+
+    @Option(help: ArgumentHelp("Stop after this many readings in total (all sensors).", valueName: "n"))
+    var count: Int64?
+
+    @Option(help: ArgumentHelp("Seed of the simulation; the same seed repeats the same drive.", discussion: "Default: random, printed in the summary."))
+    var seed: UInt64?
+
+    @Option(help: ArgumentHelp("Sensor ids are <prefix>0 to <prefix>N-1.", valueName: "text"))
+    var prefix = "sensor-"
+
+    @Option(
+        help: ArgumentHelp(
+            "Time stamped on the first reading.",
+            discussion: "A duration back from now (1h), an RFC 3339 time or @EPOCH. Default: now. Pacing stays real-time.",
+            valueName: "time"))
+    var start: String?
+
+    @Flag(name: .customLong("stdout"), help: "Write the readings to stdout as NDJSON, one canonical JSON object per line.")
+    var toStandardOutput = false
+
+    @Option(help: ArgumentHelp("POST the readings as JSON arrays to the ingestion API at this URL.", valueName: "url"))
+    var via: String?
+
+    @Option(help: ArgumentHelp("Readings per POST with --via (default: \(Self.defaultBatch)).", valueName: "n"))
+    var batch: Int?
+
+    static let defaultBatch = 500
+    /// Beyond this, a typo (an extra zero) is more likely than a wish.
+    static let largestTotalRate = 10_000_000.0
+    /// Readings are stamped to the microsecond, and one sensor's must stay distinct (they are a primary key
+    /// in PostgreSQL): a millisecond apart leaves room for the spreading of sensors over a period.
+    static let largestRatePerSensor = 1_000.0
+
+    func validate() throws {
+        guard sensors >= 1 else { throw ValidationError("--sensors must be at least 1 (got \(sensors))") }
+        guard rate > 0, rate.isFinite else {
+            throw ValidationError("--rate is readings per second per sensor and must be more than 0 (got \(rate))")
+        }
+        guard rate <= Self.largestRatePerSensor else {
+            throw ValidationError(
+                "--rate is per sensor and at most \(Int(Self.largestRatePerSensor)) Hz (got \(rate)); "
+                    + "for more readings per second, add --sensors")
+        }
+        guard Double(sensors) * rate <= Self.largestTotalRate else {
+            throw ValidationError(
+                "--sensors \(sensors) at --rate \(rate) is more than \(Int(Self.largestTotalRate)) readings/s in total; "
+                    + "lower one of them")
+        }
+        if duration != nil, count != nil {
+            throw ValidationError(
+                "--duration and --count both end the run: give one of them, or neither to run until Ctrl-C")
+        }
+        if let count, count < 1 { throw ValidationError("--count must be at least 1 (got \(count))") }
+        _ = try stopCondition()
+        switch (toStandardOutput, via) {
+        case (true, .some):
+            throw ValidationError("--stdout and --via are two outputs: choose one")
+        case (false, nil):
+            throw ValidationError(
+                "direct publishing to Kafka is not available yet; choose an output: --stdout (and pipe it into "
+                    + "`speedo ingest`: speedo simulate --sensors \(sensors) --stdout | speedo ingest) "
+                    + "or --via URL of a running `speedo ingest --listen`")
+        default:
+            break
+        }
+        if let via { _ = try ingestionURL(via) }
+        if let batch {
+            guard via != nil else { throw ValidationError("--batch sets the readings per POST and needs --via URL") }
+            guard batch >= 1 else { throw ValidationError("--batch must be at least 1 (got \(batch))") }
+        }
+        do {
+            _ = try Fleet.sensorIDs(sensors: sensors, prefix: prefix)
+        } catch {
+            throw ValidationError("--prefix \(EscapedText.quoted(prefix)) does not make valid sensor ids: \(error)")
+        }
+        _ = try firstTimestamp(now: Self.wallClock())
+    }
+
+    private func stopCondition() throws -> StopCondition? {
+        if let count { return .count(count) }
+        guard let duration else { return nil }
+        let span: TimeSpan
+        do {
+            span = try TimeSpan.parse(duration)
+        } catch {
+            throw ValidationError("--duration: \(error)")
+        }
+        guard span.microseconds > 0 else { throw ValidationError("--duration must be longer than 0 (got \(duration))") }
+        return .duration(.microseconds(span.microseconds))
+    }
+
+    private func ingestionURL(_ text: String) throws -> URL {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            url.host != nil
+        else {
+            throw ValidationError(
+                "--via needs the http:// or https:// URL of the ingestion API, e.g. http://127.0.0.1:8080/speed "
+                    + "(got \(EscapedText.quoted(text)))")
+        }
+        return url
+    }
+
+    /// `--start`, checked against the event contract so that every reading of the run is valid.
+    private func firstTimestamp(now: Timestamp) throws -> Timestamp {
+        guard let start else { return now }
+        do {
+            let time = try TimeExpression.parse(start, now: now)
+            return try Reading.validated(sensorID: "start", speed: 0, timestamp: time, now: now).timestamp
+        } catch {
+            throw ValidationError("--start: \(error)")
+        }
+    }
+
+    func run() throws {
+        // A reader that closes the pipe shows up as EPIPE from write(), handled as the end of the run.
+        signal(SIGPIPE, SIG_IGN)
+        let seed = seed ?? UInt64.random(in: 1...999_999_999)
+        // validate() checked the ids.
+        let fleet = try Fleet(sensors: sensors, prefix: prefix, seed: seed, ratePerSensor: rate)
+        let schedule = EmissionSchedule(sensors: sensors, ratePerSensor: rate, stop: try stopCondition())
+        let sink = try makeSink()
+        StopRequest.install()
+        try drive(sink, fleet: fleet, schedule: schedule, seed: seed)
+    }
+
+    /// The one place that knows the outputs; direct Kafka publishing becomes a third case here.
+    private func makeSink() throws -> any ReadingSink {
+        if let via {
+            return HTTPReadingSink(
+                url: try ingestionURL(via), batchSize: batch ?? Self.defaultBatch,
+                isInterrupted: { StopRequest.isRequested })
+        }
+        return StandardOutputSink()
+    }
+
+    private func drive(
+        _ sink: some ReadingSink, fleet: Fleet, schedule: EmissionSchedule, seed: UInt64
+    ) throws {
+        // Read together, so that reading 0 is stamped with the moment the pacing clock starts.
+        let clock = MonotonicPacingClock()
+        let start = try firstTimestamp(now: Self.wallClock())
+        var run = SimulationRun(fleet: fleet, schedule: schedule, sink: sink, clock: clock, start: start)
+        let ending: SimulationEnding
+        do {
+            ending = try run.run(isInterrupted: { StopRequest.isRequested }, paceChanged: Self.report)
+        } catch {
+            Terminal.note(summary(of: run, seed: seed, ending: "stopped by the error below"))
+            throw error
+        }
+        switch ending {
+        case .completed:
+            Terminal.note(summary(of: run, seed: seed, ending: nil))
+        case .outputClosed:
+            Terminal.note(summary(of: run, seed: seed, ending: "the reader closed standard output"))
+        case .interrupted:
+            Terminal.note(summary(of: run, seed: seed, ending: "interrupted"))
+            throw ExitCode(SpeedoExitCode.interrupted.rawValue)
+        }
+    }
+
+    private static func report(_ change: PaceChange) {
+        switch change {
+        case .fellBehind(let lateness):
+            Terminal.note(
+                "speedo simulate: the output is not keeping up: readings are \(format(lateness)) late; "
+                    + "catching up in bigger batches")
+        case .caughtUp:
+            Terminal.note("speedo simulate: back on schedule")
+        }
+    }
+
+    private func summary(
+        of run: SimulationRun<some ReadingSink, MonotonicPacingClock>, seed: UInt64, ending: String?
+    ) -> String {
+        let figures = RunSummary(readings: run.delivered, elapsed: run.elapsed, targetRate: run.schedule.totalRate)
+        var text = "speedo simulate: \(figures.readings) readings from \(sensors) sensors in \(Self.format(figures.elapsed)): "
+        text += "\(Self.format(rate: figures.achievedRate))/s (target \(Self.format(rate: figures.targetRate))/s, "
+        text += "rate error \(String(format: "%+.2f", figures.rateErrorPercent)) %)"
+        if run.schedule.maximumLateness > run.behindThreshold {
+            text += ", at worst \(Self.format(run.schedule.maximumLateness)) behind schedule"
+        }
+        if let ending { text += "; \(ending)" }
+        text += "; seed \(seed)"
+        return text
+    }
+
+    private static func format(_ duration: Duration) -> String {
+        String(format: "%.2f s", duration.inSeconds)
+    }
+
+    private static func format(rate: Double) -> String {
+        rate >= 100 ? String(format: "%.0f", rate) : String(format: "%.2f", rate)
+    }
+
+    static func wallClock() -> Timestamp {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Timestamp(microseconds: Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1_000)
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import SpeedoCore
+import SpeedoSimulator
+
+/// NDJSON on standard output: one canonical reading per line, written in large blocks so that a run
+/// is limited by the reader, not by system calls. A reader that goes away (`| head`) ends the run
+/// cleanly; SIGPIPE must be ignored for that, which `Simulate` does.
+struct StandardOutputSink: ReadingSink {
+    private var buffer: [UInt8] = []
+    private static let blockSize = 1 << 16
+
+    init() {
+        buffer.reserveCapacity(Self.blockSize + 256)
+    }
+
+    mutating func write(_ batch: [Reading]) throws -> SinkState {
+        for reading in batch {
+            CanonicalJSON.append(reading, to: &buffer)
+            buffer.append(UInt8(ascii: "\n"))
+            if buffer.count >= Self.blockSize, try flush() == .closed { return .closed }
+        }
+        // Every batch goes out whole, so that a reader sees readings when they are due.
+        return try flush()
+    }
+
+    mutating func finish() throws {}
+
+    private mutating func flush() throws -> SinkState {
+        defer { buffer.removeAll(keepingCapacity: true) }
+        return try buffer.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+                if written >= 0 {
+                    offset += written
+                    continue
+                }
+                switch errno {
+                case EINTR: continue
+                case EPIPE: return .closed
+                case let code:
+                    throw CommandFailure(
+                        .notDelivered,
+                        "cannot write readings to standard output: \(String(cString: strerror(code))); "
+                            + "check where it is redirected (a full disk?)")
+                }
+            }
+            return .open
+        }
+    }
+}

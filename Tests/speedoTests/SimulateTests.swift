@@ -1,0 +1,120 @@
+import Foundation
+import SpeedoCore
+import Testing
+
+/// `speedo simulate` as a user runs it: output, pacing, usage errors, pipes and signals.
+@Suite struct SimulateTests {
+    let speedo = SpeedoBinary()
+
+    private func decodeAll(_ output: String) -> [Reading] {
+        let now = Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
+        var decoder = ReadingDecoder(format: .ndjson)
+        return output.split(separator: "\n", omittingEmptySubsequences: false).dropLast().compactMap { line in
+            switch Array(line.utf8).withUnsafeBytes({ decoder.decode(line: $0, now: now) }) {
+            case .reading(let reading):
+                return reading
+            case let other:
+                Issue.record("not a valid reading: \(line) (\(other))")
+                return nil
+            }
+        }
+    }
+
+    @Test func theSameSeedAndStartGiveTheSameBytes() throws {
+        let arguments = ["simulate", "--sensors", "3", "--count", "30", "--seed", "7", "--rate", "100", "--stdout"]
+        let fixedStart = ["--start", "@1764000000"]
+        let first = try speedo.run(arguments + fixedStart)
+        let second = try speedo.run(arguments + fixedStart)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout == second.stdout)
+        #expect(first.stdout.hasSuffix("\n"))
+        let readings = decodeAll(first.stdout)
+        #expect(readings.count == 30)
+        #expect(readings.map(\.sensorID) == (0..<30).map { "sensor-\($0 % 3)" })
+        // 300 readings per second from 2025-11-24T16:00:00Z on, to the nearest microsecond.
+        let expectedTimes: [Int64] = (0..<30).map { (n: Int64) in 1_764_000_000_000_000 + (n * 1_000_000 + 150) / 300 }
+        #expect(readings.map(\.timestamp.microseconds) == expectedTimes)
+        #expect(first.stderr.contains("seed 7"))
+
+        // Without --start the times are today's, the drive is the same.
+        let now = try speedo.run(arguments)
+        #expect(decodeAll(now.stdout).map(\.speed) == readings.map(\.speed))
+    }
+
+    @Test func aDurationRunKeepsTheRate() throws {
+        let started = ContinuousClock.now
+        let run = try speedo.run(["simulate", "--duration", "2s", "--rate", "50", "--sensors", "10", "--stdout"])
+        let elapsed = ContinuousClock.now - started
+        #expect(run.status == 0, "\(run.stderr)")
+        let readings = decodeAll(run.stdout)
+        #expect((980...1_020).contains(readings.count), "\(readings.count) readings")
+        #expect(Set(readings.map(\.sensorID)).count == 10)
+        #expect(elapsed >= .seconds(2) && elapsed < .seconds(5), "took \(elapsed)")
+        // The times stamped span the two seconds.
+        let span = readings.last!.timestamp - readings.first!.timestamp
+        #expect(span.microseconds >= 1_990_000 && span.microseconds < 2_000_000)
+        for text in ["1000 readings", "target 500", "rate error", "seed "] {
+            #expect(run.stderr.contains(text), "the summary does not say \(text): \(run.stderr)")
+        }
+    }
+
+    @Test(arguments: [
+        (["--sensors", "3", "--stdout", "--via", "http://127.0.0.1:9/speed"], "choose one"),
+        (["--sensors", "3"], "speedo ingest"),
+        (["--sensors", "3", "--stdout", "--duration", "1s", "--count", "5"], "--duration and --count"),
+        (["--sensors", "3", "--stdout", "--batch", "10"], "needs --via"),
+        (["--sensors", "0", "--stdout"], "--sensors must be at least 1"),
+        (["--sensors", "3", "--rate", "0", "--stdout"], "--rate"),
+        (["--sensors", "3", "--rate", "5000", "--stdout"], "add --sensors"),
+        (["--sensors", "3", "--stdout", "--duration", "soon"], "invalid duration"),
+        (["--sensors", "3", "--via", "ftp://example/speed"], "http://"),
+        (["--sensors", "3", "--stdout", "--prefix", "car #"], "--prefix"),
+        (["--sensors", "3", "--stdout", "--start", "@4000000000"], "future"),
+    ])
+    func badCombinationsExit64WithATeachingMessage(arguments: [String], message: String) throws {
+        let run = try speedo.run(["simulate"] + arguments)
+        #expect(run.status == 64)
+        #expect(run.stderr.contains(message), "\(arguments): \(run.stderr)")
+        #expect(run.stdout.isEmpty)
+    }
+
+    @Test func aReaderThatStopsEarlyEndsTheRunCleanly() throws {
+        let run = try SpeedoBinary.execute([
+            "bash", "-o", "pipefail", "-c", "\(SpeedoBinary.path) simulate --sensors 2 --rate 1000 --stdout | head -n 5",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.split(separator: "\n").count == 5)
+        #expect(run.stderr.contains("closed"))
+    }
+
+    @Test func anInterruptedRunFlushesAndExits130() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: SpeedoBinary.path)
+        process.arguments = ["simulate", "--sensors", "4", "--rate", "20", "--stdout"]
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        Thread.sleep(forTimeInterval: 1)
+        process.interrupt()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let summary = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 130)
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.hasSuffix("\n"), "the last line was cut")
+        let readings = decodeAll(text)
+        #expect(readings.count > 20)
+        #expect(summary.contains("\(readings.count) readings"), "\(summary)")
+        #expect(summary.contains("interrupted"))
+    }
+
+    @Test func helpShowsExamples() throws {
+        let help = try speedo.run(["simulate", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("speedo simulate --sensors 20 --stdout | speedo ingest"))
+        #expect(help.stdout.contains("--seed"))
+        #expect(try speedo.run(["--help"]).stdout.contains("  simulate "))
+    }
+}
