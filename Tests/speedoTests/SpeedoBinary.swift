@@ -70,7 +70,7 @@ private final class TemporaryFile {
 
     init() throws {
         path = NSTemporaryDirectory() + "speedo-test-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
     }
 
