@@ -30,7 +30,7 @@ struct Ingest: ParsableCommand {
               speedo ingest readings.ndjson
               speedo simulate --stdout | speedo ingest
               speedo ingest --reject-file rejected.csv day1.csv day2.csv
-              speedo ingest -b kafka1:9092 -t speed-events -X security.protocol=SASL_SSL readings.ndjson
+              speedo ingest -b kafka1:9092 -X security.protocol=SSL readings.ndjson
             """
     )
 
@@ -52,7 +52,7 @@ struct Ingest: ParsableCommand {
         "Stop reading after this many rejected lines; what was read is still published.", valueName: "n"))
     var maxErrors: Int?
 
-    @Option(help: "Partitions of the topic when it has to be created.")
+    @Option(help: ArgumentHelp("Partitions of the topic when it has to be created.", valueName: "n"))
     var partitions: Int32 = 6
 
     @Option(help: ArgumentHelp(

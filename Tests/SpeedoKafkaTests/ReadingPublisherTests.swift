@@ -58,7 +58,8 @@ struct ReadingPublisherTests {
         let topic = uniqueName("down-up")
         try cluster.createTopic(name: topic, partitions: 1)
         let publisher = try ReadingPublisher(
-            configuration: configuration(cluster, [("message.timeout.ms", "1500")]), topic: topic)
+            configuration: configuration(cluster, [("message.timeout.ms", "2500"), ("reconnect.backoff.max.ms", "200")]),
+            topic: topic)
         try publisher.waitForBrokers(timeout: .seconds(5))
 
         try cluster.setBroker(1, up: false)
@@ -67,6 +68,7 @@ struct ReadingPublisherTests {
         #expect(lost.records.allSatisfy { if case .failed(let error) = $0 { error.isRetriable } else { false } }, "\(lost)")
 
         try cluster.setBroker(1, up: true)
+        try publisher.waitForBrokers(timeout: .seconds(5))
         let delivered = await publisher.publish(Self.readings(5), deadline: .now + .seconds(10))
         #expect(delivered.isFullyDelivered, "\(delivered)")
         #expect(publisher.close() == 0)
