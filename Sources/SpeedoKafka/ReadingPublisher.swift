@@ -130,13 +130,17 @@ package final class ReadingPublisher: Sendable {
                 break
             }
         }
-        let timer = Task { [batches] in
-            try? await Task.sleep(until: deadline, clock: .continuous)
-            batches.expire(batch: batch)
-        }
-        defer { timer.cancel() }
-        return await withCheckedContinuation { continuation in
-            batches.attach(continuation, to: batch)
+        return await withTaskGroup(of: Void.self) { [batches] group in
+            group.addTask {
+                // Cancelled once the outcome is in; expiring a finished batch does nothing.
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                batches.expire(batch: batch)
+            }
+            let outcome = await withCheckedContinuation { continuation in
+                batches.attach(continuation, to: batch)
+            }
+            group.cancelAll()
+            return outcome
         }
     }
 

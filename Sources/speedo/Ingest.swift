@@ -87,22 +87,19 @@ struct Ingest: ParsableCommand {
             publisher: publisher, tally: tally, interrupts: interrupts, rejects: rejects,
             format: format, maxErrors: maxErrors)
         let stop = try session.read(inputs)
-        let undeliveredAtClose = session.finish(interrupted: stop == .interrupted)
+        session.finish(interrupted: stop == .interrupted)
         try rejects?.flush()
         let summary = session.summary()
         Terminal.note("speedo ingest: " + summary.text)
-        if undeliveredAtClose > 0 && summary.undelivered < undeliveredAtClose {
-            Terminal.note("speedo ingest: \(undeliveredAtClose) records were still in flight when the producer closed")
-        }
 
         if stop == .interrupted {
             throw CommandFailure(.interrupted, "interrupted by signal \(interrupts.signal ?? 0) after flushing what was read")
         }
-        if summary.undelivered > 0 {
-            throw CommandFailure(
-                .notDelivered,
-                "\(grouped(summary.undelivered)) readings were not confirmed by the broker (see above); "
-                    + "publishing them again is safe")
+        if summary.undelivered > 0 || stop == .producerFailed {
+            var message = "\(grouped(summary.undelivered)) readings were not confirmed by the broker (see above); "
+                + "publishing them again is safe"
+            if stop == .producerFailed { message += "; reading stopped because the producer failed" }
+            throw CommandFailure(.notDelivered, message)
         }
         if summary.rejected > 0 {
             var message = "\(grouped(summary.rejected)) lines were rejected (see above); the valid ones were published"

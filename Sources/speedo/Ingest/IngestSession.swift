@@ -50,6 +50,7 @@ struct IngestSession {
         case endOfInput
         case interrupted
         case tooManyErrors
+        case producerFailed
     }
 
     private struct StopReading: Error {
@@ -165,21 +166,23 @@ struct IngestSession {
                 policy = .wait(until: clock.now + ProgressLine.interval)
             } catch {
                 tally.noteFailure(tag: tag, error)
-                if error.isFatal { throw StopReading(reason: .interrupted) }
+                // A fatal error leaves the producer unusable: the rest could only fail the same way.
+                if error.isFatal { throw StopReading(reason: .producerFailed) }
+                return
             }
         }
     }
 
-    /// Waits for every queued reading's outcome (bounded when interrupted), then closes the producer.
-    mutating func finish(interrupted: Bool) -> Int {
-        if interrupted {
-            return publisher.close(flushTimeout: Self.interruptFlushTimeout)
+    /// Waits for every queued reading's outcome (bounded when interrupted), then closes the producer, which
+    /// reports whatever is still outstanding as failed.
+    mutating func finish(interrupted: Bool) {
+        if !interrupted {
+            // message.timeout.ms bounds how long any record can stay outstanding; a signal cuts the wait short.
+            while publisher.flush(timeout: ProgressLine.interval) > 0 && !interrupts.isInterrupted {
+                drawProgress()
+            }
         }
-        // message.timeout.ms bounds how long any record can stay outstanding; a signal cuts the wait short.
-        while publisher.flush(timeout: ProgressLine.interval) > 0 && !interrupts.isInterrupted {
-            drawProgress()
-        }
-        return publisher.close(flushTimeout: interrupts.isInterrupted ? Self.interruptFlushTimeout : .zero)
+        publisher.close(flushTimeout: interrupts.isInterrupted ? Self.interruptFlushTimeout : .zero)
     }
 
     func summary() -> Summary {
