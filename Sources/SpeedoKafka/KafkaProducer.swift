@@ -158,7 +158,7 @@ package final class KafkaProducer: Sendable {
         }
         guard wasOpen else { return 0 }
         let undelivered = waitForDeliveries(timeout: flushTimeout)
-        poller.stop()
+        poller.stop { rd_kafka_yield(handle.pointer) }
         if undelivered > 0 {
             rd_kafka_purge(handle.pointer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
             rd_kafka_flush(handle.pointer, 1000)
