@@ -11,13 +11,19 @@ package enum CanonicalJSON {
     }
 
     package static func append(_ reading: Reading, to buffer: inout [UInt8]) {
-        buffer.append(contentsOf: #"{"sensor_id":"#.utf8)
+        appendLiteral(#"{"sensor_id":"#, to: &buffer)
         appendString(reading.sensorID, to: &buffer)
-        buffer.append(contentsOf: #","speed":"#.utf8)
+        appendLiteral(#","speed":"#, to: &buffer)
         appendNumber(reading.speed, to: &buffer)
-        buffer.append(contentsOf: #","ts":"#.utf8)
+        appendLiteral(#","ts":"#, to: &buffer)
         appendEpochSeconds(reading.timestamp, to: &buffer)
         buffer.append(UInt8(ascii: "}"))
+    }
+
+    /// A plain copy of the literal's bytes (appending a `String.UTF8View` goes through a slower generic path).
+    @inline(__always)
+    private static func appendLiteral(_ text: StaticString, to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// `1700000000.5`, `1700000000.0`, `-1.25`: exact to the microsecond.

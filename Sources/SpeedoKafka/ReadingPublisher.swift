@@ -166,7 +166,8 @@ package final class ReadingPublisher: Sendable {
             // so a blocked streaming caller does not stall batch callers.
             let failure: KafkaError? = encoding.withLock { buffer in
                 buffer.removeAll(keepingCapacity: true)
-                buffer.append(contentsOf: reading.sensorID.utf8)
+                var sensorID = reading.sensorID
+                sensorID.withUTF8 { buffer.append(contentsOf: $0) }
                 let keyLength = buffer.count
                 CanonicalJSON.append(reading, to: &buffer)
                 return buffer.withUnsafeBytes { bytes in
