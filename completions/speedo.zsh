@@ -78,7 +78,7 @@ _speedo_ingest() {
         '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
         '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
         '--format[Input format for every input instead of detecting it.]:ndjson|csv:{__speedo_complete "${___format[@]}"}'
-        '--reject-file[Write every rejected line, exactly as read, to this file (one per line) to fix and ingest again.]:path:'
+        '--reject-file[Write every rejected line as read (without its line ending) to this file, to fix and ingest again.]:path:'
         '--max-errors[Stop reading after this many rejected lines; what was read is still published.]:n:'
         '--partitions[Partitions of the topic when it has to be created.]:n:'
         '--connect-timeout[How long to keep retrying when no broker answers at startup (e.g. 30s, 2m).]:duration:'

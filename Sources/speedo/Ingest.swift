@@ -2,8 +2,9 @@ import ArgumentParser
 import Foundation
 import SpeedoCore
 import SpeedoKafka
+import SpeedoStore
 
-struct Ingest: ParsableCommand {
+struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate NDJSON or CSV readings from files or stdin and publish them to Kafka.",
         discussion: """
@@ -44,7 +45,7 @@ struct Ingest: ParsableCommand {
     var format: InputFormat?
 
     @Option(help: ArgumentHelp(
-        "Write every rejected line, exactly as read, to this file (one per line) to fix and ingest again.",
+        "Write every rejected line as read (without its line ending) to this file, to fix and ingest again.",
         valueName: "path"))
     var rejectFile: String?
 
@@ -73,15 +74,36 @@ struct Ingest: ParsableCommand {
         }
     }
 
+    func run() async throws {
+        let job = IngestJob(
+            settings: try ConnectionSettings.resolve(kafka: kafka, database: nil),
+            paths: files.isEmpty ? ["-"] : files, format: format, rejectFile: rejectFile, maxErrors: maxErrors,
+            partitions: partitions, connectTimeout: try parsedConnectTimeout(), connectTimeoutText: connectTimeout)
+        // Everything from here blocks (read(2), librdkafka): on a thread of its own, never on the concurrency pool.
+        try await runOnDedicatedThread(name: "speedo-ingest") { try job.run() }
+    }
+}
+
+/// One run of `speedo ingest`, with its options resolved.
+private struct IngestJob: Sendable {
+    let settings: ConnectionSettings
+    let paths: [String]
+    let format: InputFormat?
+    let rejectFile: String?
+    let maxErrors: Int?
+    let partitions: Int32
+    let connectTimeout: Duration
+    /// As the user wrote it, for messages.
+    let connectTimeoutText: String
+
     func run() throws {
-        let settings = try ConnectionSettings.resolve(kafka: kafka, database: nil)
-        let inputs = try (files.isEmpty ? ["-"] : files).map { path throws(CommandFailure) in try InputStream(path: path) }
+        let inputs = try paths.map { path throws(CommandFailure) in try InputStream(path: path) }
         let rejects = try rejectFile.map { path throws(CommandFailure) in try RejectFile(path: path) }
         let interrupts = InterruptWatcher()
         let tally = DeliveryTally(inputNames: inputs.map(\.name))
         let publisher = try ReadingPublisher(
             configuration: KafkaConfiguration(settings), topic: settings.topic.value, deliveryHandler: tally.record)
-        try connect(publisher, brokers: settings.brokers.value, timeout: parsedConnectTimeout(), interrupts: interrupts)
+        try connect(publisher, brokers: settings.brokers.value, timeout: connectTimeout, interrupts: interrupts)
 
         var session = IngestSession(
             publisher: publisher, tally: tally, interrupts: interrupts, rejects: rejects,
@@ -129,7 +151,7 @@ struct Ingest: ParsableCommand {
                 guard remaining > .zero else {
                     throw CommandFailure(
                         .unavailable,
-                        "cannot reach Kafka at \(brokers): no broker answered within \(connectTimeout) "
+                        "cannot reach Kafka at \(brokers): no broker answered within \(connectTimeoutText) "
                             + "(\(attempts) attempts); is the cluster running and reachable? "
                             + "(`speedo dev up` starts a local one; -b/--brokers or SPEEDO_BROKERS chooses another, "
                             + "--connect-timeout waits longer)")
