@@ -70,7 +70,7 @@ import Testing
 
         let clean = try speedo.run(["ingest", "-b", cluster.bootstrapServers, "-t", "csv"], input: "s4,1\n")
         #expect(clean.status == 0, "\(clean.stderr)")
-        #expect(clean.stderr.contains("1 lines read, 1 published"))
+        #expect(clean.stderr.contains("1 line read, 1 published"))
     }
 
     @Test func maxErrorsStopsReadingButPublishesWhatWasRead() throws {

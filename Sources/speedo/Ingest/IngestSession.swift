@@ -58,8 +58,6 @@ struct IngestSession {
     }
 
     struct Summary {
-        var read: Int
-        var published: Int
         var rejected: Int
         var undelivered: Int
         var text: String
@@ -77,7 +75,6 @@ struct IngestSession {
     let maxErrors: Int?
 
     private var linesRead = 0
-    private var queued = 0
     private var rejected = 0
     private var progress = ProgressLine()
     private let clock = ContinuousClock()
@@ -155,7 +152,6 @@ struct IngestSession {
         while true {
             do {
                 try publisher.publish(reading, tag: tag, whenQueueFull: policy)
-                queued += 1
                 return
             } catch where error.isQueueFull {
                 if interrupts.isInterrupted {
@@ -191,11 +187,11 @@ struct IngestSession {
         let published = tally.confirmedCount
         let undelivered = tally.failedCount
         let rate = seconds > 0 ? Int((Double(linesRead) / seconds).rounded()) : linesRead
-        let text = "\(grouped(linesRead)) lines read, \(grouped(published)) published (confirmed by the broker), "
+        let text = "\(count(linesRead, "line")) read, \(grouped(published)) published (confirmed by the broker), "
             + "\(grouped(rejected)) rejected, \(grouped(undelivered)) undelivered in "
             + String(format: "%.2f", seconds) + " s (\(grouped(rate)) lines/s)"
         progress.clear()
-        return Summary(read: linesRead, published: published, rejected: rejected, undelivered: undelivered, text: text)
+        return Summary(rejected: rejected, undelivered: undelivered, text: text)
     }
 
     private mutating func note(_ message: String) {
