@@ -4,7 +4,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 SPEEDO = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)/speedo
 
-.PHONY: build deps test demo generated check-generated bench-decoder bench-simulate clean
+.PHONY: build deps test demo generated check-generated bench-decoder bench-simulate bench-ingest clean
 
 build: deps
 	$(SWIFT) build
@@ -32,6 +32,9 @@ bench-decoder: deps
 
 bench-simulate: deps
 	bench/simulate.sh
+
+bench-ingest: deps
+	bench/ingest.sh
 
 clean:
 	rm -rf .build

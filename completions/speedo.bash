@@ -173,13 +173,89 @@ _speedo() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    dev|status|simulate|help)
+    ingest|simulate|dev|status|help)
         # Offer subcommand argument completions
         "_speedo_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'dev status simulate help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ingest simulate dev status help' -- "${cur}"))
+        ;;
+    esac
+}
+
+_speedo_ingest() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(-X)
+    non_repeating_options=(-b --brokers -t --topic --format --reject-file --max-errors --partitions --connect-timeout)
+    __speedo_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-b'|'--brokers')
+        return
+        ;;
+    '-t'|'--topic')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--format')
+        __speedo_add_completions -W 'ndjson'$'\n''csv'
+        return
+        ;;
+    '--reject-file')
+        return
+        ;;
+    '--max-errors')
+        return
+        ;;
+    '--partitions')
+        return
+        ;;
+    '--connect-timeout')
+        return
+        ;;
+    esac
+}
+
+_speedo_simulate() {
+    repeating_flags=()
+    non_repeating_flags=(--stdout --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--sensors --rate --duration --count --seed --prefix --start --via --batch)
+    __speedo_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--sensors')
+        return
+        ;;
+    '--rate')
+        return
+        ;;
+    '--duration')
+        return
+        ;;
+    '--count')
+        return
+        ;;
+    '--seed')
+        return
+        ;;
+    '--prefix')
+        return
+        ;;
+    '--start')
+        return
+        ;;
+    '--via')
+        return
+        ;;
+    '--batch')
+        return
         ;;
     esac
 }
@@ -264,45 +340,6 @@ _speedo_status() {
         return
         ;;
     '--timeout')
-        return
-        ;;
-    esac
-}
-
-_speedo_simulate() {
-    repeating_flags=()
-    non_repeating_flags=(--stdout --version -h --help)
-    repeating_options=()
-    non_repeating_options=(--sensors --rate --duration --count --seed --prefix --start --via --batch)
-    __speedo_offer_flags_options 0
-
-    # Offer option value completions
-    case "${prev}" in
-    '--sensors')
-        return
-        ;;
-    '--rate')
-        return
-        ;;
-    '--duration')
-        return
-        ;;
-    '--count')
-        return
-        ;;
-    '--seed')
-        return
-        ;;
-    '--prefix')
-        return
-        ;;
-    '--start')
-        return
-        ;;
-    '--via')
-        return
-        ;;
-    '--batch')
         return
         ;;
     esac

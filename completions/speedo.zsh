@@ -50,21 +50,64 @@ _speedo() {
     case "${state}" in
     command)
         local -ar subcommands=(
+            'ingest:Validate NDJSON or CSV readings from files or stdin and publish them to Kafka.'
+            'simulate:Simulate vehicles passing speed sensors and send their readings.'
             'dev:Run the embedded local stack: a Kafka-protocol broker and a private PostgreSQL.'
             'status:Show brokers, topics, consumer lag and what PostgreSQL holds.'
-            'simulate:Simulate vehicles passing speed sensors and send their readings.'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        dev|status|simulate|help)
+        ingest|simulate|dev|status|help)
             "_speedo_${words[1]}" && ret=0
             ;;
         esac
         ;;
     esac
+
+    return "${ret}"
+}
+
+_speedo_ingest() {
+    local -i ret=1
+    local -ar ___format=('ndjson' 'csv')
+    local -ar arg_specs=(
+        '*:file:'
+        '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
+        '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
+        '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
+        '--format[Input format for every input instead of detecting it.]:ndjson|csv:{__speedo_complete "${___format[@]}"}'
+        '--reject-file[Write every rejected line as read (without its line ending) to this file, to fix and ingest again.]:path:'
+        '--max-errors[Stop reading after this many rejected lines; what was read is still published.]:n:'
+        '--partitions[Partitions of the topic when it has to be created.]:n:'
+        '--connect-timeout[How long to keep retrying when no broker answers at startup (e.g. 30s, 2m).]:duration:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_speedo_simulate() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--sensors[How many sensors to simulate, one vehicle each.]:sensors:'
+        '--rate[Readings per second from each sensor.]:hz:'
+        '--duration[Stop after this long (500ms, 90s, 15m, 1h).]:duration:'
+        '--count[Stop after this many readings in total (all sensors).]:n:'
+        '--seed[Seed of the simulation; the same seed repeats the same drive.]:seed:'
+        '--prefix[Sensor ids are <prefix>0 to <prefix>N-1.]:text:'
+        '--start[Time stamped on the first reading.]:time:'
+        '--stdout[Write the readings to stdout as NDJSON, one canonical JSON object per line.]'
+        '--via[POST the readings as JSON arrays to the ingestion API at this URL.]:url:'
+        '--batch[Readings per POST with --via (default\: 500).]:n:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
 
     return "${ret}"
 }
@@ -153,27 +196,6 @@ _speedo_status() {
         '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
         '--top[How many sensors to list, those with the most readings first.]:top:'
         '--timeout[How long to keep retrying an unreachable broker or database.]:duration:'
-        '--version[Show the version.]'
-        '(-h --help)'{-h,--help}'[Show help information.]'
-    )
-    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
-
-    return "${ret}"
-}
-
-_speedo_simulate() {
-    local -i ret=1
-    local -ar arg_specs=(
-        '--sensors[How many sensors to simulate, one vehicle each.]:sensors:'
-        '--rate[Readings per second from each sensor.]:hz:'
-        '--duration[Stop after this long (500ms, 90s, 15m, 1h).]:duration:'
-        '--count[Stop after this many readings in total (all sensors).]:n:'
-        '--seed[Seed of the simulation; the same seed repeats the same drive.]:seed:'
-        '--prefix[Sensor ids are <prefix>0 to <prefix>N-1.]:text:'
-        '--start[Time stamped on the first reading.]:time:'
-        '--stdout[Write the readings to stdout as NDJSON, one canonical JSON object per line.]'
-        '--via[POST the readings as JSON arrays to the ingestion API at this URL.]:url:'
-        '--batch[Readings per POST with --via (default\: 500).]:n:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
