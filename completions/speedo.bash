@@ -224,8 +224,8 @@ _speedo_ingest() {
 _speedo_simulate() {
     repeating_flags=()
     non_repeating_flags=(--stdout --version -h --help)
-    repeating_options=()
-    non_repeating_options=(--sensors --rate --duration --count --seed --prefix --start --via --batch)
+    repeating_options=(-X)
+    non_repeating_options=(--sensors --rate --duration --count --seed --prefix --start --via --batch -b --brokers -t --topic --partitions --connect-timeout)
     __speedo_offer_flags_options 0
 
     # Offer option value completions
@@ -255,6 +255,21 @@ _speedo_simulate() {
         return
         ;;
     '--batch')
+        return
+        ;;
+    '-b'|'--brokers')
+        return
+        ;;
+    '-t'|'--topic')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--partitions')
+        return
+        ;;
+    '--connect-timeout')
         return
         ;;
     esac

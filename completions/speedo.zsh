@@ -104,6 +104,11 @@ _speedo_simulate() {
         '--stdout[Write the readings to stdout as NDJSON, one canonical JSON object per line.]'
         '--via[POST the readings as JSON arrays to the ingestion API at this URL.]:url:'
         '--batch[Readings per POST with --via (default\: 500).]:n:'
+        '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
+        '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
+        '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
+        '--partitions[Partitions of the topic when it has to be created.]:n:'
+        '--connect-timeout[How long to keep retrying when no broker answers at startup (e.g. 30s, 2m).]:duration:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -53,32 +53,18 @@ struct Ingest: AsyncParsableCommand {
         "Stop reading after this many rejected lines; what was read is still published.", valueName: "n"))
     var maxErrors: Int?
 
-    @Option(help: ArgumentHelp("Partitions of the topic when it has to be created.", valueName: "n"))
-    var partitions: Int32 = 6
-
-    @Option(help: ArgumentHelp(
-        "How long to keep retrying when no broker answers at startup (e.g. 30s, 2m).", valueName: "duration"))
-    var connectTimeout = "30s"
+    @OptionGroup(title: "Publishing")
+    var publishing: PublishingOptions
 
     func validate() throws {
         if let maxErrors, maxErrors < 1 { throw ValidationError("--max-errors must be 1 or more (got \(maxErrors))") }
-        guard partitions >= 1 else { throw ValidationError("--partitions must be 1 or more (got \(partitions))") }
-        _ = try parsedConnectTimeout()
-    }
-
-    private func parsedConnectTimeout() throws -> Duration {
-        do {
-            return .microseconds(try TimeSpan.parse(connectTimeout).microseconds)
-        } catch {
-            throw ValidationError("--connect-timeout: \(error)")
-        }
     }
 
     func run() async throws {
         let job = IngestJob(
             settings: try ConnectionSettings.resolve(kafka: kafka, database: nil),
             paths: files.isEmpty ? ["-"] : files, format: format, rejectFile: rejectFile, maxErrors: maxErrors,
-            partitions: partitions, connectTimeout: try parsedConnectTimeout(), connectTimeoutText: connectTimeout)
+            publishing: publishing)
         // Everything from here blocks (read(2), librdkafka): on a thread of its own, never on the concurrency pool.
         try await runOnDedicatedThread(name: "speedo-ingest") { try job.run() }
     }
@@ -91,19 +77,16 @@ private struct IngestJob: Sendable {
     let format: InputFormat?
     let rejectFile: String?
     let maxErrors: Int?
-    let partitions: Int32
-    let connectTimeout: Duration
-    /// As the user wrote it, for messages.
-    let connectTimeoutText: String
+    let publishing: PublishingOptions
 
     func run() throws {
         let inputs = try paths.map { path throws(CommandFailure) in try InputStream(path: path) }
         let rejects = try rejectFile.map { path throws(CommandFailure) in try RejectFile(path: path) }
         let interrupts = InterruptWatcher()
         let tally = DeliveryTally(inputNames: inputs.map(\.name))
-        let publisher = try ReadingPublisher(
-            configuration: KafkaConfiguration(settings), topic: settings.topic.value, deliveryHandler: tally.record)
-        try connect(publisher, brokers: settings.brokers.value, timeout: connectTimeout, interrupts: interrupts)
+        let publisher = try ReadingPublisher.connected(
+            settings: settings, options: publishing, command: "ingest", interrupts: interrupts,
+            deliveryHandler: tally.record)
 
         var session = IngestSession(
             publisher: publisher, tally: tally, interrupts: interrupts, rejects: rejects,
@@ -128,43 +111,6 @@ private struct IngestJob: Sendable {
             if stop == .tooManyErrors { message += "; reading stopped at --max-errors \(maxErrors ?? 0)" }
             if let rejectFile { message += "; the rejected lines are in \(rejectFile)" }
             throw CommandFailure(.inputRejected, message)
-        }
-    }
-
-    /// Waits for a broker with notes on stderr, so that ingest started together with its cluster does not fail.
-    private func connect(
-        _ publisher: ReadingPublisher, brokers: String, timeout: Duration, interrupts: InterruptWatcher
-    ) throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        var attempts = 0
-        while true {
-            attempts += 1
-            do {
-                try publisher.waitForBrokers(timeout: min(deadline - clock.now, .seconds(2)))
-                break
-            } catch {
-                let remaining = deadline - clock.now
-                if interrupts.isInterrupted {
-                    throw CommandFailure(.interrupted, "interrupted while waiting for Kafka at \(brokers)")
-                }
-                guard remaining > .zero else {
-                    throw CommandFailure(
-                        .unavailable,
-                        "cannot reach Kafka at \(brokers): no broker answered within \(connectTimeoutText) "
-                            + "(\(attempts) attempts); is the cluster running and reachable? "
-                            + "(`speedo dev up` starts a local one; -b/--brokers or SPEEDO_BROKERS chooses another, "
-                            + "--connect-timeout waits longer)")
-                }
-                Terminal.note(
-                    "speedo ingest: no Kafka broker answers at \(brokers) yet (attempt \(attempts)); "
-                        + "retrying for up to \(Int(remaining.components.seconds) + 1) s more")
-            }
-        }
-        if try publisher.ensureTopic(partitions: partitions) == .leftToAutoCreation {
-            Terminal.note(
-                "speedo ingest: this cluster cannot create topics on request (librdkafka's mock cluster); "
-                    + "\(publisher.topic) is created on first use with the cluster's default partition count")
         }
     }
 }

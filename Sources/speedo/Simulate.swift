@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpeedoCore
+import SpeedoKafka
 import SpeedoSimulator
 
 struct Simulate: ParsableCommand {
@@ -16,9 +17,13 @@ struct Simulate: ParsableCommand {
             every run. Without --duration or --count the run goes on until Ctrl-C (exit 130 after the last \
             batch is written). A summary on stderr compares the achieved rate with the target.
 
-            Direct publishing to Kafka is not available yet: pipe --stdout into `speedo ingest`.
+            By default the readings are published to Kafka (key = sensor_id, idempotent, acks=all), \
+            like `speedo ingest` does; --stdout writes them as NDJSON instead, --via POSTs them to a \
+            running `speedo ingest --listen`. Exit code 75 when the broker did not confirm every reading.
 
             Examples:
+              speedo simulate --sensors 20
+              speedo simulate --sensors 2000 --rate 10 --duration 10m
               speedo simulate --sensors 20 --stdout | speedo ingest
               speedo simulate --sensors 5 --count 100 --seed 7 --stdout > drive.ndjson
               speedo simulate --sensors 50 --rate 2 --via http://127.0.0.1:8080/speed
@@ -59,6 +64,12 @@ struct Simulate: ParsableCommand {
     @Option(help: ArgumentHelp("Readings per POST with --via (default: \(Self.defaultBatch)).", valueName: "n"))
     var batch: Int?
 
+    @OptionGroup(title: "Kafka (the default output)")
+    var kafka: KafkaOptions
+
+    @OptionGroup(title: "Publishing")
+    var publishing: PublishingOptions
+
     static let defaultBatch = 500
     /// Beyond this, a typo (an extra zero) is more likely than a wish.
     static let largestTotalRate = 10_000_000.0
@@ -90,11 +101,6 @@ struct Simulate: ParsableCommand {
         switch (toStandardOutput, via) {
         case (true, .some):
             throw ValidationError("--stdout and --via are two outputs: choose one")
-        case (false, nil):
-            throw ValidationError(
-                "direct publishing to Kafka is not available yet; choose an output: --stdout (and pipe it into "
-                    + "`speedo ingest`: speedo simulate --sensors \(sensors) --stdout | speedo ingest) "
-                    + "or --via URL of a running `speedo ingest --listen`")
         default:
             break
         }
@@ -153,23 +159,44 @@ struct Simulate: ParsableCommand {
         // validate() checked the ids.
         let fleet = try Fleet(sensors: sensors, prefix: prefix, seed: seed, ratePerSensor: rate)
         let schedule = EmissionSchedule(sensors: sensors, ratePerSensor: rate, stop: try stopCondition())
-        let sink = try makeSink()
-        StopRequest.install()
-        try drive(sink, fleet: fleet, schedule: schedule, seed: seed)
+        let interrupts = InterruptWatcher()
+        if toStandardOutput || via != nil {
+            try drive(try makeSink(interrupts), fleet: fleet, schedule: schedule, seed: seed, interrupts: interrupts)
+        } else {
+            try publishToKafka(fleet: fleet, schedule: schedule, seed: seed, interrupts: interrupts)
+        }
     }
 
-    /// The one place that knows the outputs; direct Kafka publishing becomes a third case here.
-    private func makeSink() throws -> any ReadingSink {
+    private func publishToKafka(
+        fleet: Fleet, schedule: EmissionSchedule, seed: UInt64, interrupts: InterruptWatcher
+    ) throws {
+        let tally = DeliveryTally(inputNames: ["simulated reading"])
+        let publisher = try ReadingPublisher.connected(
+            settings: try ConnectionSettings.resolve(kafka: kafka, database: nil), options: publishing,
+            command: "simulate", interrupts: interrupts, deliveryHandler: tally.record)
+        let sink = KafkaReadingSink(publisher: publisher, tally: tally, interrupts: interrupts)
+        try drive(sink, fleet: fleet, schedule: schedule, seed: seed, interrupts: interrupts)
+        Terminal.note(
+            "speedo simulate: \(grouped(tally.confirmedCount)) readings confirmed by the broker, "
+                + "\(grouped(tally.failedCount)) not confirmed")
+        if tally.failedCount > 0 {
+            throw CommandFailure(
+                .notDelivered, "\(grouped(tally.failedCount)) readings were not confirmed by the broker (see above)")
+        }
+    }
+
+    /// The outputs other than Kafka.
+    private func makeSink(_ interrupts: InterruptWatcher) throws -> any ReadingSink {
         if let via {
             return HTTPReadingSink(
                 url: try ingestionURL(via), batchSize: batch ?? Self.defaultBatch,
-                isInterrupted: { StopRequest.isRequested })
+                isInterrupted: { interrupts.isInterrupted })
         }
         return StandardOutputSink()
     }
 
     private func drive(
-        _ sink: some ReadingSink, fleet: Fleet, schedule: EmissionSchedule, seed: UInt64
+        _ sink: some ReadingSink, fleet: Fleet, schedule: EmissionSchedule, seed: UInt64, interrupts: InterruptWatcher
     ) throws {
         // Read together, so that reading 0 is stamped with the moment the pacing clock starts.
         let clock = MonotonicPacingClock()
@@ -177,7 +204,7 @@ struct Simulate: ParsableCommand {
         var run = SimulationRun(fleet: fleet, schedule: schedule, sink: sink, clock: clock, start: start)
         let ending: SimulationEnding
         do {
-            ending = try run.run(isInterrupted: { StopRequest.isRequested }, paceChanged: Self.report)
+            ending = try run.run(isInterrupted: { interrupts.isInterrupted }, paceChanged: Self.report)
         } catch {
             Terminal.note(summary(of: run, seed: seed, ending: "stopped by the error below"))
             throw error

@@ -237,7 +237,7 @@ private final class RunningIngest {
 }
 
 /// Every record of `topic` as kcat prints it (`key|value|timestamp`), sorted.
-private func topicContents(_ cluster: MockCluster, _ topic: String) throws -> [String] {
+func topicContents(_ cluster: MockCluster, _ topic: String) throws -> [String] {
     let outcome = try SpeedoBinary.execute(
         ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k|%s|%T\n"],
         timeout: .seconds(20))

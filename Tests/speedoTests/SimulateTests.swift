@@ -1,5 +1,6 @@
 import Foundation
 import SpeedoCore
+import SpeedoKafka
 import Testing
 
 /// `speedo simulate` as a user runs it: output, pacing, usage errors, pipes and signals.
@@ -41,6 +42,22 @@ import Testing
         #expect(decodeAll(now.stdout).map(\.speed) == readings.map(\.speed))
     }
 
+    @Test func publishingToKafkaPutsTheSameReadingsOnTheTopicAsStdout() throws {
+        let cluster = try MockCluster()
+        let arguments = ["simulate", "--sensors", "4", "--count", "40", "--seed", "11", "--rate", "100", "--start", "@1764000000"]
+        let published = try SpeedoBinary(environment: ["XDG_STATE_HOME": "/nonexistent", "SPEEDO_BROKERS": nil])
+            .run(arguments + ["-b", cluster.bootstrapServers, "-t", "simulated"])
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.stderr.contains("40 readings confirmed by the broker, 0 not confirmed"), "\(published.stderr)")
+
+        let printed = try speedo.run(arguments + ["--stdout"])
+        let expected = decodeAll(printed.stdout).map { reading in
+            "\(reading.sensorID)|\(String(decoding: CanonicalJSON.encode(reading), as: UTF8.self))|\(reading.timestamp.milliseconds)"
+        }
+        #expect(expected.count == 40)
+        #expect(try topicContents(cluster, "simulated") == expected.sorted())
+    }
+
     @Test func aDurationRunKeepsTheRate() throws {
         let started = ContinuousClock.now
         let run = try speedo.run(["simulate", "--duration", "2s", "--rate", "50", "--sensors", "10", "--stdout"])
@@ -60,7 +77,6 @@ import Testing
 
     @Test(arguments: [
         (["--sensors", "3", "--stdout", "--via", "http://127.0.0.1:9/speed"], "choose one"),
-        (["--sensors", "3"], "speedo ingest"),
         (["--sensors", "3", "--stdout", "--duration", "1s", "--count", "5"], "--duration and --count"),
         (["--sensors", "3", "--stdout", "--batch", "10"], "needs --via"),
         (["--sensors", "0", "--stdout"], "--sensors must be at least 1"),

@@ -22,13 +22,7 @@ struct ServeBroker: ParsableCommand {
     var partitions: Int32 = 6
 
     func run() throws {
-        // Blocked before librdkafka starts its threads, so they inherit the mask and the signal
-        // reaches sigwait below instead of killing the process mid-write.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
-
+        let interrupts = InterruptWatcher()
         let stack = DevStack(directory: stateDirectory)
         let cluster = try MockCluster(brokers: brokers)
         // The mock cluster has no controller to answer CreateTopics, so its topics are made here.
@@ -40,10 +34,12 @@ struct ServeBroker: ParsableCommand {
             .init(pid: getpid(), bootstrapServers: cluster.bootstrapServers, startedAt: Date()))
         Terminal.note("speedo dev broker: mock Kafka cluster listening on \(cluster.bootstrapServers)")
 
-        var received: Int32 = 0
-        sigwait(&signals, &received)
+        var wake = pollfd(fd: interrupts.wakeDescriptor, events: Int16(POLLIN), revents: 0)
+        while !interrupts.isInterrupted {
+            _ = poll(&wake, 1, -1)
+        }
         stack.removeBrokerRecord()
-        Terminal.note("speedo dev broker: stopping on signal \(received)")
+        Terminal.note("speedo dev broker: stopping on signal \(interrupts.signal ?? 0)")
         withExtendedLifetime(cluster) {}
     }
 }

@@ -148,24 +148,19 @@ struct IngestSession {
 
     /// Backpressure: a full queue makes reading wait (in slices, to redraw progress and notice signals).
     private mutating func publish(_ reading: Reading, tag: UInt64) throws {
-        var policy = QueueFullPolicy.fail
-        while true {
-            do {
-                try publisher.publish(reading, tag: tag, whenQueueFull: policy)
-                return
-            } catch where error.isQueueFull {
-                if interrupts.isInterrupted {
-                    tally.noteFailure(tag: tag, CommandFailure(.interrupted, "interrupted while waiting for room in the producer queue"))
-                    throw StopReading(reason: .interrupted)
-                }
+        do {
+            let queued = try publisher.publish(reading, tag: tag, waitingInSlicesOf: ProgressLine.interval) {
                 drawProgress()
-                policy = .wait(until: clock.now + ProgressLine.interval)
-            } catch {
-                tally.noteFailure(tag: tag, error)
-                // A fatal error leaves the producer unusable: the rest could only fail the same way.
-                if error.isFatal { throw StopReading(reason: .producerFailed) }
-                return
+                return !interrupts.isInterrupted
             }
+            if !queued {
+                tally.noteFailure(tag: tag, CommandFailure(.interrupted, "interrupted while waiting for room in the producer queue"))
+                throw StopReading(reason: .interrupted)
+            }
+        } catch let error as KafkaError {
+            tally.noteFailure(tag: tag, error)
+            // A fatal error leaves the producer unusable: the rest could only fail the same way.
+            if error.isFatal { throw StopReading(reason: .producerFailed) }
         }
     }
 

@@ -1,0 +1,89 @@
+import ArgumentParser
+import SpeedoCore
+import SpeedoKafka
+
+/// How readings reach Kafka: shared by every command that publishes them (`ingest`, `simulate`).
+struct PublishingOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Partitions of the topic when it has to be created.", valueName: "n"))
+    var partitions: Int32 = 6
+
+    @Option(help: ArgumentHelp(
+        "How long to keep retrying when no broker answers at startup (e.g. 30s, 2m).", valueName: "duration"))
+    var connectTimeout = "30s"
+
+    func validate() throws {
+        guard partitions >= 1 else { throw ValidationError("--partitions must be 1 or more (got \(partitions))") }
+        _ = try parsedConnectTimeout()
+    }
+
+    func parsedConnectTimeout() throws -> Duration {
+        do {
+            return .microseconds(try TimeSpan.parse(connectTimeout).microseconds)
+        } catch {
+            throw ValidationError("--connect-timeout: \(error)")
+        }
+    }
+}
+
+extension ReadingPublisher {
+    /// Queues `reading` with backpressure: while the producer's queue is full it waits, in slices, calling
+    /// `keepWaiting` between them (to redraw progress, to notice a signal); nothing is dropped. Returns false
+    /// when `keepWaiting` gave up, with the reading not queued.
+    func publish(
+        _ reading: Reading, tag: UInt64, waitingInSlicesOf slice: Duration, keepWaiting: () -> Bool
+    ) throws(KafkaError) -> Bool {
+        var policy = QueueFullPolicy.fail
+        while true {
+            do {
+                try publish(reading, tag: tag, whenQueueFull: policy)
+                return true
+            } catch where error.isQueueFull {
+                guard keepWaiting() else { return false }
+                policy = .wait(until: .now + slice)
+            }
+        }
+    }
+
+    /// A publisher whose broker answered and whose topic exists. Waits for a broker with notes on stderr, so
+    /// that a command started together with its cluster does not fail (the seed's NoBrokersAvailable).
+    static func connected(
+        settings: ConnectionSettings, options: PublishingOptions, command: String, interrupts: InterruptWatcher,
+        deliveryHandler: @escaping @Sendable (DeliveryReport) -> Void
+    ) throws -> ReadingPublisher {
+        let publisher = try ReadingPublisher(
+            configuration: KafkaConfiguration(settings), topic: settings.topic.value, deliveryHandler: deliveryHandler)
+        let brokers = settings.brokers.value
+        let clock = ContinuousClock()
+        let deadline = clock.now + (try options.parsedConnectTimeout())
+        var attempts = 0
+        while true {
+            attempts += 1
+            do {
+                try publisher.waitForBrokers(timeout: min(deadline - clock.now, .seconds(2)))
+                break
+            } catch {
+                let remaining = deadline - clock.now
+                if interrupts.isInterrupted {
+                    throw CommandFailure(.interrupted, "interrupted while waiting for Kafka at \(brokers)")
+                }
+                guard remaining > .zero else {
+                    throw CommandFailure(
+                        .unavailable,
+                        "cannot reach Kafka at \(brokers): no broker answered within \(options.connectTimeout) "
+                            + "(\(attempts) attempts); is the cluster running and reachable? "
+                            + "(`speedo dev up` starts a local one; -b/--brokers or SPEEDO_BROKERS chooses another, "
+                            + "--connect-timeout waits longer)")
+                }
+                Terminal.note(
+                    "speedo \(command): no Kafka broker answers at \(brokers) yet (attempt \(attempts)); "
+                        + "retrying for up to \(Int(remaining.components.seconds) + 1) s more")
+            }
+        }
+        if try publisher.ensureTopic(partitions: options.partitions) == .leftToAutoCreation {
+            Terminal.note(
+                "speedo \(command): this cluster cannot create topics on request (librdkafka's mock cluster); "
+                    + "\(publisher.topic) is created on first use with the cluster's default partition count")
+        }
+        return publisher
+    }
+}
