@@ -59,10 +59,21 @@ package final class ReadingPublisher: Sendable {
         ("queue.buffering.max.messages", "500000")
     ]
 
+    /// Which streaming outcomes reach the delivery handler.
+    package enum StreamingReports: Sendable {
+        case everyRecord
+        /// Only failures: librdkafka then skips the report of every acknowledged record, a large share of the
+        /// cost of publishing at full speed. Every record still ends either acknowledged or reported, so
+        /// `confirmedCount` stays exact; batch publishing, which awaits each acknowledgement, is unavailable.
+        case failuresOnly
+    }
+
     package let topic: String
     private let configuration: KafkaConfiguration
     private let producer: KafkaProducer
     private let batches: BatchDeliveries
+    private let streamingReports: StreamingReports
+    private let streamed = StreamCounts()
     /// Key and value of the record being sent, reused so that publishing allocates nothing per reading.
     private let encoding = Mutex<[UInt8]>({
         var buffer: [UInt8] = []
@@ -70,25 +81,37 @@ package final class ReadingPublisher: Sendable {
         return buffer
     }())
 
-    /// `deliveryHandler` receives the report of every streaming record (never of batch records).
+    /// `deliveryHandler` receives the reports of streaming records (never of batch records), all of them or only
+    /// the failures.
     package init(
         configuration: KafkaConfiguration,
         topic: String,
+        streamingReports: StreamingReports = .everyRecord,
         deliveryHandler: @escaping @Sendable (DeliveryReport) -> Void = { _ in }
     ) throws(KafkaError) {
         var tuned = configuration
-        tuned.properties = Self.producerDefaults + configuration.properties
+        let reportOption = streamingReports == .failuresOnly ? [("delivery.report.only.error", "true")] : []
+        tuned.properties = Self.producerDefaults + reportOption + configuration.properties
         let batches = BatchDeliveries()
+        let streamed = self.streamed
         self.producer = try KafkaProducer(configuration: tuned) { report in
             if report.tag & Self.batchTagFlag != 0 {
                 batches.settle(tag: report.tag & ~Self.batchTagFlag, indexBits: Self.batchIndexBits, error: report.error)
             } else {
+                if report.error != nil { streamed.failed.add(1, ordering: .relaxed) }
                 deliveryHandler(report)
             }
         }
         self.topic = topic
         self.configuration = configuration
         self.batches = batches
+        self.streamingReports = streamingReports
+    }
+
+    /// Streaming records the broker acknowledged so far: those queued, less those reported failed and those
+    /// still outstanding (exact while no batch is in flight).
+    package var confirmedCount: Int {
+        streamed.queued.load(ordering: .relaxed) - streamed.failed.load(ordering: .relaxed) - outstandingCount
     }
 
     /// Blocks until a broker answers or throws `.noBrokersAvailable` (see `KafkaProducer.waitForBrokers`).
@@ -113,6 +136,7 @@ package final class ReadingPublisher: Sendable {
     package func publish(_ reading: Reading, tag: UInt64, whenQueueFull policy: QueueFullPolicy) throws(KafkaError) {
         precondition(tag & Self.batchTagFlag == 0, "streaming tags must leave ReadingPublisher.batchTagFlag clear")
         try send(reading, tag: tag, whenQueueFull: policy)
+        streamed.queued.add(1, ordering: .relaxed)
     }
 
     /// Publishes `readings` (at most `maximumBatchSize`) and returns once every one was acknowledged or failed, or
@@ -120,6 +144,7 @@ package final class ReadingPublisher: Sendable {
     /// is full, that reading and the rest are `.notQueued` at once (`hitFullQueue`).
     package func publish(_ readings: [Reading], deadline: ContinuousClock.Instant) async -> BatchOutcome {
         precondition(readings.count <= Self.maximumBatchSize, "a batch holds at most \(Self.maximumBatchSize) readings")
+        precondition(streamingReports == .everyRecord, "batch publishing awaits every acknowledgement")
         guard !readings.isEmpty else { return BatchOutcome(records: []) }
         let batch = batches.open(count: readings.count)
         for (index, reading) in readings.enumerated() {
@@ -191,6 +216,12 @@ package final class ReadingPublisher: Sendable {
             producer.waitForProgress(until: deadline)
         }
     }
+}
+
+/// Streaming records queued and reported failed, shared with the delivery callback.
+private final class StreamCounts: Sendable {
+    let queued = Atomic<Int>(0)
+    let failed = Atomic<Int>(0)
 }
 
 /// The bookkeeping of batches in flight: a state machine behind a lock whose transitions return the continuation

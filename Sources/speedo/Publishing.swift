@@ -44,14 +44,16 @@ extension ReadingPublisher {
         }
     }
 
-    /// A publisher whose broker answered and whose topic exists. Waits for a broker with notes on stderr, so
-    /// that a command started together with its cluster does not fail (the seed's NoBrokersAvailable).
+    /// A streaming publisher whose broker answered and whose topic exists; only failures reach `deliveryHandler`.
+    /// Waits for a broker with notes on stderr, so that a command started together with its cluster does not
+    /// fail (the seed's NoBrokersAvailable).
     static func connected(
         settings: ConnectionSettings, options: PublishingOptions, command: String, interrupts: InterruptWatcher,
         deliveryHandler: @escaping @Sendable (DeliveryReport) -> Void
     ) throws -> ReadingPublisher {
         let publisher = try ReadingPublisher(
-            configuration: KafkaConfiguration(settings), topic: settings.topic.value, deliveryHandler: deliveryHandler)
+            configuration: KafkaConfiguration(settings), topic: settings.topic.value, streamingReports: .failuresOnly,
+            deliveryHandler: deliveryHandler)
         let brokers = settings.brokers.value
         let clock = ContinuousClock()
         let deadline = clock.now + (try options.parsedConnectTimeout())

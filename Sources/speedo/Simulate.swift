@@ -177,7 +177,7 @@ struct Simulate: ParsableCommand {
         let sink = KafkaReadingSink(publisher: publisher, tally: tally, interrupts: interrupts)
         try drive(sink, fleet: fleet, schedule: schedule, seed: seed, interrupts: interrupts)
         Terminal.note(
-            "speedo simulate: \(grouped(tally.confirmedCount)) readings confirmed by the broker, "
+            "speedo simulate: \(grouped(publisher.confirmedCount)) readings confirmed by the broker, "
                 + "\(grouped(tally.failedCount)) not confirmed")
         if tally.failedCount > 0 {
             throw CommandFailure(

@@ -3,14 +3,14 @@ import SpeedoCore
 import SpeedoKafka
 import Synchronization
 
-/// Counts delivery outcomes on the producer's poll thread and names the first failures (`FILE:LINE: …`).
+/// Counts the readings the broker did not confirm, on the producer's poll thread, and names the first of them
+/// (`FILE:LINE: …`). Confirmed ones are counted by the publisher.
 final class DeliveryTally: Sendable {
     /// A streaming tag holds the input's index above the line number.
     private static let lineBits: UInt64 = 40
     private static let reportedFailureLimit = 10
 
     private let inputNames: [String]
-    private let confirmed = Atomic<Int>(0)
     private let failed = Atomic<Int>(0)
 
     init(inputNames: [String]) {
@@ -19,16 +19,11 @@ final class DeliveryTally: Sendable {
 
     static func tag(input: Int, line: Int) -> UInt64 { UInt64(input) << lineBits | UInt64(line) }
 
-    var confirmedCount: Int { confirmed.load(ordering: .relaxed) }
     var failedCount: Int { failed.load(ordering: .relaxed) }
 
     var record: @Sendable (DeliveryReport) -> Void {
         { [self] report in
-            if let error = report.error {
-                noteFailure(tag: report.tag, error)
-            } else {
-                confirmed.add(1, ordering: .relaxed)
-            }
+            if let error = report.error { noteFailure(tag: report.tag, error) }
         }
     }
 
@@ -179,7 +174,7 @@ struct IngestSession {
     func summary() -> Summary {
         let elapsed = clock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let published = tally.confirmedCount
+        let published = publisher.confirmedCount
         let undelivered = tally.failedCount
         let rate = seconds > 0 ? Int((Double(linesRead) / seconds).rounded()) : linesRead
         let text = "\(count(linesRead, "line")) read, \(grouped(published)) published (confirmed by the broker), "
@@ -195,9 +190,9 @@ struct IngestSession {
     }
 
     private mutating func drawProgress() {
-        let (lines, rejected, tally) = (linesRead, rejected, tally)
+        let (lines, rejected, publisher) = (linesRead, rejected, publisher)
         progress.draw(elapsed: clock.now - started) {
-            "\(grouped(lines)) lines read, \(grouped(tally.confirmedCount)) published, \(grouped(rejected)) rejected"
+            "\(grouped(lines)) lines read, \(grouped(publisher.confirmedCount)) published, \(grouped(rejected)) rejected"
         }
     }
 }
