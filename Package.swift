@@ -13,7 +13,10 @@ let package = Package(
         .executable(name: "speedo", targets: ["speedo"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries from Debian, reached through pkg-config; the shims hold only what Swift cannot import.
@@ -34,6 +37,9 @@ let package = Package(
             dependencies: [
                 "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoTUI", "SpeedoProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),
@@ -45,6 +51,13 @@ let package = Package(
         .testTarget(name: "SpeedoKafkaTests", dependencies: ["SpeedoKafka"], swiftSettings: strict),
         .testTarget(name: "SpeedoStoreTests", dependencies: ["SpeedoStore"], swiftSettings: strict),
         .testTarget(name: "SpeedoTUITests", dependencies: ["SpeedoTUI"], swiftSettings: strict),
-        .testTarget(name: "speedoTests", dependencies: ["SpeedoCore"], swiftSettings: strict),
+        .testTarget(
+            name: "speedoTests",
+            dependencies: [
+                "speedo", "SpeedoCore", "SpeedoKafka",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
     ]
 )
