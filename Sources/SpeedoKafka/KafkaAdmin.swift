@@ -96,6 +96,14 @@ package final class KafkaAdmin: Sendable {
         }
     }
 
+    /// The cluster's id, or nil when no broker told it within `timeout`. librdkafka's mock cluster names itself
+    /// `mockCluster…`.
+    package func clusterID(timeout: Duration = .seconds(10)) -> String? {
+        guard let id = rd_kafka_clusterid(handle.pointer, timeout.clampedMilliseconds) else { return nil }
+        defer { rd_kafka_mem_free(handle.pointer, id) }
+        return String(cString: id)
+    }
+
     /// Brokers and every topic with its partitions (leader, replicas).
     package func metadata(timeout: Duration = .seconds(10)) throws(KafkaError) -> ClusterMetadata {
         try handle.metadata(timeout: timeout)

@@ -108,9 +108,9 @@ package struct Watermarks: Hashable, Sendable {
 }
 
 extension Duration {
-    /// Milliseconds for librdkafka's `int timeout_ms`, rounded up so that a tiny positive timeout does not become 0
+    /// Milliseconds for librdkafka's `int timeout_ms` (and poll(2)), rounded up so that a tiny positive timeout does not become 0
     /// ("do not wait"), and never negative (-1 means "forever" to librdkafka).
-    var clampedMilliseconds: Int32 {
+    package var clampedMilliseconds: Int32 {
         if self <= .zero { return 0 }
         let (seconds, attoseconds) = components
         let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000

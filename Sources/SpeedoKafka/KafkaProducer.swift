@@ -129,6 +129,12 @@ package final class KafkaProducer: Sendable {
         try result.get()
     }
 
+    /// Sleeps until deliveries may have made room in the queue (at most 50 ms, never past `deadline`), for callers
+    /// that retry a `.fail` send themselves because they must not block while holding a lock.
+    package func waitForProgress(until deadline: ContinuousClock.Instant?) {
+        deliveries.waitForProgress(until: deadline)
+    }
+
     /// Records queued or in flight whose delivery report has not been handled yet.
     package var outstandingCount: Int { Int(rd_kafka_outq_len(handle.pointer)) }
 

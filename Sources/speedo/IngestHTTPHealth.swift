@@ -16,7 +16,7 @@ final class BrokerHealth: Sendable {
     private let stopped = DispatchSemaphore(value: 0)
 
     /// Starts probing every `interval`; `initial` is what the caller already knows (it waited for the brokers).
-    init(publisher: HTTPPublisher, interval: Duration, initial: State) {
+    init(publisher: ReadingPublisher, interval: Duration, initial: State) {
         state = Mutex(initial)
         let thread = Thread { [self] in
             Thread.current.name = "speedo-health"

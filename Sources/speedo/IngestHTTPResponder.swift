@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SpeedoCore
+import SpeedoKafka
 
 /// The HTTP ingestion API: `POST /speed`, `GET /healthz`, `GET /metrics`.
 ///
@@ -14,6 +15,9 @@ struct IngestHTTPResponder: HTTPResponder {
 
     struct Settings: Sendable {
         var maximumBodySize: Int
+        /// How long a request waits for its acknowledgements. librdkafka's `message.timeout.ms` is set to the same,
+        /// so it normally fails an unacknowledged record itself (definitely not delivered) just before this.
+        var deliveryTimeout: Duration
         /// nil: no authentication.
         var bearerToken: String?
         var accessLog: Bool
@@ -22,9 +26,12 @@ struct IngestHTTPResponder: HTTPResponder {
     }
 
     let settings: Settings
-    let publisher: HTTPPublisher
+    let publisher: ReadingPublisher
     let health: BrokerHealth
     let metrics: IngestHTTPMetrics
+
+    /// Lets librdkafka's own timeout, which tells "failed" apart from "may still arrive", decide first.
+    static let deadlineGrace = Duration.milliseconds(500)
 
     /// Seconds a client should wait before resending, by cause.
     static let retryAfterQueueFull = "1"
@@ -82,7 +89,7 @@ struct IngestHTTPResponder: HTTPResponder {
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             return tooLarge()
         }
-        let decoded = body.withUnsafeReadableBytes { SpeedBodyDecoder.decode($0, format: format, now: .current) }
+        let decoded = body.withUnsafeReadableBytes { SpeedBodyDecoder.decode($0, format: format, now: .current()) }
         let items: [SpeedBodyItem]
         switch decoded {
         case .success(let decodedItems): items = decodedItems
@@ -108,7 +115,7 @@ struct IngestHTTPResponder: HTTPResponder {
         }
 
         let handedOver = ContinuousClock.now
-        let delivery = await publisher.publish(readings)
+        let delivery = await publisher.publish(readings, deadline: handedOver + settings.deliveryTimeout + Self.deadlineGrace)
         metrics.recordDelivery(ContinuousClock.now - handedOver)
         let unconfirmed = zip(readingIndexes, delivery.records).filter { $0.1 != .delivered }.map(\.0)
         let accepted = readings.count - unconfirmed.count
@@ -124,10 +131,10 @@ struct IngestHTTPResponder: HTTPResponder {
     }
 
     private static func describeUnconfirmed(
-        _ delivery: BatchDelivery, count: Int, of total: Int
+        _ delivery: BatchOutcome, count: Int, of total: Int
     ) -> (code: String, message: String, retryAfter: String) {
         let which = "\(count) of \(total) valid reading\(total == 1 ? "" : "s")"
-        if delivery.queueWasFull {
+        if delivery.hitFullQueue {
             return (
                 "queue-full",
                 "the producer's queue is full, so \(which) could not be queued; resend those listed in unconfirmed "
@@ -136,8 +143,11 @@ struct IngestHTTPResponder: HTTPResponder {
             )
         }
         let reason = delivery.records.lazy.compactMap { record -> String? in
-            if case .failed(let reason) = record { return reason }
-            return nil
+            switch record {
+            case .delivered: nil
+            case .failed(let error), .notQueued(let error): error.message
+            case .unconfirmed: "no acknowledgement within --delivery-timeout"
+            }
         }.first ?? "not sent"
         return (
             "not-delivered",
@@ -223,14 +233,5 @@ struct IngestHTTPResponder: HTTPResponder {
 extension MalformedBody {
     var reply: ErrorReply {
         ErrorReply(error: code, message: message, line: line, column: column)
-    }
-}
-
-extension Timestamp {
-    /// The wall clock, for readings without `ts` and the "not in the future" rule.
-    static var current: Timestamp {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Timestamp(microseconds: Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1_000)
     }
 }

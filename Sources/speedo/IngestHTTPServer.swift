@@ -6,42 +6,30 @@ import NIOCore
 import SpeedoCore
 import SpeedoKafka
 
-/// `speedo ingest --listen`: runs the HTTP ingestion API until SIGTERM or SIGINT, then stops accepting connections,
-/// lets the requests in flight get their deliveries confirmed and answered, closes the producer and exits 130
-/// (75 when a record could still not be confirmed).
-struct IngestHTTPServer {
-    var options: HTTPIngestOptions
-    var settings: ConnectionSettings
-
-    /// How long startup waits for a broker before giving up with exit code 69.
-    static let brokerStartupTimeout = Duration.seconds(30)
-    static let healthProbeInterval = Duration.seconds(2)
-
-    /// Defaults for the HTTP mode, before the operator's -X properties (which win). Each request waits for its
-    /// acknowledgements, so batching delay is latency every client pays: 1 ms still fills batches under load.
-    static func producerDefaults(deliveryTimeout: Duration) -> [(String, String)] {
-        [
-            ("message.timeout.ms", String(max(1, deliveryTimeout / .milliseconds(1)))),
-            ("linger.ms", "1"),
-        ]
-    }
-
-    func run() async throws {
-        let (host, port) = try options.listenAddress()
-        let deliveryTimeout = try options.parsedDeliveryTimeout()
+extension Ingest {
+    /// `speedo ingest --listen`: runs the HTTP ingestion API until SIGTERM or SIGINT, then stops accepting
+    /// connections, lets the requests in flight get their deliveries confirmed and answered, closes the producer and
+    /// exits 130 (75 when a record could still not be confirmed).
+    func serveHTTP() async throws {
+        let settings = try ConnectionSettings.resolve(kafka: kafka, database: nil)
+        let (host, port) = try http.listenAddress()
+        let deliveryTimeout = try http.parsedDeliveryTimeout()
         let responderSettings = IngestHTTPResponder.Settings(
-            maximumBodySize: try options.maximumBodySize(), bearerToken: try options.bearerToken(),
-            accessLog: options.accessLog, brokers: settings.brokers.value, topic: settings.topic.value)
+            maximumBodySize: try http.maximumBodySize(), deliveryTimeout: deliveryTimeout,
+            bearerToken: try http.bearerToken(), accessLog: http.accessLog, brokers: settings.brokers.value,
+            topic: settings.topic.value)
 
-        let configuration = KafkaConfiguration(
-            bootstrapServers: settings.brokers.value,
-            properties: Self.producerDefaults(deliveryTimeout: deliveryTimeout)
-                + settings.kafkaProperties.map { ($0.key, $0.value) })
-        let publisher = try HTTPPublisher(configuration: configuration, topic: settings.topic.value)
-        try await onDedicatedThread { () throws(KafkaError) in try publisher.waitForBrokers(timeout: Self.brokerStartupTimeout) }
-        let health = BrokerHealth(publisher: publisher, interval: Self.healthProbeInterval, initial: .reachable)
+        var configuration = KafkaConfiguration(settings)
+        configuration.properties = IngestHTTPServer.producerDefaults(deliveryTimeout: deliveryTimeout)
+            + configuration.properties
+        let publisher = try ReadingPublisher(configuration: configuration, topic: settings.topic.value)
+        let connectTimeout = try parsedConnectTimeout()
+        try await onDedicatedThread { [self] in
+            try connect(publisher, brokers: settings.brokers.value, timeout: connectTimeout, interrupts: nil)
+        }
+        let health = BrokerHealth(publisher: publisher, interval: IngestHTTPServer.healthProbeInterval, initial: .reachable)
 
-        let application = Self.makeApplication(
+        let application = IngestHTTPServer.makeApplication(
             host: host, port: port,
             responder: IngestHTTPResponder(
                 settings: responderSettings, publisher: publisher, health: health, metrics: IngestHTTPMetrics()),
@@ -56,8 +44,22 @@ struct IngestHTTPServer {
         guard undelivered == 0 else {
             throw CommandFailure(.notDelivered, "stopped with \(undelivered) record(s) not confirmed by the broker")
         }
-        Terminal.note("speedo: stopped on a signal; every accepted reading was delivered")
+        Terminal.note("speedo ingest: stopped on a signal; every accepted reading was delivered")
         throw ExitCode(SpeedoExitCode.interrupted.rawValue)
+    }
+}
+
+enum IngestHTTPServer {
+    static let healthProbeInterval = Duration.seconds(2)
+
+    /// Overrides of `ReadingPublisher.producerDefaults` for the HTTP mode, before the operator's -X properties
+    /// (which win). Each request waits for its acknowledgements, so batching delay is latency every client pays:
+    /// 1 ms still fills batches under load.
+    static func producerDefaults(deliveryTimeout: Duration) -> [(String, String)] {
+        [
+            ("message.timeout.ms", String(max(1, deliveryTimeout / .milliseconds(1)))),
+            ("linger.ms", "1"),
+        ]
     }
 
     /// Builds the server; tests run the same application in-process.

@@ -2,11 +2,14 @@ import Foundation
 import SpeedoKafka
 import Testing
 
-/// The real binary serving HTTP, driven with curl, stopped with SIGTERM.
+@testable import speedo
+
+/// The real binary serving HTTP, driven with curl, stopped with SIGTERM. The waiting happens on threads of their
+/// own (`blocking`), so that this test does not hold one of the cooperative pool's two threads for seconds.
 @Suite struct IngestHTTPBinaryTests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"), "needs curl"))
-    func curlPostsToTheRealServerAndSigtermFlushes() throws {
-        let cluster = try MockCluster()
+    func curlPostsToTheRealServerAndSigtermFlushes() async throws {
+        let cluster = try await blocking { try MockCluster() }
         let topic = "binary-http-\(UInt32.random(in: 0...UInt32.max))"
         try cluster.createTopic(name: topic, partitions: 1)
         let directory = try TemporaryDirectory()
@@ -17,29 +20,32 @@ import Testing
             "ingest", "--listen", "127.0.0.1:0", "-b", cluster.bootstrapServers, "-t", topic,
             "--token-file", tokenFile, "--access-log",
         ])
-        let address = try server.waitForListeningAddress()
+        let address = try await blocking { try server.waitForListeningAddress() }
         #expect(server.stderr.contains("publishing to \(topic) at \(cluster.bootstrapServers)"))
 
         let ts = Int(Date().timeIntervalSince1970) - 10
-        let posted = try curl([
+        let posted = try await curl([
             "-H", "Authorization: Bearer e2e-token", "-H", "Content-Type: application/x-ndjson",
             "--data-binary", "{\"sensor_id\":\"e2e\",\"speed\":88,\"ts\":\(ts)}\n{\"sensor_id\":\"e2e\",\"speed\":89,\"ts\":\(ts)}\n",
             "http://\(address)/speed",
         ])
         #expect(posted == "200 {\"accepted\":2,\"rejected\":[]}")
-        #expect(try curl(["http://\(address)/speed", "--data-binary", "{}", "-H", "Content-Type: application/json"])
+        #expect(try await curl(["http://\(address)/speed", "--data-binary", "{}", "-H", "Content-Type: application/json"])
             .hasPrefix("401 "))
-        #expect(try curl(["http://\(address)/healthz"]).hasPrefix("200 {\"brokers\""))
+        #expect(try await curl(["http://\(address)/healthz"]).hasPrefix("200 {\"brokers\""))
 
-        let outcome = server.terminate()
+        let outcome = await blocking { server.terminate() }
+        #expect(!outcome.timedOut, "speedo did not stop within 30 s of SIGTERM")
         #expect(outcome.status == 130, "exit status after SIGTERM: \(outcome.status); stderr: \(outcome.stderr)")
         #expect(outcome.stderr.contains("every accepted reading was delivered"))
         #expect(outcome.stderr.contains("POST /speed 200"), "access log missing: \(outcome.stderr)")
         let lines = outcome.stderr.split(separator: "\n")
         #expect(lines.filter { $0.hasPrefix("listening on http://") }.count == 1)
 
-        let consumed = try SpeedoBinary.execute(
-            ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k %s\\n"], timeout: .seconds(30))
+        let consumed = try await blocking {
+            try SpeedoBinary.execute(
+                ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k %s\\n"], timeout: .seconds(30))
+        }
         #expect(consumed.stdout == """
             e2e {"sensor_id":"e2e","speed":88,"ts":\(ts).0}
             e2e {"sensor_id":"e2e","speed":89,"ts":\(ts).0}
@@ -56,26 +62,35 @@ import Testing
         #expect(missingToken.stderr.contains("/nonexistent/token"))
     }
 
-    /// `-w` appends the status code; the body comes first.
-    private func curl(_ arguments: [String]) throws -> String {
-        let outcome = try SpeedoBinary.execute(
-            ["curl", "-sS", "--max-time", "20", "-w", "\n%{http_code}"] + arguments)
+    /// "STATUS BODY"; `-w` appends the status code after the body.
+    private func curl(_ arguments: [String]) async throws -> String {
+        let outcome = try await blocking {
+            try SpeedoBinary.execute(["curl", "-sS", "--max-time", "20", "-w", "\n%{http_code}"] + arguments)
+        }
         let parts = outcome.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         return "\(parts.last ?? "") \(parts.dropLast().joined(separator: "\n"))"
     }
 }
 
+private func blocking<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+    try await onDedicatedThread(body)
+}
+
+private func blocking<Value: Sendable>(_ body: @escaping @Sendable () -> Value) async -> Value {
+    await onDedicatedThread(body)
+}
+
 /// `speedo` running in the background, its stderr collected in a file.
-private final class ServerProcess {
+// @unchecked Sendable: used by one test at a time, handed between its task and the threads it waits on.
+private final class ServerProcess: @unchecked Sendable {
     private let process = Process()
-    private let errorPath: String
+    private let errors: TemporaryFile
 
     init(arguments: [String]) throws {
-        errorPath = NSTemporaryDirectory() + "speedo-server-\(UUID().uuidString)"
-        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+        errors = try TemporaryFile()
         process.executableURL = URL(fileURLWithPath: SpeedoBinary.path)
         process.arguments = arguments
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
+        process.standardError = errors.handle
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         try process.run()
@@ -83,10 +98,9 @@ private final class ServerProcess {
 
     deinit {
         if process.isRunning { process.terminate() }
-        try? FileManager.default.removeItem(atPath: errorPath)
     }
 
-    var stderr: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+    var stderr: String { errors.contents() }
 
     /// host:port from the startup line.
     func waitForListeningAddress(timeout: Duration = .seconds(60)) throws -> String {
@@ -95,21 +109,24 @@ private final class ServerProcess {
             if let line = stderr.split(separator: "\n").first(where: { $0.hasPrefix("listening on http://") }) {
                 return String(line.dropFirst("listening on http://".count).prefix { $0 != "," })
             }
-            try #require(process.isRunning, "speedo exited early: \(stderr)")
+            guard process.isRunning else { throw ServerFailure(message: "speedo exited early: \(stderr)") }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "no listening line: \(stderr)"])
+        throw ServerFailure(message: "no listening line within \(timeout): \(stderr)")
     }
 
-    func terminate(timeout: Duration = .seconds(30)) -> (status: Int32, stderr: String) {
+    func terminate(timeout: Duration = .seconds(30)) -> (status: Int32, stderr: String, timedOut: Bool) {
         kill(process.processIdentifier, SIGTERM)
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning {
-            Issue.record("speedo did not stop within \(timeout) of SIGTERM")
-            process.interrupt()
-        }
+        let timedOut = process.isRunning
+        if timedOut { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-        return (process.terminationStatus, stderr)
+        return (process.terminationStatus, stderr, timedOut)
     }
+}
+
+private struct ServerFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }

@@ -8,24 +8,34 @@ import Testing
 @testable import speedo
 
 /// The HTTP ingestion API in-process, in front of a real mock Kafka cluster over TCP.
+///
+/// Its blocking steps (starting the cluster, waiting for it, reading the topic back) run on threads of their own:
+/// on this 2-core machine the cooperative pool has two threads, and tests running in parallel rely on it.
 final class IngestHTTPFixture: Sendable {
     let topic: String
-    let publisher: HTTPPublisher
+    let publisher: ReadingPublisher
     let health: BrokerHealth
     let metrics = IngestHTTPMetrics()
     /// Declared last, so that it is released after the clients that talk to it.
     let cluster: MockCluster
 
-    init(
-        maximumBodySize: Int = IngestHTTPFixture.defaultMaximumBodySize,
-        deliveryTimeout: Duration = .seconds(5),
-        properties: [(String, String)] = []
-    ) throws {
+    let deliveryTimeout: Duration
+
+    static func make(
+        deliveryTimeout: Duration = .seconds(5), properties: [(String, String)] = []
+    ) async throws -> IngestHTTPFixture {
+        try await onDedicatedThread { () throws(KafkaError) in
+            try IngestHTTPFixture(deliveryTimeout: deliveryTimeout, properties: properties)
+        }
+    }
+
+    private init(deliveryTimeout: Duration, properties: [(String, String)]) throws(KafkaError) {
+        self.deliveryTimeout = deliveryTimeout
         let cluster = try MockCluster()
         self.cluster = cluster
         topic = "http-\(UInt32.random(in: 0...UInt32.max))"
         try cluster.createTopic(name: topic, partitions: 3)
-        publisher = try HTTPPublisher(
+        publisher = try ReadingPublisher(
             configuration: KafkaConfiguration(
                 bootstrapServers: cluster.bootstrapServers,
                 properties: IngestHTTPServer.producerDefaults(deliveryTimeout: deliveryTimeout) + properties),
@@ -44,7 +54,7 @@ final class IngestHTTPFixture: Sendable {
     func responder(maximumBodySize: Int = defaultMaximumBodySize, token: String? = nil) -> IngestHTTPResponder {
         IngestHTTPResponder(
             settings: .init(
-                maximumBodySize: maximumBodySize, bearerToken: token, accessLog: false,
+                maximumBodySize: maximumBodySize, deliveryTimeout: deliveryTimeout, bearerToken: token, accessLog: false,
                 brokers: cluster.bootstrapServers, topic: topic),
             publisher: publisher, health: health, metrics: metrics)
     }
@@ -60,7 +70,15 @@ final class IngestHTTPFixture: Sendable {
     }
 
     /// Every record on the topic (all partitions), read with a consumer of its own until the end of each partition.
-    func recordsOnTopic() throws -> [ConsumedRecord] {
+    func recordsOnTopic() async throws -> [ConsumedRecord] {
+        try await onDedicatedThread { () throws(KafkaError) in try self.readTopic() }
+    }
+
+    func valuesOnTopic() async throws -> [String] {
+        try await recordsOnTopic().map { String(decoding: $0.value ?? [], as: UTF8.self) }
+    }
+
+    private func readTopic() throws(KafkaError) -> [ConsumedRecord] {
         let consumer = try KafkaConsumer(
             configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), groupID: nil)
         defer { consumer.close() }
@@ -76,12 +94,10 @@ final class IngestHTTPFixture: Sendable {
             default: break
             }
         }
-        #expect(finished.count == partitions.count, "did not reach the end of every partition of \(topic)")
+        guard finished.count == partitions.count else {
+            throw KafkaError(code: .timedOut, message: "did not reach the end of every partition of \(topic)")
+        }
         return records
-    }
-
-    func valuesOnTopic() throws -> [String] {
-        try recordsOnTopic().map { String(decoding: $0.value ?? [], as: UTF8.self) }
     }
 }
 

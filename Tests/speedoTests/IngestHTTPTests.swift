@@ -10,7 +10,7 @@ import Testing
 /// topic read back with a consumer.
 @Suite struct IngestHTTPTests {
     @Test func oneReadingIsOnTheTopicBeforeTheAnswer() async throws {
-        let fixture = try IngestHTTPFixture()
+        let fixture = try await IngestHTTPFixture.make()
         let ts = recentEpoch()
         try await fixture.withClient { client in
             let response = try await client.post(#"{"sensor_id":"s-1","speed":42.5,"ts":\#(ts),"unit":"kmh"}"#)
@@ -18,7 +18,7 @@ import Testing
             #expect(response.headers[.contentType] == "application/json")
             #expect(response.text == #"{"accepted":1,"rejected":[]}"#)
         }
-        let records = try fixture.recordsOnTopic()
+        let records = try await fixture.recordsOnTopic()
         try #require(records.count == 1)
         #expect(String(decoding: records[0].key ?? [], as: UTF8.self) == "s-1")
         #expect(String(decoding: records[0].value ?? [], as: UTF8.self) == #"{"sensor_id":"s-1","speed":42.5,"ts":\#(ts).0}"#)
@@ -26,7 +26,7 @@ import Testing
     }
 
     @Test func mixedArrayDeliversTheValidOnesOnceAndListsTheRest() async throws {
-        let fixture = try IngestHTTPFixture()
+        let fixture = try await IngestHTTPFixture.make()
         let ts = recentEpoch()
         let body = """
             [{"sensor_id":"a","speed":10,"ts":\(ts)},
@@ -48,13 +48,13 @@ import Testing
                 "rule":"not a JSON object","value":"42"}]}
                 """)
         }
-        #expect(try fixture.valuesOnTopic().sorted() == [
+        #expect(try await fixture.valuesOnTopic().sorted() == [
             #"{"sensor_id":"a","speed":10,"ts":\#(ts).0}"#, #"{"sensor_id":"c","speed":30,"ts":\#(ts).0}"#,
         ])
     }
 
     @Test func ndjsonBodyNamesLinesOfRejectedReadings() async throws {
-        let fixture = try IngestHTTPFixture()
+        let fixture = try await IngestHTTPFixture.make()
         let ts = recentEpoch()
         let body = "{\"sensor_id\":\"n1\",\"speed\":1,\"ts\":\(ts)}\n\n{\"sensor_id\":\"n2\"}\r\n{\"sensor_id\":\"n3\",\"speed\":3,\"ts\":\(ts)}"
         try await fixture.withClient { client in
@@ -65,11 +65,11 @@ import Testing
                 "message":"speed: is required","rule":"is required"}]}
                 """)
         }
-        #expect(try fixture.valuesOnTopic().count == 2)
+        #expect(try await fixture.valuesOnTopic().count == 2)
     }
 
     @Test func everyReadingRejectedIs400WithTheSameBody() async throws {
-        let fixture = try IngestHTTPFixture()
+        let fixture = try await IngestHTTPFixture.make()
         try await fixture.withClient { client in
             let response = try await client.post(#"{"sensor_id":"bad id","speed":1}"#)
             #expect(response.status == .badRequest)
@@ -79,11 +79,11 @@ import Testing
                 "rule":"may only contain A-Z a-z 0-9 . _ : / -, not \\" \\" at character 4","value":"\\"bad id\\""}]}
                 """)
         }
-        #expect(try fixture.recordsOnTopic().isEmpty)
+        #expect(try await fixture.recordsOnTopic().isEmpty)
     }
 
     @Test func malformedJSONNamesLineAndColumn() async throws {
-        let fixture = try IngestHTTPFixture()
+        let fixture = try await IngestHTTPFixture.make()
         try await fixture.withClient { client in
             let broken = try await client.post("[\n {\"sensor_id\":\"a\",\"speed\":1},\n {\"sensor_id\" 1}\n]")
             #expect(broken.status == .badRequest)
@@ -102,11 +102,11 @@ import Testing
             #expect(empty.status == .badRequest)
             #expect(empty.text == #"{"error":"no-readings","message":"the body holds no readings"}"#)
         }
-        #expect(try fixture.recordsOnTopic().isEmpty)
+        #expect(try await fixture.recordsOnTopic().isEmpty)
     }
 
     @Test func bodyOverTheLimitIs413() async throws {
-        let fixture = try IngestHTTPFixture()
+        let fixture = try await IngestHTTPFixture.make()
         let reading = #"{"sensor_id":"a","speed":1}"#
         try await fixture.withClient(maximumBodySize: 64) { client in
             let array = "[" + Array(repeating: reading, count: 3).joined(separator: ",") + "]"
@@ -121,7 +121,7 @@ import Testing
     }
 
     @Test func routingErrors() async throws {
-        let fixture = try IngestHTTPFixture()
+        let fixture = try await IngestHTTPFixture.make()
         try await fixture.withClient { client in
             let plain = try await client.post(#"{"sensor_id":"a","speed":1}"#, contentType: "text/plain")
             #expect(plain.status == .unsupportedMediaType)
@@ -149,7 +149,7 @@ import Testing
     }
 
     @Test func bearerTokenGuardsSpeedAndMetricsButNotHealth() async throws {
-        let fixture = try IngestHTTPFixture()
+        let fixture = try await IngestHTTPFixture.make()
         try await fixture.withClient(token: "s3cret-token") { client in
             let reading = #"{"sensor_id":"a","speed":1}"#
             let missing = try await client.post(reading)
@@ -171,11 +171,11 @@ import Testing
             #expect(try await client.get("/metrics").status == .unauthorized)
             #expect(try await client.get("/metrics", headers: [.authorization: "Bearer s3cret-token"]).status == .ok)
         }
-        #expect(try fixture.recordsOnTopic().count == 2)
+        #expect(try await fixture.recordsOnTopic().count == 2)
     }
 
     @Test func metricsCountRequestsReadingsAndDeliveries() async throws {
-        let fixture = try IngestHTTPFixture()
+        let fixture = try await IngestHTTPFixture.make()
         try await fixture.withClient { client in
             _ = try await client.post(#"[{"sensor_id":"a","speed":1},{"sensor_id":"b","speed":-1},{"sensor_id":"c","speed":3}]"#)
             _ = try await client.post(#"{"sensor_id":"a","speed":1}"#)
@@ -201,7 +201,7 @@ import Testing
     }
 
     @Test func healthzReportsTheBrokers() async throws {
-        let fixture = try IngestHTTPFixture()
+        let fixture = try await IngestHTTPFixture.make()
         try await fixture.withClient { client in
             let response = try await client.get("/healthz")
             #expect(response.status == .ok)
@@ -215,7 +215,7 @@ import Testing
 /// The delivery guarantee: no 2xx unless the broker acknowledged, 503 with Retry-After otherwise.
 @Suite struct IngestHTTPDeliveryTests {
     @Test func brokerDownAnswers503UntilItIsBack() async throws {
-        let fixture = try IngestHTTPFixture(
+        let fixture = try await IngestHTTPFixture.make(
             deliveryTimeout: .milliseconds(700), properties: [("reconnect.backoff.max.ms", "200")])
         let ts = recentEpoch()
         try fixture.cluster.setBroker(1, up: false)
@@ -252,12 +252,12 @@ import Testing
             #expect(healthy == .ok)
         }
         // Only what was confirmed is on the topic: the timed-out reading was never written.
-        #expect(try fixture.valuesOnTopic() == [#"{"sensor_id":"z","speed":2,"ts":\#(ts).0}"#])
+        #expect(try await fixture.valuesOnTopic() == [#"{"sensor_id":"z","speed":2,"ts":\#(ts).0}"#])
     }
 
     @Test func fullQueueAnswers503WithTheReadingsToResend() async throws {
         // A slow broker and a queue of five: the sixth reading of the request finds the queue full.
-        let fixture = try IngestHTTPFixture(properties: [("queue.buffering.max.messages", "5")])
+        let fixture = try await IngestHTTPFixture.make(properties: [("queue.buffering.max.messages", "5")])
         try fixture.cluster.setRoundTripTime(broker: 1, milliseconds: 300)
         let readings = (0..<8).map { #"{"sensor_id":"q\#($0)","speed":\#($0)}"# }
         try await fixture.withClient { client in
@@ -269,6 +269,6 @@ import Testing
                 not be queued; resend those listed in unconfirmed after Retry-After seconds","rejected":[],"unconfirmed":[5,6,7]}
                 """)
         }
-        #expect(try fixture.recordsOnTopic().count == 5)
+        #expect(try await fixture.recordsOnTopic().count == 5)
     }
 }

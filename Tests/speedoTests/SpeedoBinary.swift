@@ -23,14 +23,15 @@ struct SpeedoBinary {
     /// Runs the command as another user (through runuser) when set; only meaningful as root.
     var user: String?
 
-    func run(_ arguments: [String], timeout: Duration = .seconds(60)) throws -> Outcome {
-        try Self.execute([Self.path] + arguments, environment: environment, user: user, timeout: timeout)
+    /// `input` becomes standard input (a regular file); without it, standard input is /dev/null.
+    func run(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(60)) throws -> Outcome {
+        try Self.execute([Self.path] + arguments, environment: environment, user: user, input: input, timeout: timeout)
     }
 
     /// Runs any program, for cross-checks with independent clients (kcat, psql).
     static func execute(
         _ command: [String], environment overrides: [String: String?] = [:], user: String? = nil,
-        timeout: Duration = .seconds(60)
+        input: String? = nil, timeout: Duration = .seconds(60)
     ) throws -> Outcome {
         var environment = ProcessInfo.processInfo.environment
         for (name, value) in overrides { environment[name] = value }
@@ -47,7 +48,13 @@ struct SpeedoBinary {
         let output = try TemporaryFile(), errors = try TemporaryFile()
         process.standardOutput = output.handle
         process.standardError = errors.handle
-        process.standardInput = FileHandle.nullDevice
+        let inputFile = try input.map { text in
+            let file = try TemporaryFile()
+            try file.handle.write(contentsOf: Data(text.utf8))
+            return file
+        }
+        process.standardInput = try inputFile.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0.path)) }
+            ?? FileHandle.nullDevice
         try process.run()
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while process.isRunning {
@@ -64,7 +71,7 @@ struct SpeedoBinary {
 }
 
 /// A file the child writes into, so that large outputs never block on a full pipe.
-private final class TemporaryFile {
+final class TemporaryFile {
     let path: String
     let handle: FileHandle
 

@@ -1,0 +1,242 @@
+import Foundation
+import SpeedoCore
+import SpeedoKafka
+import Synchronization
+
+/// Counts delivery outcomes on the producer's poll thread and names the first failures (`FILE:LINE: …`).
+final class DeliveryTally: Sendable {
+    /// A streaming tag holds the input's index above the line number.
+    private static let lineBits: UInt64 = 40
+    private static let reportedFailureLimit = 10
+
+    private let inputNames: [String]
+    private let confirmed = Atomic<Int>(0)
+    private let failed = Atomic<Int>(0)
+
+    init(inputNames: [String]) {
+        self.inputNames = inputNames
+    }
+
+    static func tag(input: Int, line: Int) -> UInt64 { UInt64(input) << lineBits | UInt64(line) }
+
+    var confirmedCount: Int { confirmed.load(ordering: .relaxed) }
+    var failedCount: Int { failed.load(ordering: .relaxed) }
+
+    var record: @Sendable (DeliveryReport) -> Void {
+        { [self] report in
+            if let error = report.error {
+                noteFailure(tag: report.tag, error)
+            } else {
+                confirmed.add(1, ordering: .relaxed)
+            }
+        }
+    }
+
+    /// A reading that never reached the producer (interrupted while waiting for room, or refused).
+    func noteFailure(tag: UInt64, _ error: any Error) {
+        let previous = failed.add(1, ordering: .relaxed).oldValue
+        guard previous < Self.reportedFailureLimit else { return }
+        let name = inputNames[Int(tag >> Self.lineBits)]
+        let line = tag & (1 << Self.lineBits - 1)
+        var message = "\(name):\(line): not delivered: \(error)"
+        if previous + 1 == Self.reportedFailureLimit { message += " (further failures are only counted)" }
+        Terminal.note(message)
+    }
+}
+
+/// The reading loop of `speedo ingest`: lines → validation → publisher, with rejection reports and progress.
+struct IngestSession {
+    enum Stop: Equatable {
+        case endOfInput
+        case interrupted
+        case tooManyErrors
+    }
+
+    private struct StopReading: Error {
+        let reason: Stop
+    }
+
+    struct Summary {
+        var read: Int
+        var published: Int
+        var rejected: Int
+        var undelivered: Int
+        var text: String
+    }
+
+    private static let chunkSize = 1 << 20
+    /// How long a signal-interrupted ingest keeps flushing what it read.
+    private static let interruptFlushTimeout = Duration.seconds(10)
+
+    let publisher: ReadingPublisher
+    let tally: DeliveryTally
+    let interrupts: InterruptWatcher
+    let rejects: RejectFile?
+    let format: InputFormat?
+    let maxErrors: Int?
+
+    private var linesRead = 0
+    private var queued = 0
+    private var rejected = 0
+    private var progress = ProgressLine()
+    private let clock = ContinuousClock()
+    private let started: ContinuousClock.Instant
+
+    init(
+        publisher: ReadingPublisher, tally: DeliveryTally, interrupts: InterruptWatcher, rejects: RejectFile?,
+        format: InputFormat?, maxErrors: Int?
+    ) {
+        self.publisher = publisher
+        self.tally = tally
+        self.interrupts = interrupts
+        self.rejects = rejects
+        self.format = format
+        self.maxErrors = maxErrors
+        self.started = clock.now
+    }
+
+    mutating func read(_ inputs: [InputStream]) throws -> Stop {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
+        defer { buffer.deallocate() }
+        do {
+            for (index, input) in inputs.enumerated() {
+                try read(input, index: index, buffer: buffer)
+            }
+            return .endOfInput
+        } catch let stop as StopReading {
+            return stop.reason
+        }
+    }
+
+    private mutating func read(_ input: InputStream, index: Int, buffer: UnsafeMutableRawBufferPointer) throws {
+        var splitter = LineSplitter()
+        var decoder = ReadingDecoder(format: format)
+        while true {
+            switch try input.read(into: buffer, interrupts: interrupts, slice: ProgressLine.interval) {
+            case .bytes(let count):
+                let now = Timestamp.current()
+                try splitter.feed(UnsafeRawBufferPointer(rebasing: buffer[..<count])) { line in
+                    try handle(line, of: input, index: index, decoder: &decoder, now: now)
+                }
+                drawProgress()
+            case .idle:
+                drawProgress()
+            case .endOfInput:
+                let now = Timestamp.current()
+                try splitter.finish { line in try handle(line, of: input, index: index, decoder: &decoder, now: now) }
+                return
+            case .interrupted:
+                throw StopReading(reason: .interrupted)
+            }
+        }
+    }
+
+    private mutating func handle(
+        _ line: LineSplitter.Line, of input: InputStream, index: Int, decoder: inout ReadingDecoder, now: Timestamp
+    ) throws {
+        linesRead += 1
+        switch decoder.decode(line, now: now) {
+        case .reading(let reading):
+            try publish(reading, tag: DeliveryTally.tag(input: index, line: line.number))
+        case .skipped:
+            break
+        case .rejected(let rejection):
+            rejected += 1
+            note("\(input.name):\(line.number): \(rejection)")
+            try rejects?.append(line.bytes)
+            if let maxErrors, rejected >= maxErrors { throw StopReading(reason: .tooManyErrors) }
+        }
+    }
+
+    /// Backpressure: a full queue makes reading wait (in slices, to redraw progress and notice signals).
+    private mutating func publish(_ reading: Reading, tag: UInt64) throws {
+        var policy = QueueFullPolicy.fail
+        while true {
+            do {
+                try publisher.publish(reading, tag: tag, whenQueueFull: policy)
+                queued += 1
+                return
+            } catch where error.isQueueFull {
+                if interrupts.isInterrupted {
+                    tally.noteFailure(tag: tag, CommandFailure(.interrupted, "interrupted while waiting for room in the producer queue"))
+                    throw StopReading(reason: .interrupted)
+                }
+                drawProgress()
+                policy = .wait(until: clock.now + ProgressLine.interval)
+            } catch {
+                tally.noteFailure(tag: tag, error)
+                if error.isFatal { throw StopReading(reason: .interrupted) }
+            }
+        }
+    }
+
+    /// Waits for every queued reading's outcome (bounded when interrupted), then closes the producer.
+    mutating func finish(interrupted: Bool) -> Int {
+        if interrupted {
+            return publisher.close(flushTimeout: Self.interruptFlushTimeout)
+        }
+        // message.timeout.ms bounds how long any record can stay outstanding; a signal cuts the wait short.
+        while publisher.flush(timeout: ProgressLine.interval) > 0 && !interrupts.isInterrupted {
+            drawProgress()
+        }
+        return publisher.close(flushTimeout: interrupts.isInterrupted ? Self.interruptFlushTimeout : .zero)
+    }
+
+    func summary() -> Summary {
+        let elapsed = clock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let published = tally.confirmedCount
+        let undelivered = tally.failedCount
+        let rate = seconds > 0 ? Int((Double(linesRead) / seconds).rounded()) : linesRead
+        let text = "\(grouped(linesRead)) lines read, \(grouped(published)) published (confirmed by the broker), "
+            + "\(grouped(rejected)) rejected, \(grouped(undelivered)) undelivered in "
+            + String(format: "%.2f", seconds) + " s (\(grouped(rate)) lines/s)"
+        progress.clear()
+        return Summary(read: linesRead, published: published, rejected: rejected, undelivered: undelivered, text: text)
+    }
+
+    private mutating func note(_ message: String) {
+        progress.clear()
+        Terminal.note(message)
+    }
+
+    private mutating func drawProgress() {
+        let (lines, rejected, tally) = (linesRead, rejected, tally)
+        progress.draw(elapsed: clock.now - started) {
+            "\(grouped(lines)) lines read, \(grouped(tally.confirmedCount)) published, \(grouped(rejected)) rejected"
+        }
+    }
+}
+
+/// The carriage-return-updated status line, shown only on a terminal, once an input takes more than a second.
+struct ProgressLine {
+    static let interval = Duration.milliseconds(250)
+    private static let delay = Duration.seconds(1)
+
+    private let enabled = Terminal.standardErrorIsTerminal
+    private var lastDrawn: Duration?
+    private var isShown = false
+
+    mutating func draw(elapsed: Duration, _ text: () -> String) {
+        guard enabled, elapsed >= Self.delay else { return }
+        if let lastDrawn, elapsed - lastDrawn < Self.interval { return }
+        lastDrawn = elapsed
+        isShown = true
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text()).utf8))
+    }
+
+    /// Erases the line so that a message or the summary starts on a clean line.
+    func clear() {
+        guard isShown else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+extension Timestamp {
+    /// The wall-clock time, for readings without `ts`.
+    static func current() -> Timestamp {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Timestamp(microseconds: Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1_000)
+    }
+}

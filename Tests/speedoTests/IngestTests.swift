@@ -1,0 +1,232 @@
+import Foundation
+import SpeedoKafka
+import Testing
+
+/// `speedo ingest` end to end: the real binary against an in-process mock cluster, read back with kcat.
+@Suite struct IngestTests {
+    private let speedo = SpeedoBinary(environment: ["XDG_STATE_HOME": "/nonexistent", "SPEEDO_BROKERS": nil])
+
+    @Test func mixedFileRejectsEachBadLineAndPublishesEveryValidOneOnce() throws {
+        let cluster = try MockCluster()
+        let directory = try TemporaryDirectory()
+        let input = directory.path + "/mixed.ndjson"
+        let rejectFile = directory.path + "/rejected.ndjson"
+        let bad = [
+            #"{"sensor_id":"s-2","speed":"42","ts":1700000001}"#,
+            "not json",
+            #"{"speed":10}"#,
+            #"{"sensor_id":"bad id!","speed":1}"#,
+            #"{"sensor_id":"s-3","speed":1001}"#,
+            #"{"sensor_id":"s-4","speed":5,"ts":1700000000000}"#,
+            #"{"sensor_id":"s-5","speed":5,"ts":946684799}"#,
+            #"{"sensor_id":"s-7","speed":5,"speed":6}"#,
+        ]
+        let text = "\u{FEFF}" + #"{"sensor_id":"s-1","speed":42,"ts":1700000000}"# + "\r\n"
+            + "\n"
+            + bad.joined(separator: "\n") + "\n"
+            + #"{"sensor_id":"s-8","speed":7.5,"ts":"2023-11-14T22:13:20.5Z"}"# + "\n"
+            + "   \n"
+            + #"{"sensor_id":"s-9","speed":0,"ts":1700000002.25}"# + "\r\n"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: input))
+
+        let topic = "mixed"
+        let outcome = try speedo.run(
+            ["ingest", "-b", cluster.bootstrapServers, "-t", topic, "--reject-file", rejectFile, input],
+            timeout: .seconds(30))
+        #expect(outcome.status == 65, "\(outcome.stderr)")
+        let reported = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix(input + ":") }.map(String.init)
+        let reasons: [String] = [
+            #"3: speed: must be a JSON number, not a string (got "42")"#,
+            "4: line: not a JSON object (got not json)",
+            "5: sensor_id: is required",
+            #"6: sensor_id: may only contain A-Z a-z 0-9 . _ : / -, not " " at character 4 (got "bad id!")"#,
+            "7: speed: must be between 0 and 1000 km/h (got 1001)",
+            "8: ts: looks like milliseconds since the epoch, send seconds: 1700000000.0 (got 1700000000000)",
+            "9: ts: must not be before 2000-01-01T00:00:00Z (got 946684799)",
+            "10: speed: must appear only once",
+        ]
+        #expect(reported == reasons.map { input + ":" + $0 })
+        #expect(outcome.stderr.contains("13 lines read, 3 published (confirmed by the broker), 8 rejected, 0 undelivered"))
+        #expect(try String(contentsOfFile: rejectFile, encoding: .utf8) == bad.joined(separator: "\n") + "\n")
+
+        #expect(try topicContents(cluster, topic) == [
+            #"s-1|{"sensor_id":"s-1","speed":42,"ts":1700000000.0}|1700000000000"#,
+            #"s-8|{"sensor_id":"s-8","speed":7.5,"ts":1700000000.5}|1700000000500"#,
+            #"s-9|{"sensor_id":"s-9","speed":0,"ts":1700000002.25}|1700000002250"#,
+        ])
+    }
+
+    @Test func csvWithHeaderFromStandardInput() throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic(name: "csv", partitions: 2)
+        let input = "sensor_id,speed,ts\ns1,10,1700000000\ns2,20.5,2023-11-14T22:13:21Z\ns3,abc,1700000000\n"
+        let outcome = try speedo.run(["ingest", "-b", cluster.bootstrapServers, "-t", "csv", "-"], input: input)
+        #expect(outcome.status == 65, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains(#"<stdin>:4: speed: must be a number (got "abc")"#), "\(outcome.stderr)")
+        #expect(try topicContents(cluster, "csv") == [
+            #"s1|{"sensor_id":"s1","speed":10,"ts":1700000000.0}|1700000000000"#,
+            #"s2|{"sensor_id":"s2","speed":20.5,"ts":1700000001.0}|1700000001000"#,
+        ])
+
+        let clean = try speedo.run(["ingest", "-b", cluster.bootstrapServers, "-t", "csv"], input: "s4,1\n")
+        #expect(clean.status == 0, "\(clean.stderr)")
+        #expect(clean.stderr.contains("1 lines read, 1 published"))
+    }
+
+    @Test func maxErrorsStopsReadingButPublishesWhatWasRead() throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic(name: "max-errors", partitions: 1)
+        let lines = ["s1,1", "oops", "s2,2", "bad,x", "s3,3", "s4,4"]
+        let outcome = try speedo.run(
+            ["ingest", "-b", cluster.bootstrapServers, "-t", "max-errors", "--max-errors", "2"],
+            input: lines.joined(separator: "\n") + "\n")
+        #expect(outcome.status == 65, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("--max-errors 2"))
+        #expect(outcome.stderr.contains("4 lines read, 2 published"), "\(outcome.stderr)")
+        #expect(try topicContents(cluster, "max-errors").map { $0.prefix(3) } == ["s1|", "s2|"])
+    }
+
+    @Test func unreachableBrokerExits69WithinTheConnectTimeout() throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let outcome = try speedo.run(
+            ["ingest", "-b", "127.0.0.1:9", "--connect-timeout", "3s"], input: #"{"sensor_id":"a","speed":1}"# + "\n",
+            timeout: .seconds(20))
+        #expect(outcome.status == 69)
+        #expect(clock.now - started < .seconds(8))
+        #expect(outcome.stderr.contains("no Kafka broker answers at 127.0.0.1:9 yet (attempt 1)"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("speedo: error: cannot reach Kafka at 127.0.0.1:9: no broker answered within 3s"))
+    }
+
+    @Test func recordsSentWhileTheBrokerIsDownAreUndeliveredNotPublished() throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic(name: "down", partitions: 1)
+        let ingest = try RunningIngest(
+            ["-b", cluster.bootstrapServers, "-t", "down", "-X", "message.timeout.ms=2000"])
+        try ingest.write(lines: 0..<5)
+        try waitForRecords(cluster, topic: "down", count: 5)
+        try cluster.setBroker(1, up: false)
+        try ingest.write(lines: 5..<12)
+        let outcome = try ingest.finish()
+        #expect(outcome.status == 75, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("12 lines read, 5 published (confirmed by the broker), 0 rejected, 7 undelivered"),
+                "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("<stdin>:6: not delivered:"))
+        try cluster.setBroker(1, up: true)
+        #expect(try topicContents(cluster, "down").count == 5)
+    }
+
+    @Test func recordsSentWhileTheBrokerIsBrieflyDownAreDelivered() throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic(name: "blip", partitions: 1)
+        let ingest = try RunningIngest(["-b", cluster.bootstrapServers, "-t", "blip", "-X", "message.timeout.ms=8000"])
+        try ingest.write(lines: 0..<5)
+        try waitForRecords(cluster, topic: "blip", count: 5)
+        try cluster.setBroker(1, up: false)
+        try ingest.write(lines: 5..<12)
+        Thread.sleep(forTimeInterval: 1)
+        try cluster.setBroker(1, up: true)
+        let outcome = try ingest.finish()
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("12 lines read, 12 published (confirmed by the broker), 0 rejected, 0 undelivered"))
+        #expect(try topicContents(cluster, "blip") == (0..<12).map(RunningIngest.expectedRecord).sorted())
+    }
+
+    @Test func sigtermFlushesWhatWasReadAndExits130() throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic(name: "sigterm", partitions: 1)
+        let ingest = try RunningIngest(["-b", cluster.bootstrapServers, "-t", "sigterm"])
+        for line in 0..<10 {
+            try ingest.write(lines: line..<line + 1)
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Thread.sleep(forTimeInterval: 0.3)
+        ingest.signal(SIGTERM)
+        let outcome = try ingest.finish(closingInput: false)
+        #expect(outcome.status == 130, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("10 lines read, 10 published (confirmed by the broker), 0 rejected, 0 undelivered"),
+                "\(outcome.stderr)")
+        #expect(try topicContents(cluster, "sigterm") == (0..<10).map(RunningIngest.expectedRecord).sorted())
+    }
+
+    @Test func fullQueueWaitsInsteadOfDropping() throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic(name: "backpressure", partitions: 1)
+        try cluster.setRoundTripTime(broker: 1, milliseconds: 30)
+        let count = 200
+        let input = (0..<count).map { RunningIngest.line($0) }.joined(separator: "\n") + "\n"
+        let outcome = try speedo.run(
+            ["ingest", "-b", cluster.bootstrapServers, "-t", "backpressure", "-X", "queue.buffering.max.messages=5",
+             "-X", "linger.ms=0"],
+            input: input, timeout: .seconds(30))
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("\(count) lines read, \(count) published"), "\(outcome.stderr)")
+        #expect(try topicContents(cluster, "backpressure") == (0..<count).map(RunningIngest.expectedRecord).sorted())
+    }
+}
+
+/// `speedo ingest` reading a pipe that the test writes to, line by line.
+private final class RunningIngest {
+    private let process = Process()
+    private let input = Pipe()
+    private let errors: TemporaryFile
+
+    init(_ arguments: [String]) throws {
+        errors = try TemporaryFile()
+        process.executableURL = URL(fileURLWithPath: SpeedoBinary.path)
+        process.arguments = ["ingest"] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["XDG_STATE_HOME"] = "/nonexistent"
+        process.environment = environment
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors.handle
+        try process.run()
+    }
+
+    static func line(_ index: Int) -> String {
+        #"{"sensor_id":"s-\#(index % 3)","speed":\#(index),"ts":\#(1_700_000_000 + index)}"#
+    }
+
+    static func expectedRecord(_ index: Int) -> String {
+        #"s-\#(index % 3)|{"sensor_id":"s-\#(index % 3)","speed":\#(index),"ts":\#(1_700_000_000 + index).0}|\#(1_700_000_000 + index)000"#
+    }
+
+    func write(lines: Range<Int>) throws {
+        try input.fileHandleForWriting.write(contentsOf: Data(lines.map { Self.line($0) + "\n" }.joined().utf8))
+    }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    func finish(closingInput: Bool = true, timeout: TimeInterval = 20) throws -> SpeedoBinary.Outcome {
+        if closingInput { try input.fileHandleForWriting.close() }
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning {
+            Issue.record("speedo ingest did not finish within \(timeout) s")
+            process.terminate()
+        }
+        process.waitUntilExit()
+        return SpeedoBinary.Outcome(status: process.terminationStatus, stdout: "", stderr: errors.contents())
+    }
+}
+
+/// Every record of `topic` as kcat prints it (`key|value|timestamp`), sorted.
+private func topicContents(_ cluster: MockCluster, _ topic: String) throws -> [String] {
+    let outcome = try SpeedoBinary.execute(
+        ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k|%s|%T\n"],
+        timeout: .seconds(20))
+    #expect(outcome.status == 0, "kcat failed: \(outcome.stderr)")
+    return outcome.stdout.split(separator: "\n").map(String.init).sorted()
+}
+
+private func waitForRecords(_ cluster: MockCluster, topic: String, count: Int64, timeout: Duration = .seconds(10)) throws {
+    let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        let total = try admin.watermarks(topic: topic).values.reduce(0) { $0 + $1.high - $1.low }
+        if total >= count { return }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    Issue.record("\(topic) did not reach \(count) records within \(timeout)")
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Ingest throughput, speedo vs kcat: both publish the same NDJSON file through an idempotent producer with
+# acks=all, each run to a fresh topic on a mock cluster (`speedo dev serve-broker`); speedo also validates every line.
+# Usage: bench/ingest.sh [--lines N] [--runs N]      (release build; prints the medians and their ratio)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/opt/swift/usr/bin"
+
+lines=1000000
+runs=5
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --lines) lines=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    *) echo "usage: $0 [--lines N] [--runs N]" >&2; exit 64 ;;
+    esac
+done
+
+swift build -c release --product speedo >/dev/null
+speedo="$(swift build -c release --show-bin-path)/speedo"
+
+work=$(mktemp -d)
+broker_pid=""
+cleanup() {
+    [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# ~20 sensors, fractional speeds, times 10 per second going forward from 2023-11-14.
+input="$work/readings.ndjson"
+awk -v n="$lines" 'BEGIN {
+    srand(7)
+    for (i = 0; i < n; i++)
+        printf("{\"sensor_id\":\"sensor-%02d\",\"speed\":%.1f,\"ts\":%d.%d}\n", i % 20, rand() * 180, 1700000000 + int(i / 10), i % 10)
+}' >"$input"
+
+"$speedo" dev serve-broker --state-directory "$work" >"$work/broker.log" 2>&1 &
+broker_pid=$!
+for _ in $(seq 100); do [ -f "$work/broker.json" ] && break; sleep 0.1; done
+brokers=$(sed -n 's/.*"bootstrapServers" *: *"\([^"]*\)".*/\1/p' "$work/broker.json")
+
+# Prints lines per second of one command.
+throughput() {
+    local start end
+    start=$(date +%s.%N)
+    "$@" >/dev/null 2>"$work/last.err" || { cat "$work/last.err" >&2; exit 1; }
+    end=$(date +%s.%N)
+    echo "$lines $start $end" | awk '{ printf("%.0f\n", $1 / ($3 - $2)) }'
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+: >"$work/speedo.txt"
+: >"$work/kcat.txt"
+for run in $(seq "$runs"); do
+    s=$(throughput env XDG_STATE_HOME="$work/none" "$speedo" ingest -b "$brokers" -t "bench-speedo-$run" "$input")
+    grep -q " 0 undelivered" "$work/last.err" || { cat "$work/last.err" >&2; exit 1; }
+    k=$(throughput kcat -P -b "$brokers" -t "bench-kcat-$run" -X enable.idempotence=true -X acks=all -l "$input")
+    echo "run $run: speedo $s lines/s, kcat $k lines/s"
+    echo "$s" >>"$work/speedo.txt"
+    echo "$k" >>"$work/kcat.txt"
+done
+s=$(median <"$work/speedo.txt")
+k=$(median <"$work/kcat.txt")
+echo "median of $runs runs, $lines lines: speedo $s lines/s, kcat $k lines/s, ratio speedo/kcat $(awk -v s="$s" -v k="$k" 'BEGIN { printf("%.2f", s / k) }')"
