@@ -173,13 +173,62 @@ _speedo() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    dev|status|help)
+    ingest|dev|status|help)
         # Offer subcommand argument completions
         "_speedo_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'dev status help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ingest dev status help' -- "${cur}"))
+        ;;
+    esac
+}
+
+_speedo_ingest() {
+    repeating_flags=()
+    non_repeating_flags=(--access-log --version -h --help)
+    repeating_options=(-X)
+    non_repeating_options=(-b --brokers -t --topic --format --reject-file --max-errors --partitions --connect-timeout --listen --max-body --delivery-timeout --token-file)
+    __speedo_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-b'|'--brokers')
+        return
+        ;;
+    '-t'|'--topic')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--format')
+        __speedo_add_completions -W 'ndjson'$'\n''csv'
+        return
+        ;;
+    '--reject-file')
+        return
+        ;;
+    '--max-errors')
+        return
+        ;;
+    '--partitions')
+        return
+        ;;
+    '--connect-timeout')
+        return
+        ;;
+    '--listen')
+        return
+        ;;
+    '--max-body')
+        return
+        ;;
+    '--delivery-timeout')
+        return
+        ;;
+    '--token-file')
+        return
         ;;
     esac
 }

@@ -50,6 +50,7 @@ _speedo() {
     case "${state}" in
     command)
         local -ar subcommands=(
+            'ingest:Validate NDJSON or CSV readings from files, stdin or HTTP and publish them to Kafka.'
             'dev:Run the embedded local stack: a Kafka-protocol broker and a private PostgreSQL.'
             'status:Show brokers, topics, consumer lag and what PostgreSQL holds.'
             'help:Show subcommand help information.'
@@ -58,12 +59,38 @@ _speedo() {
         ;;
     arg)
         case "${words[1]}" in
-        dev|status|help)
+        ingest|dev|status|help)
             "_speedo_${words[1]}" && ret=0
             ;;
         esac
         ;;
     esac
+
+    return "${ret}"
+}
+
+_speedo_ingest() {
+    local -i ret=1
+    local -ar ___format=('ndjson' 'csv')
+    local -ar arg_specs=(
+        '*:file:'
+        '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
+        '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
+        '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
+        '--format[Input format for every input instead of detecting it.]:ndjson|csv:{__speedo_complete "${___format[@]}"}'
+        '--reject-file[Write every rejected line, exactly as read, to this file (one per line) to fix and ingest again.]:path:'
+        '--max-errors[Stop reading after this many rejected lines; what was read is still published.]:n:'
+        '--partitions[Partitions of the topic when it has to be created.]:partitions:'
+        '--connect-timeout[How long to keep retrying when no broker answers at startup (e.g. 30s, 2m).]:duration:'
+        '--listen[Serve the HTTP ingestion API on this address instead of reading files or stdin.]:host\:port:'
+        '--max-body[Largest request body accepted (413 beyond it)\: bytes, or with KiB or MiB.]:size:'
+        '--delivery-timeout[How long a reading may wait for the broker'\''s acknowledgement before its request answers 503.]:duration:'
+        '--token-file[Require `Authorization\: Bearer <token>` on /speed and /metrics; the token is the file'\''s content, trimmed.]:path:'
+        '--access-log[Log one line per HTTP request on stderr.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
 
     return "${ret}"
 }
