@@ -62,7 +62,8 @@ final class IngestHTTPMetrics: Sendable {
         deliveryLatency.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
-    /// The Prometheus text exposition, with the producer's queue depth read now.
+    /// The Prometheus text exposition, with the producer's queue depth read now (librdkafka's out-queue: records
+    /// not yet acknowledged, plus the protocol requests in flight).
     func exposition(outstandingRecords outstanding: Int) -> [UInt8] {
         outstandingRecords.record(outstanding)
         var buffer: [UInt8] = []

@@ -73,8 +73,9 @@ struct HTTPIngestOptions: ParsableArguments {
         } catch {
             throw ValidationError("--delivery-timeout: \(error)")
         }
-        guard span.microseconds >= 1_000 else {
-            throw ValidationError("--delivery-timeout must be at least 1ms (got \(deliveryTimeout))")
+        // librdkafka needs message.timeout.ms (set to this) well above linger.ms.
+        guard span.microseconds >= 100_000 else {
+            throw ValidationError("--delivery-timeout must be at least 100ms (got \(deliveryTimeout))")
         }
         return .microseconds(span.microseconds)
     }

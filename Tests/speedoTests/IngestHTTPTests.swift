@@ -192,11 +192,12 @@ import Testing
                 #"speedo_http_readings_total{outcome="accepted"} 3"#,
                 #"speedo_http_readings_total{outcome="rejected"} 2"#,
                 #"speedo_http_delivery_duration_seconds_count 2"#,
-                "speedo_producer_outstanding_records 0.0",
                 "# TYPE speedo_http_delivery_duration_seconds histogram",
             ] {
                 #expect(lines.contains(expected), "missing \(expected) in:\n\(response.text)")
             }
+            // librdkafka's out-queue also counts protocol requests (the health probe's), so it need not be 0.
+            #expect(lines.contains { $0.hasPrefix("speedo_producer_outstanding_records ") })
         }
     }
 
