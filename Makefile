@@ -4,7 +4,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 SPEEDO = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)/speedo
 
-.PHONY: build deps test demo generated check-generated bench-decoder bench-http clean
+.PHONY: build deps test demo generated check-generated bench-decoder bench-ingest bench-http clean
 
 build: deps
 	$(SWIFT) build
@@ -32,6 +32,9 @@ check-generated: build
 
 bench-decoder: deps
 	bench/decoder.sh
+
+bench-ingest: deps
+	bench/ingest.sh
 
 bench-http: deps
 	bench/http.sh

@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(
             name: "speedoTests",
             dependencies: [
-                "speedo", "SpeedoCore", "SpeedoKafka",
+                "speedo", "SpeedoCore", "SpeedoKafka", "SpeedoStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict

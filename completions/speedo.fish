@@ -103,7 +103,7 @@ complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options 
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo ingest" t topic' -s 't' -l 'topic' -d 'The readings topic.' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo ingest"' -s 'X' -d 'A librdkafka property, repeatable (as in kcat).' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo ingest" format' -l 'format' -d 'Input format for every input instead of detecting it.' -rfka 'ndjson csv'
-complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo ingest" reject-file' -l 'reject-file' -d 'Write every rejected line, exactly as read, to this file (one per line) to fix and ingest again.' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo ingest" reject-file' -l 'reject-file' -d 'Write every rejected line as read (without its line ending) to this file, to fix and ingest again.' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo ingest" max-errors' -l 'max-errors' -d 'Stop reading after this many rejected lines; what was read is still published.' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo ingest" partitions' -l 'partitions' -d 'Partitions of the topic when it has to be created.' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo ingest" connect-timeout' -l 'connect-timeout' -d 'How long to keep retrying when no broker answers at startup (e.g. 30s, 2m).' -rfka ''

@@ -11,13 +11,19 @@ package enum CanonicalJSON {
     }
 
     package static func append(_ reading: Reading, to buffer: inout [UInt8]) {
-        buffer.append(contentsOf: #"{"sensor_id":"#.utf8)
+        appendLiteral(#"{"sensor_id":"#, to: &buffer)
         appendString(reading.sensorID, to: &buffer)
-        buffer.append(contentsOf: #","speed":"#.utf8)
+        appendLiteral(#","speed":"#, to: &buffer)
         appendNumber(reading.speed, to: &buffer)
-        buffer.append(contentsOf: #","ts":"#.utf8)
+        appendLiteral(#","ts":"#, to: &buffer)
         appendEpochSeconds(reading.timestamp, to: &buffer)
         buffer.append(UInt8(ascii: "}"))
+    }
+
+    /// A plain copy of the literal's bytes (appending a `String.UTF8View` goes through a slower generic path).
+    @inline(__always)
+    private static func appendLiteral(_ text: StaticString, to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// `1700000000.5`, `1700000000.0`, `-1.25`: exact to the microsecond.
@@ -40,37 +46,77 @@ package enum CanonicalJSON {
             buffer.append(UInt8(ascii: "0"))
             return
         }
-        var divisor: Int64 = 100_000
-        while fraction != 0 {
-            buffer.append(UInt8(ascii: "0") + UInt8(fraction / divisor))
-            fraction %= divisor
-            divisor /= 10
+        var significant = 6
+        while fraction % 10 == 0 {
+            fraction /= 10
+            significant -= 1
         }
+        appendDigits(of: UInt64(fraction), minimumCount: significant, to: &buffer)
     }
 
     private static func appendInteger(_ value: Int64, to buffer: inout [UInt8]) {
         if value < 0 { buffer.append(UInt8(ascii: "-")) }
-        let magnitude = value.magnitude
-        var divisor: UInt64 = 1
-        while magnitude / divisor >= 10 { divisor *= 10 }
-        while divisor > 0 {
-            buffer.append(UInt8(ascii: "0") + UInt8(magnitude / divisor % 10))
-            divisor /= 10
+        appendDigits(of: value.magnitude, minimumCount: 1, to: &buffer)
+    }
+
+    /// Digits written backwards into a stack buffer: division by the constant 10 compiles to a multiplication,
+    /// which matters on the ingest hot path (three numbers per record).
+    @inline(__always)
+    private static func appendDigits(of value: UInt64, minimumCount: Int, to buffer: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var remaining = value
+            var start = 20
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
+                remaining /= 10
+            } while remaining != 0 || 20 - start < minimumCount
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start..<20]))
         }
     }
 
     /// Swift's `description` is already the shortest round-tripping form; only the `.0` of whole
     /// numbers is dropped (`42`, not `42.0`), as is customary in JSON.
+    ///
+    /// Speeds usually have a few decimals: the shortest form is then the fewest fraction digits `k` for which
+    /// `n / 10^k` (n = value × 10^k rounded) is the same `Double` again (IEEE division rounds exactly as reading the
+    /// decimal text does), printed without going through `String`.
     static func appendNumber(_ value: Double, to buffer: inout [UInt8]) {
         if value.isFinite, value == value.rounded(), abs(value) < 1e15 {
             appendInteger(Int64(value), to: &buffer)
             return
+        }
+        if value >= 0.001, value < 1e9 {
+            var scale = 1.0
+            for fractionDigits in 1...6 {
+                scale *= 10
+                let scaled = (value * scale).rounded()
+                if scaled / scale == value {
+                    let (whole, fraction) = UInt64(scaled).quotientAndRemainder(dividingBy: UInt64(scale))
+                    appendDigits(of: whole, minimumCount: 1, to: &buffer)
+                    buffer.append(UInt8(ascii: "."))
+                    appendDigits(of: fraction, minimumCount: fractionDigits, to: &buffer)
+                    return
+                }
+            }
         }
         buffer.append(contentsOf: value.description.utf8)
     }
 
     private static func appendString(_ text: String, to buffer: inout [UInt8]) {
         buffer.append(UInt8(ascii: "\""))
+        // Sensor ids are validated, so nothing needs escaping: copy them whole.
+        let copied = text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+                return false
+            }
+            buffer.append(contentsOf: bytes)
+            return true
+        }
+        if copied == true {
+            buffer.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"):

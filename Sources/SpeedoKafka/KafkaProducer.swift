@@ -32,6 +32,8 @@ package final class KafkaProducer: Sendable {
         var isOpen = true
         /// Resolved once per name: producing by handle skips librdkafka's per-record topic lookup under its lock.
         var topics: [String: TopicHandle] = [:]
+        /// Callers mostly produce to one topic: comparing with the last name skips hashing it for every record.
+        var lastTopic: (name: String, handle: TopicHandle)?
     }
 
     private let handle: KafkaHandle
@@ -156,7 +158,7 @@ package final class KafkaProducer: Sendable {
         }
         guard wasOpen else { return 0 }
         let undelivered = waitForDeliveries(timeout: flushTimeout)
-        poller.stop()
+        poller.stop { rd_kafka_yield(handle.pointer) }
         if undelivered > 0 {
             rd_kafka_purge(handle.pointer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
             rd_kafka_flush(handle.pointer, 1000)
@@ -170,11 +172,16 @@ package final class KafkaProducer: Sendable {
     private func openTopic(_ name: String) throws(KafkaError) -> TopicHandle {
         let topic: Result<TopicHandle, KafkaError> = state.withLock { state in
             guard state.isOpen else { return .failure(Self.closedError) }
-            if let known = state.topics[name] { return .success(known) }
+            if let last = state.lastTopic, last.name == name { return .success(last.handle) }
+            if let known = state.topics[name] {
+                state.lastTopic = (name, known)
+                return .success(known)
+            }
             guard let created = TopicHandle(handle, name: name) else {
                 return .failure(KafkaError(rd_kafka_last_error(), while: "opening topic \(name) for producing"))
             }
             state.topics[name] = created
+            state.lastTopic = (name, created)
             return .success(created)
         }
         return try topic.get()
@@ -270,7 +277,7 @@ private final class DeliveryContext: Sendable {
     private let progress = NSCondition()
     /// Topic names by librdkafka topic handle (which lives as long as the producer), so that reports do not decode
     /// the same C string for every record.
-    private let topicNames = Mutex<[UInt: String]>([:])
+    private let topicNames = Mutex<(all: [UInt: String], last: (key: UInt, name: String)?)>(([:], nil))
 
     init(handler: @escaping @Sendable (DeliveryReport) -> Void) {
         self.handler = handler
@@ -291,9 +298,10 @@ private final class DeliveryContext: Sendable {
     private func topicName(_ topic: OpaquePointer) -> String {
         topicNames.withLock { names in
             let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(topic)))
-            if let known = names[key] { return known }
-            let name = String(cString: rd_kafka_topic_name(topic))
-            names[key] = name
+            if let last = names.last, last.key == key { return last.name }
+            let name = names.all[key] ?? String(cString: rd_kafka_topic_name(topic))
+            names.all[key] = name
+            names.last = (key, name)
             return name
         }
     }

@@ -21,8 +21,10 @@ final class PollingThread: Sendable {
     }
 
     /// Waits for the current iteration to finish (unless called from it, e.g. when a callback releases the owner).
-    func stop() {
+    /// `interrupt` cuts a blocking iteration short (e.g. `rd_kafka_yield`), so that stopping costs no poll timeout.
+    func stop(interrupt: () -> Void = {}) {
         let alreadyStopping = stopRequested.exchange(true, ordering: .acquiringAndReleasing)
+        interrupt()
         let calledFromLoop = pthread_equal(pthread_self(), pthread_t(loopThread.load(ordering: .acquiring))) != 0
         if !alreadyStopping && !calledFromLoop { exited.wait() }
     }

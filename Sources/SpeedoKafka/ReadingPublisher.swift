@@ -52,11 +52,11 @@ package final class ReadingPublisher: Sendable {
     private static let batchIndexBits: UInt64 = 24
     package static let maximumBatchSize = 1 << Int(batchIndexBits)
 
-    /// Settings tuned for throughput (see bench/README.md); any -X given by the operator overrides them.
+    /// Settings tuned for throughput (see bench/README.md); any -X given by the operator overrides them. A queue
+    /// of 500,000 records (librdkafka's default: 100,000) lets reading run ahead of the broker's acknowledgements
+    /// instead of stalling on backpressure every few batches; larger `linger.ms` or batches measured slower.
     package static let producerDefaults: [(String, String)] = [
-        ("linger.ms", "20"),
-        ("batch.num.messages", "10000"),
-        ("queue.buffering.max.messages", "500000"),
+        ("queue.buffering.max.messages", "500000")
     ]
 
     package let topic: String
@@ -130,13 +130,17 @@ package final class ReadingPublisher: Sendable {
                 break
             }
         }
-        let timer = Task { [batches] in
-            try? await Task.sleep(until: deadline, clock: .continuous)
-            batches.expire(batch: batch)
-        }
-        defer { timer.cancel() }
-        return await withCheckedContinuation { continuation in
-            batches.attach(continuation, to: batch)
+        return await withTaskGroup(of: Void.self) { [batches] group in
+            group.addTask {
+                // Cancelled once the outcome is in; expiring a finished batch does nothing.
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                batches.expire(batch: batch)
+            }
+            let outcome = await withCheckedContinuation { continuation in
+                batches.attach(continuation, to: batch)
+            }
+            group.cancelAll()
+            return outcome
         }
     }
 
@@ -162,7 +166,8 @@ package final class ReadingPublisher: Sendable {
             // so a blocked streaming caller does not stall batch callers.
             let failure: KafkaError? = encoding.withLock { buffer in
                 buffer.removeAll(keepingCapacity: true)
-                buffer.append(contentsOf: reading.sensorID.utf8)
+                var sensorID = reading.sensorID
+                sensorID.withUTF8 { buffer.append(contentsOf: $0) }
                 let keyLength = buffer.count
                 CanonicalJSON.append(reading, to: &buffer)
                 return buffer.withUnsafeBytes { bytes in

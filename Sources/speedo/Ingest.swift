@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SpeedoCore
 import SpeedoKafka
+import SpeedoStore
 
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,7 +35,7 @@ struct Ingest: AsyncParsableCommand {
               speedo ingest readings.ndjson
               speedo simulate --stdout | speedo ingest
               speedo ingest --reject-file rejected.csv day1.csv day2.csv
-              speedo ingest -b kafka1:9092 -t speed-events -X security.protocol=SASL_SSL readings.ndjson
+              speedo ingest -b kafka1:9092 -X security.protocol=SSL readings.ndjson
               speedo ingest --listen 0.0.0.0:8080 --token-file /etc/speedo/token
             """
     )
@@ -49,7 +50,7 @@ struct Ingest: AsyncParsableCommand {
     var format: InputFormat?
 
     @Option(help: ArgumentHelp(
-        "Write every rejected line, exactly as read, to this file (one per line) to fix and ingest again.",
+        "Write every rejected line as read (without its line ending) to this file, to fix and ingest again.",
         valueName: "path"))
     var rejectFile: String?
 
@@ -57,7 +58,7 @@ struct Ingest: AsyncParsableCommand {
         "Stop reading after this many rejected lines; what was read is still published.", valueName: "n"))
     var maxErrors: Int?
 
-    @Option(help: "Partitions of the topic when it has to be created.")
+    @Option(help: ArgumentHelp("Partitions of the topic when it has to be created.", valueName: "n"))
     var partitions: Int32 = 6
 
     @Option(help: ArgumentHelp(
@@ -89,43 +90,56 @@ struct Ingest: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if http.listen != nil {
-            try await serveHTTP()
-        } else {
-            try ingestFiles()
-        }
+        if http.listen != nil { return try await serveHTTP() }
+        let job = IngestJob(
+            settings: try ConnectionSettings.resolve(kafka: kafka, database: nil),
+            paths: files.isEmpty ? ["-"] : files, format: format, rejectFile: rejectFile, maxErrors: maxErrors,
+            partitions: partitions, connectTimeout: try parsedConnectTimeout(), connectTimeoutText: connectTimeout)
+        // Everything from here blocks (read(2), librdkafka): on a thread of its own, never on the concurrency pool.
+        try await runOnDedicatedThread(name: "speedo-ingest") { try job.run() }
     }
+}
 
-    private func ingestFiles() throws {
-        let settings = try ConnectionSettings.resolve(kafka: kafka, database: nil)
-        let inputs = try (files.isEmpty ? ["-"] : files).map { path throws(CommandFailure) in try InputStream(path: path) }
+/// One run of `speedo ingest`, with its options resolved.
+private struct IngestJob: Sendable {
+    let settings: ConnectionSettings
+    let paths: [String]
+    let format: InputFormat?
+    let rejectFile: String?
+    let maxErrors: Int?
+    let partitions: Int32
+    let connectTimeout: Duration
+    /// As the user wrote it, for messages.
+    let connectTimeoutText: String
+
+    func run() throws {
+        let inputs = try paths.map { path throws(CommandFailure) in try InputStream(path: path) }
         let rejects = try rejectFile.map { path throws(CommandFailure) in try RejectFile(path: path) }
         let interrupts = InterruptWatcher()
         let tally = DeliveryTally(inputNames: inputs.map(\.name))
         let publisher = try ReadingPublisher(
             configuration: KafkaConfiguration(settings), topic: settings.topic.value, deliveryHandler: tally.record)
-        try connect(publisher, brokers: settings.brokers.value, timeout: parsedConnectTimeout(), interrupts: interrupts)
+        try connectPublisher(
+            publisher, brokers: settings.brokers.value, timeout: connectTimeout, timeoutText: connectTimeoutText,
+            partitions: partitions, interrupts: interrupts)
 
         var session = IngestSession(
             publisher: publisher, tally: tally, interrupts: interrupts, rejects: rejects,
             format: format, maxErrors: maxErrors)
         let stop = try session.read(inputs)
-        let undeliveredAtClose = session.finish(interrupted: stop == .interrupted)
+        session.finish(interrupted: stop == .interrupted)
         try rejects?.flush()
         let summary = session.summary()
         Terminal.note("speedo ingest: " + summary.text)
-        if undeliveredAtClose > 0 && summary.undelivered < undeliveredAtClose {
-            Terminal.note("speedo ingest: \(undeliveredAtClose) records were still in flight when the producer closed")
-        }
 
         if stop == .interrupted {
             throw CommandFailure(.interrupted, "interrupted by signal \(interrupts.signal ?? 0) after flushing what was read")
         }
-        if summary.undelivered > 0 {
-            throw CommandFailure(
-                .notDelivered,
-                "\(grouped(summary.undelivered)) readings were not confirmed by the broker (see above); "
-                    + "publishing them again is safe")
+        if summary.undelivered > 0 || stop == .producerFailed {
+            var message = "\(grouped(summary.undelivered)) readings were not confirmed by the broker (see above); "
+                + "publishing them again is safe"
+            if stop == .producerFailed { message += "; reading stopped because the producer failed" }
+            throw CommandFailure(.notDelivered, message)
         }
         if summary.rejected > 0 {
             var message = "\(grouped(summary.rejected)) lines were rejected (see above); the valid ones were published"
@@ -134,43 +148,45 @@ struct Ingest: AsyncParsableCommand {
             throw CommandFailure(.inputRejected, message)
         }
     }
+}
 
-    /// Waits for a broker with notes on stderr, so that ingest started together with its cluster does not fail.
-    /// Without `interrupts` (HTTP mode, whose server owns the signals later), a signal while waiting ends the process.
-    func connect(
-        _ publisher: ReadingPublisher, brokers: String, timeout: Duration, interrupts: InterruptWatcher?
-    ) throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        var attempts = 0
-        while true {
-            attempts += 1
-            do {
-                try publisher.waitForBrokers(timeout: min(deadline - clock.now, .seconds(2)))
-                break
-            } catch {
-                let remaining = deadline - clock.now
-                if interrupts?.isInterrupted == true {
-                    throw CommandFailure(.interrupted, "interrupted while waiting for Kafka at \(brokers)")
-                }
-                guard remaining > .zero else {
-                    throw CommandFailure(
-                        .unavailable,
-                        "cannot reach Kafka at \(brokers): no broker answered within \(connectTimeout) "
-                            + "(\(attempts) attempts); is the cluster running and reachable? "
-                            + "(`speedo dev up` starts a local one; -b/--brokers or SPEEDO_BROKERS chooses another, "
-                            + "--connect-timeout waits longer)")
-                }
-                Terminal.note(
-                    "speedo ingest: no Kafka broker answers at \(brokers) yet (attempt \(attempts)); "
-                        + "retrying for up to \(Int(remaining.components.seconds) + 1) s more")
+/// Waits for a broker with notes on stderr, so that ingest started together with its cluster does not fail.
+/// Shared by both modes; without `interrupts` (HTTP mode, whose server owns the signals later), a signal while
+/// waiting ends the process.
+func connectPublisher(
+    _ publisher: ReadingPublisher, brokers: String, timeout: Duration, timeoutText connectTimeoutText: String,
+    partitions: Int32, interrupts: InterruptWatcher?
+) throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    var attempts = 0
+    while true {
+        attempts += 1
+        do {
+            try publisher.waitForBrokers(timeout: min(deadline - clock.now, .seconds(2)))
+            break
+        } catch {
+            let remaining = deadline - clock.now
+            if interrupts?.isInterrupted == true {
+                throw CommandFailure(.interrupted, "interrupted while waiting for Kafka at \(brokers)")
             }
-        }
-        if try publisher.ensureTopic(partitions: partitions) == .leftToAutoCreation {
+            guard remaining > .zero else {
+                throw CommandFailure(
+                    .unavailable,
+                    "cannot reach Kafka at \(brokers): no broker answered within \(connectTimeoutText) "
+                        + "(\(attempts) attempts); is the cluster running and reachable? "
+                        + "(`speedo dev up` starts a local one; -b/--brokers or SPEEDO_BROKERS chooses another, "
+                        + "--connect-timeout waits longer)")
+            }
             Terminal.note(
-                "speedo ingest: this cluster cannot create topics on request (librdkafka's mock cluster); "
-                    + "\(publisher.topic) is created on first use with the cluster's default partition count")
+                "speedo ingest: no Kafka broker answers at \(brokers) yet (attempt \(attempts)); "
+                    + "retrying for up to \(Int(remaining.components.seconds) + 1) s more")
         }
+    }
+    if try publisher.ensureTopic(partitions: partitions) == .leftToAutoCreation {
+        Terminal.note(
+            "speedo ingest: this cluster cannot create topics on request (librdkafka's mock cluster); "
+                + "\(publisher.topic) is created on first use with the cluster's default partition count")
     }
 }
 

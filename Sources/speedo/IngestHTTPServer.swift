@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import SpeedoCore
 import SpeedoKafka
+import SpeedoStore
 
 extension Ingest {
     /// `speedo ingest --listen`: runs the HTTP ingestion API until SIGTERM or SIGINT, then stops accepting
@@ -23,9 +24,11 @@ extension Ingest {
         configuration.properties = IngestHTTPServer.producerDefaults(deliveryTimeout: deliveryTimeout)
             + configuration.properties
         let publisher = try ReadingPublisher(configuration: configuration, topic: settings.topic.value)
-        let connectTimeout = try parsedConnectTimeout()
-        try await onDedicatedThread { [self] in
-            try connect(publisher, brokers: settings.brokers.value, timeout: connectTimeout, interrupts: nil)
+        let (connectTimeout, connectTimeoutText, partitions) = (try parsedConnectTimeout(), self.connectTimeout, self.partitions)
+        try await runOnDedicatedThread(name: "speedo-connect") {
+            try connectPublisher(
+                publisher, brokers: settings.brokers.value, timeout: connectTimeout, timeoutText: connectTimeoutText,
+                partitions: partitions, interrupts: nil)
         }
         let health = BrokerHealth(publisher: publisher, interval: IngestHTTPServer.healthProbeInterval, initial: .reachable)
 
@@ -40,7 +43,7 @@ extension Ingest {
         try await application.runService()
 
         health.stop()
-        let undelivered = await onDedicatedThread { publisher.close(flushTimeout: deliveryTimeout) }
+        let undelivered = try await runOnDedicatedThread(name: "speedo-close") { publisher.close(flushTimeout: deliveryTimeout) }
         guard undelivered == 0 else {
             throw CommandFailure(.notDelivered, "stopped with \(undelivered) record(s) not confirmed by the broker")
         }
@@ -80,16 +83,4 @@ enum IngestHTTPServer {
             },
             logger: logger)
     }
-}
-
-/// Runs a blocking call on a thread of its own, off the cooperative pool, and returns its result.
-func onDedicatedThread<Value: Sendable, Failure: Error>(
-    _ body: @escaping @Sendable () throws(Failure) -> Value
-) async throws(Failure) -> Value {
-    let result: Result<Value, Failure> = await withCheckedContinuation { continuation in
-        Thread {
-            continuation.resume(returning: Result { () throws(Failure) in try body() })
-        }.start()
-    }
-    return try result.get()
 }

@@ -202,6 +202,7 @@ func grouped(_ number: some BinaryInteger) -> String {
     return number < 0 ? "-" + result : result
 }
 
-private func count(_ number: some BinaryInteger, _ noun: String) -> String {
+/// "1 broker", "3 brokers".
+func count(_ number: some BinaryInteger, _ noun: String) -> String {
     "\(grouped(number)) \(noun)\(number == 1 ? "" : "s")"
 }

@@ -70,6 +70,27 @@ import Testing
         #expect(failures.isEmpty, "seed \(seed) (SPEEDO_FUZZ_SEED=\(seed) to replay): \(failures.prefix(5))")
     }
 
+    /// The digit-by-digit fast path must print exactly what Swift's shortest round-trip `description` prints.
+    @Test func numbersMatchSwiftsShortestForm() {
+        let seed = SeededGenerator.seedFromEnvironment()
+        var generator = SeededGenerator(seed: seed)
+        var mismatches: [String] = []
+        for round in 0..<50_000 {
+            let speed: Double =
+                switch round % 3 {
+                case 0: Double(Int.random(in: 0...10_000_000, using: &generator)) / [10, 100, 1000, 10_000][round % 4]
+                case 1: Double.random(in: 0...1000, using: &generator)
+                default: Double(bitPattern: UInt64.random(in: 0...Double(1e9).bitPattern, using: &generator))
+                }
+            guard speed != speed.rounded() else { continue }
+            var buffer: [UInt8] = []
+            CanonicalJSON.appendNumber(speed, to: &buffer)
+            let printed = String(decoding: buffer, as: UTF8.self)
+            if printed != speed.description { mismatches.append("\(speed.description) printed as \(printed)") }
+        }
+        #expect(mismatches.isEmpty, "seed \(seed): \(mismatches.prefix(5))")
+    }
+
     @Test func normalSpeedsHaveNoExponent() {
         for speed in [0.001, 0.5, 1.25, 88.8, 123.456, 999.999] {
             var buffer: [UInt8] = []

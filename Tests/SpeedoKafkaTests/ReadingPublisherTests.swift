@@ -18,129 +18,141 @@ struct ReadingPublisherTests {
     }
 
     @Test func streamingAndBatchRecordsCarryKeyCanonicalValueAndTimestamp() async throws {
-        let cluster = try MockCluster()
-        let topic = uniqueName("readings")
-        try cluster.createTopic(name: topic, partitions: 3)
-        let log = DeliveryLog()
-        let publisher = try ReadingPublisher(configuration: configuration(cluster), topic: topic, deliveryHandler: log.handler)
-        try publisher.waitForBrokers(timeout: .seconds(5))
-        #expect(try publisher.ensureTopic(partitions: 3) == .existed)
+        try await onOwnThread {
+            let cluster = try MockCluster()
+            let topic = uniqueName("readings")
+            try cluster.createTopic(name: topic, partitions: 3)
+            let log = DeliveryLog()
+            let publisher = try ReadingPublisher(configuration: configuration(cluster), topic: topic, deliveryHandler: log.handler)
+            try publisher.waitForBrokers(timeout: .seconds(5))
+            #expect(try publisher.ensureTopic(partitions: 3) == .existed)
 
-        let streamed = Self.readings(30, prefix: "stream")
-        for (index, reading) in streamed.enumerated() {
-            try publisher.publish(reading, tag: UInt64(500 + index), whenQueueFull: .fail)
+            let streamed = Self.readings(30, prefix: "stream")
+            for (index, reading) in streamed.enumerated() {
+                try publisher.publish(reading, tag: UInt64(500 + index), whenQueueFull: .fail)
+            }
+            let batch = Self.readings(20, prefix: "batch")
+            let outcome = await publisher.publish(batch, deadline: .now + .seconds(10))
+            #expect(outcome.records == Array(repeating: .delivered, count: batch.count))
+            #expect(outcome.isFullyDelivered && !outcome.hitFullQueue)
+            #expect(publisher.flush(timeout: .seconds(10)) == 0)
+
+            // Only streaming records reach the handler, with their own tags.
+            let reports = log.wait(for: streamed.count)
+            #expect(Set(reports.map(\.tag)) == Set((0..<streamed.count).map { UInt64(500 + $0) }))
+            #expect(reports.allSatisfy { $0.error == nil })
+            #expect(publisher.close() == 0)
+
+            let records = try consumeAll(cluster, topic: topic, partitions: 3, expecting: streamed.count + batch.count)
+            let expected = (streamed + batch).map { reading in
+                WireRecord(
+                    key: Array(reading.sensorID.utf8), value: CanonicalJSON.encode(reading),
+                    timestampMs: reading.timestamp.microseconds / 1000)
+            }
+            #expect(records.sorted() == expected.sorted())
+            // Canonical form spelled out once, independently of CanonicalJSON.
+            #expect(records.map { String(decoding: $0.value, as: UTF8.self) }.contains(#"{"sensor_id":"batch-1._:/x","speed":1.25,"ts":1700000001.234567}"#))
         }
-        let batch = Self.readings(20, prefix: "batch")
-        let outcome = await publisher.publish(batch, deadline: .now + .seconds(10))
-        #expect(outcome.records == Array(repeating: .delivered, count: batch.count))
-        #expect(outcome.isFullyDelivered && !outcome.hitFullQueue)
-        #expect(publisher.flush(timeout: .seconds(10)) == 0)
-
-        // Only streaming records reach the handler, with their own tags.
-        let reports = log.wait(for: streamed.count)
-        #expect(Set(reports.map(\.tag)) == Set((0..<streamed.count).map { UInt64(500 + $0) }))
-        #expect(reports.allSatisfy { $0.error == nil })
-        #expect(publisher.close() == 0)
-
-        let records = try consumeAll(cluster, topic: topic, partitions: 3, expecting: streamed.count + batch.count)
-        let expected = (streamed + batch).map { reading in
-            WireRecord(
-                key: Array(reading.sensorID.utf8), value: CanonicalJSON.encode(reading),
-                timestampMs: reading.timestamp.microseconds / 1000)
-        }
-        #expect(records.sorted() == expected.sorted())
-        // Canonical form spelled out once, independently of CanonicalJSON.
-        #expect(records.map { String(decoding: $0.value, as: UTF8.self) }.contains(#"{"sensor_id":"batch-1._:/x","speed":1.25,"ts":1700000001.234567}"#))
     }
 
     @Test func batchFailsWhileTheBrokerIsDownAndIsDeliveredOnceItIsBack() async throws {
-        let cluster = try MockCluster()
-        let topic = uniqueName("down-up")
-        try cluster.createTopic(name: topic, partitions: 1)
-        let publisher = try ReadingPublisher(
-            configuration: configuration(cluster, [("message.timeout.ms", "1500")]), topic: topic)
-        try publisher.waitForBrokers(timeout: .seconds(5))
+        try await onOwnThread {
+            let cluster = try MockCluster()
+            let topic = uniqueName("down-up")
+            try cluster.createTopic(name: topic, partitions: 1)
+            let publisher = try ReadingPublisher(
+                configuration: configuration(cluster, [("message.timeout.ms", "2500"), ("reconnect.backoff.max.ms", "200")]),
+                topic: topic)
+            try publisher.waitForBrokers(timeout: .seconds(5))
 
-        try cluster.setBroker(1, up: false)
-        let lost = await publisher.publish(Self.readings(5), deadline: .now + .seconds(10))
-        #expect(lost.records.count == 5)
-        #expect(lost.records.allSatisfy { if case .failed(let error) = $0 { error.isRetriable } else { false } }, "\(lost)")
+            try cluster.setBroker(1, up: false)
+            let lost = await publisher.publish(Self.readings(5), deadline: .now + .seconds(10))
+            #expect(lost.records.count == 5)
+            #expect(lost.records.allSatisfy { if case .failed(let error) = $0 { error.isRetriable } else { false } }, "\(lost)")
 
-        try cluster.setBroker(1, up: true)
-        let delivered = await publisher.publish(Self.readings(5), deadline: .now + .seconds(10))
-        #expect(delivered.isFullyDelivered, "\(delivered)")
-        #expect(publisher.close() == 0)
+            try cluster.setBroker(1, up: true)
+            try publisher.waitForBrokers(timeout: .seconds(5))
+            let delivered = await publisher.publish(Self.readings(5), deadline: .now + .seconds(10))
+            #expect(delivered.isFullyDelivered, "\(delivered)")
+            #expect(publisher.close() == 0)
+        }
     }
 
     @Test func retriableProduceErrorsAreRetriedAndPermanentOnesReported() async throws {
-        let cluster = try MockCluster()
-        let topic = uniqueName("request-errors")
-        try cluster.createTopic(name: topic, partitions: 1)
-        let publisher = try ReadingPublisher(configuration: configuration(cluster), topic: topic)
-        try publisher.waitForBrokers(timeout: .seconds(5))
+        try await onOwnThread {
+            let cluster = try MockCluster()
+            let topic = uniqueName("request-errors")
+            try cluster.createTopic(name: topic, partitions: 1)
+            let publisher = try ReadingPublisher(configuration: configuration(cluster), topic: topic)
+            try publisher.waitForBrokers(timeout: .seconds(5))
 
-        // 19 NOT_ENOUGH_REPLICAS: retried by the idempotent producer without duplicates.
-        cluster.pushRequestErrors(apiKey: 0, errors: [19, 19])
-        let retried = await publisher.publish(Self.readings(3), deadline: .now + .seconds(10))
-        #expect(retried.isFullyDelivered, "\(retried)")
+            // 19 NOT_ENOUGH_REPLICAS: retried by the idempotent producer without duplicates.
+            cluster.pushRequestErrors(apiKey: 0, errors: [19, 19])
+            let retried = await publisher.publish(Self.readings(3), deadline: .now + .seconds(10))
+            #expect(retried.isFullyDelivered, "\(retried)")
 
-        // 87 INVALID_RECORD: the broker refuses the records for good.
-        cluster.pushRequestErrors(apiKey: 0, errors: [87])
-        let refused = await publisher.publish(Self.readings(1), deadline: .now + .seconds(10))
-        #expect(refused.records.count == 1)
-        guard case .failed(let error) = refused.records[0] else {
-            Issue.record("expected a failed record, got \(refused)")
-            return
+            // 87 INVALID_RECORD: the broker refuses the records for good.
+            cluster.pushRequestErrors(apiKey: 0, errors: [87])
+            let refused = await publisher.publish(Self.readings(1), deadline: .now + .seconds(10))
+            #expect(refused.records.count == 1)
+            guard case .failed(let error) = refused.records[0] else {
+                Issue.record("expected a failed record, got \(refused)")
+                return
+            }
+            #expect(error.code == .librdkafka(87))
+            publisher.close()
+            let onTopic = try consumeAll(cluster, topic: topic, partitions: 1, expecting: 3)
+            #expect(onTopic.count == 3)
         }
-        #expect(error.code == .librdkafka(87))
-        publisher.close()
-        let onTopic = try consumeAll(cluster, topic: topic, partitions: 1, expecting: 3)
-        #expect(onTopic.count == 3)
     }
 
     @Test func fullQueueFailsTheRestOfTheBatchAtOnce() async throws {
-        let cluster = try MockCluster()
-        let topic = uniqueName("queue-full")
-        try cluster.createTopic(name: topic, partitions: 1)
-        try cluster.setRoundTripTime(broker: 1, milliseconds: 400)
-        let publisher = try ReadingPublisher(
-            configuration: configuration(cluster, [("queue.buffering.max.messages", "5")]), topic: topic)
-        try publisher.waitForBrokers(timeout: .seconds(5))
+        try await onOwnThread {
+            let cluster = try MockCluster()
+            let topic = uniqueName("queue-full")
+            try cluster.createTopic(name: topic, partitions: 1)
+            try cluster.setRoundTripTime(broker: 1, milliseconds: 400)
+            let publisher = try ReadingPublisher(
+                configuration: configuration(cluster, [("queue.buffering.max.messages", "5")]), topic: topic)
+            try publisher.waitForBrokers(timeout: .seconds(5))
 
-        let clock = ContinuousClock()
-        let started = clock.now
-        let outcome = await publisher.publish(Self.readings(12), deadline: .now + .seconds(30))
-        #expect(clock.now - started < .seconds(10), "a full queue must not make the batch wait for room")
-        #expect(outcome.hitFullQueue)
-        #expect(Array(outcome.records.prefix(5)) == Array(repeating: .delivered, count: 5))
-        #expect(outcome.records.dropFirst(5).allSatisfy {
-            if case .notQueued(let error) = $0 { error.isQueueFull } else { false }
-        }, "\(outcome)")
-        #expect(publisher.close() == 0)
+            let clock = ContinuousClock()
+            let started = clock.now
+            let outcome = await publisher.publish(Self.readings(12), deadline: .now + .seconds(30))
+            #expect(clock.now - started < .seconds(10), "a full queue must not make the batch wait for room")
+            #expect(outcome.hitFullQueue)
+            #expect(Array(outcome.records.prefix(5)) == Array(repeating: .delivered, count: 5))
+            #expect(outcome.records.dropFirst(5).allSatisfy {
+                if case .notQueued(let error) = $0 { error.isQueueFull } else { false }
+            }, "\(outcome)")
+            #expect(publisher.close() == 0)
+        }
     }
 
     @Test func deadlineReturnsWhatIsStillInFlightAsUnconfirmed() async throws {
-        let cluster = try MockCluster()
-        let topic = uniqueName("deadline")
-        try cluster.createTopic(name: topic, partitions: 1)
-        let publisher = try ReadingPublisher(configuration: configuration(cluster), topic: topic)
-        try publisher.waitForBrokers(timeout: .seconds(5))
-        try cluster.setBroker(1, up: false)
+        try await onOwnThread {
+            let cluster = try MockCluster()
+            let topic = uniqueName("deadline")
+            try cluster.createTopic(name: topic, partitions: 1)
+            let publisher = try ReadingPublisher(configuration: configuration(cluster), topic: topic)
+            try publisher.waitForBrokers(timeout: .seconds(5))
+            try cluster.setBroker(1, up: false)
 
-        let clock = ContinuousClock()
-        let started = clock.now
-        let outcome = await publisher.publish(Self.readings(4), deadline: .now + .milliseconds(800))
-        let waited = clock.now - started
-        #expect(waited >= .milliseconds(800) && waited < .seconds(5))
-        #expect(outcome.records == Array(repeating: .unconfirmed, count: 4))
-        #expect(publisher.outstandingCount == 4)
+            let clock = ContinuousClock()
+            let started = clock.now
+            let outcome = await publisher.publish(Self.readings(4), deadline: .now + .milliseconds(800))
+            let waited = clock.now - started
+            #expect(waited >= .milliseconds(800) && waited < .seconds(5))
+            #expect(outcome.records == Array(repeating: .unconfirmed, count: 4))
+            #expect(publisher.outstandingCount == 4)
 
-        // Their late reports must not disturb the next batch.
-        try cluster.setBroker(1, up: true)
-        let next = await publisher.publish(Self.readings(2), deadline: .now + .seconds(10))
-        #expect(next.isFullyDelivered, "\(next)")
-        #expect(publisher.close() == 0)
-        #expect(try consumeAll(cluster, topic: topic, partitions: 1, expecting: 6).count == 6)
+            // Their late reports must not disturb the next batch.
+            try cluster.setBroker(1, up: true)
+            let next = await publisher.publish(Self.readings(2), deadline: .now + .seconds(10))
+            #expect(next.isFullyDelivered, "\(next)")
+            #expect(publisher.close() == 0)
+            #expect(try consumeAll(cluster, topic: topic, partitions: 1, expecting: 6).count == 6)
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Synchronization
 import SpeedoKafka
@@ -51,5 +52,51 @@ extension [ConsumerEvent] {
                 TopicPartitionOffset(topic: topic, partition: partition, offset: offset)
             } else { nil }
         }
+    }
+}
+
+/// Runs an async test body on a thread of its own (`withTaskExecutorPreference`), so that its timing does not
+/// depend on the shared concurrency pool, which other tests of the process may keep busy with blocking calls.
+func onOwnThread<T>(_ body: () async throws -> T) async throws -> T {
+    let executor = DedicatedThreadExecutor()
+    defer { executor.stop() }
+    return try await withTaskExecutorPreference(executor, operation: body)
+}
+
+final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
+    // @unchecked Sendable: `jobs` and `isStopping` are only touched with `condition` locked.
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+    private var isStopping = false
+
+    init() {
+        let thread = Thread { [self] in
+            while let job = next() { job.runSynchronously(on: asUnownedTaskExecutor()) }
+        }
+        thread.name = "test-executor"
+        thread.start()
+    }
+
+    private func next() -> UnownedJob? {
+        condition.lock()
+        defer { condition.unlock() }
+        while jobs.isEmpty && !isStopping { condition.wait() }
+        return jobs.isEmpty ? nil : jobs.removeFirst()
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        condition.lock()
+        jobs.append(unowned)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// The thread ends once no job is left.
+    func stop() {
+        condition.lock()
+        isStopping = true
+        condition.signal()
+        condition.unlock()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SpeedoKafka
+import SpeedoStore
 import Testing
 
 @testable import speedo
@@ -34,7 +35,7 @@ import Testing
             .hasPrefix("401 "))
         #expect(try await curl(["http://\(address)/healthz"]).hasPrefix("200 {\"brokers\""))
 
-        let outcome = await blocking { server.terminate() }
+        let outcome = try await blocking { server.terminate() }
         #expect(!outcome.timedOut, "speedo did not stop within 30 s of SIGTERM")
         #expect(outcome.status == 130, "exit status after SIGTERM: \(outcome.status); stderr: \(outcome.stderr)")
         #expect(outcome.stderr.contains("every accepted reading was delivered"))
@@ -73,11 +74,7 @@ import Testing
 }
 
 private func blocking<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
-    try await onDedicatedThread(body)
-}
-
-private func blocking<Value: Sendable>(_ body: @escaping @Sendable () -> Value) async -> Value {
-    await onDedicatedThread(body)
+    try await runOnDedicatedThread(name: "speedo-test", body)
 }
 
 /// `speedo` running in the background, its stderr collected in a file.

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import SpeedoCore
 import SpeedoKafka
+import SpeedoStore
 import Testing
 
 @testable import speedo
@@ -24,7 +25,7 @@ final class IngestHTTPFixture: Sendable {
     static func make(
         deliveryTimeout: Duration = .seconds(5), properties: [(String, String)] = []
     ) async throws -> IngestHTTPFixture {
-        try await onDedicatedThread { () throws(KafkaError) in
+        try await runOnDedicatedThread(name: "speedo-test") {
             try IngestHTTPFixture(deliveryTimeout: deliveryTimeout, properties: properties)
         }
     }
@@ -71,7 +72,7 @@ final class IngestHTTPFixture: Sendable {
 
     /// Every record on the topic (all partitions), read with a consumer of its own until the end of each partition.
     func recordsOnTopic() async throws -> [ConsumedRecord] {
-        try await onDedicatedThread { () throws(KafkaError) in try self.readTopic() }
+        try await runOnDedicatedThread(name: "speedo-test") { try self.readTopic() }
     }
 
     func valuesOnTopic() async throws -> [String] {

@@ -70,7 +70,32 @@ import Testing
 
         let clean = try speedo.run(["ingest", "-b", cluster.bootstrapServers, "-t", "csv"], input: "s4,1\n")
         #expect(clean.status == 0, "\(clean.stderr)")
-        #expect(clean.stderr.contains("1 lines read, 1 published"))
+        #expect(clean.stderr.contains("1 line read, 1 published"))
+    }
+
+    @Test func filesAreReadInOrderEachWithItsOwnFormatAndLineNumbers() throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic(name: "files", partitions: 1)
+        let directory = try TemporaryDirectory()
+        let ndjson = directory.path + "/a.ndjson", csv = directory.path + "/b.csv"
+        try Data((#"{"sensor_id":"n1","speed":1,"ts":1700000000}"# + "\n{\"sensor_id\":\"n2\"}\n").utf8)
+            .write(to: URL(fileURLWithPath: ndjson))
+        try Data("c1,2,1700000001\nc2,-1,1700000002\n".utf8).write(to: URL(fileURLWithPath: csv))
+        let outcome = try speedo.run(
+            ["ingest", "-b", cluster.bootstrapServers, "-t", "files", ndjson, "-", csv], input: "s1,3,1700000003\n")
+        #expect(outcome.status == 65, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("\(ndjson):2: speed: is required"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("\(csv):2: speed: must be between 0 and 1000 km/h (got -1)"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("5 lines read, 3 published"))
+        // One partition: the topic's order is the order of the inputs.
+        let consumed = try SpeedoBinary.execute(
+            ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", "files", "-e", "-q", "-f", "%k\n"])
+        #expect(consumed.stdout == "n1\ns1\nc1\n")
+
+        let forced = try speedo.run(
+            ["ingest", "-b", cluster.bootstrapServers, "-t", "files", "--format", "ndjson", csv])
+        #expect(forced.status == 65)
+        #expect(forced.stderr.contains("\(csv):1: line: not a JSON object (got c1,2,1700000001)"), "\(forced.stderr)")
     }
 
     @Test func maxErrorsStopsReadingButPublishesWhatWasRead() throws {

@@ -50,6 +50,7 @@ struct IngestSession {
         case endOfInput
         case interrupted
         case tooManyErrors
+        case producerFailed
     }
 
     private struct StopReading: Error {
@@ -57,8 +58,6 @@ struct IngestSession {
     }
 
     struct Summary {
-        var read: Int
-        var published: Int
         var rejected: Int
         var undelivered: Int
         var text: String
@@ -76,7 +75,6 @@ struct IngestSession {
     let maxErrors: Int?
 
     private var linesRead = 0
-    private var queued = 0
     private var rejected = 0
     private var progress = ProgressLine()
     private let clock = ContinuousClock()
@@ -154,7 +152,6 @@ struct IngestSession {
         while true {
             do {
                 try publisher.publish(reading, tag: tag, whenQueueFull: policy)
-                queued += 1
                 return
             } catch where error.isQueueFull {
                 if interrupts.isInterrupted {
@@ -165,21 +162,23 @@ struct IngestSession {
                 policy = .wait(until: clock.now + ProgressLine.interval)
             } catch {
                 tally.noteFailure(tag: tag, error)
-                if error.isFatal { throw StopReading(reason: .interrupted) }
+                // A fatal error leaves the producer unusable: the rest could only fail the same way.
+                if error.isFatal { throw StopReading(reason: .producerFailed) }
+                return
             }
         }
     }
 
-    /// Waits for every queued reading's outcome (bounded when interrupted), then closes the producer.
-    mutating func finish(interrupted: Bool) -> Int {
-        if interrupted {
-            return publisher.close(flushTimeout: Self.interruptFlushTimeout)
+    /// Waits for every queued reading's outcome (bounded when interrupted), then closes the producer, which
+    /// reports whatever is still outstanding as failed.
+    mutating func finish(interrupted: Bool) {
+        if !interrupted {
+            // message.timeout.ms bounds how long any record can stay outstanding; a signal cuts the wait short.
+            while publisher.flush(timeout: ProgressLine.interval) > 0 && !interrupts.isInterrupted {
+                drawProgress()
+            }
         }
-        // message.timeout.ms bounds how long any record can stay outstanding; a signal cuts the wait short.
-        while publisher.flush(timeout: ProgressLine.interval) > 0 && !interrupts.isInterrupted {
-            drawProgress()
-        }
-        return publisher.close(flushTimeout: interrupts.isInterrupted ? Self.interruptFlushTimeout : .zero)
+        publisher.close(flushTimeout: interrupts.isInterrupted ? Self.interruptFlushTimeout : .zero)
     }
 
     func summary() -> Summary {
@@ -188,11 +187,11 @@ struct IngestSession {
         let published = tally.confirmedCount
         let undelivered = tally.failedCount
         let rate = seconds > 0 ? Int((Double(linesRead) / seconds).rounded()) : linesRead
-        let text = "\(grouped(linesRead)) lines read, \(grouped(published)) published (confirmed by the broker), "
+        let text = "\(count(linesRead, "line")) read, \(grouped(published)) published (confirmed by the broker), "
             + "\(grouped(rejected)) rejected, \(grouped(undelivered)) undelivered in "
             + String(format: "%.2f", seconds) + " s (\(grouped(rate)) lines/s)"
         progress.clear()
-        return Summary(read: linesRead, published: published, rejected: rejected, undelivered: undelivered, text: text)
+        return Summary(rejected: rejected, undelivered: undelivered, text: text)
     }
 
     private mutating func note(_ message: String) {
