@@ -12,11 +12,8 @@ build: deps
 deps:
 	@scripts/install-deps.sh
 
-# One test at a time: many tests block their thread for seconds (running the binary, PostgreSQL, a broker), and
-# in parallel they occupy the whole cooperative pool (two threads on two cores), starving the async tests whose
-# timers and continuations need it (seen: ReadingPublisher's deadline tests failing only in the full parallel run).
 test: build
-	$(SWIFT) test --no-parallel
+	$(SWIFT) test
 	scripts/generate.sh --check
 
 demo: build
