@@ -40,10 +40,16 @@ extension Ingest {
                 Terminal.note(
                     "listening on http://\(address), publishing to \(settings.topic.value) at \(settings.brokers.value)")
             })
-        try await application.runService()
+        do {
+            try await application.runService()
+        } catch {
+            throw CommandFailure(.unavailable, "cannot serve HTTP on \(http.listen ?? ""): \(error); is the port in use?")
+        }
 
-        health.stop()
-        let undelivered = try await runOnDedicatedThread(name: "speedo-close") { publisher.close(flushTimeout: deliveryTimeout) }
+        let undelivered = try await runOnDedicatedThread(name: "speedo-close") {
+            health.stop()
+            return publisher.close(flushTimeout: deliveryTimeout)
+        }
         guard undelivered == 0 else {
             throw CommandFailure(.notDelivered, "stopped with \(undelivered) record(s) not confirmed by the broker")
         }

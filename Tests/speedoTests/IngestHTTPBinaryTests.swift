@@ -54,6 +54,17 @@ import Testing
             """)
     }
 
+    @Test func listenFailuresAreNamed() async throws {
+        let cluster = try await blocking { try MockCluster() }
+        // The broker's own port is taken.
+        let taken = cluster.bootstrapServers
+        let outcome = try await blocking {
+            try SpeedoBinary().run(["ingest", "--listen", taken, "-b", taken, "--connect-timeout", "10s"])
+        }
+        #expect(outcome.status == 69)
+        #expect(outcome.stderr.contains("cannot serve HTTP on \(taken)"), "\(outcome.stderr)")
+    }
+
     @Test func badListenAddressIsAUsageError() throws {
         let outcome = try SpeedoBinary().run(["ingest", "--listen", "localhost", "-b", "127.0.0.1:1"])
         #expect(outcome.status == 64)
