@@ -54,6 +54,31 @@ import Testing
             """)
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"), "needs curl"))
+    func sigtermLetsTheRequestInFlightFinishWithItsDelivery() async throws {
+        let cluster = try await blocking { try MockCluster() }
+        let topic = "binary-drain-\(UInt32.random(in: 0...UInt32.max))"
+        try cluster.createTopic(name: topic, partitions: 1)
+        let server = try ServerProcess(arguments: ["ingest", "--listen", "127.0.0.1:0", "-b", cluster.bootstrapServers, "-t", topic])
+        let address = try await blocking { try server.waitForListeningAddress() }
+        let reading = ["-H", "Content-Type: application/json", "--data-binary", #"{"sensor_id":"slow","speed":1}"#]
+        #expect(try await curl(reading + ["http://\(address)/speed"]).hasPrefix("200 "))
+
+        // Every broker answer now takes 1.5 s: the next request is still waiting for its acknowledgement when
+        // SIGTERM arrives, and must still get its 200.
+        try cluster.setRoundTripTime(broker: 1, milliseconds: 1500)
+        async let inFlight = curl(reading + ["http://\(address)/speed"])
+        try await Task.sleep(for: .milliseconds(500))
+        let outcome = try await blocking { server.terminate() }
+        #expect(try await inFlight == #"200 {"accepted":1,"rejected":[]}"#)
+        #expect(outcome.status == 130, "\(outcome.stderr)")
+        try cluster.setRoundTripTime(broker: 1, milliseconds: 0)
+        let consumed = try await blocking {
+            try SpeedoBinary.execute(["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k\\n"])
+        }
+        #expect(consumed.stdout == "slow\nslow\n")
+    }
+
     @Test func listenFailuresAreNamed() async throws {
         let cluster = try await blocking { try MockCluster() }
         // The broker's own port is taken.
