@@ -4,7 +4,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 SPEEDO = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)/speedo
 
-.PHONY: build deps test demo generated check-generated bench-decoder bench-simulate bench-ingest clean
+.PHONY: build deps test demo generated check-generated bench-decoder bench-simulate bench-ingest bench-http clean
 
 build: deps
 	$(SWIFT) build
@@ -35,6 +35,9 @@ bench-simulate: deps
 
 bench-ingest: deps
 	bench/ingest.sh
+
+bench-http: deps
+	bench/http.sh
 
 clean:
 	rm -rf .build

@@ -13,7 +13,10 @@ let package = Package(
         .executable(name: "speedo", targets: ["speedo"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries from Debian, reached through pkg-config; the shims hold only what Swift cannot import.
@@ -35,6 +38,9 @@ let package = Package(
             dependencies: [
                 "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoTUI", "SpeedoProcess", "SpeedoSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),
@@ -47,6 +53,13 @@ let package = Package(
         .testTarget(name: "SpeedoStoreTests", dependencies: ["SpeedoStore"], swiftSettings: strict),
         .testTarget(name: "SpeedoTUITests", dependencies: ["SpeedoTUI"], swiftSettings: strict),
         .testTarget(name: "SpeedoSimulatorTests", dependencies: ["SpeedoSimulator"], swiftSettings: strict),
-        .testTarget(name: "speedoTests", dependencies: ["SpeedoCore", "SpeedoKafka"], swiftSettings: strict),
+        .testTarget(
+            name: "speedoTests",
+            dependencies: [
+                "speedo", "SpeedoCore", "SpeedoKafka", "SpeedoStore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
     ]
 )

@@ -186,9 +186,9 @@ _speedo() {
 
 _speedo_ingest() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--access-log --version -h --help)
     repeating_options=(-X)
-    non_repeating_options=(-b --brokers -t --topic --format --reject-file --max-errors --partitions --connect-timeout)
+    non_repeating_options=(-b --brokers -t --topic --format --reject-file --max-errors --partitions --connect-timeout --listen --max-body --delivery-timeout --token-file)
     __speedo_offer_flags_options -1
 
     # Offer option value completions
@@ -216,6 +216,18 @@ _speedo_ingest() {
         return
         ;;
     '--connect-timeout')
+        return
+        ;;
+    '--listen')
+        return
+        ;;
+    '--max-body')
+        return
+        ;;
+    '--delivery-timeout')
+        return
+        ;;
+    '--token-file')
         return
         ;;
     esac

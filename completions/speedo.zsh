@@ -50,7 +50,7 @@ _speedo() {
     case "${state}" in
     command)
         local -ar subcommands=(
-            'ingest:Validate NDJSON or CSV readings from files or stdin and publish them to Kafka.'
+            'ingest:Validate NDJSON or CSV readings from files, stdin or HTTP and publish them to Kafka.'
             'simulate:Simulate vehicles passing speed sensors and send their readings.'
             'dev:Run the embedded local stack: a Kafka-protocol broker and a private PostgreSQL.'
             'status:Show brokers, topics, consumer lag and what PostgreSQL holds.'
@@ -83,6 +83,11 @@ _speedo_ingest() {
         '--max-errors[Stop reading after this many rejected lines; what was read is still published.]:n:'
         '--partitions[Partitions of the topic when it has to be created.]:n:'
         '--connect-timeout[How long to keep retrying when no broker answers at startup (e.g. 30s, 2m).]:duration:'
+        '--listen[Serve the HTTP ingestion API on this address instead of reading files or stdin.]:host\:port:'
+        '--max-body[Largest request body accepted (413 beyond it)\: bytes, or with KiB or MiB.]:size:'
+        '--delivery-timeout[How long a reading may wait for the broker'\''s acknowledgement before its request answers 503.]:duration:'
+        '--token-file[Require `Authorization\: Bearer <token>` on /speed and /metrics; the token is the file'\''s content, trimmed.]:path:'
+        '--access-log[Log one line per HTTP request on stderr.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -6,7 +6,7 @@ import SpeedoStore
 
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Validate NDJSON or CSV readings from files or stdin and publish them to Kafka.",
+        abstract: "Validate NDJSON or CSV readings from files, stdin or HTTP and publish them to Kafka.",
         discussion: """
             Reads each FILE in order, or standard input when there is none or FILE is -. Each input is \
             NDJSON ({"sensor_id":"sensor-1","speed":42,"ts":1700000000} per line) or CSV \
@@ -27,11 +27,16 @@ struct Ingest: AsyncParsableCommand {
             69 no broker reachable within --connect-timeout; 75 some readings not confirmed by the broker \
             (publishing them again is safe); 130 interrupted.
 
+            With --listen, serves the HTTP ingestion API instead (see --listen); SIGINT or SIGTERM stop \
+            accepting connections, the requests in flight get their answers, the producer is flushed, and the \
+            exit code is 130.
+
             Examples:
               speedo ingest readings.ndjson
               speedo simulate --stdout | speedo ingest
               speedo ingest --reject-file rejected.csv day1.csv day2.csv
               speedo ingest -b kafka1:9092 -X security.protocol=SSL readings.ndjson
+              speedo ingest --listen 0.0.0.0:8080 --token-file /etc/speedo/token
             """
     )
 
@@ -56,11 +61,22 @@ struct Ingest: AsyncParsableCommand {
     @OptionGroup(title: "Publishing")
     var publishing: PublishingOptions
 
+    @OptionGroup(title: "HTTP")
+    var http: HTTPIngestOptions
+
     func validate() throws {
+        if http.listen != nil {
+            let fileModeOnly = [
+                files.isEmpty ? nil : "FILE arguments", format.map { _ in "--format" },
+                rejectFile.map { _ in "--reject-file" }, maxErrors.map { _ in "--max-errors" },
+            ].compactMap { $0 }
+            if let first = fileModeOnly.first { throw ValidationError("\(first) cannot be combined with --listen") }
+        }
         if let maxErrors, maxErrors < 1 { throw ValidationError("--max-errors must be 1 or more (got \(maxErrors))") }
     }
 
     func run() async throws {
+        if http.listen != nil { return try await serveHTTP() }
         let job = IngestJob(
             settings: try ConnectionSettings.resolve(kafka: kafka, database: nil),
             paths: files.isEmpty ? ["-"] : files, format: format, rejectFile: rejectFile, maxErrors: maxErrors,

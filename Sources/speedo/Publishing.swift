@@ -44,15 +44,19 @@ extension ReadingPublisher {
         }
     }
 
-    /// A streaming publisher whose broker answered and whose topic exists; only failures reach `deliveryHandler`.
-    /// Waits for a broker with notes on stderr, so that a command started together with its cluster does not
-    /// fail (the seed's NoBrokersAvailable).
+    /// A publisher whose broker answered and whose topic exists. Waits for a broker with notes on stderr, so that
+    /// a command started together with its cluster does not fail (the seed's NoBrokersAvailable). `defaults` are
+    /// producer properties of the command's own, which the operator's -X still override. Without `interrupts`
+    /// (a server, which handles signals only once it serves), a signal while waiting ends the process.
     static func connected(
-        settings: ConnectionSettings, options: PublishingOptions, command: String, interrupts: InterruptWatcher,
-        deliveryHandler: @escaping @Sendable (DeliveryReport) -> Void
+        settings: ConnectionSettings, options: PublishingOptions, command: String, interrupts: InterruptWatcher?,
+        defaults: [(String, String)] = [], streamingReports: StreamingReports = .failuresOnly,
+        deliveryHandler: @escaping @Sendable (DeliveryReport) -> Void = { _ in }
     ) throws -> ReadingPublisher {
+        var configuration = KafkaConfiguration(settings)
+        configuration.properties = defaults + configuration.properties
         let publisher = try ReadingPublisher(
-            configuration: KafkaConfiguration(settings), topic: settings.topic.value, streamingReports: .failuresOnly,
+            configuration: configuration, topic: settings.topic.value, streamingReports: streamingReports,
             deliveryHandler: deliveryHandler)
         let brokers = settings.brokers.value
         let clock = ContinuousClock()
@@ -65,7 +69,7 @@ extension ReadingPublisher {
                 break
             } catch {
                 let remaining = deadline - clock.now
-                if interrupts.isInterrupted {
+                if interrupts?.isInterrupted == true {
                     throw CommandFailure(.interrupted, "interrupted while waiting for Kafka at \(brokers)")
                 }
                 guard remaining > .zero else {

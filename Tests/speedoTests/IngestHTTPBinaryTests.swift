@@ -1,0 +1,165 @@
+import Foundation
+import SpeedoKafka
+import SpeedoStore
+import Testing
+
+@testable import speedo
+
+/// The real binary serving HTTP, driven with curl, stopped with SIGTERM. The waiting happens on threads of their
+/// own (`blocking`), so that this test does not hold one of the cooperative pool's two threads for seconds.
+@Suite struct IngestHTTPBinaryTests {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"), "needs curl"))
+    func curlPostsToTheRealServerAndSigtermFlushes() async throws {
+        let cluster = try await blocking { try MockCluster() }
+        let topic = "binary-http-\(UInt32.random(in: 0...UInt32.max))"
+        try cluster.createTopic(name: topic, partitions: 1)
+        let directory = try TemporaryDirectory()
+        let tokenFile = directory.path + "/token"
+        try "  e2e-token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+
+        let server = try ServerProcess(arguments: [
+            "ingest", "--listen", "127.0.0.1:0", "-b", cluster.bootstrapServers, "-t", topic,
+            "--token-file", tokenFile, "--access-log",
+        ])
+        let address = try await blocking { try server.waitForListeningAddress() }
+        #expect(server.stderr.contains("publishing to \(topic) at \(cluster.bootstrapServers)"))
+
+        let ts = Int(Date().timeIntervalSince1970) - 10
+        let posted = try await curl([
+            "-H", "Authorization: Bearer e2e-token", "-H", "Content-Type: application/x-ndjson",
+            "--data-binary", "{\"sensor_id\":\"e2e\",\"speed\":88,\"ts\":\(ts)}\n{\"sensor_id\":\"e2e\",\"speed\":89,\"ts\":\(ts)}\n",
+            "http://\(address)/speed",
+        ])
+        #expect(posted == "200 {\"accepted\":2,\"rejected\":[]}")
+        #expect(try await curl(["http://\(address)/speed", "--data-binary", "{}", "-H", "Content-Type: application/json"])
+            .hasPrefix("401 "))
+        #expect(try await curl(["http://\(address)/healthz"]).hasPrefix("200 {\"brokers\""))
+
+        let outcome = try await blocking { server.terminate() }
+        #expect(!outcome.timedOut, "speedo did not stop within 30 s of SIGTERM")
+        #expect(outcome.status == 130, "exit status after SIGTERM: \(outcome.status); stderr: \(outcome.stderr)")
+        #expect(outcome.stderr.contains("every accepted reading was delivered"))
+        #expect(outcome.stderr.contains("POST /speed 200"), "access log missing: \(outcome.stderr)")
+        let lines = outcome.stderr.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("listening on http://") }.count == 1)
+
+        let consumed = try await blocking {
+            try SpeedoBinary.execute(
+                ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k %s\\n"], timeout: .seconds(30))
+        }
+        #expect(consumed.stdout == """
+            e2e {"sensor_id":"e2e","speed":88,"ts":\(ts).0}
+            e2e {"sensor_id":"e2e","speed":89,"ts":\(ts).0}
+
+            """)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"), "needs curl"))
+    func sigtermLetsTheRequestInFlightFinishWithItsDelivery() async throws {
+        let cluster = try await blocking { try MockCluster() }
+        let topic = "binary-drain-\(UInt32.random(in: 0...UInt32.max))"
+        try cluster.createTopic(name: topic, partitions: 1)
+        let server = try ServerProcess(arguments: ["ingest", "--listen", "127.0.0.1:0", "-b", cluster.bootstrapServers, "-t", topic])
+        let address = try await blocking { try server.waitForListeningAddress() }
+        let reading = ["-H", "Content-Type: application/json", "--data-binary", #"{"sensor_id":"slow","speed":1}"#]
+        #expect(try await curl(reading + ["http://\(address)/speed"]).hasPrefix("200 "))
+
+        // Every broker answer now takes 1.5 s: the next request is still waiting for its acknowledgement when
+        // SIGTERM arrives, and must still get its 200.
+        try cluster.setRoundTripTime(broker: 1, milliseconds: 1500)
+        async let inFlight = curl(reading + ["http://\(address)/speed"])
+        try await Task.sleep(for: .milliseconds(500))
+        let outcome = try await blocking { server.terminate() }
+        #expect(try await inFlight == #"200 {"accepted":1,"rejected":[]}"#)
+        #expect(outcome.status == 130, "\(outcome.stderr)")
+        try cluster.setRoundTripTime(broker: 1, milliseconds: 0)
+        let consumed = try await blocking {
+            try SpeedoBinary.execute(["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k\\n"])
+        }
+        #expect(consumed.stdout == "slow\nslow\n")
+    }
+
+    @Test func listenFailuresAreNamed() async throws {
+        let cluster = try await blocking { try MockCluster() }
+        // The broker's own port is taken.
+        let taken = cluster.bootstrapServers
+        let outcome = try await blocking {
+            try SpeedoBinary().run(["ingest", "--listen", taken, "-b", taken, "--connect-timeout", "10s"])
+        }
+        #expect(outcome.status == 69)
+        #expect(outcome.stderr.contains("cannot serve HTTP on \(taken)"), "\(outcome.stderr)")
+    }
+
+    @Test func badListenAddressIsAUsageError() throws {
+        let outcome = try SpeedoBinary().run(["ingest", "--listen", "localhost", "-b", "127.0.0.1:1"])
+        #expect(outcome.status == 64)
+        #expect(outcome.stderr.contains("--listen takes host:port"))
+        let missingToken = try SpeedoBinary().run(["ingest", "--max-body", "1KiB", "--listen", "127.0.0.1:0", "--token-file", "/nonexistent/token", "-b", "127.0.0.1:1"])
+        #expect(missingToken.status == 64)
+        #expect(missingToken.stderr.contains("/nonexistent/token"))
+    }
+
+    /// "STATUS BODY"; `-w` appends the status code after the body.
+    private func curl(_ arguments: [String]) async throws -> String {
+        let outcome = try await blocking {
+            try SpeedoBinary.execute(["curl", "-sS", "--max-time", "20", "-w", "\n%{http_code}"] + arguments)
+        }
+        let parts = outcome.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        return "\(parts.last ?? "") \(parts.dropLast().joined(separator: "\n"))"
+    }
+}
+
+private func blocking<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+    try await runOnDedicatedThread(name: "speedo-test", body)
+}
+
+/// `speedo` running in the background, its stderr collected in a file.
+// @unchecked Sendable: used by one test at a time, handed between its task and the threads it waits on.
+private final class ServerProcess: @unchecked Sendable {
+    private let process = Process()
+    private let errors: TemporaryFile
+
+    init(arguments: [String]) throws {
+        errors = try TemporaryFile()
+        process.executableURL = URL(fileURLWithPath: SpeedoBinary.path)
+        process.arguments = arguments
+        process.standardError = errors.handle
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+
+    var stderr: String { errors.contents() }
+
+    /// host:port from the startup line.
+    func waitForListeningAddress(timeout: Duration = .seconds(60)) throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = stderr.split(separator: "\n").first(where: { $0.hasPrefix("listening on http://") }) {
+                return String(line.dropFirst("listening on http://".count).prefix { $0 != "," })
+            }
+            guard process.isRunning else { throw ServerFailure(message: "speedo exited early: \(stderr)") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw ServerFailure(message: "no listening line within \(timeout): \(stderr)")
+    }
+
+    func terminate(timeout: Duration = .seconds(30)) -> (status: Int32, stderr: String, timedOut: Bool) {
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        let timedOut = process.isRunning
+        if timedOut { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return (process.terminationStatus, stderr, timedOut)
+    }
+}
+
+private struct ServerFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SpeedoCore
+import SpeedoKafka
+import SpeedoStore
+import Testing
+
+@testable import speedo
+
+/// The HTTP ingestion API in-process, in front of a real mock Kafka cluster over TCP.
+///
+/// Its blocking steps (starting the cluster, waiting for it, reading the topic back) run on threads of their own:
+/// on this 2-core machine the cooperative pool has two threads, and tests running in parallel rely on it.
+final class IngestHTTPFixture: Sendable {
+    let topic: String
+    let publisher: ReadingPublisher
+    let health: BrokerHealth
+    let metrics = IngestHTTPMetrics()
+    /// Declared last, so that it is released after the clients that talk to it.
+    let cluster: MockCluster
+
+    let deliveryTimeout: Duration
+
+    static func make(
+        deliveryTimeout: Duration = .seconds(5), properties: [(String, String)] = []
+    ) async throws -> IngestHTTPFixture {
+        try await runOnDedicatedThread(name: "speedo-test") {
+            try IngestHTTPFixture(deliveryTimeout: deliveryTimeout, properties: properties)
+        }
+    }
+
+    private init(deliveryTimeout: Duration, properties: [(String, String)]) throws(KafkaError) {
+        self.deliveryTimeout = deliveryTimeout
+        let cluster = try MockCluster()
+        self.cluster = cluster
+        topic = "http-\(UInt32.random(in: 0...UInt32.max))"
+        try cluster.createTopic(name: topic, partitions: 3)
+        publisher = try ReadingPublisher(
+            configuration: KafkaConfiguration(
+                bootstrapServers: cluster.bootstrapServers,
+                properties: IngestHTTPServer.producerDefaults(deliveryTimeout: deliveryTimeout) + properties),
+            topic: topic)
+        try publisher.waitForBrokers(timeout: .seconds(10))
+        health = BrokerHealth(publisher: publisher, interval: .milliseconds(100), initial: .reachable)
+    }
+
+    static let defaultMaximumBodySize = 1 << 20
+
+    deinit {
+        health.stop()
+        _ = publisher.close(flushTimeout: .seconds(5))
+    }
+
+    func responder(maximumBodySize: Int = defaultMaximumBodySize, token: String? = nil) -> IngestHTTPResponder {
+        IngestHTTPResponder(
+            settings: .init(
+                maximumBodySize: maximumBodySize, deliveryTimeout: deliveryTimeout, bearerToken: token, accessLog: false,
+                brokers: cluster.bootstrapServers, topic: topic),
+            publisher: publisher, health: health, metrics: metrics)
+    }
+
+    /// Runs `body` against the application through Hummingbird's in-process test client.
+    func withClient(
+        maximumBodySize: Int = defaultMaximumBodySize, token: String? = nil,
+        _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
+        let application = IngestHTTPServer.makeApplication(
+            host: "127.0.0.1", port: 0, responder: responder(maximumBodySize: maximumBodySize, token: token))
+        try await application.test(.router) { client in try await body(client) }
+    }
+
+    /// Every record on the topic (all partitions), read with a consumer of its own until the end of each partition.
+    func recordsOnTopic() async throws -> [ConsumedRecord] {
+        try await runOnDedicatedThread(name: "speedo-test") { try self.readTopic() }
+    }
+
+    func valuesOnTopic() async throws -> [String] {
+        try await recordsOnTopic().map { String(decoding: $0.value ?? [], as: UTF8.self) }
+    }
+
+    private func readTopic() throws(KafkaError) -> [ConsumedRecord] {
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), groupID: nil)
+        defer { consumer.close() }
+        let partitions: [Int32] = [0, 1, 2]
+        try consumer.assign(partitions.map { TopicPartitionOffset(topic: topic, partition: $0, offset: 0) })
+        var records: [ConsumedRecord] = []
+        var finished: Set<Int32> = []
+        let deadline = ContinuousClock.now + .seconds(15)
+        while finished.count < partitions.count && ContinuousClock.now < deadline {
+            switch consumer.poll(timeout: .milliseconds(100)) {
+            case .record(let record): records.append(record)
+            case .endOfPartition(_, let partition, _): finished.insert(partition)
+            default: break
+            }
+        }
+        guard finished.count == partitions.count else {
+            throw KafkaError(code: .timedOut, message: "did not reach the end of every partition of \(topic)")
+        }
+        return records
+    }
+}
+
+extension TestClientProtocol {
+    func post(
+        _ body: String, to uri: String = "/speed", contentType: String? = "application/json",
+        headers extra: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers: HTTPFields = [:]
+        if let contentType { headers[.contentType] = contentType }
+        headers.append(contentsOf: extra)
+        return try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body)) { $0 }
+    }
+
+    func get(_ uri: String, headers: HTTPFields = [:]) async throws -> TestResponse {
+        try await execute(uri: uri, method: .get, headers: headers) { $0 }
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+}
+
+/// Epoch seconds a little in the past: valid under the "not in the future" rule whenever the test runs.
+func recentEpoch(secondsAgo: Int = 60) -> Int {
+    Int(Date().timeIntervalSince1970) - secondsAgo
+}

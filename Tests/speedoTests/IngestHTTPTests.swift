@@ -1,0 +1,275 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SpeedoKafka
+import Testing
+
+@testable import speedo
+
+/// `POST /speed`, `GET /healthz`, `GET /metrics` in-process, each answer checked to the byte, and what reached the
+/// topic read back with a consumer.
+@Suite struct IngestHTTPTests {
+    @Test func oneReadingIsOnTheTopicBeforeTheAnswer() async throws {
+        let fixture = try await IngestHTTPFixture.make()
+        let ts = recentEpoch()
+        try await fixture.withClient { client in
+            let response = try await client.post(#"{"sensor_id":"s-1","speed":42.5,"ts":\#(ts),"unit":"kmh"}"#)
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "application/json")
+            #expect(response.text == #"{"accepted":1,"rejected":[]}"#)
+        }
+        let records = try await fixture.recordsOnTopic()
+        try #require(records.count == 1)
+        #expect(String(decoding: records[0].key ?? [], as: UTF8.self) == "s-1")
+        #expect(String(decoding: records[0].value ?? [], as: UTF8.self) == #"{"sensor_id":"s-1","speed":42.5,"ts":\#(ts).0}"#)
+        #expect(records[0].timestampMs == Int64(ts) * 1000)
+    }
+
+    @Test func mixedArrayDeliversTheValidOnesOnceAndListsTheRest() async throws {
+        let fixture = try await IngestHTTPFixture.make()
+        let ts = recentEpoch()
+        let body = """
+            [{"sensor_id":"a","speed":10,"ts":\(ts)},
+             {"sensor_id":"b","speed":2000,"ts":\(ts)},
+             {"sensor_id":"c","speed":30,"ts":\(ts)},
+             {"sensor_id":"d","speed":"42"},
+             42]
+            """
+        try await fixture.withClient { client in
+            let response = try await client.post(body)
+            #expect(response.status == .ok)
+            #expect(response.text == """
+                {"accepted":2,"rejected":[\
+                {"code":"out-of-range","field":"speed","index":1,"message":"speed: must be between 0 and 1000 km/h (got 2000)",\
+                "rule":"must be between 0 and 1000 km/h","value":"2000"},\
+                {"code":"wrong-type","field":"speed","index":3,"message":"speed: must be a JSON number, not a string (got \\"42\\")",\
+                "rule":"must be a JSON number, not a string","value":"\\"42\\""},\
+                {"code":"malformed-line","field":"line","index":4,"message":"line: not a JSON object (got 42)",\
+                "rule":"not a JSON object","value":"42"}]}
+                """)
+        }
+        #expect(try await fixture.valuesOnTopic().sorted() == [
+            #"{"sensor_id":"a","speed":10,"ts":\#(ts).0}"#, #"{"sensor_id":"c","speed":30,"ts":\#(ts).0}"#,
+        ])
+    }
+
+    @Test func ndjsonBodyNamesLinesOfRejectedReadings() async throws {
+        let fixture = try await IngestHTTPFixture.make()
+        let ts = recentEpoch()
+        let body = "{\"sensor_id\":\"n1\",\"speed\":1,\"ts\":\(ts)}\n\n{\"sensor_id\":\"n2\"}\r\n{\"sensor_id\":\"n3\",\"speed\":3,\"ts\":\(ts)}"
+        try await fixture.withClient { client in
+            let response = try await client.post(body, contentType: "application/x-ndjson; charset=utf-8")
+            #expect(response.status == .ok)
+            #expect(response.text == """
+                {"accepted":2,"rejected":[{"code":"missing-field","field":"speed","index":1,"line":3,\
+                "message":"speed: is required","rule":"is required"}]}
+                """)
+        }
+        #expect(try await fixture.valuesOnTopic().count == 2)
+    }
+
+    @Test func everyReadingRejectedIs400WithTheSameBody() async throws {
+        let fixture = try await IngestHTTPFixture.make()
+        try await fixture.withClient { client in
+            let response = try await client.post(#"{"sensor_id":"bad id","speed":1}"#)
+            #expect(response.status == .badRequest)
+            #expect(response.text == """
+                {"accepted":0,"rejected":[{"code":"invalid-character","field":"sensor_id","index":0,\
+                "message":"sensor_id: may only contain A-Z a-z 0-9 . _ : / -, not \\" \\" at character 4 (got \\"bad id\\")",\
+                "rule":"may only contain A-Z a-z 0-9 . _ : / -, not \\" \\" at character 4","value":"\\"bad id\\""}]}
+                """)
+        }
+        #expect(try await fixture.recordsOnTopic().isEmpty)
+    }
+
+    @Test func malformedJSONNamesLineAndColumn() async throws {
+        let fixture = try await IngestHTTPFixture.make()
+        try await fixture.withClient { client in
+            let broken = try await client.post("[\n {\"sensor_id\":\"a\",\"speed\":1},\n {\"sensor_id\" 1}\n]")
+            #expect(broken.status == .badRequest)
+            #expect(broken.text == """
+                {"column":15,"error":"malformed-json","line":3,"message":"expected ':' after the key at line 3, column 15"}
+                """)
+
+            let concatenated = try await client.post("{\"sensor_id\":\"a\",\"speed\":1}\n{\"sensor_id\":\"b\",\"speed\":2}")
+            #expect(concatenated.status == .badRequest)
+            #expect(concatenated.text == """
+                {"column":1,"error":"malformed-json","line":2,"message":"unexpected text after the object at line 2, column 1 \
+                (several readings: send a JSON array, or NDJSON with Content-Type: application/x-ndjson)"}
+                """)
+
+            let empty = try await client.post(" \n")
+            #expect(empty.status == .badRequest)
+            #expect(empty.text == #"{"error":"no-readings","message":"the body holds no readings"}"#)
+        }
+        #expect(try await fixture.recordsOnTopic().isEmpty)
+    }
+
+    @Test func bodyOverTheLimitIs413() async throws {
+        let fixture = try await IngestHTTPFixture.make()
+        let reading = #"{"sensor_id":"a","speed":1}"#
+        try await fixture.withClient(maximumBodySize: 64) { client in
+            let array = "[" + Array(repeating: reading, count: 3).joined(separator: ",") + "]"
+            let response = try await client.post(array)
+            #expect(response.status == .contentTooLarge)
+            #expect(response.text == """
+                {"error":"body-too-large","message":"the body is larger than 64 bytes (--max-body); \
+                split the readings over several requests"}
+                """)
+            #expect(try await client.post(reading).status == .ok)
+        }
+    }
+
+    @Test func routingErrors() async throws {
+        let fixture = try await IngestHTTPFixture.make()
+        try await fixture.withClient { client in
+            let plain = try await client.post(#"{"sensor_id":"a","speed":1}"#, contentType: "text/plain")
+            #expect(plain.status == .unsupportedMediaType)
+            #expect(plain.text == """
+                {"error":"unsupported-media-type","message":"Content-Type \\"text/plain\\" is not accepted; \
+                send application/json or application/x-ndjson"}
+                """)
+            let untyped = try await client.post(#"{"sensor_id":"a","speed":1}"#, contentType: nil)
+            #expect(untyped.status == .unsupportedMediaType)
+
+            let getSpeed = try await client.get("/speed")
+            #expect(getSpeed.status == .methodNotAllowed)
+            #expect(getSpeed.headers[.allow] == "POST")
+            #expect(getSpeed.text == #"{"error":"method-not-allowed","message":"this resource accepts POST only"}"#)
+            let postHealth = try await client.post("{}", to: "/healthz")
+            #expect(postHealth.status == .methodNotAllowed)
+            #expect(postHealth.headers[.allow] == "GET")
+
+            let unknown = try await client.get("/speeds")
+            #expect(unknown.status == .notFound)
+            #expect(unknown.text == """
+                {"error":"not-found","message":"no such resource; the API is POST /speed, GET /healthz and GET /metrics"}
+                """)
+        }
+    }
+
+    @Test func bearerTokenGuardsSpeedAndMetricsButNotHealth() async throws {
+        let fixture = try await IngestHTTPFixture.make()
+        try await fixture.withClient(token: "s3cret-token") { client in
+            let reading = #"{"sensor_id":"a","speed":1}"#
+            let missing = try await client.post(reading)
+            #expect(missing.status == .unauthorized)
+            #expect(missing.headers[.wwwAuthenticate] == #"Bearer realm="speedo""#)
+            #expect(missing.text == """
+                {"error":"unauthorized","message":"this server needs a bearer token: send Authorization: Bearer <token>"}
+                """)
+
+            for wrong in ["Bearer s3cret-toke", "Bearer s3cret-token2", "Basic s3cret-token", "s3cret-token"] {
+                let refused = try await client.post(reading, headers: [.authorization: wrong])
+                #expect(refused.status == .unauthorized, "\(wrong) was let in")
+                #expect(refused.headers[.wwwAuthenticate] == #"Bearer realm="speedo", error="invalid_token""#)
+            }
+
+            #expect(try await client.post(reading, headers: [.authorization: "Bearer s3cret-token"]).status == .ok)
+            #expect(try await client.post(reading, headers: [.authorization: "bearer s3cret-token"]).status == .ok)
+            #expect(try await client.get("/healthz").status == .ok)
+            #expect(try await client.get("/metrics").status == .unauthorized)
+            #expect(try await client.get("/metrics", headers: [.authorization: "Bearer s3cret-token"]).status == .ok)
+        }
+        #expect(try await fixture.recordsOnTopic().count == 2)
+    }
+
+    @Test func metricsCountRequestsReadingsAndDeliveries() async throws {
+        let fixture = try await IngestHTTPFixture.make()
+        try await fixture.withClient { client in
+            _ = try await client.post(#"[{"sensor_id":"a","speed":1},{"sensor_id":"b","speed":-1},{"sensor_id":"c","speed":3}]"#)
+            _ = try await client.post(#"{"sensor_id":"a","speed":1}"#)
+            _ = try await client.post(#"{"speed":1}"#)
+            _ = try await client.get("/nowhere")
+            let response = try await client.get("/metrics")
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "text/plain; version=0.0.4; charset=utf-8")
+            let lines = Set(response.text.split(separator: "\n").map(String.init))
+            for expected in [
+                #"speedo_http_requests_total{route="/speed",status="200"} 2"#,
+                #"speedo_http_requests_total{route="/speed",status="400"} 1"#,
+                #"speedo_http_requests_total{route="other",status="404"} 1"#,
+                #"speedo_http_readings_total{outcome="accepted"} 3"#,
+                #"speedo_http_readings_total{outcome="rejected"} 2"#,
+                #"speedo_http_delivery_duration_seconds_count 2"#,
+                "# TYPE speedo_http_delivery_duration_seconds histogram",
+            ] {
+                #expect(lines.contains(expected), "missing \(expected) in:\n\(response.text)")
+            }
+            // librdkafka's out-queue also counts protocol requests (the health probe's), so it need not be 0.
+            #expect(lines.contains { $0.hasPrefix("speedo_producer_outstanding_records ") })
+        }
+    }
+
+    @Test func healthzReportsTheBrokers() async throws {
+        let fixture = try await IngestHTTPFixture.make()
+        try await fixture.withClient { client in
+            let response = try await client.get("/healthz")
+            #expect(response.status == .ok)
+            #expect(response.text == """
+                {"brokers":"\(fixture.cluster.bootstrapServers)","outstanding":0,"status":"ok","topic":"\(fixture.topic)"}
+                """)
+        }
+    }
+}
+
+/// The delivery guarantee: no 2xx unless the broker acknowledged, 503 with Retry-After otherwise.
+@Suite struct IngestHTTPDeliveryTests {
+    @Test func brokerDownAnswers503UntilItIsBack() async throws {
+        let fixture = try await IngestHTTPFixture.make(
+            deliveryTimeout: .milliseconds(700), properties: [("reconnect.backoff.max.ms", "200")])
+        let ts = recentEpoch()
+        try fixture.cluster.setBroker(1, up: false)
+        try await fixture.withClient { client in
+            let refused = try await client.post(#"[{"sensor_id":"x","speed":1,"ts":\#(ts)},{"sensor_id":"y","speed":"fast"}]"#)
+            #expect(refused.status == .serviceUnavailable)
+            #expect(refused.headers[.retryAfter] == "5")
+            let body = try JSONSerialization.jsonObject(with: Data(buffer: refused.body)) as? [String: Any]
+            #expect(body?["error"] as? String == "not-delivered")
+            #expect(body?["accepted"] as? Int == 0)
+            #expect(body?["unconfirmed"] as? [Int] == [0])
+            #expect((body?["rejected"] as? [[String: Any]])?.first?["index"] as? Int == 1)
+            #expect((body?["message"] as? String)?.contains("the broker did not confirm 1 of 1 valid reading") == true)
+
+            var health = try await client.get("/healthz")
+            for _ in 0..<50 where health.status == .ok {
+                try await Task.sleep(for: .milliseconds(100))
+                health = try await client.get("/healthz")
+            }
+            #expect(health.status == .serviceUnavailable)
+            #expect(health.text.contains(#""status":"unavailable""#))
+
+            try fixture.cluster.setBroker(1, up: true)
+            var status = HTTPResponse.Status.serviceUnavailable
+            for _ in 0..<20 where status != .ok {
+                status = try await client.post(#"{"sensor_id":"z","speed":2,"ts":\#(ts)}"#).status
+            }
+            #expect(status == .ok)
+            var healthy = try await client.get("/healthz").status
+            for _ in 0..<50 where healthy != .ok {
+                try await Task.sleep(for: .milliseconds(100))
+                healthy = try await client.get("/healthz").status
+            }
+            #expect(healthy == .ok)
+        }
+        // Only what was confirmed is on the topic: the timed-out reading was never written.
+        #expect(try await fixture.valuesOnTopic() == [#"{"sensor_id":"z","speed":2,"ts":\#(ts).0}"#])
+    }
+
+    @Test func fullQueueAnswers503WithTheReadingsToResend() async throws {
+        // A slow broker and a queue of five: the sixth reading of the request finds the queue full.
+        let fixture = try await IngestHTTPFixture.make(properties: [("queue.buffering.max.messages", "5")])
+        try fixture.cluster.setRoundTripTime(broker: 1, milliseconds: 300)
+        let readings = (0..<8).map { #"{"sensor_id":"q\#($0)","speed":\#($0)}"# }
+        try await fixture.withClient { client in
+            let response = try await client.post("[" + readings.joined(separator: ",") + "]")
+            #expect(response.status == .serviceUnavailable)
+            #expect(response.headers[.retryAfter] == "1")
+            #expect(response.text == """
+                {"accepted":5,"error":"queue-full","message":"the producer's queue is full, so 3 of 8 valid readings could \
+                not be queued; resend those listed in unconfirmed after Retry-After seconds","rejected":[],"unconfirmed":[5,6,7]}
+                """)
+        }
+        #expect(try await fixture.recordsOnTopic().count == 5)
+    }
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# HTTP ingestion throughput: wrk POSTs one reading per request to `speedo ingest --listen` in front of a mock
+# cluster (`speedo dev serve-broker`), all on loopback on this machine; then the topic's record count is checked
+# against the requests that were answered 2xx (each 2xx is a broker-acknowledged reading).
+# Usage: bench/http.sh [--duration 15s] [--connections 50] [--threads 2] [-X key=value]…   (release build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/opt/swift/usr/bin"
+
+duration=15s
+connections=50
+threads=2
+properties=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --duration) duration=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    -X) properties+=(-X "$2"); shift 2 ;;
+    *) echo "usage: $0 [--duration D] [--connections N] [--threads N] [-X key=value]…" >&2; exit 64 ;;
+    esac
+done
+scripts/install-deps.sh wrk curl
+
+swift build -c release --product speedo >/dev/null
+speedo="$(swift build -c release --show-bin-path)/speedo"
+
+work=$(mktemp -d)
+broker_pid=""
+server_pid=""
+cleanup() {
+    local status=$?
+    for pid in $server_pid $broker_pid; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+    exit "$status"
+}
+trap cleanup EXIT
+
+"$speedo" dev serve-broker --state-directory "$work" >"$work/broker.log" 2>&1 &
+broker_pid=$!
+for _ in $(seq 100); do [ -f "$work/broker.json" ] && break; sleep 0.1; done
+brokers=$(sed -n 's/.*"bootstrapServers" *: *"\([^"]*\)".*/\1/p' "$work/broker.json")
+topic=speed-events
+
+XDG_STATE_HOME="$work/none" "$speedo" ingest --listen 127.0.0.1:0 -b "$brokers" -t "$topic" "${properties[@]}" \
+    2>"$work/server.log" &
+server_pid=$!
+address=""
+for _ in $(seq 300); do
+    address=$(sed -n 's/^listening on http:\/\/\([^,]*\),.*/\1/p' "$work/server.log")
+    [ -n "$address" ] && break
+    sleep 0.1
+done
+[ -n "$address" ] || { cat "$work/server.log" >&2; exit 1; }
+# Warm-up: the first request also waits for the producer id and the topic's metadata.
+curl -sS -o /dev/null -H 'Content-Type: application/json' --data '{"sensor_id":"warm-up","speed":1}' "http://$address/speed"
+
+wrk --latency -t "$threads" -c "$connections" -d "$duration" -s bench/http-post.lua "http://$address" | tee "$work/wrk.txt"
+result=$(grep '^RESULT ' "$work/wrk.txt")
+field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$result"; }
+
+kill -TERM "$server_pid"
+set +e
+wait "$server_pid"
+server_status=$?
+set -e
+server_pid=""
+[ "$server_status" -eq 130 ] || { echo "server exited $server_status, not 130:" >&2; cat "$work/server.log" >&2; exit 1; }
+
+requests=$(field requests)
+non2xx=$(field non2xx)
+confirmed=$((requests - non2xx))
+# The warm-up reading is on the topic too; so may be readings whose requests were still open when wrk stopped.
+on_topic=$(kcat -C -b "$brokers" -t "$topic" -e -q -f 'x' | wc -c)
+on_topic=$((on_topic - 1))
+
+awk -v c="$confirmed" -v d="$(field duration_us)" -v p50="$(field p50_us)" -v p99="$(field p99_us)" \
+    -v n="$non2xx" -v t="$on_topic" -v conns="$connections" -v thr="$threads" 'BEGIN {
+    printf("\n%d connections, %d wrk threads: %.0f confirmed requests/s (%d non-2xx), latency p50 %.2f ms, p99 %.2f ms\n",
+        conns, thr, c / (d / 1e6), n, p50 / 1000, p99 / 1000)
+    printf("records on the topic: %d for %d confirmed requests (%+d: requests still open when wrk stopped)\n", t, c, t - c)
+}'
+if [ "$on_topic" -lt "$confirmed" ]; then
+    echo "FAIL: fewer records on the topic than confirmed requests" >&2
+    exit 1
+fi
