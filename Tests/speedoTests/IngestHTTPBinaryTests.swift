@@ -59,16 +59,18 @@ import Testing
         let cluster = try await blocking { try MockCluster() }
         let topic = "binary-drain-\(UInt32.random(in: 0...UInt32.max))"
         try cluster.createTopic(name: topic, partitions: 1)
-        let server = try ServerProcess(arguments: ["ingest", "--listen", "127.0.0.1:0", "-b", cluster.bootstrapServers, "-t", topic])
+        let server = try ServerProcess(arguments: [
+            "ingest", "--listen", "127.0.0.1:0", "-b", cluster.bootstrapServers, "-t", topic, "--delivery-timeout", "30s",
+        ])
         let address = try await blocking { try server.waitForListeningAddress() }
         let reading = ["-H", "Content-Type: application/json", "--data-binary", #"{"sensor_id":"slow","speed":1}"#]
         #expect(try await curl(reading + ["http://\(address)/speed"]).hasPrefix("200 "))
 
-        // Every broker answer now takes 1.5 s: the next request is still waiting for its acknowledgement when
-        // SIGTERM arrives, and must still get its 200.
-        try cluster.setRoundTripTime(broker: 1, milliseconds: 1500)
+        // Every broker answer now takes 6 s: the next request, given 2 s to reach the server even on a busy
+        // machine, is still waiting for its acknowledgement when SIGTERM arrives, and must still get its 200.
+        try cluster.setRoundTripTime(broker: 1, milliseconds: 6000)
         async let inFlight = curl(reading + ["http://\(address)/speed"])
-        try await Task.sleep(for: .milliseconds(500))
+        try await Task.sleep(for: .seconds(2))
         let outcome = try await blocking { server.terminate() }
         #expect(try await inFlight == #"200 {"accepted":1,"rejected":[]}"#)
         #expect(outcome.status == 130, "\(outcome.stderr)")
