@@ -45,6 +45,6 @@ let package = Package(
         .testTarget(name: "SpeedoKafkaTests", dependencies: ["SpeedoKafka"], swiftSettings: strict),
         .testTarget(name: "SpeedoStoreTests", dependencies: ["SpeedoStore"], swiftSettings: strict),
         .testTarget(name: "SpeedoTUITests", dependencies: ["SpeedoTUI"], swiftSettings: strict),
-        .testTarget(name: "speedoTests", dependencies: ["SpeedoCore"], swiftSettings: strict),
+        .testTarget(name: "speedoTests", dependencies: ["SpeedoCore", "SpeedoKafka", "SpeedoStore"], swiftSettings: strict),
     ]
 )

@@ -61,7 +61,7 @@ package enum CanonicalJSON {
 
     /// Swift's `description` is already the shortest round-tripping form; only the `.0` of whole
     /// numbers is dropped (`42`, not `42.0`), as is customary in JSON.
-    static func appendNumber(_ value: Double, to buffer: inout [UInt8]) {
+    package static func appendNumber(_ value: Double, to buffer: inout [UInt8]) {
         if value.isFinite, value == value.rounded(), abs(value) < 1e15 {
             appendInteger(Int64(value), to: &buffer)
             return

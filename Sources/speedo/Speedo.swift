@@ -18,7 +18,7 @@ struct Speedo: AsyncParsableCommand {
             75 records not confirmed delivered, 130 interrupted.
             """,
         version: SpeedoVersion.current,
-        subcommands: [Dev.self, Status.self]
+        subcommands: [Dev.self, Status.self, Consume.self]
     )
 
     /// Runs the chosen command and turns failures into a message on stderr and a sysexits code,
