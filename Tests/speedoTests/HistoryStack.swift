@@ -28,7 +28,14 @@ final class HistoryStack: Sendable {
         let postgres = try LocalPostgres(
             directory: directory + "/postgres", settings: ["fsync": "off", "full_page_writes": "off"])
         self.postgres = postgres
-        databaseURL = try await runOnDedicatedThread { try postgres.start() }
+        let url = try await runOnDedicatedThread { try postgres.start() }
+        databaseURL = url
+        // Migrated here already, so that the test can count rows before the first writer has started.
+        try await runOnDedicatedThread {
+            let connection = try PostgresConnection.connect(url)
+            defer { connection.close() }
+            try SchemaMigrations.apply(on: connection)
+        }
     }
 
     deinit {
@@ -50,13 +57,17 @@ final class HistoryStack: Sendable {
          "-X", "session.timeout.ms=3000", "-X", "heartbeat.interval.ms=300", "--log-interval", "1s"] + extra
     }
 
-    /// Produces `readings` keyed by sensor, acknowledged by the broker before returning.
-    func produce(_ readings: [Reading]) throws {
+    /// Produces `readings` keyed by sensor, acknowledged by the broker before returning; with `duration`, in 50 ms
+    /// steps spread over that time, like a live stream. Blocks.
+    func produce(_ readings: [Reading], over duration: Duration = .zero) throws {
+        let steps = max(1, Int(duration / .milliseconds(50)))
+        let perStep = (readings.count + steps - 1) / steps
         let failures = DeliveryFailures()
         let producer = try KafkaProducer(
             configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers),
             deliveryHandler: { failures.record($0) })
         for (index, reading) in readings.enumerated() {
+            if index > 0, index % perStep == 0 { Thread.sleep(forTimeInterval: 0.05) }
             try producer.send(
                 topic: topic, key: Array(reading.sensorID.utf8), value: CanonicalJSON.encode(reading),
                 timestampMs: reading.timestamp.microseconds / 1000, tag: UInt64(index),
@@ -177,9 +188,9 @@ final class BackgroundSpeedo {
     }
 
     /// Waits for the exit; nil when it did not come in time (the process is then killed).
-    func wait(timeout: Duration) -> Int32? {
+    func wait(timeout: Duration) async throws -> Int32? {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning {
             kill9()
             return nil
