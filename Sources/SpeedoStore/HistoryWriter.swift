@@ -44,6 +44,11 @@ package struct HistoryWriteResult: Sendable, Equatable {
     package var rows: Int
     /// Rows that were new; the others were already stored (a replay, or a reading sent twice).
     package var inserted: Int
+
+    package init(rows: Int, inserted: Int) {
+        self.rows = rows
+        self.inserted = inserted
+    }
 }
 
 /// The PostgreSQL half of `speedo consume postgres`: stores batches of readings together with the Kafka offsets

@@ -30,10 +30,15 @@ struct ConsumePostgres: AsyncParsableCommand {
             leaves the group and exits with 130; a second signal exits at once (nothing is lost: the next run \
             resumes from the stored offsets).
 
+            A record whose key is not its sensor_id is invalid too (records without a key are accepted).
+
             Examples:
-              speedo consume postgres                       # the dev stack, group speedo-history
-              speedo consume postgres --exit-at-end         # backfill: stop once caught up (exit 0)
+              speedo consume postgres
+                  the dev stack, as group speedo-history
+              speedo consume postgres --exit-at-end
+                  a backfill: stop (exit 0) once caught up
               speedo consume postgres -b kafka1:9092 -d postgresql://speedo@db/speedo --group history-eu
+                  a real cluster; start the same command on other machines to share the partitions
             """
     )
 

@@ -276,6 +276,7 @@ final class HistoryPump: @unchecked Sendable {
 
     private func assign(_ assigned: [TopicPartition]) -> [TopicPartition: Int64] {
         let ours = assigned.filter { $0.topic == settings.topic }
+        statistics.markAssigned()
         guard let stored = storedOffsetsRetrying(ours.map(\.partition)) else {
             // Stopping, or a fatal error: nothing will be stored from these partitions, so any start will do.
             return [:]
@@ -399,12 +400,17 @@ private final class DeadLetterDeliveries: Sendable {
 
 /// Rows stored, for the progress lines and the final summary.
 private final class Statistics {
-    private let started = ContinuousClock.now
+    /// The first assignment: joining the group is not writing, and would blur the rate of short runs.
+    private var started: ContinuousClock.Instant?
     private var rows = 0
     private var inserted = 0
     private var deadLetters = 0
     private var lastReport = ContinuousClock.now
     private var rowsAtLastReport = 0
+
+    func markAssigned() {
+        if started == nil { started = ContinuousClock.now }
+    }
 
     func add(_ result: HistoryWriteResult, deadLetters count: Int) {
         rows += result.rows
@@ -422,11 +428,11 @@ private final class Statistics {
     }
 
     func summary(deadLetterTopic: String) -> String {
-        let elapsed = (ContinuousClock.now - started).inSeconds
+        let elapsed = started.map { (ContinuousClock.now - $0).inSeconds } ?? 0
         let rate = Double(rows) / max(elapsed, 0.001)
         return "stored \(grouped(rows)) rows (\(grouped(inserted)) new, \(grouped(rows - inserted)) already there), "
-            + "sent \(grouped(deadLetters)) records to \(deadLetterTopic), in \(String(format: "%.1f", elapsed)) s "
-            + "(\(grouped(Int(rate))) rows/s)"
+            + "sent \(grouped(deadLetters)) records to \(deadLetterTopic), in \(String(format: "%.2f", elapsed)) s "
+            + "from the first assignment (\(grouped(Int(rate))) rows/s)"
     }
 }
 
