@@ -135,6 +135,15 @@ package final class KafkaConsumer: Sendable {
         try handle.watermarks(topic: topic, partition: partition, timeout: timeout)
     }
 
+    /// The high watermark of an assigned partition as last seen in a fetch response, without asking the brokers
+    /// (so it never blocks); nil before the first fetch.
+    package func lastKnownHighWatermark(topic: String, partition: Int32) -> Int64? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let err = rd_kafka_get_watermark_offsets(handle.pointer, topic, partition, &low, &high)
+        return err == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
+    }
+
     /// For each partition, the offset to start reading from to see every record with timestamp ≥ `timestampMs`:
     /// the first such record's offset, or the high watermark when there is none.
     ///

@@ -363,8 +363,7 @@ final class HistoryPump: @unchecked Sendable {
         var lags: [String] = []
         for id in partitions.keys.sorted() {
             guard let state = partitions[id] else { continue }
-            let high = (try? consumer.watermarks(topic: settings.topic, partition: id, timeout: .seconds(1)))?.high
-                ?? state.highWatermark
+            let high = consumer.lastKnownHighWatermark(topic: settings.topic, partition: id) ?? state.highWatermark
             let lag = high.map { max(0, $0 - (state.stored ?? 0)) }
             lags.append("[\(id)] \(lag.map(grouped) ?? "?")")
         }
