@@ -288,7 +288,8 @@ private final class RebalanceContext: Sendable {
     init(_ handler: RebalanceHandler) { self.handler = handler }
 
     func rebalance(_ handle: OpaquePointer, _ err: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+        // NULL once the member has left the group (the final revocation inside close).
+        let cooperative = rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE"
         let affected = PartitionList.entries(of: partitions).map(\.position.topicPartition)
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:

@@ -25,14 +25,14 @@ enum HistoryPumpOutcome {
 }
 
 /// The Kafka half of `speedo consume postgres`: reads the topic as a member of the consumer group, validates each
-/// record, sends invalid ones to the dead-letter topic, and hands batches to `HistoryWriter`, which stores rows and
-/// offsets in one PostgreSQL transaction.
+/// record, and hands batches (valid rows, dead letters, next offsets) to `HistoryStage`, which stores them on its
+/// own thread while this one reads the next batch.
 ///
 /// Positions come only from PostgreSQL: on every assignment the stored offsets are read and the consumer starts
 /// exactly there (the earliest record the broker holds when there is none). A batch counts as done only when its
 /// dead letters are acknowledged by the brokers AND its transaction has committed; until then it is retried as a
-/// whole (PostgreSQL down) or dropped (partitions revoked), and in both cases nothing is skipped, because whoever
-/// reads next starts from the stored offsets.
+/// whole (PostgreSQL down) or abandoned (partitions revoked meanwhile), and in both cases nothing is skipped,
+/// because whoever reads those partitions next starts from the stored offsets.
 ///
 /// Threading: `run` blocks its thread for the whole run (Kafka poll and libpq are synchronous); librdkafka calls the
 /// rebalance handler from inside `poll` on that same thread.
@@ -40,18 +40,12 @@ enum HistoryPumpOutcome {
 // which `run` calls from its own thread; every mutable property is touched from that thread alone.
 final class HistoryPump: @unchecked Sendable {
     private struct PartitionState {
-        /// Next offset to process (everything before it is in the batch or stored).
+        /// Next offset to process (everything before it is in a batch or stored).
         var consumed: Int64
         /// Next offset according to PostgreSQL; nil until known.
         var stored: Int64?
         var atEnd = false
         var highWatermark: Int64?
-    }
-
-    private struct DeadLetter {
-        var record: ConsumedRecord
-        var code: String
-        var reason: String
     }
 
     private enum Verdict {
@@ -60,20 +54,19 @@ final class HistoryPump: @unchecked Sendable {
     }
 
     private let settings: HistoryPumpSettings
-    private let writer: HistoryWriter
-    private let deadLetterTopic: String
-    private let deliveries: DeadLetterDeliveries
-    private let producer: KafkaProducer
+    /// Reads stored offsets on assignment; the store stage has its own connection for writing.
+    private let offsets: HistoryWriter
+    private let stage: HistoryStage
     private var partitions: [Int32: PartitionState] = [:]
-    private var batch = HistoryBatch()
-    private var deadLetters: [DeadLetter] = []
+    private var job = HistoryJob()
     private var batchDeadline: ContinuousClock.Instant?
-    /// Set when the in-memory positions may be ahead of PostgreSQL (a batch was dropped): seek back before reading on.
+    /// Set when the in-memory positions may be ahead of PostgreSQL (a batch was abandoned): seek back first.
     private var needsReseek = false
+    /// Records read but not stored because a stop came while PostgreSQL was unreachable.
+    private var interruptedRecords = 0
     /// A failure inside the rebalance handler, which cannot throw: raised by the loop right after `poll`.
     private var handlerFailure: (any Error)?
     private var lastKafkaError: String?
-    private let statistics = Statistics()
 
     private static let retryPolicy = Backoff(
         initialDelay: .milliseconds(200), multiplier: 2, maximumDelay: .seconds(5), jitter: 0.2,
@@ -81,19 +74,13 @@ final class HistoryPump: @unchecked Sendable {
 
     init(settings: HistoryPumpSettings) throws(KafkaError) {
         self.settings = settings
-        writer = HistoryWriter(conninfo: settings.databaseURL, group: settings.group, topic: settings.topic)
-        deadLetterTopic = ConnectionSettings.deadLetterTopic(for: settings.topic)
-        let deliveries = DeadLetterDeliveries()
-        self.deliveries = deliveries
-        producer = try KafkaProducer(configuration: settings.kafka) { deliveries.record($0) }
-    }
-
-    deinit {
-        producer.close()
+        offsets = HistoryWriter(conninfo: settings.databaseURL, group: settings.group, topic: settings.topic)
+        stage = try HistoryStage(settings: settings)
     }
 
     func run() throws -> HistoryPumpOutcome {
-        let report = try writer.connect(retry: .startup) { Terminal.note("speedo: \($0)") }
+        defer { stage.close() }
+        let report = try offsets.connect(retry: .startup) { Terminal.note("speedo: \($0)") }
         if !report.applied.isEmpty {
             Terminal.note("speedo: migrated the schema from version \(report.previousVersion) to \(report.currentVersion)")
         }
@@ -107,13 +94,15 @@ final class HistoryPump: @unchecked Sendable {
         try consumer.subscribe(topics: [settings.topic])
         Terminal.note(
             "speedo: consume postgres: reading \(settings.topic) as group \(settings.group) into PostgreSQL at "
-                + "\(writer.server ?? "?")")
+                + "\(offsets.server ?? "?")")
 
         let outcome = try pump(consumer)
         commitToKafka(consumer)
         consumer.close()
-        writer.close()
-        Terminal.note("speedo: consume postgres: " + statistics.summary(deadLetterTopic: deadLetterTopic))
+        offsets.close()
+        if let failure = handlerFailure { throw failure }
+        Terminal.note("speedo: consume postgres: "
+            + stage.statistics.summary(deadLetterTopic: ConnectionSettings.deadLetterTopic(for: settings.topic)))
         return outcome
     }
 
@@ -123,13 +112,13 @@ final class HistoryPump: @unchecked Sendable {
         var nextLog = ContinuousClock.now + settings.logInterval
         while true {
             if StopSignal.isRequested {
-                let stored = try flushRetrying(giveUpOnStop: true)
-                return .stopped(unstored: stored ? 0 : batch.rowCount + deadLetters.count)
+                try store(waiting: true, abandonOnFailure: false)
+                return .stopped(unstored: interruptedRecords)
             }
             if settings.exitAtEnd, !partitions.isEmpty, partitions.values.allSatisfy(\.atEnd) {
-                _ = try flushRetrying(giveUpOnStop: false)
-                // Records may have arrived while flushing; only stop when still at the end.
-                if partitions.values.allSatisfy(\.atEnd) { return .reachedEnd }
+                try store(waiting: true, abandonOnFailure: false)
+                // Records may have arrived while storing; only stop when still at the end.
+                if !needsReseek, partitions.values.allSatisfy(\.atEnd) { return .reachedEnd }
             }
             if needsReseek { try reseek(consumer) }
 
@@ -137,16 +126,13 @@ final class HistoryPump: @unchecked Sendable {
             let wait = batchDeadline.map { max(.zero, min(.milliseconds(100), $0 - now)) } ?? .milliseconds(100)
             if let event = consumer.poll(timeout: wait) { try handle(event) }
             if let failure = handlerFailure { throw failure }
-            while batch.rowCount + deadLetters.count < settings.batchSize,
-                let event = consumer.poll(timeout: .zero)
-            {
+            while job.recordCount < settings.batchSize, let event = consumer.poll(timeout: .zero) {
                 try handle(event)
                 if let failure = handlerFailure { throw failure }
             }
 
-            let full = batch.rowCount + deadLetters.count >= settings.batchSize
-            if full || batchDeadline.map({ ContinuousClock.now >= $0 }) == true {
-                _ = try flushRetrying(giveUpOnStop: true)
+            if job.recordCount >= settings.batchSize || batchDeadline.map({ ContinuousClock.now >= $0 }) == true {
+                try store(waiting: false, abandonOnFailure: false)
             }
             if ContinuousClock.now >= nextLog {
                 logProgress(consumer)
@@ -163,13 +149,13 @@ final class HistoryPump: @unchecked Sendable {
                 record.offset >= state.consumed
             else { return }  // from a partition no longer ours, or before a re-seek
             switch Self.validate(record, now: Timestamp.current) {
-            case .valid(let reading): batch.append(reading)
-            case .invalid(let letter): deadLetters.append(letter)
+            case .valid(let reading): job.batch.append(reading)
+            case .invalid(let letter): job.deadLetters.append(letter)
             }
             state.consumed = record.offset + 1
             state.atEnd = false
             partitions[record.partition] = state
-            batch.advance(partition: record.partition, to: record.offset + 1)
+            job.batch.advance(partition: record.partition, to: record.offset + 1)
             if batchDeadline == nil { batchDeadline = ContinuousClock.now + settings.batchInterval }
         case .endOfPartition(let topic, let partition, let offset):
             guard topic == settings.topic, partitions[partition] != nil else { return }
@@ -204,71 +190,43 @@ final class HistoryPump: @unchecked Sendable {
 
     // MARK: - Storing
 
-    /// Stores the batch, retrying (with the same batch) while PostgreSQL or the brokers are unreachable. Returns false
-    /// only when a stop was requested before it could be stored.
-    private func flushRetrying(giveUpOnStop: Bool) throws -> Bool {
-        let clock = ContinuousClock()
-        let started = clock.now
-        var failures = 0
-        while true {
-            do {
-                try flush()
-                return true
-            } catch let error as PostgresError where error.isTransient {
-                failures += 1
-                guard let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)
-                else { throw error }
-                Terminal.note("speedo: PostgreSQL unreachable (\(error.shortReason)); retrying in \(seconds(delay)) s")
-                if giveUpOnStop, StopSignal.isRequested { return false }
-                Thread.sleep(forTimeInterval: delay.inSeconds)
-            } catch let error as KafkaError where error.isRetriable {
-                failures += 1
-                guard let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)
-                else { throw error }
-                Terminal.note("speedo: \(error.message); retrying in \(seconds(delay)) s")
-                if giveUpOnStop, StopSignal.isRequested { return false }
-                Thread.sleep(forTimeInterval: delay.inSeconds)
-            }
+    private func takeJob() -> HistoryJob {
+        defer {
+            job = HistoryJob()
+            batchDeadline = nil
         }
+        return job
     }
 
-    /// Dead letters first, confirmed by the brokers; then rows and offsets in one transaction. A record is therefore
-    /// never "done" in PostgreSQL while its dead letter could still be lost.
-    private func flush() throws {
-        guard !batch.isEmpty || !deadLetters.isEmpty else { return }
-        if !deadLetters.isEmpty { try sendDeadLetters() }
-        let result = try writer.write(batch)
-        for (partition, next) in batch.nextOffsets { partitions[partition]?.stored = next }
-        statistics.add(result, deadLetters: deadLetters.count)
-        batch.removeAll()
-        deadLetters.removeAll(keepingCapacity: true)
-        batchDeadline = nil
+    /// Collects the outcome of the job in flight, then hands the batch in hand to the store stage (and, with
+    /// `waiting`, waits until it is stored or given up).
+    ///
+    /// A batch is never stored after an earlier one was given up: its offsets would cover the earlier records. So
+    /// after an abandoned job (until the re-seek) or an interrupted one, the batch in hand is dropped instead.
+    private func store(waiting: Bool, abandonOnFailure: Bool) throws {
+        try absorb(stage.drain(abandonOnFailure: abandonOnFailure))
+        let current = takeJob()
+        guard !current.isEmpty else { return }
+        guard !needsReseek, interruptedRecords == 0 else {
+            if interruptedRecords > 0 { interruptedRecords += current.recordCount }
+            return
+        }
+        stage.start(current)
+        if waiting { try absorb(stage.drain(abandonOnFailure: abandonOnFailure)) }
     }
 
-    private func sendDeadLetters() throws(KafkaError) {
-        deliveries.reset()
-        for (index, letter) in deadLetters.enumerated() {
-            let record = letter.record
-            let headers = [
-                ("speedo-error", letter.reason), ("speedo-error-code", letter.code),
-                ("speedo-source-topic", record.topic), ("speedo-source-partition", String(record.partition)),
-                ("speedo-source-offset", String(record.offset)),
-            ].map { KafkaHeader(name: $0.0, value: Array($0.1.utf8)) }
-            try producer.send(
-                topic: deadLetterTopic, key: record.key, value: record.value, timestampMs: record.timestampMs,
-                headers: record.headers + headers, tag: UInt64(index), whenQueueFull: .wait(until: nil))
-        }
-        let outstanding = producer.flush(timeout: .seconds(30))
-        if let failure = deliveries.firstFailure {
-            throw KafkaError(
-                code: failure.code, message: "sending a record to \(deadLetterTopic) failed: \(failure.message)",
-                isRetriable: true)
-        }
-        if outstanding > 0 {
-            throw KafkaError(
-                code: .timedOut,
-                message: "\(outstanding) records for \(deadLetterTopic) were not acknowledged within 30 s",
-                isRetriable: true)
+    private func absorb(_ outcome: HistoryJobOutcome?) throws {
+        switch outcome {
+        case nil:
+            break
+        case .stored(let next):
+            for (partition, offset) in next { partitions[partition]?.stored = offset }
+        case .abandoned:
+            needsReseek = true
+        case .interrupted(let records):
+            interruptedRecords += records
+        case .failed(let error):
+            throw error
         }
     }
 
@@ -276,7 +234,7 @@ final class HistoryPump: @unchecked Sendable {
 
     private func assign(_ assigned: [TopicPartition]) -> [TopicPartition: Int64] {
         let ours = assigned.filter { $0.topic == settings.topic }
-        statistics.markAssigned()
+        stage.statistics.markAssigned()
         guard let stored = storedOffsetsRetrying(ours.map(\.partition)) else {
             // Stopping, or a fatal error: nothing will be stored from these partitions, so any start will do.
             return [:]
@@ -295,22 +253,16 @@ final class HistoryPump: @unchecked Sendable {
     }
 
     private func revoke(_ revoked: [TopicPartition]) {
-        // Finish the batch while the partitions are still ours; if that fails, drop it: the next owner reads the
-        // same records again from the stored offsets.
+        // Store what was read while the partitions are still ours; if that fails, give it up: the next owner reads
+        // the same records again from the stored offsets.
         do {
-            try flush()
+            try store(waiting: true, abandonOnFailure: true)
         } catch {
-            batch.removeAll()
-            deadLetters.removeAll()
-            batchDeadline = nil
-            Terminal.note("speedo: could not store the batch before giving up partitions (\(error)); "
-                + "the next owner reads those records again")
+            handlerFailure = handlerFailure ?? error
         }
         for partition in revoked where partition.topic == settings.topic { partitions[partition.partition] = nil }
-        // Kept partitions (cooperative rebalancing) may have had records in the dropped batch.
-        if batch.isEmpty, partitions.values.contains(where: { $0.consumed != $0.stored ?? $0.consumed }) {
-            needsReseek = true
-        }
+        // Nothing left to seek back: whoever owns the revoked partitions next starts from the stored offsets.
+        if partitions.isEmpty { needsReseek = false }
     }
 
     private func storedOffsetsRetrying(_ ids: [Int32]) -> [Int32: Int64]? {
@@ -319,20 +271,22 @@ final class HistoryPump: @unchecked Sendable {
         var failures = 0
         while true {
             do {
-                return try writer.storedOffsets(partitions: ids)
+                return try offsets.storedOffsets(partitions: ids)
             } catch where error.isTransient && !StopSignal.isRequested {
                 failures += 1
-                let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)!
-                Terminal.note("speedo: PostgreSQL unreachable (\(error.shortReason)); retrying in \(seconds(delay)) s")
+                let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)
+                    ?? Self.retryPolicy.maximumDelay
+                Terminal.note(
+                    "speedo: PostgreSQL unreachable (\(error.shortReason)); retrying in \(String(format: "%.1f", delay.inSeconds)) s")
                 Thread.sleep(forTimeInterval: delay.inSeconds)
             } catch {
-                if !error.isTransient { handlerFailure = error }
+                if !error.isTransient { handlerFailure = handlerFailure ?? error }
                 return nil
             }
         }
     }
 
-    /// Moves every assigned partition back to its stored offset after a dropped batch.
+    /// Moves every assigned partition back to its stored offset after an abandoned batch.
     private func reseek(_ consumer: KafkaConsumer) throws {
         guard let stored = storedOffsetsRetrying(Array(partitions.keys)) else {
             if let failure = handlerFailure { throw failure }
@@ -368,70 +322,16 @@ final class HistoryPump: @unchecked Sendable {
             lags.append("[\(id)] \(lag.map(grouped) ?? "?")")
         }
         let partitionsText = lags.isEmpty ? "no partitions assigned" : "lag \(lags.joined(separator: " "))"
-        Terminal.note("speedo: consume postgres: \(statistics.progressLine()); \(partitionsText)")
+        Terminal.note("speedo: consume postgres: \(stage.statistics.progressLine()); \(partitionsText)")
     }
 
     /// For tools that read lag from the group's Kafka offsets; PostgreSQL stays the only source of positions.
     private func commitToKafka(_ consumer: KafkaConsumer) {
-        let offsets = partitions.compactMap { id, state in
+        let positions = partitions.compactMap { id, state in
             state.stored.map { TopicPartitionOffset(topic: settings.topic, partition: id, offset: $0) }
         }
-        guard !offsets.isEmpty else { return }
-        try? consumer.commit(offsets: offsets)
-    }
-
-    private func seconds(_ duration: Duration) -> String { String(format: "%.1f", duration.inSeconds) }
-}
-
-/// Delivery reports of dead letters, written by the producer's poll thread and read by the pump.
-private final class DeadLetterDeliveries: Sendable {
-    private let failure = Mutex<KafkaError?>(nil)
-
-    func reset() { failure.withLock { $0 = nil } }
-
-    func record(_ report: DeliveryReport) {
-        guard let error = report.error else { return }
-        failure.withLock { if $0 == nil { $0 = error } }
-    }
-
-    var firstFailure: KafkaError? { failure.withLock { $0 } }
-}
-
-/// Rows stored, for the progress lines and the final summary.
-private final class Statistics {
-    /// The first assignment: joining the group is not writing, and would blur the rate of short runs.
-    private var started: ContinuousClock.Instant?
-    private var rows = 0
-    private var inserted = 0
-    private var deadLetters = 0
-    private var lastReport = ContinuousClock.now
-    private var rowsAtLastReport = 0
-
-    func markAssigned() {
-        if started == nil { started = ContinuousClock.now }
-    }
-
-    func add(_ result: HistoryWriteResult, deadLetters count: Int) {
-        rows += result.rows
-        inserted += result.inserted
-        deadLetters += count
-    }
-
-    /// Rows per second since the previous line, and totals.
-    func progressLine() -> String {
-        let now = ContinuousClock.now
-        let rate = Double(rows - rowsAtLastReport) / max((now - lastReport).inSeconds, 0.001)
-        lastReport = now
-        rowsAtLastReport = rows
-        return "\(grouped(Int(rate))) rows/s, \(grouped(rows)) rows in total, \(grouped(deadLetters)) dead letters"
-    }
-
-    func summary(deadLetterTopic: String) -> String {
-        let elapsed = started.map { (ContinuousClock.now - $0).inSeconds } ?? 0
-        let rate = Double(rows) / max(elapsed, 0.001)
-        return "stored \(grouped(rows)) rows (\(grouped(inserted)) new, \(grouped(rows - inserted)) already there), "
-            + "sent \(grouped(deadLetters)) records to \(deadLetterTopic), in \(String(format: "%.2f", elapsed)) s "
-            + "from the first assignment (\(grouped(Int(rate))) rows/s)"
+        guard !positions.isEmpty else { return }
+        try? consumer.commit(offsets: positions)
     }
 }
 
@@ -439,12 +339,5 @@ extension Timestamp {
     /// The wall clock, for validating records (SpeedoCore never reads clocks itself).
     static var current: Timestamp {
         Timestamp(microseconds: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()))
-    }
-}
-
-extension Duration {
-    var inSeconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
