@@ -55,12 +55,14 @@ import Testing
     @Test func waitsForPostgreSQLAndResumesAfterARestart() async throws {
         let stack = try await HistoryStack()
         let readings = makeReadings(count: 100_000, seed: 3)
-        try stack.produce(readings)
-        let writer = try BackgroundSpeedo(stack.speedo, stack.consumeArguments(["--exit-at-end", "--batch-size", "100"]))
+        try stack.produce(Array(readings[..<50_000]))
+        let writer = try BackgroundSpeedo(stack.speedo, stack.consumeArguments(["--exit-at-end", "--batch-size", "1000"]))
         try await waitUntil(timeout: .seconds(30), "first rows") { try await stack.stored().rows > 0 }
         let postgres = stack.postgres
         try await runOnDedicatedThread { try postgres.stop() }
-        try await Task.sleep(for: .seconds(2))
+        // The second half arrives while PostgreSQL is down, so the writer cannot be done before it is back.
+        try stack.produce(Array(readings[50_000...]))
+        try await Task.sleep(for: .seconds(1))
         _ = try await runOnDedicatedThread { try postgres.start() }
 
         let status = try await writer.wait(timeout: .seconds(90))

@@ -115,10 +115,10 @@ final class HistoryPump: @unchecked Sendable {
                 try store(waiting: true, abandonOnFailure: false)
                 return .stopped(unstored: interruptedRecords)
             }
-            if settings.exitAtEnd, !partitions.isEmpty, partitions.values.allSatisfy(\.atEnd) {
+            if settings.exitAtEnd, isCaughtUp(consumer) {
                 try store(waiting: true, abandonOnFailure: false)
                 // Records may have arrived while storing; only stop when still at the end.
-                if !needsReseek, partitions.values.allSatisfy(\.atEnd) { return .reachedEnd }
+                if !needsReseek, isCaughtUp(consumer) { return .reachedEnd }
             }
             if needsReseek { try reseek(consumer) }
 
@@ -139,6 +139,14 @@ final class HistoryPump: @unchecked Sendable {
                 commitToKafka(consumer)
                 nextLog = ContinuousClock.now + settings.logInterval
             }
+        }
+    }
+
+    /// Every assigned partition reported its end and nothing newer has been seen since: the end-of-partition events
+    /// are as old as the last poll, while librdkafka's fetcher keeps learning the high watermarks meanwhile.
+    private func isCaughtUp(_ consumer: KafkaConsumer) -> Bool {
+        !partitions.isEmpty && partitions.allSatisfy { id, state in
+            state.atEnd && state.consumed >= consumer.lastKnownHighWatermark(topic: settings.topic, partition: id) ?? 0
         }
     }
 
