@@ -53,7 +53,7 @@ struct ConsumePostgres: AsyncParsableCommand {
     var group = "speedo-history"
 
     @Option(help: ArgumentHelp("Store a batch once it holds this many records…", valueName: "records"))
-    var batchSize = 5000
+    var batchSize = 20_000
 
     @Option(help: ArgumentHelp(
         "…or once its first record has waited this long, whichever comes first (e.g. 200ms, 1s).",
@@ -87,10 +87,18 @@ struct ConsumePostgres: AsyncParsableCommand {
         }
     }
 
+    /// librdkafka 2.0.2's default (100,000 records per partition) left this consumer idle for about half of a
+    /// 1,000,000-record backfill (measured: 2.6 s instead of 7.5 s with this); `-X` still overrides it.
+    private static func consumerDefaults(_ configuration: KafkaConfiguration) -> KafkaConfiguration {
+        var tuned = configuration
+        tuned.properties.insert(("queued.min.messages", "1000000"), at: 0)
+        return tuned
+    }
+
     func run() async throws {
         let resolved = try ConnectionSettings.resolve(kafka: kafka, database: database)
         let settings = HistoryPumpSettings(
-            kafka: KafkaConfiguration(resolved),
+            kafka: Self.consumerDefaults(KafkaConfiguration(resolved)),
             topic: resolved.topic.value,
             group: group,
             databaseURL: resolved.databaseURL.value,
