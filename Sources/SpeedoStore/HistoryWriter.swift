@@ -62,7 +62,7 @@ package struct HistoryWriteResult: Sendable, Equatable {
 /// any of its rows is already there (a replay: two writers briefly owning one partition during a rebalance, offsets
 /// reset by an operator, or one reading sent twice), that COPY fails on the primary key and rolls back, and the same
 /// batch goes again through a staging table and `INSERT … ON CONFLICT (sensor_id, ts) DO NOTHING`: slower (about
-/// 1.5× the server time, measured), but only for such batches. So a replay can neither duplicate a row nor wedge the
+/// 1.6× the server time, measured), but only for such batches. So a replay can neither duplicate a row nor wedge the
 /// writer on a unique violation.
 ///
 /// Connection handling: the first call connects; a call that fails because the connection broke drops it, and the

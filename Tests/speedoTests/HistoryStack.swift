@@ -111,8 +111,17 @@ final class HistoryStack: Sendable {
 
     /// The high watermark of every partition of the topic.
     func highWatermarks() throws -> [Int32: Int64] {
+        try watermarks().mapValues(\.high)
+    }
+
+    /// The first offset each partition still holds (the mock broker drops the oldest records beyond ~5 MB).
+    func lowWatermarks() throws -> [Int32: Int64] {
+        try watermarks().mapValues(\.low)
+    }
+
+    private func watermarks() throws -> [Int32: Watermarks] {
         let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
-        return try admin.watermarks(topic: topic).mapValues(\.high)
+        return try admin.watermarks(topic: topic)
     }
 }
 

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import SpeedoCore
 import SpeedoKafka
 import SpeedoStore
@@ -166,9 +165,16 @@ final class HistoryPump: @unchecked Sendable {
             job.batch.advance(partition: record.partition, to: record.offset + 1)
             if batchDeadline == nil { batchDeadline = ContinuousClock.now + settings.batchInterval }
         case .endOfPartition(let topic, let partition, let offset):
-            guard topic == settings.topic, partitions[partition] != nil else { return }
-            partitions[partition]?.atEnd = true
-            partitions[partition]?.highWatermark = offset
+            guard topic == settings.topic, var state = partitions[partition] else { return }
+            state.atEnd = true
+            state.highWatermark = offset
+            // Everything before `offset` has been delivered, or no longer exists (deleted by retention before it was
+            // read, and skipped by auto.offset.reset): the stored position may move past such a gap.
+            if offset > state.consumed {
+                state.consumed = offset
+                job.batch.advance(partition: partition, to: offset)
+            }
+            partitions[partition] = state
         case .error(let error):
             if error.isFatal { throw error }
             // librdkafka keeps retrying by itself; say so once per distinct problem.
