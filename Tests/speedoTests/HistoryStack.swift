@@ -109,9 +109,9 @@ final class HistoryStack: Sendable {
         return offsets
     }
 
-    /// The high watermark of every partition of the topic.
+    /// The high watermark of every partition that ever held a record (a writer stores no offset for the others).
     func highWatermarks() throws -> [Int32: Int64] {
-        try watermarks().mapValues(\.high)
+        try watermarks().mapValues(\.high).filter { $0.value > 0 }
     }
 
     /// The first offset each partition still holds (the mock broker drops the oldest records beyond ~5 MB).
@@ -132,9 +132,9 @@ struct StoredSummary: Equatable {
 }
 
 /// Readings with distinct (sensor, ts) keys and whole-number speeds (so that sums are exact), spread over
-/// `sensors` sensors and about two days that end an hour ago.
+/// `sensors` sensors, three a second, ending an hour ago (a reading from the future would be rejected).
 func makeReadings(count: Int, sensors: Int = 60, seed: UInt64 = 7) -> [Reading] {
-    let start = Int64(Date().timeIntervalSince1970) - 2 * 86_400
+    let start = Int64(Date().timeIntervalSince1970) - 3_600 - Int64(count / 3 + 1)
     var generator = SplitMix(seed: seed)
     return (0..<count).map { index in
         Reading(

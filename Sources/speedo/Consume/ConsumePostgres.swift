@@ -64,7 +64,9 @@ struct ConsumePostgres: AsyncParsableCommand {
     var logInterval = "10s"
 
     @Flag(help: """
-        Stop (exit 0) once every assigned partition has been read to its end and stored; for backfills and tests.
+        Stop (exit 0) once every assigned partition has been read to its end and stored; for backfills and tests. \
+        Only the partitions assigned to this member count: run it alone in its group (a member that died less than \
+        its session timeout ago still holds its share).
         """)
     var exitAtEnd = false
 
