@@ -6,7 +6,9 @@ import Synchronization
 import Testing
 
 /// `speedo consume postgres` end to end: the real binary against the mock Kafka cluster and a private PostgreSQL.
-@Suite struct ConsumePostgresTests {
+/// Serialized: each test runs a private PostgreSQL, a broker and several writers; six at once would starve the
+/// time-budgeted tests of other suites on a 2-core machine.
+@Suite(.serialized) struct ConsumePostgresTests {
     @Test func storesEveryRecordExactlyOnce() async throws {
         let stack = try await HistoryStack()
         let readings = makeReadings(count: 20_000)
@@ -163,9 +165,9 @@ import Testing
         let rowsAtKill = try await stack.stored().rows
         try await producing.value
         try await waitUntil(timeout: .seconds(60), "every row") { try await stack.stored().rows >= 150_000 }
-        for writer in writers.dropFirst() { kill(writer.process.processIdentifier, SIGTERM) }
         for writer in writers.dropFirst() {
-            let status = try await writer.wait(timeout: .seconds(30))
+            kill(writer.process.processIdentifier, SIGTERM)
+            let status = try await writer.wait(timeout: .seconds(60))
             #expect(status == 130, "a SIGTERM-stopped writer exits with 130: \(writer.stderr)")
         }
         #expect(rowsAtKill < 150_000)

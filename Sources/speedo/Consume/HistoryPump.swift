@@ -96,7 +96,8 @@ final class HistoryPump: @unchecked Sendable {
                 + "\(offsets.server ?? "?")")
 
         let outcome = try pump(consumer)
-        commitToKafka(consumer)
+        // No last commit to Kafka here: it is for tools only, and a synchronous commit during a rebalance could hold
+        // up the exit.
         consumer.close()
         offsets.close()
         if let failure = handlerFailure { throw failure }
