@@ -173,13 +173,13 @@ _speedo() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    ingest|simulate|dev|status|help)
+    ingest|simulate|consume|dev|status|help)
         # Offer subcommand argument completions
         "_speedo_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'ingest simulate dev status help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ingest simulate consume dev status help' -- "${cur}"))
         ;;
     esac
 }
@@ -282,6 +282,65 @@ _speedo_simulate() {
         return
         ;;
     '--connect-timeout')
+        return
+        ;;
+    esac
+}
+
+_speedo_consume() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __speedo_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    postgres)
+        # Offer subcommand argument completions
+        "_speedo_consume_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'postgres' -- "${cur}"))
+        ;;
+    esac
+}
+
+_speedo_consume_postgres() {
+    repeating_flags=()
+    non_repeating_flags=(--exit-at-end --version -h --help)
+    repeating_options=(-X)
+    non_repeating_options=(-b --brokers -t --topic -d --database-url --group --batch-size --batch-interval --log-interval)
+    __speedo_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-b'|'--brokers')
+        return
+        ;;
+    '-t'|'--topic')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '-d'|'--database-url')
+        return
+        ;;
+    '--group')
+        return
+        ;;
+    '--batch-size')
+        return
+        ;;
+    '--batch-interval')
+        return
+        ;;
+    '--log-interval')
         return
         ;;
     esac

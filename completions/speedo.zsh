@@ -52,6 +52,7 @@ _speedo() {
         local -ar subcommands=(
             'ingest:Validate NDJSON or CSV readings from files, stdin or HTTP and publish them to Kafka.'
             'simulate:Simulate vehicles passing speed sensors and send their readings.'
+            'consume:Read the readings topic as a consumer group and write it somewhere.'
             'dev:Run the embedded local stack: a Kafka-protocol broker and a private PostgreSQL.'
             'status:Show brokers, topics, consumer lag and what PostgreSQL holds.'
             'help:Show subcommand help information.'
@@ -60,7 +61,7 @@ _speedo() {
         ;;
     arg)
         case "${words[1]}" in
-        ingest|simulate|dev|status|help)
+        ingest|simulate|consume|dev|status|help)
             "_speedo_${words[1]}" && ret=0
             ;;
         esac
@@ -114,6 +115,54 @@ _speedo_simulate() {
         '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
         '--partitions[Partitions of the topic when it has to be created.]:n:'
         '--connect-timeout[How long to keep retrying when no broker answers at startup (e.g. 30s, 2m).]:duration:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_speedo_consume() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'postgres:Write the readings topic to PostgreSQL (speed_readings), exactly once.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        postgres)
+            "_speedo_consume_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_speedo_consume_postgres() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
+        '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
+        '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
+        '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
+        '--group[The consumer group; its offsets are kept in PostgreSQL (speedo_consumer_offsets).]:id:'
+        '--batch-size[Store a batch once it holds this many records…]:records:'
+        '--batch-interval[…or once its first record has waited this long, whichever comes first (e.g. 200ms, 1s).]:duration:'
+        '--log-interval[How often to report throughput and lag on stderr.]:duration:'
+        '--exit-at-end[Stop (exit 0) once every assigned partition has been read to its end and stored; for backfills and tests. Only the partitions assigned to this member count\: run it alone in its group (a member that died less than its session timeout ago still holds its share).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

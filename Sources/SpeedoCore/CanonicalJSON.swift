@@ -81,7 +81,7 @@ package enum CanonicalJSON {
     /// Speeds usually have a few decimals: the shortest form is then the fewest fraction digits `k` for which
     /// `n / 10^k` (n = value × 10^k rounded) is the same `Double` again (IEEE division rounds exactly as reading the
     /// decimal text does), printed without going through `String`.
-    static func appendNumber(_ value: Double, to buffer: inout [UInt8]) {
+    package static func appendNumber(_ value: Double, to buffer: inout [UInt8]) {
         if value.isFinite, value == value.rounded(), abs(value) < 1e15 {
             appendInteger(Int64(value), to: &buffer)
             return

@@ -135,6 +135,15 @@ package final class KafkaConsumer: Sendable {
         try handle.watermarks(topic: topic, partition: partition, timeout: timeout)
     }
 
+    /// The high watermark of an assigned partition as last seen in a fetch response, without asking the brokers
+    /// (so it never blocks); nil before the first fetch.
+    package func lastKnownHighWatermark(topic: String, partition: Int32) -> Int64? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let err = rd_kafka_get_watermark_offsets(handle.pointer, topic, partition, &low, &high)
+        return err == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
+    }
+
     /// For each partition, the offset to start reading from to see every record with timestamp ≥ `timestampMs`:
     /// the first such record's offset, or the high watermark when there is none.
     ///
@@ -279,7 +288,8 @@ private final class RebalanceContext: Sendable {
     init(_ handler: RebalanceHandler) { self.handler = handler }
 
     func rebalance(_ handle: OpaquePointer, _ err: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+        // NULL once the member has left the group (the final revocation inside close).
+        let cooperative = rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE"
         let affected = PartitionList.entries(of: partitions).map(\.position.topicPartition)
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:

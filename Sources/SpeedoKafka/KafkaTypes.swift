@@ -25,6 +25,9 @@ package struct TopicPartitionOffset: Hashable, Sendable {
     }
 
     package var topicPartition: TopicPartition { TopicPartition(topic: topic, partition: partition) }
+
+    /// As an offset to start from: the earliest record the broker still holds (librdkafka's logical "beginning").
+    package static let earliest = Int64(RD_KAFKA_OFFSET_BEGINNING)
 }
 
 package struct KafkaHeader: Hashable, Sendable {

@@ -190,6 +190,9 @@ package enum CopyFormat: String, Sendable {
     case text
     /// Comma-separated, empty unquoted field for NULL, double-quote quoting.
     case csv
+    /// PostgreSQL's own binary layout (signature, header, length-prefixed fields, trailer): nothing to escape or
+    /// parse, values arrive in their stored form.
+    case binary
 }
 
 /// What `PostgresConnection.connect` reports before waiting to retry.

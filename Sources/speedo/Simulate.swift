@@ -114,7 +114,7 @@ struct Simulate: ParsableCommand {
         } catch {
             throw ValidationError("--prefix \(EscapedText.quoted(prefix)) does not make valid sensor ids: \(error)")
         }
-        _ = try firstTimestamp(now: Self.wallClock())
+        _ = try firstTimestamp(now: Timestamp.current())
     }
 
     private func stopCondition() throws -> StopCondition? {
@@ -200,7 +200,7 @@ struct Simulate: ParsableCommand {
     ) throws {
         // Read together, so that reading 0 is stamped with the moment the pacing clock starts.
         let clock = MonotonicPacingClock()
-        let start = try firstTimestamp(now: Self.wallClock())
+        let start = try firstTimestamp(now: Timestamp.current())
         var run = SimulationRun(fleet: fleet, schedule: schedule, sink: sink, clock: clock, start: start)
         let ending: SimulationEnding
         do {
@@ -252,11 +252,5 @@ struct Simulate: ParsableCommand {
 
     private static func format(rate: Double) -> String {
         rate >= 100 ? String(format: "%.0f", rate) : String(format: "%.2f", rate)
-    }
-
-    static func wallClock() -> Timestamp {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Timestamp(microseconds: Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1_000)
     }
 }

@@ -220,12 +220,3 @@ struct ProgressLine {
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }
 }
-
-extension Timestamp {
-    /// The wall-clock time, for readings without `ts`.
-    static func current() -> Timestamp {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Timestamp(microseconds: Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1_000)
-    }
-}

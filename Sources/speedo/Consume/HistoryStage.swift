@@ -1,0 +1,261 @@
+import Foundation
+import Synchronization
+import SpeedoCore
+import SpeedoKafka
+import SpeedoStore
+
+/// A record that failed validation, on its way to the dead-letter topic.
+struct DeadLetter: Sendable {
+    var record: ConsumedRecord
+    var code: String
+    var reason: String
+}
+
+/// One batch handed to the store stage: rows and offsets for PostgreSQL, and the dead letters of the same records.
+struct HistoryJob: Sendable {
+    var batch = HistoryBatch()
+    var deadLetters: [DeadLetter] = []
+
+    var recordCount: Int { batch.rowCount + deadLetters.count }
+    var isEmpty: Bool { batch.isEmpty && deadLetters.isEmpty }
+}
+
+/// What became of a job.
+enum HistoryJobOutcome: Sendable {
+    /// Stored; these are the partitions' next offsets now in PostgreSQL.
+    case stored([Int32: Int64])
+    /// Not stored, on purpose (partitions revoked while PostgreSQL or the brokers failed): to be read again.
+    case abandoned
+    /// Not stored because a stop was requested while PostgreSQL or the brokers were unreachable.
+    case interrupted(records: Int)
+    case failed(any Error)
+}
+
+/// The store half of the pipeline: one thread that sends a job's dead letters (confirmed by the brokers), then
+/// stores its rows and offsets in one transaction, retrying while PostgreSQL or the brokers are unreachable, while
+/// the Kafka loop reads and validates the next batch. At most one job is in flight, which keeps batches stored in
+/// order and memory bounded.
+final class HistoryStage: Sendable {
+    private struct State {
+        var job: HistoryJob?
+        var busy = false
+        var outcome: HistoryJobOutcome?
+        /// Set by `drain(abandonOnFailure: true)`: give a failing job up instead of retrying it.
+        var abandonOnFailure = false
+        var closing = false
+    }
+
+    private let settings: HistoryPumpSettings
+    private let deadLetterTopic: String
+    private let producer: KafkaProducer
+    private let deliveries: DeadLetterDeliveries
+    private let state = Mutex(State())
+    private let changed = NSCondition()
+    let statistics = Statistics()
+
+    private static let retryPolicy = Backoff(
+        initialDelay: .milliseconds(200), multiplier: 2, maximumDelay: .seconds(5), jitter: 0.2,
+        maximumAttempts: nil, deadline: nil)
+
+    init(settings: HistoryPumpSettings) throws(KafkaError) {
+        self.settings = settings
+        deadLetterTopic = ConnectionSettings.deadLetterTopic(for: settings.topic)
+        let deliveries = DeadLetterDeliveries()
+        self.deliveries = deliveries
+        producer = try KafkaProducer(configuration: settings.kafka) { deliveries.record($0) }
+        let thread = Thread { [self] in storeJobs() }
+        thread.name = "speedo.store"
+        thread.start()
+    }
+
+    /// Starts storing `job`; call only when nothing is in flight (after `drain`), so that jobs are stored in order
+    /// and a job is never stored after an earlier one was given up.
+    func start(_ job: HistoryJob) {
+        changed.lock()
+        state.withLock { state in
+            precondition(!state.busy && state.outcome == nil, "a job is still in flight or its outcome uncollected")
+            state.job = job
+            state.busy = true
+            state.abandonOnFailure = false
+        }
+        changed.broadcast()
+        changed.unlock()
+    }
+
+    /// Waits until nothing is in flight; returns the outcome of the last job, nil when it was already collected.
+    func drain(abandonOnFailure: Bool) -> HistoryJobOutcome? {
+        changed.lock()
+        defer { changed.unlock() }
+        if abandonOnFailure { state.withLock { $0.abandonOnFailure = true } }
+        while state.withLock({ $0.busy }) { changed.wait() }
+        return state.withLock { state in
+            defer { state.outcome = nil }
+            return state.outcome
+        }
+    }
+
+    /// Ends the thread once the job in flight is done, and closes the producer.
+    func close() {
+        _ = drain(abandonOnFailure: false)
+        changed.lock()
+        state.withLock { $0.closing = true }
+        changed.broadcast()
+        changed.unlock()
+        producer.close()
+    }
+
+    // MARK: - The store thread
+
+    private func storeJobs() {
+        let writer = HistoryWriter(conninfo: settings.databaseURL, group: settings.group, topic: settings.topic)
+        defer { writer.close() }
+        while let job = nextJob() {
+            let outcome = store(job, with: writer)
+            changed.lock()
+            state.withLock { state in
+                state.outcome = outcome
+                state.job = nil
+                state.busy = false
+            }
+            changed.broadcast()
+            changed.unlock()
+        }
+    }
+
+    private func nextJob() -> HistoryJob? {
+        changed.lock()
+        defer { changed.unlock() }
+        while true {
+            let (job, closing) = state.withLock { ($0.job, $0.closing) }
+            if let job { return job }
+            if closing { return nil }
+            changed.wait()
+        }
+    }
+
+    private func store(_ job: HistoryJob, with writer: HistoryWriter) -> HistoryJobOutcome {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var failures = 0
+        while true {
+            let problem: String
+            do {
+                if !job.deadLetters.isEmpty { try sendDeadLetters(job.deadLetters) }
+                let result = try writer.write(job.batch)
+                statistics.add(result, deadLetters: job.deadLetters.count)
+                return .stored(job.batch.nextOffsets)
+            } catch let error as PostgresError where error.isTransient {
+                problem = "PostgreSQL unreachable (\(error.shortReason))"
+            } catch let error as KafkaError where error.isRetriable {
+                problem = error.message
+            } catch {
+                return .failed(error)
+            }
+            if state.withLock({ $0.abandonOnFailure }) { return .abandoned }
+            if settings.interrupts.isInterrupted { return .interrupted(records: job.recordCount) }
+            failures += 1
+            let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)
+                ?? Self.retryPolicy.maximumDelay
+            Terminal.note("speedo: \(problem); retrying in \(String(format: "%.1f", delay.inSeconds)) s")
+            Thread.sleep(forTimeInterval: delay.inSeconds)
+        }
+    }
+
+    private func sendDeadLetters(_ letters: [DeadLetter]) throws(KafkaError) {
+        deliveries.reset()
+        for (index, letter) in letters.enumerated() {
+            let record = letter.record
+            let headers = [
+                ("speedo-error", letter.reason), ("speedo-error-code", letter.code),
+                ("speedo-source-topic", record.topic), ("speedo-source-partition", String(record.partition)),
+                ("speedo-source-offset", String(record.offset)),
+            ].map { KafkaHeader(name: $0.0, value: Array($0.1.utf8)) }
+            try producer.send(
+                topic: deadLetterTopic, key: record.key, value: record.value, timestampMs: record.timestampMs,
+                headers: record.headers + headers, tag: UInt64(index), whenQueueFull: .wait(until: nil))
+        }
+        let outstanding = producer.flush(timeout: .seconds(30))
+        if let failure = deliveries.firstFailure {
+            throw KafkaError(
+                code: failure.code, message: "sending a record to \(deadLetterTopic) failed: \(failure.message)",
+                isRetriable: true)
+        }
+        if outstanding > 0 {
+            throw KafkaError(
+                code: .timedOut,
+                message: "\(outstanding) records for \(deadLetterTopic) were not acknowledged within 30 s",
+                isRetriable: true)
+        }
+    }
+}
+
+/// Delivery reports of dead letters, written by the producer's poll thread and read by the store thread.
+private final class DeadLetterDeliveries: Sendable {
+    private let failure = Mutex<KafkaError?>(nil)
+
+    func reset() { failure.withLock { $0 = nil } }
+
+    func record(_ report: DeliveryReport) {
+        guard let error = report.error else { return }
+        failure.withLock { if $0 == nil { $0 = error } }
+    }
+
+    var firstFailure: KafkaError? { failure.withLock { $0 } }
+}
+
+/// Rows stored, for the progress lines and the final summary; written by the store thread, read by the loop.
+final class Statistics: Sendable {
+    private struct Counts {
+        /// The first assignment: joining the group is not writing, and would blur the rate of short runs.
+        var started: ContinuousClock.Instant?
+        var rows = 0
+        var inserted = 0
+        var deadLetters = 0
+        var lastReport = ContinuousClock.now
+        var rowsAtLastReport = 0
+    }
+
+    private let counts = Mutex(Counts())
+
+    func markAssigned() {
+        counts.withLock { if $0.started == nil { $0.started = ContinuousClock.now } }
+    }
+
+    func add(_ result: HistoryWriteResult, deadLetters: Int) {
+        counts.withLock { counts in
+            counts.rows += result.rows
+            counts.inserted += result.inserted
+            counts.deadLetters += deadLetters
+        }
+    }
+
+    /// Rows per second since the previous line, and totals.
+    func progressLine() -> String {
+        counts.withLock { counts in
+            let now = ContinuousClock.now
+            let rate = Double(counts.rows - counts.rowsAtLastReport) / max((now - counts.lastReport).inSeconds, 0.001)
+            counts.lastReport = now
+            counts.rowsAtLastReport = counts.rows
+            return "\(grouped(Int(rate))) rows/s, \(grouped(counts.rows)) rows in total, "
+                + "\(grouped(counts.deadLetters)) dead letters"
+        }
+    }
+
+    func summary(deadLetterTopic: String) -> String {
+        counts.withLock { counts in
+            let elapsed = counts.started.map { (ContinuousClock.now - $0).inSeconds } ?? 0
+            let rate = Double(counts.rows) / max(elapsed, 0.001)
+            return "stored \(grouped(counts.rows)) rows (\(grouped(counts.inserted)) new, "
+                + "\(grouped(counts.rows - counts.inserted)) already there), sent \(grouped(counts.deadLetters)) "
+                + "records to \(deadLetterTopic), in \(String(format: "%.2f", elapsed)) s from the first assignment "
+                + "(\(grouped(Int(rate))) rows/s)"
+        }
+    }
+}
+
+extension Duration {
+    var inSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

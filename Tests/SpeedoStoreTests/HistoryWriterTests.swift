@@ -1,0 +1,81 @@
+import SpeedoCore
+import SpeedoStore
+import Testing
+
+/// `HistoryWriter` against a real PostgreSQL: rows and offsets together or not at all, replays, escaping.
+@Suite(.privateCluster) struct HistoryWriterTests {
+    private static let day: Int64 = 86_400_000_000
+    /// 2024-05-01T00:00:00Z
+    private static let mayFirst = Timestamp(microseconds: 1_714_521_600_000_000)
+
+    @Test func storesRowsAndOffsetsExactlyAsGiven() async throws {
+        let url = try await makeDatabase(migrated: true)
+        // Not valid sensor ids (the contract forbids these bytes), but the COPY text must survive them anyway.
+        let readings = [
+            Reading(sensorID: "tab\there", speed: 0.1, timestamp: Self.mayFirst),
+            Reading(sensorID: #"back\slash\N"#, speed: 999.999, timestamp: Self.mayFirst + .seconds(1)),
+            Reading(sensorID: "new\nline\rcr", speed: 42, timestamp: Timestamp(microseconds: Self.mayFirst.microseconds + Self.day + 123_457)),
+        ]
+        let (result, rows, offsets) = try await withConnection(url) { _ in
+            let writer = HistoryWriter(conninfo: url, group: "g", topic: "speed-events")
+            defer { writer.close() }
+            var batch = HistoryBatch()
+            for reading in readings { batch.append(reading) }
+            batch.advance(partition: 0, to: 10)
+            batch.advance(partition: 3, to: 5)
+            let result = try writer.write(batch)
+            let stored = try writer.storedOffsets(partitions: [0, 1, 3])
+            let check = try PostgresConnection.connect(url)
+            defer { check.close() }
+            let rows = try check.query("""
+                SELECT sensor_id, (extract(epoch FROM ts) * 1000000)::bigint AS us, speed::text AS speed
+                FROM speed_readings ORDER BY ts
+                """).map { "\($0["sensor_id"]!)|\($0["us"]!)|\(Double($0["speed"]!)!)" }
+            return (result, rows, stored)
+        }
+        #expect(result == HistoryWriteResult(rows: 3, inserted: 3))
+        #expect(rows == readings.map { "\($0.sensorID)|\($0.timestamp.microseconds)|\($0.speed)" })
+        #expect(offsets == [0: 10, 3: 5])
+    }
+
+    @Test func aReplayStoresNothingTwiceAndMovesTheOffsets() async throws {
+        let url = try await makeDatabase(migrated: true)
+        let (first, second, count, offsets) = try await withConnection(url) { check in
+            let writer = HistoryWriter(conninfo: url, group: "g", topic: "t")
+            defer { writer.close() }
+            var batch = HistoryBatch()
+            for second in 0..<100 {
+                batch.append(Reading(sensorID: "s-\(second % 7)", speed: Double(second), timestamp: Self.mayFirst + .seconds(Int64(second))))
+            }
+            batch.advance(partition: 2, to: 100)
+            let first = try writer.write(batch)
+            batch.advance(partition: 2, to: 150)
+            let second = try writer.write(batch)
+            let count = try check.query("SELECT count(*) AS n FROM speed_readings").first?.int("n")
+            return (first, second, count, try writer.storedOffsets(partitions: [2]))
+        }
+        #expect(first == HistoryWriteResult(rows: 100, inserted: 100))
+        #expect(second == HistoryWriteResult(rows: 100, inserted: 0))
+        #expect(count == 100)
+        #expect(offsets == [2: 150])
+    }
+
+    @Test func aFailedBatchStoresNeitherRowsNorOffsets() async throws {
+        let url = try await makeDatabase(migrated: true)
+        let (error, count, offsets) = try await withConnection(url) { check in
+            let writer = HistoryWriter(conninfo: url, group: "g", topic: "t")
+            defer { writer.close() }
+            var batch = HistoryBatch()
+            batch.append(Reading(sensorID: "fine", speed: 1, timestamp: Self.mayFirst))
+            // PostgreSQL text cannot hold NUL: the COPY fails after the first row went in.
+            batch.append(Reading(sensorID: "nul\u{0}", speed: 2, timestamp: Self.mayFirst))
+            batch.advance(partition: 0, to: 2)
+            let error = capturedError { _ = try writer.write(batch) }
+            let count = try check.query("SELECT count(*) AS n FROM speed_readings").first?.int("n")
+            return ("\(error.map { "\($0)" } ?? "none")", count, try writer.storedOffsets(partitions: [0]))
+        }
+        #expect(error.contains("SQLSTATE"), "\(error)")
+        #expect(count == 0)
+        #expect(offsets.isEmpty)
+    }
+}

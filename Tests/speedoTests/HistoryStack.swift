@@ -1,0 +1,209 @@
+import Foundation
+import SpeedoCore
+import SpeedoKafka
+import SpeedoStore
+import Synchronization
+import Testing
+
+/// One test's real dependencies: librdkafka's mock cluster in this process (reached by the `speedo` binary over
+/// TCP) and a private PostgreSQL, both gone when the value is.
+final class HistoryStack: Sendable {
+    let cluster: MockCluster
+    let postgres: LocalPostgres
+    let databaseURL: String
+    let topic: String
+    /// An empty XDG state directory, so that the binary never finds a developer's running dev stack.
+    private let stateDirectory: String
+    private let directory: String
+
+    init(partitions: Int32 = 6) async throws {
+        cluster = try MockCluster(brokers: 1)
+        topic = "speed-events"
+        try cluster.createTopic(name: topic, partitions: partitions)
+        try cluster.createTopic(name: ConnectionSettings.deadLetterTopic(for: topic), partitions: 1)
+        directory = NSTemporaryDirectory() + "speedo-history-\(UUID().uuidString.prefix(8))"
+        stateDirectory = directory + "/state"
+        try FileManager.default.createDirectory(
+            atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let postgres = try LocalPostgres(
+            directory: directory + "/postgres", settings: ["fsync": "off", "full_page_writes": "off"])
+        self.postgres = postgres
+        let url = try await runOnDedicatedThread { try postgres.start() }
+        databaseURL = url
+        // Migrated here already, so that the test can count rows before the first writer has started.
+        try await runOnDedicatedThread {
+            let connection = try PostgresConnection.connect(url)
+            defer { connection.close() }
+            try SchemaMigrations.apply(on: connection)
+        }
+    }
+
+    deinit {
+        try? postgres.stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    var speedo: SpeedoBinary {
+        SpeedoBinary(environment: [
+            "XDG_STATE_HOME": stateDirectory, "SPEEDO_BROKERS": nil, "SPEEDO_DATABASE_URL": nil,
+            "DATABASE_URL": nil, "SPEEDO_TOPIC": nil,
+        ])
+    }
+
+    /// `consume postgres` arguments against this stack; short Kafka session timeouts so that the mock cluster hands
+    /// a dead member's partitions over within seconds.
+    func consumeArguments(_ extra: [String] = []) -> [String] {
+        ["consume", "postgres", "-b", cluster.bootstrapServers, "-d", databaseURL, "-t", topic,
+         "-X", "session.timeout.ms=3000", "-X", "heartbeat.interval.ms=300", "--log-interval", "1s"] + extra
+    }
+
+    /// Produces `readings` keyed by sensor, acknowledged by the broker before returning; with `duration`, in 50 ms
+    /// steps spread over that time, like a live stream. Blocks.
+    func produce(_ readings: [Reading], over duration: Duration = .zero) throws {
+        let steps = max(1, Int(duration / .milliseconds(50)))
+        let perStep = (readings.count + steps - 1) / steps
+        let failures = DeliveryFailures()
+        let producer = try KafkaProducer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers),
+            deliveryHandler: { failures.record($0) })
+        for (index, reading) in readings.enumerated() {
+            if index > 0, index % perStep == 0 { Thread.sleep(forTimeInterval: 0.05) }
+            try producer.send(
+                topic: topic, key: Array(reading.sensorID.utf8), value: CanonicalJSON.encode(reading),
+                timestampMs: reading.timestamp.microseconds / 1000, tag: UInt64(index),
+                whenQueueFull: .wait(until: nil))
+        }
+        let outstanding = producer.close(flushTimeout: .seconds(60))
+        try #require(outstanding == 0 && failures.count == 0, "\(outstanding) undelivered, \(failures.count) failed")
+    }
+
+    /// Runs SQL on a dedicated thread and returns the rows.
+    func query(_ sql: String) async throws -> PostgresRows {
+        let url = databaseURL
+        return try await runOnDedicatedThread {
+            let connection = try PostgresConnection.connect(url)
+            defer { connection.close() }
+            return try connection.query(sql)
+        }
+    }
+
+    /// Count, distinct keys and sum of speeds of what speed_readings holds.
+    func stored() async throws -> StoredSummary {
+        let row = try #require(try await query("""
+            SELECT count(*) AS rows, count(DISTINCT (sensor_id, ts)) AS keys, coalesce(sum(speed), 0) AS total
+            FROM speed_readings
+            """).first)
+        return StoredSummary(
+            rows: try #require(try row.int("rows")), keys: try #require(try row.int("keys")),
+            speedSum: try #require(try row.double("total")))
+    }
+
+    /// The next offsets speedo_consumer_offsets holds for `group`, by partition.
+    func storedOffsets(group: String = "speedo-history") async throws -> [Int32: Int64] {
+        var offsets: [Int32: Int64] = [:]
+        for row in try await query(
+            "SELECT partition, next_offset FROM speedo_consumer_offsets WHERE group_id = '\(group)'")
+        {
+            offsets[Int32(try #require(try row.int("partition")))] = Int64(try #require(try row.int("next_offset")))
+        }
+        return offsets
+    }
+
+    /// The high watermark of every partition that ever held a record (a writer stores no offset for the others).
+    func highWatermarks() throws -> [Int32: Int64] {
+        try watermarks().mapValues(\.high).filter { $0.value > 0 }
+    }
+
+    /// The first offset each partition still holds (the mock broker drops the oldest records beyond ~5 MB).
+    func lowWatermarks() throws -> [Int32: Int64] {
+        try watermarks().mapValues(\.low)
+    }
+
+    private func watermarks() throws -> [Int32: Watermarks] {
+        let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+        return try admin.watermarks(topic: topic)
+    }
+}
+
+struct StoredSummary: Equatable {
+    var rows: Int
+    var keys: Int
+    var speedSum: Double
+}
+
+/// Readings with distinct (sensor, ts) keys and whole-number speeds (so that sums are exact), spread over
+/// `sensors` sensors, three a second, ending an hour ago (a reading from the future would be rejected).
+func makeReadings(count: Int, sensors: Int = 60, seed: UInt64 = 7) -> [Reading] {
+    let start = Int64(Date().timeIntervalSince1970) - 3_600 - Int64(count / 3 + 1)
+    var generator = SplitMix(seed: seed)
+    return (0..<count).map { index in
+        Reading(
+            sensorID: "sensor-\(index % sensors)",
+            speed: Double(generator.next() % 1001),
+            timestamp: Timestamp(microseconds: (start + Int64(index) / 3) * 1_000_000 + Int64(index % 3) * 250_000))
+    }
+}
+
+func speedSum(_ readings: [Reading]) -> Double { readings.reduce(0) { $0 + $1.speed } }
+
+/// A small seeded generator, so that a failing run can be repeated.
+struct SplitMix: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+private final class DeliveryFailures: Sendable {
+    private let failures = Mutex(0)
+    func record(_ report: DeliveryReport) { if report.error != nil { failures.withLock { $0 += 1 } } }
+    var count: Int { failures.withLock { $0 } }
+}
+
+/// A `speedo` process running in the background, for tests that kill or outlive it.
+final class BackgroundSpeedo {
+    let process = Process()
+    private let errors: String
+
+    init(_ speedo: SpeedoBinary, _ arguments: [String]) throws {
+        var environment = ProcessInfo.processInfo.environment
+        for (name, value) in speedo.environment { environment[name] = value }
+        errors = NSTemporaryDirectory() + "speedo-bg-\(UUID().uuidString).err"
+        _ = FileManager.default.createFile(atPath: errors, contents: nil)
+        process.executableURL = URL(fileURLWithPath: SpeedoBinary.path)
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(atPath: errors)
+    }
+
+    var stderr: String { (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "" }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Waits for the exit; nil when it did not come in time (the process is then killed).
+    func wait(timeout: Duration) async throws -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning {
+            kill9()
+            return nil
+        }
+        return process.terminationStatus
+    }
+}
