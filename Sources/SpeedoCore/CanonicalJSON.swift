@@ -103,7 +103,8 @@ package enum CanonicalJSON {
         buffer.append(contentsOf: value.description.utf8)
     }
 
-    private static func appendString(_ text: String, to buffer: inout [UInt8]) {
+    /// A JSON string, escaping what JSON requires (ids read back from a database may hold anything).
+    package static func appendString(_ text: String, to buffer: inout [UInt8]) {
         buffer.append(UInt8(ascii: "\""))
         // Sensor ids are validated, so nothing needs escaping: copy them whole.
         let copied = text.utf8.withContiguousStorageIfAvailable { bytes in

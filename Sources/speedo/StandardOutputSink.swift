@@ -1,29 +1,44 @@
+import ArgumentParser
 import Foundation
 import SpeedoCore
 import SpeedoSimulator
 
-/// NDJSON on standard output: one canonical reading per line, written in large blocks so that a run
-/// is limited by the reader, not by system calls. A reader that goes away (`| head`) ends the run
+/// Readings on standard output, one per line (canonical NDJSON, or CSV after a header line), written in large
+/// blocks so that a run is limited by the reader, not by system calls. A reader that goes away (`| head`) ends the run
 /// cleanly; SIGPIPE must be ignored for that, which `Simulate` does.
 struct StandardOutputSink: ReadingSink {
+    enum Encoding: String, ExpressibleByArgument, CaseIterable {
+        case ndjson, csv
+    }
+
+    private let encoding: Encoding
     private var buffer: [UInt8] = []
     private static let blockSize = 1 << 16
 
-    init() {
+    init(encoding: Encoding = .ndjson) {
+        self.encoding = encoding
         buffer.reserveCapacity(Self.blockSize + 256)
+        if encoding == .csv { buffer.append(contentsOf: (ReadingCSV.header + "\n").utf8) }
     }
 
     mutating func write(_ batch: [Reading]) throws -> SinkState {
         for reading in batch {
-            CanonicalJSON.append(reading, to: &buffer)
-            buffer.append(UInt8(ascii: "\n"))
+            switch encoding {
+            case .ndjson:
+                CanonicalJSON.append(reading, to: &buffer)
+                buffer.append(UInt8(ascii: "\n"))
+            case .csv:
+                ReadingCSV.append(reading, to: &buffer)
+            }
             if buffer.count >= Self.blockSize, try flush() == .closed { return .closed }
         }
         // Every batch goes out whole, so that a reader sees readings when they are due.
         return try flush()
     }
 
-    mutating func finish() throws {}
+    mutating func finish() throws {
+        _ = try flush()
+    }
 
     private mutating func flush() throws -> SinkState {
         defer { buffer.removeAll(keepingCapacity: true) }

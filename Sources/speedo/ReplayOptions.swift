@@ -1,0 +1,55 @@
+import ArgumentParser
+import SpeedoCore
+
+/// Where `speedo replay` sends what it re-reads.
+enum ReplayTarget: Equatable, ExpressibleByArgument {
+    case standardOutput
+    case postgres
+    case topic(String)
+
+    init?(argument: String) {
+        switch argument {
+        case "stdout": self = .standardOutput
+        case "postgres": self = .postgres
+        default:
+            guard argument.hasPrefix("topic:"), argument.count > "topic:".count else { return nil }
+            self = .topic(String(argument.dropFirst("topic:".count)))
+        }
+    }
+
+    var defaultValueDescription: String {
+        switch self {
+        case .standardOutput: "stdout"
+        case .postgres: "postgres"
+        case .topic(let name): "topic:\(name)"
+        }
+    }
+
+    static var allValueStrings: [String] { ["stdout", "postgres", "topic:NAME"] }
+}
+
+/// How fast `speedo replay` re-emits: as fast as it can, or at the recorded cadence sped up `factor` times.
+enum ReplayPace: Equatable, ExpressibleByArgument {
+    case asFastAsPossible
+    case recorded(speedUp: Double)
+
+    init?(argument: String) {
+        if argument == "max" {
+            self = .asFastAsPossible
+            return
+        }
+        guard argument.hasSuffix("x"), let factor = Double(argument.dropLast()), factor.isFinite, factor > 0 else {
+            return nil
+        }
+        self = .recorded(speedUp: factor)
+    }
+
+    var defaultValueDescription: String {
+        switch self {
+        case .asFastAsPossible: "max"
+        case .recorded(let factor): "\(factor)x"
+        }
+    }
+
+    static var allValueStrings: [String] { ["max", "1x", "10x"] }
+}

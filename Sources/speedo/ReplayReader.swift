@@ -1,0 +1,86 @@
+import Foundation
+import SpeedoCore
+import SpeedoKafka
+
+/// Re-reads a topic between two instants: where each partition starts comes from offsets-for-times (with
+/// `KafkaConsumer`'s scan fallback where the broker cannot answer), partitions are assigned by hand (no group,
+/// nothing committed), and a partition is done at its first record stamped at or after `until` or at its high
+/// watermark as of the start, so a replay ends even while producers keep writing.
+struct ReplayReader {
+    struct Counts {
+        /// Records read from Kafka within the start positions and the end of the range.
+        var records = 0
+        /// Readings handed on (in the range and of a chosen sensor).
+        var readings = 0
+        /// Records that are not valid readings (e.g. written by another producer); skipped.
+        var invalid = 0
+    }
+
+    var configuration: KafkaConfiguration
+    var topic: String
+    var since: Timestamp
+    var until: Timestamp
+    /// Empty: every sensor.
+    var sensors: Set<String>
+    var interrupts: InterruptWatcher
+
+    /// Reads the range, calling `emit` with batches of readings in partition order; blocks.
+    func run(progress: ReplayProgress?, _ emit: ([Reading]) throws -> Bool) throws -> Counts {
+        let admin = try KafkaAdmin(configuration: configuration)
+        try admin.waitForBrokers(timeout: .seconds(30))
+        let highs = try admin.watermarks(topic: topic).mapValues(\.high)
+        let consumer = try KafkaConsumer(configuration: configuration, groupID: nil, reportEndOfPartition: true)
+        defer { consumer.close() }
+        let starts = try consumer.offsets(
+            forTimestampMs: since.milliseconds, topic: topic, partitions: highs.keys.sorted(), timeout: .seconds(30))
+        var pending = Set(starts.filter { partition, start in start < highs[partition] ?? 0 }.keys)
+        progress?.expect(offsets: pending.reduce(0) { $0 + highs[$1]! - starts[$1]! })
+        guard !pending.isEmpty else { return Counts() }
+        try consumer.assign(pending.sorted().map { TopicPartitionOffset(topic: topic, partition: $0, offset: starts[$0]!) })
+
+        var counts = Counts()
+        var batch: [Reading] = []
+        while !pending.isEmpty && !interrupts.isInterrupted {
+            let event = consumer.poll(timeout: .milliseconds(100))
+            switch event {
+            case .record(let record):
+                guard pending.contains(record.partition), record.offset < highs[record.partition]! else { continue }
+                if let stamp = record.timestampMs, stamp * 1_000 >= until.microseconds {
+                    pending.remove(record.partition)
+                    continue
+                }
+                if record.offset + 1 >= highs[record.partition]! { pending.remove(record.partition) }
+                counts.records += 1
+                progress?.advance(offsets: 1)
+                guard let value = record.value,
+                    case .success(let reading) = ReadingDecoder.decode(value: value, now: Timestamp.current())
+                else {
+                    counts.invalid += 1
+                    continue
+                }
+                guard reading.timestamp >= since, reading.timestamp < until,
+                    sensors.isEmpty || sensors.contains(reading.sensorID)
+                else { continue }
+                batch.append(reading)
+            case .endOfPartition(_, let partition, _):
+                pending.remove(partition)
+            case .error(let error):
+                if error.isFatal { throw error }
+                Terminal.note("speedo replay: \(error)")
+            case nil:
+                break
+            }
+            // Handed on in blocks for throughput, and whenever Kafka pauses so that a slow stream is not held back.
+            if !batch.isEmpty, batch.count >= 10_000 || pending.isEmpty || event == nil {
+                counts.readings += batch.count
+                guard try emit(batch) else { break }
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty {
+            counts.readings += batch.count
+            _ = try emit(batch)
+        }
+        return counts
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import SpeedoCore
+import SpeedoStore
+import Testing
+
+/// `speedo history` against a real PostgreSQL with a small fixture written by `HistoryWriter`.
+@Suite(.serialized) struct HistoryTests {
+    /// 2024-05-01T12:00:00Z
+    static let base: Int64 = 1_714_564_800
+
+    static let fixture: [Reading] = [
+        reading("sensor-1", 10, 0), reading("sensor-1", 20.5, 30), reading("sensor-1", 30, 60),
+        reading("sensor-1", 40, 90), reading("sensor-10", 5, 15), reading("sensor-2", 100, 45),
+        reading("sensor-2", 1, 500),
+    ]
+
+    static func reading(_ sensor: String, _ speed: Double, _ offset: Int64, micros: Int64 = 0) -> Reading {
+        Reading(sensorID: sensor, speed: speed, timestamp: Timestamp(microseconds: (base + offset) * 1_000_000 + micros))
+    }
+
+    static func store(_ readings: [Reading], in stack: HistoryStack) async throws {
+        let url = stack.databaseURL
+        try await runOnDedicatedThread {
+            let writer = HistoryWriter(conninfo: url, group: "fixture", topic: "fixture")
+            defer { writer.close() }
+            var batch = HistoryBatch()
+            for reading in readings { batch.append(reading) }
+            _ = try writer.write(batch)
+        }
+    }
+
+    func history(_ stack: HistoryStack, _ arguments: [String]) throws -> SpeedoBinary.Outcome {
+        try stack.speedo.run(["history"] + arguments + ["-d", stack.databaseURL])
+    }
+
+    let range = ["--since", "@\(base)", "--until", "@\(base + 120)"]
+
+    @Test func everyFormatIsExact() async throws {
+        let stack = try await HistoryStack(partitions: 1)
+        try await Self.store(Self.fixture, in: stack)
+
+        let csv = try history(stack, ["sensor-2", "sensor-1"] + range + ["--format", "csv"])
+        #expect(csv.status == 0, "\(csv.stderr)")
+        #expect(csv.stdout == """
+            sensor_id,speed,ts
+            sensor-1,10,2024-05-01T12:00:00Z
+            sensor-1,20.5,2024-05-01T12:00:30Z
+            sensor-1,30,2024-05-01T12:01:00Z
+            sensor-1,40,2024-05-01T12:01:30Z
+            sensor-2,100,2024-05-01T12:00:45Z
+
+            """)
+
+        let table = try history(stack, ["sensor-1", "sensor-10"] + range + ["--limit", "3"])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout == """
+            SENSOR    TIME (UTC)            SPEED km/h
+            sensor-1  2024-05-01T12:00:00Z          10
+            sensor-1  2024-05-01T12:00:30Z        20.5
+            sensor-1  2024-05-01T12:01:00Z          30
+
+            """)
+
+        let ndjson = try history(stack, ["sensor-10", "sensor-2"] + range + ["--format", "ndjson"])
+        #expect(ndjson.stdout == """
+            {"sensor_id":"sensor-10","speed":5,"ts":\(Self.base + 15).0}
+            {"sensor_id":"sensor-2","speed":100,"ts":\(Self.base + 45).0}
+
+            """)
+
+        let json = try history(stack, ["sensor-10", "sensor-2"] + range + ["--format", "json"])
+        #expect(json.stdout == """
+            [{"sensor_id":"sensor-10","speed":5,"ts":\(Self.base + 15).0},
+            {"sensor_id":"sensor-2","speed":100,"ts":\(Self.base + 45).0}]
+
+            """)
+        let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        #expect(parsed?.count == 2)
+    }
+
+    @Test func bucketsMatchIndependentlyComputedStatistics() async throws {
+        let stack = try await HistoryStack(partitions: 1)
+        var random = SplitMix(seed: 5)
+        // 600 readings a second apart over 10 minutes, two sensors, speeds with a fraction.
+        let readings = (0..<600).map { index in
+            Self.reading(index % 2 == 0 ? "car-a" : "car-b", Double(random.next() % 100_000) / 100, Int64(index))
+        }
+        try await Self.store(readings, in: stack)
+        let since = Self.base + 7  // buckets start at --since, not at a round minute
+        let run = try history(stack, [
+            "car-a", "car-b", "--since", "@\(since)", "--until", "@\(Self.base + 600)", "--bucket", "2m",
+            "--format", "ndjson",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map {
+            try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+
+        var expected: [(sensor: String, start: Int64, speeds: [Double])] = []
+        for sensor in ["car-a", "car-b"] {
+            for bucketStart in stride(from: since, to: Self.base + 600, by: 120) {
+                let speeds = readings.filter {
+                    $0.sensorID == sensor && $0.timestamp.microseconds >= bucketStart * 1_000_000
+                        && $0.timestamp.microseconds < min(bucketStart + 120, Self.base + 600) * 1_000_000
+                }.map(\.speed).sorted()
+                if !speeds.isEmpty { expected.append((sensor, bucketStart, speeds)) }
+            }
+        }
+        try #require(lines.count == expected.count, "\(run.stdout)")
+        for (line, bucket) in zip(lines, expected) {
+            let speeds = bucket.speeds
+            let rank = 0.95 * Double(speeds.count - 1)
+            let lower = Int(rank.rounded(.down))
+            let p95 = speeds[lower] + (rank - Double(lower)) * (speeds[min(lower + 1, speeds.count - 1)] - speeds[lower])
+            #expect(line["sensor_id"] as? String == bucket.sensor)
+            #expect(line["bucket_start"] as? String == Timestamp(microseconds: bucket.start * 1_000_000).rfc3339)
+            #expect(line["count"] as? Int == speeds.count)
+            #expect(line["min"] as? Double == speeds.first)
+            #expect(line["max"] as? Double == speeds.last)
+            #expect(abs((line["avg"] as? Double ?? 0) - speeds.reduce(0, +) / Double(speeds.count)) < 1e-9)
+            #expect(abs((line["p95"] as? Double ?? 0) - p95) < 1e-9)
+        }
+
+        let table = try history(stack, ["car-a", "--since", "@\(since)", "--until", "@\(since + 120)", "--bucket", "2m"])
+        #expect(table.stdout.hasPrefix("SENSOR  BUCKET START (UTC)    COUNT  MIN km/h  AVG km/h  MAX km/h  P95 km/h\n"))
+    }
+
+    @Test func unknownSensorsGetSuggestionsAndSQLDoesNoHarm() async throws {
+        let stack = try await HistoryStack(partitions: 1)
+        try await Self.store(Self.fixture, in: stack)
+
+        let typo = try history(stack, ["sensor-3"] + range)
+        #expect(typo.status == 65)
+        #expect(typo.stdout.isEmpty)
+        #expect(typo.stderr.contains(#"no readings of sensor "sensor-3" at all in PostgreSQL; did you mean sensor-1, sensor-2, sensor-10?"#), "\(typo.stderr)")
+
+        for hostile in [#"'; drop table speed_readings; --"#, #"sensor-1' OR '1'='1"#, #"a","b"#, "x\u{1B}[2Jy"] {
+            let run = try history(stack, [hostile] + range)
+            #expect(run.status == 65, "\(run.stderr)")
+            #expect(!run.stderr.contains("\u{1B}"), "escape codes reached the terminal")
+        }
+        #expect(try await stack.stored().rows == Self.fixture.count)
+    }
+
+    @Test func anEmptyRangeSaysSoOnStderr() async throws {
+        let stack = try await HistoryStack(partitions: 1)
+        try await Self.store(Self.fixture, in: stack)
+        let run = try history(stack, ["sensor-1", "--since", "@\(Self.base + 1000)", "--until", "@\(Self.base + 2000)"])
+        #expect(run.status == 0)
+        #expect(run.stdout.isEmpty)
+        #expect(run.stderr.contains("no readings from 2024-05-01T12:16:40Z to 2024-05-01T12:33:20Z"), "\(run.stderr)")
+
+        let quiet = try history(stack, ["sensor-1", "sensor-2", "--since", "@\(Self.base + 400)", "--until", "@\(Self.base + 600)"])
+        #expect(quiet.status == 0)
+        #expect(quiet.stdout.contains("sensor-2  2024-05-01T12:08:20Z"))
+        #expect(quiet.stderr.contains(#"no readings of "sensor-1" from"#), "\(quiet.stderr)")
+    }
+
+    @Test func validatesItsOptions() throws {
+        let speedo = SpeedoBinary(environment: ["SPEEDO_DATABASE_URL": "host=/nonexistent"])
+        for arguments in [
+            ["history", "s"], ["history", "s", "--since", "1h", "--until", "2h"],
+            ["history", "s", "--since", "1h", "--bucket", "0s"], ["history", "s", "--since", "1h", "--limit", "0"],
+            ["history", "s", "--since", "yesterday"],
+        ] {
+            #expect(try speedo.run(arguments).status == 64, "\(arguments)")
+        }
+    }
+}
