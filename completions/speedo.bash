@@ -173,13 +173,13 @@ _speedo() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    ingest|simulate|consume|dev|status|help)
+    ingest|simulate|consume|dev|status|history|replay|help)
         # Offer subcommand argument completions
         "_speedo_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'ingest simulate consume dev status help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ingest simulate consume dev status history replay help' -- "${cur}"))
         ;;
     esac
 }
@@ -426,6 +426,80 @@ _speedo_status() {
         return
         ;;
     '--timeout')
+        return
+        ;;
+    esac
+}
+
+_speedo_history() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--since --until --bucket --format --limit -d --database-url)
+    __speedo_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--since')
+        return
+        ;;
+    '--until')
+        return
+        ;;
+    '--bucket')
+        return
+        ;;
+    '--format')
+        __speedo_add_completions -W 'table'$'\n''csv'$'\n''ndjson'$'\n''json'
+        return
+        ;;
+    '--limit')
+        return
+        ;;
+    '-d'|'--database-url')
+        return
+        ;;
+    esac
+}
+
+_speedo_replay() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(--sensor -X)
+    non_repeating_options=(--since --until --to --pace --format -b --brokers -t --topic -d --database-url)
+    __speedo_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--since')
+        return
+        ;;
+    '--until')
+        return
+        ;;
+    '--sensor')
+        return
+        ;;
+    '--to')
+        return
+        ;;
+    '--pace')
+        return
+        ;;
+    '--format')
+        __speedo_add_completions -W 'ndjson'$'\n''csv'
+        return
+        ;;
+    '-b'|'--brokers')
+        return
+        ;;
+    '-t'|'--topic')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '-d'|'--database-url')
         return
         ;;
     esac

@@ -55,13 +55,15 @@ _speedo() {
             'consume:Read the readings topic as a consumer group and write it somewhere.'
             'dev:Run the embedded local stack: a Kafka-protocol broker and a private PostgreSQL.'
             'status:Show brokers, topics, consumer lag and what PostgreSQL holds.'
+            'history:Show the stored readings of sensors over a time range, raw or time-bucketed.'
+            'replay:Re-read the readings topic over a time range: to stdout, into PostgreSQL, or onto another topic.'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        ingest|simulate|consume|dev|status|help)
+        ingest|simulate|consume|dev|status|history|replay|help)
             "_speedo_${words[1]}" && ret=0
             ;;
         esac
@@ -255,6 +257,47 @@ _speedo_status() {
         '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
         '--top[How many sensors to list, those with the most readings first.]:top:'
         '--timeout[How long to keep retrying an unreachable broker or database.]:duration:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_speedo_history() {
+    local -i ret=1
+    local -ar ___format=('table' 'csv' 'ndjson' 'json')
+    local -ar arg_specs=(
+        '*:sensor:'
+        '--since[Start of the range (inclusive)\: a duration back from now (90s, 15m, 1h, 7d), an RFC 3339 time or @EPOCH.]:time:'
+        '--until[End of the range (exclusive), written like --since.]:time:'
+        '--bucket[Aggregate per bucket of this length (e.g. 1m, 1h).]:duration:'
+        '--format[Output format.]:format:{__speedo_complete "${___format[@]}"}'
+        '--limit[Print at most this many rows (readings or buckets).]:rows:'
+        '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_speedo_replay() {
+    local -i ret=1
+    local -ar ___format=('ndjson' 'csv')
+    local -ar arg_specs=(
+        '--since[Start of the range (inclusive)\: a duration back from now (90s, 15m, 1h, 7d), an RFC 3339 time or @EPOCH.]:time:'
+        '--until[End of the range (exclusive), written like --since.]:time:'
+        '*--sensor[Only this sensor'\''s readings (repeatable; default\: all).]:id:'
+        '--to[stdout, postgres or topic\:NAME.]:target:'
+        '--pace[max, or the recorded cadence sped up\: 1x, 10x, 0.5x.]:pace:'
+        '--format[Format on stdout.]:format:{__speedo_complete "${___format[@]}"}'
+        '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
+        '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
+        '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
+        '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

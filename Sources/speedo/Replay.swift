@@ -87,13 +87,16 @@ struct Replay: AsyncParsableCommand {
                 return true
             }
             progress?.finish()
+            var playback: Duration?
             if case .recorded(let speedUp) = pace, open {
+                let playStarted = ContinuousClock.now
                 try Self.play(held, speedUp: speedUp, into: &sink, interrupts: interrupts)
+                playback = ContinuousClock.now - playStarted
             }
             try sink.finish()
-            let seconds = (ContinuousClock.now - started) / .seconds(1)
             var line = "speedo replay: \(counts.readings) readings of \(counts.records) records in "
-                + "\(Int(seconds * 1000) / 1000).\(String(format: "%03d", Int(seconds * 1000) % 1000)) s"
+                + Self.seconds(ContinuousClock.now - started)
+            if let playback { line += " (played back over \(Self.seconds(playback)))" }
             if counts.invalid > 0 { line += " (\(counts.invalid) invalid records skipped)" }
             if let stored = (sink as? PostgresReplaySink)?.stored {
                 line += "; stored \(stored.rows) rows (\(stored.inserted) new, \(stored.rows - stored.inserted) already there)"
@@ -102,6 +105,13 @@ struct Replay: AsyncParsableCommand {
         }
         Terminal.note(summary)
         if interrupts.isInterrupted { throw CommandFailure(.interrupted, "replay stopped by a signal") }
+    }
+
+    /// `1.234 s`
+    private static func seconds(_ duration: Duration) -> String {
+        let milliseconds = Int(duration / .milliseconds(1))
+        let fraction = String(milliseconds % 1000)
+        return "\(milliseconds / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction) s"
     }
 
     private static func makeSink(

@@ -94,6 +94,10 @@ import Testing
         #expect(paced.status == 0, "\(paced.stderr)")
         // 2 s at 20x is 0.1 s of playback; startup and the scan come on top.
         #expect(elapsed >= .milliseconds(100) && elapsed < .seconds(20), "\(elapsed)")
+        let playback = try #require(
+            paced.stderr.firstRange(of: /played back over (\d+\.\d+) s/).map { Double(paced.stderr[$0].split(separator: " ")[3])! },
+            "\(paced.stderr)")
+        #expect(playback >= 0.095 && playback < 0.6, "\(paced.stderr)")
 
         let copied = try replay(stack, range, topic: "replayed")
         #expect(copied.status == 0, "\(copied.stderr)")
