@@ -433,7 +433,7 @@ _speedo_status() {
 
 _speedo_history() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--plot --version -h --help)
     repeating_options=()
     non_repeating_options=(--since --until --bucket --format --limit -d --database-url)
     __speedo_offer_flags_options -1

@@ -275,6 +275,7 @@ _speedo_history() {
         '--bucket[Aggregate per bucket of this length (e.g. 1m, 1h).]:duration:'
         '--format[Output format.]:format:{__speedo_complete "${___format[@]}"}'
         '--limit[Print at most this many rows (readings or buckets).]:rows:'
+        '--plot[Draw a chart (km/h over time) per sensor instead of printing rows; --bucket plots the averages.]'
         '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

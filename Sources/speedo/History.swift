@@ -14,7 +14,8 @@ struct History: AsyncParsableCommand {
             Times: a duration back from now (90s, 15m, 1h, 7d), an RFC 3339 time (2024-05-01T12:00:00Z), \
             @EPOCH seconds, or now. Formats: table (for people: km/h, UTC times), csv (with a header; raw readings \
             in ingest's sensor_id,speed,ts order, so they can be ingested again), ndjson (canonical readings, one a \
-            line) and json (one array). Data goes to stdout; "no readings" notes go to stderr.
+            line) and json (one array); --plot draws a braille chart per sensor (the first 4) as wide as $COLUMNS \
+            (else 80). Data goes to stdout; "no readings" notes go to stderr.
 
             A SENSOR with no reading at all (at any time) is probably mistyped: speedo names the closest known ids \
             and exits with 65, printing nothing. A sensor known but quiet in the range is only noted on stderr.
@@ -40,6 +41,9 @@ struct History: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Print at most this many rows (readings or buckets).", valueName: "rows"))
     var limit: Int?
+
+    @Flag(help: "Draw a chart (km/h over time) per sensor instead of printing rows; --bucket plots the averages.")
+    var plot = false
 
     @OptionGroup(title: "PostgreSQL")
     var database: DatabaseOptions
@@ -68,6 +72,7 @@ struct History: AsyncParsableCommand {
         var seen = Set<String>()
         let sensors = self.sensors.filter { seen.insert($0).inserted }
         let renderer = HistoryRenderer(format: format)
+        let chart = plot ? HistoryPlot(width: Self.terminalWidth(), since: start, until: end) : nil
         let limit = self.limit
         let url = settings.databaseURL.value
         let found = try await runOnDedicatedThread(name: "speedo.history") { () throws -> HistoryFindings in
@@ -81,10 +86,12 @@ struct History: AsyncParsableCommand {
             let output: [UInt8], shown: Set<String>, count: Int
             if let width {
                 let buckets = try connection.buckets(of: sensors, since: start, until: end, width: width, limit: limit)
-                (output, shown, count) = (renderer.render(buckets), Set(buckets.map(\.sensorID)), buckets.count)
+                let rendered = chart.map { $0.bytes(Self.series(sensors, buckets.map { ($0.sensorID, $0.start, $0.average) })) }
+                (output, shown, count) = (rendered ?? renderer.render(buckets), Set(buckets.map(\.sensorID)), buckets.count)
             } else {
                 let readings = try connection.readings(of: sensors, since: start, until: end, limit: limit)
-                (output, shown, count) = (renderer.render(readings), Set(readings.map(\.sensorID)), readings.count)
+                let rendered = chart.map { $0.bytes(Self.series(sensors, readings.map { ($0.sensorID, $0.timestamp, $0.speed) })) }
+                (output, shown, count) = (rendered ?? renderer.render(readings), Set(readings.map(\.sensorID)), readings.count)
             }
             // A limit that cut the output short says nothing about the sensors it left out.
             let quiet = count == limit ? [] : sensors.filter { !shown.contains($0) }
@@ -114,6 +121,27 @@ struct History: AsyncParsableCommand {
             Terminal.note("speedo: no readings of \(EscapedText.quoted(sensor)) \(span)")
         }
         FileHandle.standardOutput.write(Data(found.output))
+    }
+}
+
+extension History {
+    /// COLUMNS when the shell exports it, else 80.
+    static func terminalWidth() -> Int {
+        ProcessInfo.processInfo.environment["COLUMNS"].flatMap { Int($0) }.map { max(20, $0) } ?? 80
+    }
+
+    /// Points grouped by sensor, in the order the sensors were named.
+    static func series(
+        _ sensors: [String], _ points: [(String, Timestamp, Double)]
+    ) -> [(sensor: String, points: [(Timestamp, Double)])] {
+        let grouped = Dictionary(grouping: points, by: \.0)
+        return sensors.compactMap { sensor in grouped[sensor].map { (sensor, $0.map { ($0.1, $0.2) }) } }
+    }
+}
+
+extension HistoryPlot {
+    func bytes(_ series: [(sensor: String, points: [(Timestamp, Double)])]) -> [UInt8] {
+        Array(render(series).map { $0 + "\n" }.joined().utf8)
     }
 }
 

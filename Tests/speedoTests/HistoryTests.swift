@@ -156,6 +156,26 @@ import Testing
         #expect(quiet.stderr.contains(#"no readings of "sensor-1" from"#), "\(quiet.stderr)")
     }
 
+    @Test func plotsOneChartPerSensorWithinTheWidth() async throws {
+        let stack = try await HistoryStack(partitions: 1)
+        try await Self.store(Self.fixture, in: stack)
+        var speedo = stack.speedo
+        speedo.environment["COLUMNS"] = "60"
+        let run = try speedo.run(["history", "sensor-1", "sensor-2", "--plot", "-d", stack.databaseURL] + range)
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        // Per sensor: a title, 8 chart rows, the axis and the time labels.
+        try #require(lines.count == 22, "\(run.stdout)")
+        #expect(lines[0] == "sensor-1 (km/h)" && lines[11] == "sensor-2 (km/h)")
+        #expect(lines[1].hasPrefix("100 ┤") && lines[8].hasPrefix("  0 ┤") && lines[9].hasPrefix("    └─"))
+        #expect(lines[10] == "    2024-05-01T12:00:00Z                2024-05-01T12:02:00Z")
+        #expect(lines.allSatisfy { $0.unicodeScalars.count <= 60 && !$0.contains("\u{1B}") })
+        // sensor-2's 100 km/h at 12:00:45 is a dot in the top row, 45/120 of the way across 55 columns.
+        let top = Array(lines[12].unicodeScalars.dropFirst(5))
+        let column = Int((45.0 / 120 * Double(55 * 2 - 1)).rounded()) / 2
+        #expect(top[column].value > 0x2800 && top.enumerated().allSatisfy { $0.offset == column || $0.element.value == 0x2800 })
+    }
+
     @Test func validatesItsOptions() throws {
         let speedo = SpeedoBinary(environment: ["SPEEDO_DATABASE_URL": "host=/nonexistent"])
         for arguments in [
