@@ -2,28 +2,33 @@ import Foundation
 import SpeedoCore
 import SpeedoSimulator
 
-/// NDJSON on standard output: one canonical reading per line, written in large blocks so that a run
+/// Readings on standard output, one per line (NDJSON or CSV), written in large blocks so that a run
 /// is limited by the reader, not by system calls. A reader that goes away (`| head`) ends the run
-/// cleanly; SIGPIPE must be ignored for that, which `Simulate` does.
+/// cleanly; SIGPIPE must be ignored for that, which the commands using it (`simulate`, `consume stdout`) do.
 struct StandardOutputSink: ReadingSink {
+    private let format: ReadingTextFormat
     private var buffer: [UInt8] = []
     private static let blockSize = 1 << 16
 
-    init() {
+    init(format: ReadingTextFormat = .ndjson) {
+        self.format = format
         buffer.reserveCapacity(Self.blockSize + 256)
+        if let header = format.header { buffer.append(contentsOf: (header + "\n").utf8) }
     }
 
     mutating func write(_ batch: [Reading]) throws -> SinkState {
         for reading in batch {
-            CanonicalJSON.append(reading, to: &buffer)
-            buffer.append(UInt8(ascii: "\n"))
+            format.appendLine(reading, to: &buffer)
             if buffer.count >= Self.blockSize, try flush() == .closed { return .closed }
         }
         // Every batch goes out whole, so that a reader sees readings when they are due.
         return try flush()
     }
 
-    mutating func finish() throws {}
+    /// Writes what is still buffered: the header line, when no reading came.
+    mutating func finish() throws {
+        _ = try flush()
+    }
 
     private mutating func flush() throws -> SinkState {
         defer { buffer.removeAll(keepingCapacity: true) }

@@ -4,6 +4,6 @@ import ArgumentParser
 struct Consume: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read the readings topic as a consumer group and write it somewhere.",
-        subcommands: [ConsumePostgres.self]
+        subcommands: [ConsumePostgres.self, ConsumeLatest.self, ConsumeStdout.self]
     )
 }
