@@ -80,8 +80,10 @@ import Testing
         let follower = try BackgroundSpeedo(
             speedo, ["consume", "stdout", "-b", cluster.bootstrapServers, "-t", "live", "--from", "end"],
             standardOutput: output.path)
-        // Long enough for the follower to have resolved where the end is.
-        try await Task.sleep(for: .seconds(2))
+        // Once it has reached the end of every partition, whatever comes next is after its start.
+        try await waitUntil(timeout: .seconds(30), "the follower to catch up") {
+            follower.stderr.contains("caught up with live (2 partitions)")
+        }
         let new = (0..<3).map { TestRecord(key: "new-\($0)", value: #"{"sensor_id":"new-\#($0)","speed":1,"ts":1700000000}"#) }
         try produceRecords(new, to: "live", on: cluster)
         try await waitUntil(timeout: .seconds(20), "three lines") {

@@ -22,7 +22,8 @@ struct ConsumeStdout: AsyncParsableCommand {
             that went away, lines may be written again by the next run, never skipped).
 
             --exit-at-end stops (exit 0) once every partition read (with --group: every partition assigned to \
-            this member) has been read to its end. A reader that goes away (`| head`) ends the run with exit 0. \
+            this member) has been read to its end; without it, a note on stderr says when that first happens (the \
+            lines after it are new). A reader that goes away (`| head`) ends the run with exit 0. \
             SIGINT or SIGTERM writes what was read, commits it (with --group) and exits with 130.
 
             Examples:

@@ -54,6 +54,8 @@ final class StdoutPump: @unchecked Sendable {
     private var written = 0
     private var skipped = 0
     private var readerGone = false
+    /// Whether "caught up" was said on stderr (once per run).
+    private var saidCaughtUp = false
     /// A failure inside the rebalance handler, which cannot throw: raised by the loop right after `poll`.
     private var handlerFailure: (any Error)?
     private var lastKafkaError: String?
@@ -113,6 +115,11 @@ final class StdoutPump: @unchecked Sendable {
             if let failure = handlerFailure { throw failure }
             try writePending()
             if readerGone { return .readerGone }
+            if !saidCaughtUp, isCaughtUp(consumer) {
+                // Like kcat's "Reached end of topic": from here on, every line is new.
+                Terminal.note("speedo: consume stdout: caught up with \(settings.topic) (\(partitions.count) partitions)")
+                saidCaughtUp = true
+            }
             if settings.group != nil, ContinuousClock.now >= nextCommit {
                 commit(consumer, partitions: Array(partitions.keys))
                 nextCommit = ContinuousClock.now + Self.commitInterval
