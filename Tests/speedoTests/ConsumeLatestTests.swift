@@ -9,6 +9,13 @@ import Testing
         "XDG_STATE_HOME": "/nonexistent", "SPEEDO_BROKERS": nil, "SPEEDO_TOPIC": nil,
     ])
 
+    /// Short Kafka session timeouts, so that the mock cluster hands the partitions of a member that left to the next
+    /// one within seconds.
+    private static func arguments(_ cluster: MockCluster) -> [String] {
+        ["consume", "latest", "-b", cluster.bootstrapServers, "--max-rate", "5", "--exit-at-end",
+         "-X", "session.timeout.ms=3000", "-X", "heartbeat.interval.ms=300"]
+    }
+
     @Test func aBurstLeavesEachSensorsLastReadingWithItsWindowAndStaysWithinTheRate() throws {
         let cluster = try MockCluster()
         try cluster.createTopic(name: "speed-events", partitions: 3)
@@ -32,7 +39,7 @@ import Testing
         let clock = ContinuousClock()
         let began = clock.now
         let run = try speedo.run(
-            ["consume", "latest", "-b", cluster.bootstrapServers, "--max-rate", "5", "--exit-at-end"],
+            Self.arguments(cluster),
             timeout: .seconds(60))
         let elapsed = clock.now - began
         #expect(run.status == 0, "\(run.stderr)")
@@ -69,6 +76,26 @@ import Testing
         }
         #expect(try topicContents(cluster, "speed-events.dlq").count == 1)
         #expect(run.stderr.contains("1,000 readings of 2 sensors"), "\(run.stderr)")
+
+        // The group committed everything: a restart reads only what came since, and its statistics cover only that.
+        let later = (500..<510).map { index in
+            Reading(sensorID: "alpha", speed: Double(index), timestamp: Timestamp(
+                microseconds: start * 1_000_000 + Int64(index) * 200_000))
+        }
+        try produceRecords(later.map(TestRecord.init), to: "speed-events", on: cluster)
+        let restart = try speedo.run(
+            Self.arguments(cluster),
+            timeout: .seconds(60))
+        #expect(restart.status == 0, "\(restart.stderr)")
+        #expect(restart.stderr.contains("10 readings of 1 sensors"), "\(restart.stderr)")
+        let newest = try SpeedoBinary.execute(
+            ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", ConnectionSettings.latestTopic, "-e", "-q",
+             "-f", "%k|%s\n"],
+            timeout: .seconds(20))
+        let alpha = try #require(newest.stdout.split(separator: "\n").last { $0.hasPrefix("alpha|") })
+        let resumed = try LatestState.decode(Array(alpha.dropFirst("alpha|".count).utf8), now: now).get()
+        #expect(resumed.reading == later.last)
+        #expect(resumed.statistics == RollingStats.Summary(count: 10, minimum: 500, average: 504.5, maximum: 509))
     }
 }
 
