@@ -299,13 +299,13 @@ _speedo_consume() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    postgres)
+    postgres|latest|stdout)
         # Offer subcommand argument completions
         "_speedo_consume_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'postgres' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'postgres latest stdout' -- "${cur}"))
         ;;
     esac
 }
@@ -341,6 +341,68 @@ _speedo_consume_postgres() {
         return
         ;;
     '--log-interval')
+        return
+        ;;
+    esac
+}
+
+_speedo_consume_latest() {
+    repeating_flags=()
+    non_repeating_flags=(--exit-at-end --version -h --help)
+    repeating_options=(-X)
+    non_repeating_options=(-b --brokers -t --topic --group --max-rate --window)
+    __speedo_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-b'|'--brokers')
+        return
+        ;;
+    '-t'|'--topic')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--group')
+        return
+        ;;
+    '--max-rate')
+        return
+        ;;
+    '--window')
+        return
+        ;;
+    esac
+}
+
+_speedo_consume_stdout() {
+    repeating_flags=()
+    non_repeating_flags=(--exit-at-end --version -h --help)
+    repeating_options=(-X)
+    non_repeating_options=(-b --brokers -t --topic --format --from --group)
+    __speedo_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-b'|'--brokers')
+        return
+        ;;
+    '-t'|'--topic')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--format')
+        __speedo_add_completions -W 'ndjson'$'\n''csv'
+        return
+        ;;
+    '--from')
+        __speedo_add_completions -W 'beginning'$'\n''end'$'\n''stored'
+        return
+        ;;
+    '--group')
         return
         ;;
     esac

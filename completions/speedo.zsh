@@ -52,7 +52,7 @@ _speedo() {
         local -ar subcommands=(
             'ingest:Validate NDJSON or CSV readings from files, stdin or HTTP and publish them to Kafka.'
             'simulate:Simulate vehicles passing speed sensors and send their readings.'
-            'consume:Read the readings topic as a consumer group and write it somewhere.'
+            'consume:Read the readings topic and write it somewhere: PostgreSQL, the latest state per sensor, standard output.'
             'dev:Run the embedded local stack: a Kafka-protocol broker and a private PostgreSQL.'
             'status:Show brokers, topics, consumer lag and what PostgreSQL holds.'
             'history:Show the stored readings of sensors over a time range, raw or time-bucketed.'
@@ -138,12 +138,14 @@ _speedo_consume() {
     command)
         local -ar subcommands=(
             'postgres:Write the readings topic to PostgreSQL (speed_readings), exactly once.'
+            'latest:Keep each sensor'\''s latest reading and rolling statistics in the compacted topic speed-latest.'
+            'stdout:Write the readings topic to standard output, as NDJSON or CSV, for pipelines.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        postgres)
+        postgres|latest|stdout)
             "_speedo_consume_${words[1]}" && ret=0
             ;;
         esac
@@ -165,6 +167,44 @@ _speedo_consume_postgres() {
         '--batch-interval[…or once its first record has waited this long, whichever comes first (e.g. 200ms, 1s).]:duration:'
         '--log-interval[How often to report throughput and lag on stderr.]:duration:'
         '--exit-at-end[Stop (exit 0) once every assigned partition has been read to its end and stored; for backfills and tests. Only the partitions assigned to this member count\: run it alone in its group (a member that died less than its session timeout ago still holds its share).]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_speedo_consume_latest() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
+        '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
+        '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
+        '--group[The consumer group; its offsets are committed to Kafka.]:id:'
+        '--max-rate[At most this many records per second per sensor.]:n:'
+        '--window[The span of the rolling statistics, by event time, in whole seconds (e.g. 60s, 5m).]:duration:'
+        '--exit-at-end[Stop (exit 0) once every assigned partition has been read to its end and every state was published and acknowledged; for tests and backfills. Run it alone in its group.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_speedo_consume_stdout() {
+    local -i ret=1
+    local -ar ___format=('ndjson' 'csv')
+    local -ar ___from=('beginning' 'end' 'stored')
+    local -ar arg_specs=(
+        '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
+        '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
+        '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
+        '--format[Output format\: ndjson or csv.]:format:{__speedo_complete "${___format[@]}"}'
+        '--from[Where to start\: beginning, end, or stored (the group'\''s committed offsets).]:position:{__speedo_complete "${___from[@]}"}'
+        '--group[Read as a member of this consumer group and commit offsets after writing (at least once).]:id:'
+        '--exit-at-end[Stop (exit 0) once every partition read has been read to its end.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

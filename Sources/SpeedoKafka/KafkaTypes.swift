@@ -28,6 +28,8 @@ package struct TopicPartitionOffset: Hashable, Sendable {
 
     /// As an offset to start from: the earliest record the broker still holds (librdkafka's logical "beginning").
     package static let earliest = Int64(RD_KAFKA_OFFSET_BEGINNING)
+    /// As an offset to start from: the partition's end at the time the fetch starts (only what comes after).
+    package static let latest = Int64(RD_KAFKA_OFFSET_END)
 }
 
 package struct KafkaHeader: Hashable, Sendable {

@@ -8,27 +8,6 @@ enum HistoryFormat: String, ExpressibleByArgument, CaseIterable {
     case table, csv, ndjson, json
 }
 
-/// One CSV line per reading in ingest's column order (`sensor_id,speed,ts`, ts in RFC 3339), so that the output of
-/// `history` and `replay` can be fed back to `speedo ingest`.
-enum ReadingCSV {
-    static let header = "sensor_id,speed,ts"
-
-    static func append(_ reading: Reading, to buffer: inout [UInt8]) {
-        buffer.append(contentsOf: field(reading.sensorID).utf8)
-        buffer.append(UInt8(ascii: ","))
-        CanonicalJSON.appendNumber(reading.speed, to: &buffer)
-        buffer.append(UInt8(ascii: ","))
-        buffer.append(contentsOf: reading.timestamp.rfc3339.utf8)
-        buffer.append(UInt8(ascii: "\n"))
-    }
-
-    /// RFC 4180 quoting, needed only for text that did not come through speedo's validation.
-    static func field(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-}
-
 /// Renders readings or buckets in one of the `HistoryFormat`s, as the bytes for stdout.
 struct HistoryRenderer {
     var format: HistoryFormat
@@ -43,8 +22,9 @@ struct HistoryRenderer {
             }
             appendLines(table.render(), to: &out)
         case .csv:
-            out.append(contentsOf: (ReadingCSV.header + "\n").utf8)
-            for reading in readings { ReadingCSV.append(reading, to: &out) }
+            let csv = ReadingTextFormat.csv
+            out.append(contentsOf: (csv.header! + "\n").utf8)
+            for reading in readings { csv.appendLine(reading, to: &out) }
         case .ndjson, .json:
             appendJSON(readings, to: &out) { CanonicalJSON.append($0, to: &$1) }
         }
@@ -71,7 +51,7 @@ struct HistoryRenderer {
             out.append(contentsOf: "sensor_id,bucket_start,count,min,avg,max,p95\n".utf8)
             for bucket in buckets {
                 let cells = [
-                    ReadingCSV.field(bucket.sensorID), bucket.start.rfc3339, "\(bucket.count)", number(bucket.minimum),
+                    bucket.sensorID, bucket.start.rfc3339, "\(bucket.count)", number(bucket.minimum),
                     number(bucket.average), number(bucket.maximum), number(bucket.percentile95),
                 ]
                 out.append(contentsOf: (cells.joined(separator: ",") + "\n").utf8)

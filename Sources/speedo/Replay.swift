@@ -48,7 +48,7 @@ struct Replay: AsyncParsableCommand {
     var pace = ReplayPace.asFastAsPossible
 
     @Option(help: "Format on stdout.")
-    var format = StandardOutputSink.Encoding.ndjson
+    var format = ReadingTextFormat.ndjson
 
     @OptionGroup(title: "Kafka")
     var kafka: KafkaOptions
@@ -115,13 +115,13 @@ struct Replay: AsyncParsableCommand {
     }
 
     private static func makeSink(
-        _ target: ReplayTarget, format: StandardOutputSink.Encoding, settings: ConnectionSettings,
+        _ target: ReplayTarget, format: ReadingTextFormat, settings: ConnectionSettings,
         interrupts: InterruptWatcher
     ) throws -> any ReadingSink {
         switch target {
         case .standardOutput:
             signal(SIGPIPE, SIG_IGN)
-            return StandardOutputSink(encoding: format)
+            return StandardOutputSink(format: format)
         case .postgres:
             let writer = HistoryWriter(conninfo: settings.databaseURL.value, group: writerGroup, topic: settings.topic.value)
             _ = try writer.connect(retry: Backoff(maximumDelay: .seconds(2), maximumAttempts: nil, deadline: .seconds(30))) {

@@ -3,39 +3,30 @@ import Foundation
 import SpeedoCore
 import SpeedoSimulator
 
-/// Readings on standard output, one per line (canonical NDJSON, or CSV after a header line), written in large
-/// blocks so that a run is limited by the reader, not by system calls. A reader that goes away (`| head`) ends the run
-/// cleanly; SIGPIPE must be ignored for that, which `Simulate` does.
+/// Readings on standard output, one per line (NDJSON or CSV), written in large blocks so that a run
+/// is limited by the reader, not by system calls. A reader that goes away (`| head`) ends the run
+/// cleanly; SIGPIPE must be ignored for that, which the commands using it (`simulate`, `consume stdout`) do.
 struct StandardOutputSink: ReadingSink {
-    enum Encoding: String, ExpressibleByArgument, CaseIterable {
-        case ndjson, csv
-    }
-
-    private let encoding: Encoding
+    private let format: ReadingTextFormat
     private var buffer: [UInt8] = []
     private static let blockSize = 1 << 16
 
-    init(encoding: Encoding = .ndjson) {
-        self.encoding = encoding
+    init(format: ReadingTextFormat = .ndjson) {
+        self.format = format
         buffer.reserveCapacity(Self.blockSize + 256)
-        if encoding == .csv { buffer.append(contentsOf: (ReadingCSV.header + "\n").utf8) }
+        if let header = format.header { buffer.append(contentsOf: (header + "\n").utf8) }
     }
 
     mutating func write(_ batch: [Reading]) throws -> SinkState {
         for reading in batch {
-            switch encoding {
-            case .ndjson:
-                CanonicalJSON.append(reading, to: &buffer)
-                buffer.append(UInt8(ascii: "\n"))
-            case .csv:
-                ReadingCSV.append(reading, to: &buffer)
-            }
+            format.appendLine(reading, to: &buffer)
             if buffer.count >= Self.blockSize, try flush() == .closed { return .closed }
         }
         // Every batch goes out whole, so that a reader sees readings when they are due.
         return try flush()
     }
 
+    /// Writes what is still buffered: the header line, when no reading came.
     mutating func finish() throws {
         _ = try flush()
     }

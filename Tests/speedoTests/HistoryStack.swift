@@ -60,21 +60,7 @@ final class HistoryStack: Sendable {
     /// Produces `readings` keyed by sensor, acknowledged by the broker before returning; with `duration`, in 50 ms
     /// steps spread over that time, like a live stream. Blocks.
     func produce(_ readings: [Reading], over duration: Duration = .zero) throws {
-        let steps = max(1, Int(duration / .milliseconds(50)))
-        let perStep = (readings.count + steps - 1) / steps
-        let failures = DeliveryFailures()
-        let producer = try KafkaProducer(
-            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers),
-            deliveryHandler: { failures.record($0) })
-        for (index, reading) in readings.enumerated() {
-            if index > 0, index % perStep == 0 { Thread.sleep(forTimeInterval: 0.05) }
-            try producer.send(
-                topic: topic, key: Array(reading.sensorID.utf8), value: CanonicalJSON.encode(reading),
-                timestampMs: reading.timestamp.microseconds / 1000, tag: UInt64(index),
-                whenQueueFull: .wait(until: nil))
-        }
-        let outstanding = producer.close(flushTimeout: .seconds(60))
-        try #require(outstanding == 0 && failures.count == 0, "\(outstanding) undelivered, \(failures.count) failed")
+        try produceRecords(readings.map(TestRecord.init), to: topic, on: cluster, over: duration)
     }
 
     /// Runs SQL on a dedicated thread and returns the rows.
@@ -159,6 +145,47 @@ struct SplitMix: RandomNumberGenerator {
     }
 }
 
+/// A record as a test sends it: possibly not a valid reading.
+struct TestRecord {
+    var key: String?
+    var value: String
+    var timestampMs: Int64?
+
+    init(key: String?, value: String, timestampMs: Int64? = nil) {
+        self.key = key
+        self.value = value
+        self.timestampMs = timestampMs
+    }
+
+    /// A reading as `ingest` publishes it.
+    init(_ reading: Reading) {
+        self.init(
+            key: reading.sensorID, value: String(decoding: CanonicalJSON.encode(reading), as: UTF8.self),
+            timestampMs: reading.timestamp.microseconds / 1000)
+    }
+}
+
+/// Produces `records`, acknowledged by the broker before returning; with `duration`, in 50 ms steps spread over
+/// that time, like a live stream. Blocks.
+func produceRecords(
+    _ records: [TestRecord], to topic: String, on cluster: MockCluster, over duration: Duration = .zero
+) throws {
+    let steps = max(1, Int(duration / .milliseconds(50)))
+    let perStep = (records.count + steps - 1) / steps
+    let failures = DeliveryFailures()
+    let producer = try KafkaProducer(
+        configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers),
+        deliveryHandler: { failures.record($0) })
+    for (index, record) in records.enumerated() {
+        if index > 0, index % perStep == 0 { Thread.sleep(forTimeInterval: 0.05) }
+        try producer.send(
+            topic: topic, key: record.key.map { Array($0.utf8) }, value: Array(record.value.utf8),
+            timestampMs: record.timestampMs, tag: UInt64(index), whenQueueFull: .wait(until: nil))
+    }
+    let outstanding = producer.close(flushTimeout: .seconds(60))
+    try #require(outstanding == 0 && failures.count == 0, "\(outstanding) undelivered, \(failures.count) failed")
+}
+
 private final class DeliveryFailures: Sendable {
     private let failures = Mutex(0)
     func record(_ report: DeliveryReport) { if report.error != nil { failures.withLock { $0 += 1 } } }
@@ -170,7 +197,8 @@ final class BackgroundSpeedo {
     let process = Process()
     private let errors: String
 
-    init(_ speedo: SpeedoBinary, _ arguments: [String]) throws {
+    /// `standardOutput`: a file to write stdout into (discarded without it).
+    init(_ speedo: SpeedoBinary, _ arguments: [String], standardOutput: String? = nil) throws {
         var environment = ProcessInfo.processInfo.environment
         for (name, value) in speedo.environment { environment[name] = value }
         errors = NSTemporaryDirectory() + "speedo-bg-\(UUID().uuidString).err"
@@ -178,7 +206,8 @@ final class BackgroundSpeedo {
         process.executableURL = URL(fileURLWithPath: SpeedoBinary.path)
         process.arguments = arguments
         process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = try standardOutput.map { try FileHandle(forWritingTo: URL(fileURLWithPath: $0)) }
+            ?? FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
         process.standardInput = FileHandle.nullDevice
         try process.run()

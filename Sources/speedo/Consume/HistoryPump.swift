@@ -49,11 +49,6 @@ final class HistoryPump: @unchecked Sendable {
         var highWatermark: Int64?
     }
 
-    private enum Verdict {
-        case valid(Reading)
-        case invalid(DeadLetter)
-    }
-
     private let settings: HistoryPumpSettings
     /// Reads stored offsets on assignment; the store stage has its own connection for writing.
     private let offsets: HistoryWriter
@@ -158,7 +153,7 @@ final class HistoryPump: @unchecked Sendable {
             guard record.topic == settings.topic, var state = partitions[record.partition],
                 record.offset >= state.consumed
             else { return }  // from a partition no longer ours, or before a re-seek
-            switch Self.validate(record, now: Timestamp.current()) {
+            switch record.verdict(now: Timestamp.current()) {
             case .valid(let reading): job.batch.append(reading)
             case .invalid(let letter): job.deadLetters.append(letter)
             }
@@ -185,23 +180,6 @@ final class HistoryPump: @unchecked Sendable {
                 Terminal.note("speedo: Kafka: \(error.message) (retrying)")
                 lastKafkaError = error.message
             }
-        }
-    }
-
-    private static func validate(_ record: ConsumedRecord, now: Timestamp) -> Verdict {
-        switch ReadingDecoder.decode(value: record.value ?? [], now: now) {
-        case .failure(let rejection):
-            return .invalid(DeadLetter(record: record, code: rejection.code.rawValue, reason: rejection.description))
-        case .success(let reading):
-            // Records are keyed by sensor so that one sensor stays in one partition, in order; a record keyed
-            // otherwise was not written by a producer that follows the contract. No key at all is tolerated.
-            if let key = record.key, !key.elementsEqual(reading.sensorID.utf8) {
-                return .invalid(DeadLetter(
-                    record: record, code: "key-mismatch",
-                    reason: "key: must equal sensor_id \(EscapedText.quoted(reading.sensorID)) "
-                        + "(got \(EscapedText.quoted(bytes: key)))"))
-            }
-            return .valid(reading)
         }
     }
 

@@ -4,13 +4,6 @@ import SpeedoCore
 import SpeedoKafka
 import SpeedoStore
 
-/// A record that failed validation, on its way to the dead-letter topic.
-struct DeadLetter: Sendable {
-    var record: ConsumedRecord
-    var code: String
-    var reason: String
-}
-
 /// One batch handed to the store stage: rows and offsets for PostgreSQL, and the dead letters of the same records.
 struct HistoryJob: Sendable {
     var batch = HistoryBatch()
@@ -46,9 +39,7 @@ final class HistoryStage: Sendable {
     }
 
     private let settings: HistoryPumpSettings
-    private let deadLetterTopic: String
-    private let producer: KafkaProducer
-    private let deliveries: DeadLetterDeliveries
+    private let deadLetters: DeadLetterSender
     private let state = Mutex(State())
     private let changed = NSCondition()
     let statistics = Statistics()
@@ -59,10 +50,7 @@ final class HistoryStage: Sendable {
 
     init(settings: HistoryPumpSettings) throws(KafkaError) {
         self.settings = settings
-        deadLetterTopic = ConnectionSettings.deadLetterTopic(for: settings.topic)
-        let deliveries = DeadLetterDeliveries()
-        self.deliveries = deliveries
-        producer = try KafkaProducer(configuration: settings.kafka) { deliveries.record($0) }
+        deadLetters = try DeadLetterSender(configuration: settings.kafka, sourceTopic: settings.topic)
         let thread = Thread { [self] in storeJobs() }
         thread.name = "speedo.store"
         thread.start()
@@ -101,7 +89,7 @@ final class HistoryStage: Sendable {
         state.withLock { $0.closing = true }
         changed.broadcast()
         changed.unlock()
-        producer.close()
+        deadLetters.close()
     }
 
     // MARK: - The store thread
@@ -140,7 +128,7 @@ final class HistoryStage: Sendable {
         while true {
             let problem: String
             do {
-                if !job.deadLetters.isEmpty { try sendDeadLetters(job.deadLetters) }
+                try deadLetters.send(job.deadLetters)
                 let result = try writer.write(job.batch)
                 statistics.add(result, deadLetters: job.deadLetters.count)
                 return .stored(job.batch.nextOffsets)
@@ -160,47 +148,6 @@ final class HistoryStage: Sendable {
             Thread.sleep(forTimeInterval: delay.inSeconds)
         }
     }
-
-    private func sendDeadLetters(_ letters: [DeadLetter]) throws(KafkaError) {
-        deliveries.reset()
-        for (index, letter) in letters.enumerated() {
-            let record = letter.record
-            let headers = [
-                ("speedo-error", letter.reason), ("speedo-error-code", letter.code),
-                ("speedo-source-topic", record.topic), ("speedo-source-partition", String(record.partition)),
-                ("speedo-source-offset", String(record.offset)),
-            ].map { KafkaHeader(name: $0.0, value: Array($0.1.utf8)) }
-            try producer.send(
-                topic: deadLetterTopic, key: record.key, value: record.value, timestampMs: record.timestampMs,
-                headers: record.headers + headers, tag: UInt64(index), whenQueueFull: .wait(until: nil))
-        }
-        let outstanding = producer.flush(timeout: .seconds(30))
-        if let failure = deliveries.firstFailure {
-            throw KafkaError(
-                code: failure.code, message: "sending a record to \(deadLetterTopic) failed: \(failure.message)",
-                isRetriable: true)
-        }
-        if outstanding > 0 {
-            throw KafkaError(
-                code: .timedOut,
-                message: "\(outstanding) records for \(deadLetterTopic) were not acknowledged within 30 s",
-                isRetriable: true)
-        }
-    }
-}
-
-/// Delivery reports of dead letters, written by the producer's poll thread and read by the store thread.
-private final class DeadLetterDeliveries: Sendable {
-    private let failure = Mutex<KafkaError?>(nil)
-
-    func reset() { failure.withLock { $0 = nil } }
-
-    func record(_ report: DeliveryReport) {
-        guard let error = report.error else { return }
-        failure.withLock { if $0 == nil { $0 = error } }
-    }
-
-    var firstFailure: KafkaError? { failure.withLock { $0 } }
 }
 
 /// Rows stored, for the progress lines and the final summary; written by the store thread, read by the loop.

@@ -1,0 +1,32 @@
+/// Readings as lines of text for pipelines and spreadsheets (`consume stdout`, `replay`, `history`,
+/// `simulate --stdout`).
+package enum ReadingTextFormat: String, Sendable, CaseIterable {
+    /// One canonical JSON object per line (`CanonicalJSON`).
+    case ndjson
+    /// `sensor_id,speed,ts` after a header line, `ts` in RFC 3339 (UTC): readable in a spreadsheet, and read back
+    /// by `ingest`. Sensor ids need no quoting: their characters exclude commas, quotes and line breaks.
+    case csv
+
+    /// The line that comes before the first reading, if the format has one (without its newline).
+    package var header: String? {
+        switch self {
+        case .ndjson: nil
+        case .csv: "sensor_id,speed,ts"
+        }
+    }
+
+    /// Appends `reading` and a newline.
+    package func appendLine(_ reading: Reading, to buffer: inout [UInt8]) {
+        switch self {
+        case .ndjson:
+            CanonicalJSON.append(reading, to: &buffer)
+        case .csv:
+            buffer.append(contentsOf: reading.sensorID.utf8)
+            buffer.append(UInt8(ascii: ","))
+            CanonicalJSON.appendNumber(reading.speed, to: &buffer)
+            buffer.append(UInt8(ascii: ","))
+            buffer.append(contentsOf: reading.timestamp.rfc3339.utf8)
+        }
+        buffer.append(UInt8(ascii: "\n"))
+    }
+}

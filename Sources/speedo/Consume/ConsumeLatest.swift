@@ -1,0 +1,95 @@
+import ArgumentParser
+import SpeedoCore
+import SpeedoKafka
+import SpeedoStore
+
+struct ConsumeLatest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "latest",
+        abstract: "Keep each sensor's latest reading and rolling statistics in the compacted topic speed-latest.",
+        discussion: """
+            For every sensor, one record in speed-latest (key = sensor_id, Kafka timestamp = the reading's ts), \
+            whose value is the newest reading followed by statistics over the last --window of event time \
+            (the readings' ts, not the time they were read):
+
+              {"sensor_id":"sensor-1","speed":42.5,"ts":1700000000.5,"window_s":60,"count":600,"min":0,"avg":38.2,"max":71.5}
+
+            window_s: the window in whole seconds; count: readings in it; min, avg (the mean), max: their speeds \
+            in km/h. The window covers the whole seconds (by ts) from window_s - 1 seconds before the newest \
+            reading's second up to it; a reading older than that (out of order) is not counted, and a late \
+            reading never replaces a newer one as the latest. speed-latest is created compacted \
+            (cleanup.policy=compact) when missing, where the cluster can create topics.
+
+            Rate limit: at most --max-rate records per second per sensor, whatever the input rate. Between two \
+            records of a sensor only its newest state is kept, and it is published as soon as the sensor's \
+            interval has passed (checked every 10 ms), so a sensor that goes quiet still gets its final state, \
+            and readers such as `speedo watch` are isolated from the ingestion load.
+
+            Offsets are committed to Kafka (group --group) only once the states covering the records were \
+            acknowledged by the brokers, and the records that are not valid readings are in the dead-letter topic \
+            (the readings topic plus .dlq, reason in the speedo-error header). Delivery is at least once: after a \
+            crash, a state may be published again, which a compacted topic absorbs. The statistics live only in \
+            memory: after a restart, the first --window of statistics covers only what was read since.
+
+            Examples:
+              speedo consume latest
+                  the dev stack, as group speedo-latest
+              speedo consume latest --max-rate 2 --window 5m
+            """
+    )
+
+    @OptionGroup(title: "Kafka")
+    var kafka: KafkaOptions
+
+    @Option(help: ArgumentHelp("The consumer group; its offsets are committed to Kafka.", valueName: "id"))
+    var group = "speedo-latest"
+
+    @Option(help: ArgumentHelp("At most this many records per second per sensor.", valueName: "n"))
+    var maxRate = 10.0
+
+    @Option(help: ArgumentHelp(
+        "The span of the rolling statistics, by event time, in whole seconds (e.g. 60s, 5m).", valueName: "duration"))
+    var window = "60s"
+
+    @Flag(help: """
+        Stop (exit 0) once every assigned partition has been read to its end and every state was published and \
+        acknowledged; for tests and backfills. Run it alone in its group.
+        """)
+    var exitAtEnd = false
+
+    func validate() throws {
+        guard !group.isEmpty else { throw ValidationError("--group must not be empty") }
+        guard maxRate.isFinite, maxRate > 0, maxRate <= 1_000 else {
+            throw ValidationError("--max-rate must be more than 0 and at most 1000 (got \(maxRate))")
+        }
+        _ = try windowSeconds()
+    }
+
+    private func windowSeconds() throws -> Int {
+        let span: TimeSpan
+        do {
+            span = try TimeSpan.parse(window)
+        } catch {
+            throw ValidationError("--window: \(error)")
+        }
+        guard span.microseconds >= 1_000_000, span.microseconds % 1_000_000 == 0, span <= .seconds(86_400) else {
+            throw ValidationError("--window must be whole seconds, from 1s to 24h (got \(window))")
+        }
+        return Int(span.microseconds / 1_000_000)
+    }
+
+    func run() async throws {
+        let resolved = try ConnectionSettings.resolve(kafka: kafka, database: nil)
+        let settings = LatestPumpSettings(
+            kafka: KafkaConfiguration(resolved), topic: resolved.topic.value, group: group,
+            windowSeconds: try windowSeconds(), emissionInterval: .seconds(1 / maxRate), exitAtEnd: exitAtEnd,
+            interrupts: InterruptWatcher())
+        let outcome = try await runOnDedicatedThread(name: "speedo.consume") {
+            try LatestPump(settings: settings).run()
+        }
+        if outcome == .stopped {
+            throw CommandFailure(
+                .interrupted, "consume latest stopped by a signal; the pending states were published first")
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import SpeedoCore
+import SpeedoKafka
+import Testing
+
+/// `speedo consume latest` end to end: the real binary against an in-process mock cluster, read back with kcat.
+@Suite struct ConsumeLatestTests {
+    private let speedo = SpeedoBinary(environment: [
+        "XDG_STATE_HOME": "/nonexistent", "SPEEDO_BROKERS": nil, "SPEEDO_TOPIC": nil,
+    ])
+
+    /// Short Kafka session timeouts, so that the mock cluster hands the partitions of a member that left to the next
+    /// one within seconds.
+    private static func arguments(_ cluster: MockCluster) -> [String] {
+        ["consume", "latest", "-b", cluster.bootstrapServers, "--max-rate", "5", "--exit-at-end",
+         "-X", "session.timeout.ms=3000", "-X", "heartbeat.interval.ms=300"]
+    }
+
+    @Test func aBurstLeavesEachSensorsLastReadingWithItsWindowAndStaysWithinTheRate() throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic(name: "speed-events", partitions: 3)
+        try cluster.createTopic(name: ConnectionSettings.latestTopic, partitions: 3)
+        try cluster.createTopic(name: "speed-events.dlq", partitions: 1)
+        // Two sensors, 500 readings each, 0.2 s apart by event time (100 s in all, so a 60 s window drops the first
+        // 40 s), ending an hour ago; interleaved as a burst, with one record that is not a reading.
+        let start = Int64(Date().timeIntervalSince1970) - 3_600 - 100
+        var readings: [Reading] = []
+        for index in 0..<500 {
+            for (sensor, factor) in [("alpha", 1.0), ("beta", 2.0)] {
+                readings.append(Reading(
+                    sensorID: sensor, speed: Double((index * 37) % 401) / 2 * factor,
+                    timestamp: Timestamp(microseconds: start * 1_000_000 + Int64(index) * 200_000)))
+            }
+        }
+        var records = readings.map(TestRecord.init)
+        records.insert(TestRecord(key: "alpha", value: #"{"sensor_id":"alpha","speed":-5}"#), at: 300)
+        try produceRecords(records, to: "speed-events", on: cluster)
+
+        let clock = ContinuousClock()
+        let began = clock.now
+        let run = try speedo.run(
+            Self.arguments(cluster),
+            timeout: .seconds(60))
+        let elapsed = clock.now - began
+        #expect(run.status == 0, "\(run.stderr)")
+
+        let published = try SpeedoBinary.execute(
+            ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", ConnectionSettings.latestTopic, "-e", "-q",
+             "-f", "%k|%T|%s\n"],
+            timeout: .seconds(20))
+        #expect(published.status == 0, "\(published.stderr)")
+        var bySensor: [String: [(timestampMs: Int64, value: String)]] = [:]
+        for line in published.stdout.split(separator: "\n") {
+            let parts = line.split(separator: "|", maxSplits: 2).map(String.init)
+            bySensor[parts[0], default: []].append((Int64(parts[1]) ?? -1, parts[2]))
+        }
+        #expect(Set(bySensor.keys) == ["alpha", "beta"], "\(published.stdout)")
+        let now = Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
+        for sensor in ["alpha", "beta"] {
+            let own = readings.filter { $0.sensorID == sensor }
+            let last = try #require(own.last)
+            let lastSecond = last.timestamp.microseconds / 1_000_000
+            let window = own.filter { $0.timestamp.microseconds / 1_000_000 > lastSecond - 60 }.map(\.speed)
+            let states = bySensor[sensor] ?? []
+            let final = try #require(states.last)
+            let state = try LatestState.decode(Array(final.value.utf8), now: now).get()
+            #expect(state.reading == last)
+            #expect(final.timestampMs == last.timestamp.microseconds / 1_000)
+            #expect(state.windowSeconds == 60)
+            #expect(state.statistics.count == window.count && window.count == 300)
+            #expect(state.statistics.minimum == window.min())
+            #expect(state.statistics.maximum == window.max())
+            #expect(abs(state.statistics.average - window.reduce(0, +) / Double(window.count)) < 1e-9)
+            // At most 5 a second from the start of the run, plus the first one.
+            #expect(Double(states.count) <= 5 * elapsed.inSecondsForTest + 1, "\(states.count) in \(elapsed)")
+        }
+        #expect(try topicContents(cluster, "speed-events.dlq").count == 1)
+        #expect(run.stderr.contains("1,000 readings of 2 sensors"), "\(run.stderr)")
+
+        // The group committed everything: a restart reads only what came since, and its statistics cover only that.
+        let later = (500..<510).map { index in
+            Reading(sensorID: "alpha", speed: Double(index), timestamp: Timestamp(
+                microseconds: start * 1_000_000 + Int64(index) * 200_000))
+        }
+        try produceRecords(later.map(TestRecord.init), to: "speed-events", on: cluster)
+        let restart = try speedo.run(
+            Self.arguments(cluster),
+            timeout: .seconds(60))
+        #expect(restart.status == 0, "\(restart.stderr)")
+        #expect(restart.stderr.contains("10 readings of 1 sensors"), "\(restart.stderr)")
+        let newest = try SpeedoBinary.execute(
+            ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", ConnectionSettings.latestTopic, "-e", "-q",
+             "-f", "%k|%s\n"],
+            timeout: .seconds(20))
+        let alpha = try #require(newest.stdout.split(separator: "\n").last { $0.hasPrefix("alpha|") })
+        let resumed = try LatestState.decode(Array(alpha.dropFirst("alpha|".count).utf8), now: now).get()
+        #expect(resumed.reading == later.last)
+        #expect(resumed.statistics == RollingStats.Summary(count: 10, minimum: 500, average: 504.5, maximum: 509))
+    }
+}
+
+extension Duration {
+    fileprivate var inSecondsForTest: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
