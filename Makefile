@@ -4,7 +4,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 SPEEDO = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)/speedo
 
-.PHONY: build deps test demo generated check-generated bench-decoder bench-simulate bench-ingest bench-http clean
+.PHONY: build deps test demo generated check-generated bench-decoder bench-simulate bench-ingest bench-http bench-history bench-replay clean
 
 build: deps
 	$(SWIFT) build
@@ -38,6 +38,12 @@ bench-ingest: deps
 
 bench-http: deps
 	bench/http.sh
+
+bench-history: deps
+	bench/history.sh
+
+bench-replay: deps
+	bench/replay.sh
 
 clean:
 	rm -rf .build

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# History read latency: `speedo history` end to end (process start to exit, CSV to /dev/null) for one sensor's raw
+# hour and for one sensor's day in 15-minute buckets, against the same SQL through `psql -c` (anchor), on a private
+# PostgreSQL (`speedo dev up`, durable defaults) holding 10,000,000 rows. Median of 5 runs after one warm-up each;
+# release build. Saves EXPLAIN (ANALYZE, BUFFERS) of both queries in bench/plans/.
+# Usage: bench/history.sh [--sensors N] [--seconds S] [--runs R]
+#   readings are generated at 10 Hz per sensor for S seconds: N × S × 10 rows (default 10 × 100,000 × 10 = 10M)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/opt/swift/usr/bin"
+
+sensors=10
+seconds=100000
+runs=5
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --sensors) sensors=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 64 ;;
+    esac
+done
+
+swift build -c release --product speedo >/dev/null
+speedo="$(swift build -c release --show-bin-path)/speedo"
+
+work=$(mktemp -d /tmp/speedo-bench-history.XXXXXX)
+chmod 755 "$work"
+export XDG_STATE_HOME="$work/state"
+unset SPEEDO_BROKERS SPEEDO_DATABASE_URL DATABASE_URL SPEEDO_TOPIC
+cleanup() {
+    "$speedo" dev down >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$speedo" dev up >/dev/null
+eval "$("$speedo" dev env)"
+sql() { psql -X -q -v ON_ERROR_STOP=1 -At "$SPEEDO_DATABASE_URL" -c "$1"; }
+
+# Day D is three days ago (UTC midnight); the readings run from D − 2 h for $seconds seconds at 10 Hz per sensor,
+# in time order (as they would arrive), so every sensor's rows are interleaved with the others' on the heap.
+day=$(date -u -d '3 days ago' +%F)
+rows=$((sensors * seconds * 10))
+echo "filling speed_readings with $rows rows ($sensors sensors at 10 Hz from $day minus 2 h, for $seconds s)…" >&2
+t0=$(date +%s.%N)
+sql "SELECT speedo_ensure_daily_partition(d::date)
+     FROM generate_series(timestamp '$day' - interval '2 hours',
+                          timestamp '$day' - interval '2 hours' + interval '$seconds seconds', interval '1 day') d;
+     SELECT speedo_ensure_daily_partition((timestamp '$day' - interval '2 hours' + interval '$seconds seconds')::date)" \
+    >/dev/null
+sql "INSERT INTO speed_readings (sensor_id, ts, speed)
+     SELECT 'sensor-' || s, (timestamp '$day' AT TIME ZONE 'UTC') - interval '2 hours' + i * interval '100 ms',
+            ((i * 7919 + s * 104729) % 20000) / 100.0
+     FROM generate_series(0, $((seconds * 10 - 1))) AS i, generate_series(0, $((sensors - 1))) AS s
+     ORDER BY i, s"
+sql "ANALYZE speed_readings"
+t1=$(date +%s.%N)
+echo "filled in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", b - a }') s: $(sql "SELECT count(*) FROM speed_readings") rows" >&2
+
+hour_since="${day}T12:00:00Z"
+hour_until="${day}T13:00:00Z"
+day_since="${day}T00:00:00Z"
+day_until="$(date -u -d "$day + 1 day" +%F)T00:00:00Z"
+day_since_micros=$(($(date -u -d "$day_since" +%s) * 1000000))
+bucket_micros=$((15 * 60 * 1000000))
+
+# The SQL of Sources/SpeedoStore/HistoryQueries.swift (readings(of:since:until:limit:) and
+# buckets(of:since:until:width:limit:)), parameters substituted; no --limit, so LIMIT NULL.
+raw_sql="SELECT sensor_id, (extract(epoch FROM ts) * 1000000)::bigint AS micros, speed
+FROM speed_readings
+WHERE sensor_id = ANY('{\"sensor-7\"}'::text[]) AND ts >= '$hour_since'::timestamptz AND ts < '$hour_until'::timestamptz
+ORDER BY sensor_id, ts
+LIMIT NULL::bigint"
+bucket_sql="SELECT sensor_id,
+       floor((extract(epoch FROM ts) * 1000000 - $day_since_micros::bigint) / $bucket_micros::bigint)::bigint AS bucket,
+       count(*) AS readings, min(speed) AS minimum, avg(speed) AS average, max(speed) AS maximum,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY speed) AS p95
+FROM speed_readings
+WHERE sensor_id = ANY('{\"sensor-7\"}'::text[]) AND ts >= '$day_since'::timestamptz AND ts < '$day_until'::timestamptz
+GROUP BY sensor_id, bucket
+ORDER BY sensor_id, bucket
+LIMIT NULL::bigint"
+
+raw_rows=$("$speedo" history sensor-7 --since "$hour_since" --until "$hour_until" --format csv | wc -l)
+bucket_rows=$("$speedo" history sensor-7 --since "$day_since" --until "$day_until" --bucket 15m --format csv | wc -l)
+echo "speedo history: $raw_rows lines for the raw hour, $bucket_rows lines for the bucketed day (CSV, with header if any)" >&2
+
+for name in raw bucket; do
+    query_var="${name}_sql"
+    {
+        echo "-- $(date -u +%FT%TZ), $rows rows in speed_readings, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo "${!query_var};"
+        echo
+        sql "EXPLAIN (ANALYZE, BUFFERS) ${!query_var}"
+    } >"bench/plans/history-$name.txt"
+done
+
+# Median wall time in milliseconds of $runs runs of a command after one warm-up run.
+median_ms() {
+    "$@" >/dev/null
+    for _ in $(seq "$runs"); do
+        local t0 t1
+        t0=$(date +%s%N)
+        "$@" >/dev/null
+        t1=$(date +%s%N)
+        echo $(((t1 - t0) / 1000))
+    done | sort -n | awk '{ v[NR] = $1 } END { printf "%.1f\n", v[int((NR + 1) / 2)] / 1000 }'
+}
+raw_speedo=$(median_ms "$speedo" history sensor-7 --since "$hour_since" --until "$hour_until" --format csv)
+raw_psql=$(median_ms psql -X -q -At "$SPEEDO_DATABASE_URL" -c "$raw_sql")
+bucket_speedo=$(median_ms "$speedo" history sensor-7 --since "$day_since" --until "$day_until" --bucket 15m --format csv)
+bucket_psql=$(median_ms psql -X -q -At "$SPEEDO_DATABASE_URL" -c "$bucket_sql")
+
+printf '\n%s, %s rows, median of %s (ms, process start to exit), load average %s\n' \
+    "$(date -u +%FT%TZ)" "$rows" "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-46s %10s %10s %8s\n' "query" "speedo" "psql -c" "target"
+printf '%-46s %10s %10s %8s\n' "sensor-7, 1 h raw ($raw_rows lines)" "$raw_speedo" "$raw_psql" "≤ 50"
+printf '%-46s %10s %10s %8s\n' "sensor-7, 1 d in 15 min buckets ($bucket_rows lines)" "$bucket_speedo" "$bucket_psql" "≤ 200"
