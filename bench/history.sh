@@ -51,7 +51,7 @@ sql "SELECT speedo_ensure_daily_partition(d::date)
     >/dev/null
 sql "INSERT INTO speed_readings (sensor_id, ts, speed)
      SELECT 'sensor-' || s, (timestamp '$day' AT TIME ZONE 'UTC') - interval '2 hours' + i * interval '100 ms',
-            ((i * 7919 + s * 104729) % 20000) / 100.0
+            ((i::bigint * 7919 + s * 104729) % 20000) / 100.0
      FROM generate_series(0, $((seconds * 10 - 1))) AS i, generate_series(0, $((sensors - 1))) AS s
      ORDER BY i, s"
 sql "ANALYZE speed_readings"
