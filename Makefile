@@ -4,7 +4,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 SPEEDO = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)/speedo
 
-.PHONY: build deps test demo generated check-generated bench-decoder bench-simulate bench-ingest bench-http bench-history bench-replay clean
+.PHONY: build deps test demo generated check-generated bench clean
 
 build: deps
 	$(SWIFT) build
@@ -27,23 +27,14 @@ generated: build
 check-generated: build
 	scripts/generate.sh --check
 
-bench-decoder: deps
-	bench/decoder.sh
+# Every benchmark beside its anchor, one table of ratios (also in bench/RESULTS.md); `make bench-ingest` etc. run one.
+bench:
+	@scripts/install-deps.sh wrk
+	bench/all.sh
 
-bench-simulate: deps
-	bench/simulate.sh
-
-bench-ingest: deps
-	bench/ingest.sh
-
-bench-http: deps
-	bench/http.sh
-
-bench-history: deps
-	bench/history.sh
-
-bench-replay: deps
-	bench/replay.sh
+bench-%:
+	@scripts/install-deps.sh wrk
+	bench/all.sh $*
 
 clean:
 	rm -rf .build

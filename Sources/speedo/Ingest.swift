@@ -117,13 +117,13 @@ private struct IngestJob: Sendable {
             throw CommandFailure(.interrupted, "interrupted by signal \(interrupts.signal ?? 0) after flushing what was read")
         }
         if summary.undelivered > 0 || stop == .producerFailed {
-            var message = "\(grouped(summary.undelivered)) readings were not confirmed by the broker (see above); "
+            var message = "\(grouped(summary.undelivered)) \(summary.undelivered == 1 ? "reading was" : "readings were") not confirmed by the broker (see above); "
                 + "publishing them again is safe"
             if stop == .producerFailed { message += "; reading stopped because the producer failed" }
             throw CommandFailure(.notDelivered, message)
         }
         if summary.rejected > 0 {
-            var message = "\(grouped(summary.rejected)) lines were rejected (see above); the valid ones were published"
+            var message = "\(grouped(summary.rejected)) \(summary.rejected == 1 ? "line was" : "lines were") rejected (see above); the valid ones were published"
             if stop == .tooManyErrors { message += "; reading stopped at --max-errors \(maxErrors ?? 0)" }
             if let rejectFile { message += "; the rejected lines are in \(rejectFile)" }
             throw CommandFailure(.inputRejected, message)

@@ -1,0 +1,62 @@
+# Shared by the bench/*.sh scripts (sourced): the release binary, a scratch directory cleaned on exit, a
+# private broker, test data, medians, and the one result line every benchmark reports.
+# shellcheck shell=bash
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[1]}")/.."
+export PATH="$PATH:/opt/swift/usr/bin"
+unset SPEEDO_BROKERS SPEEDO_DATABASE_URL DATABASE_URL SPEEDO_TOPIC
+
+# The release binary, built if needed.
+bench_speedo() {
+    swift build -c release --product speedo >/dev/null
+    speedo="$(swift build -c release --show-bin-path)/speedo"
+}
+
+# A scratch directory in $work (also the state directory, so no dev stack of the user's is touched);
+# background processes registered with bench_track are stopped and the directory removed on exit.
+bench_pids=()
+bench_workdir() {
+    work=$(mktemp -d "/tmp/speedo-bench-$1.XXXXXX")
+    export XDG_STATE_HOME="$work/state"
+    trap bench_cleanup EXIT
+}
+bench_track() { bench_pids+=("$1"); }
+bench_cleanup() {
+    local pid
+    for pid in "${bench_pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+    [ -n "${speedo:-}" ] && [ -d "$work/state/speedo" ] && "$speedo" dev down >/dev/null 2>&1
+    rm -rf "$work"
+}
+
+# A mock cluster of its own (`speedo dev serve-broker`): sets $brokers. Args: partitions of speed-events.
+bench_broker() {
+    "$speedo" dev serve-broker --state-directory "$work" --partitions "${1:-6}" >"$work/broker.log" 2>&1 &
+    bench_track $!
+    for _ in $(seq 100); do [ -f "$work/broker.json" ] && break; sleep 0.1; done
+    brokers=$(sed -n 's/.*"bootstrapServers" *: *"\([^"]*\)".*/\1/p' "$work/broker.json")
+    [ -n "$brokers" ] || { cat "$work/broker.log" >&2; echo "the bench broker did not start" >&2; exit 1; }
+}
+
+# N readings of 20 sensors as NDJSON into FILE, 10 a second from FIRST (epoch seconds), fractional speeds.
+bench_readings() {
+    awk -v n="$1" -v first="${3:-1700000000}" 'BEGIN {
+        srand(7)
+        for (i = 0; i < n; i++)
+            printf("{\"sensor_id\":\"sensor-%02d\",\"speed\":%.1f,\"ts\":%d.%d}\n", i % 20, rand() * 180, first + int(i / 10), i % 10)
+    }' >"$2"
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf("%.2f", a / b) }'; }
+
+# One row of `make bench`'s table (tab-separated into $BENCH_RESULTS when set, and always on stdout):
+# benchmark, speedo's figure, the anchor and its figure, the ratio or value compared, the target, met or missed.
+bench_result() {
+    local row
+    row=$(printf '%s\t%s\t%s\t%s\t%s\t%s' "$@")
+    printf 'RESULT\t%s\n' "$row"
+    [ -n "${BENCH_RESULTS:-}" ] && printf '%s\n' "$row" >>"$BENCH_RESULTS"
+    return 0
+}
+# Whether A op B holds (op is >= or <=), as the last column of bench_result.
+verdict() { awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN { ok = (op == ">=") ? a >= b : a <= b; print ok ? "met" : "MISSED" }'; }
