@@ -117,12 +117,9 @@ struct BinaryRows {
 
     func timestamp(_ row: Int, _ column: Int32) throws(PostgresError) -> Timestamp? {
         try fixedWidth(row, column, as: "timestamptz") {
-            Timestamp(microseconds: Int64(bitPattern: UInt64(bigEndian: $0)) &+ Self.postgresEpochMicroseconds)
+            Timestamp(microseconds: Int64(bitPattern: UInt64(bigEndian: $0)) &+ BinaryCopy.postgresEpochMicroseconds)
         }
     }
-
-    /// 2000-01-01T00:00:00Z, where PostgreSQL counts timestamps from, in Unix microseconds.
-    private static let postgresEpochMicroseconds: Int64 = 946_684_800_000_000
 
     private func field(_ row: Int, _ column: Int32) -> UnsafeRawBufferPointer? {
         let (pointer, row) = (result.pointer, Int32(row))
