@@ -60,9 +60,9 @@ package enum CanonicalJSON {
     }
 
     /// Digits written backwards into a stack buffer: division by the constant 10 compiles to a multiplication,
-    /// which matters on the ingest hot path (three numbers per record).
+    /// which matters on the ingest hot path (three numbers per record) and for the times `history` and `replay` print.
     @inline(__always)
-    private static func appendDigits(of value: UInt64, minimumCount: Int, to buffer: inout [UInt8]) {
+    static func appendDigits(of value: UInt64, minimumCount: Int, to buffer: inout [UInt8]) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
             var remaining = value
             var start = 20

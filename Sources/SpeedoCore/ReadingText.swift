@@ -25,7 +25,7 @@ package enum ReadingTextFormat: String, Sendable, CaseIterable {
             buffer.append(UInt8(ascii: ","))
             CanonicalJSON.appendNumber(reading.speed, to: &buffer)
             buffer.append(UInt8(ascii: ","))
-            buffer.append(contentsOf: reading.timestamp.rfc3339.utf8)
+            reading.timestamp.appendRFC3339(to: &buffer)
         }
         buffer.append(UInt8(ascii: "\n"))
     }

@@ -59,23 +59,29 @@ package struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertibl
 extension Timestamp {
     /// UTC, `2023-11-14T22:13:20Z`, with a fraction only when there is one (`.5`, `.123456`).
     package var rfc3339: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(27)
+        appendRFC3339(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `rfc3339` appended as bytes: output paths (history CSV, replay) write one per row without a `String` each.
+    package func appendRFC3339(to buffer: inout [UInt8]) {
         let (days, microsecondOfDay) = Self.floorDivideWithRemainder(microseconds, Self.microsecondsPerDay)
         let date = CivilDate(daysSinceEpoch: days)
         let secondOfDay = microsecondOfDay / 1_000_000
-        var text = ""
-        text.reserveCapacity(27)
-        if date.year < 0 { text += "-" }
-        Self.appendPadded(abs(date.year), width: 4, to: &text)
-        text += "-"
-        Self.appendPadded(date.month, width: 2, to: &text)
-        text += "-"
-        Self.appendPadded(date.day, width: 2, to: &text)
-        text += "T"
-        Self.appendPadded(secondOfDay / 3600, width: 2, to: &text)
-        text += ":"
-        Self.appendPadded(secondOfDay / 60 % 60, width: 2, to: &text)
-        text += ":"
-        Self.appendPadded(secondOfDay % 60, width: 2, to: &text)
+        if date.year < 0 { buffer.append(UInt8(ascii: "-")) }
+        Self.appendPadded(abs(date.year), width: 4, to: &buffer)
+        buffer.append(UInt8(ascii: "-"))
+        Self.appendPadded(date.month, width: 2, to: &buffer)
+        buffer.append(UInt8(ascii: "-"))
+        Self.appendPadded(date.day, width: 2, to: &buffer)
+        buffer.append(UInt8(ascii: "T"))
+        Self.appendPadded(secondOfDay / 3600, width: 2, to: &buffer)
+        buffer.append(UInt8(ascii: ":"))
+        Self.appendPadded(secondOfDay / 60 % 60, width: 2, to: &buffer)
+        buffer.append(UInt8(ascii: ":"))
+        Self.appendPadded(secondOfDay % 60, width: 2, to: &buffer)
         var fraction = microsecondOfDay % 1_000_000
         if fraction != 0 {
             var width = 6
@@ -83,17 +89,15 @@ extension Timestamp {
                 fraction /= 10
                 width -= 1
             }
-            text += "."
-            Self.appendPadded(fraction, width: width, to: &text)
+            buffer.append(UInt8(ascii: "."))
+            Self.appendPadded(fraction, width: width, to: &buffer)
         }
-        text += "Z"
-        return text
+        buffer.append(UInt8(ascii: "Z"))
     }
 
-    private static func appendPadded(_ value: some BinaryInteger, width: Int, to text: inout String) {
-        let digits = String(value)
-        if digits.count < width { text += String(repeating: "0", count: width - digits.count) }
-        text += digits
+    @inline(__always)
+    private static func appendPadded(_ value: some BinaryInteger, width: Int, to buffer: inout [UInt8]) {
+        CanonicalJSON.appendDigits(of: UInt64(value), minimumCount: width, to: &buffer)
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; `t`, `z` and a space separator are accepted,

@@ -11,6 +11,17 @@ package struct KafkaConfiguration: Sendable {
         self.properties = properties
     }
 
+    /// For consumers that read a backlog as fast as they can (`consume postgres` catching up, `replay`):
+    /// `queued.min.messages` 1,000,000 instead of librdkafka 2.0.2's 100,000 per partition. With the default, the
+    /// fetcher stops at the threshold and, once the queue has drained, waits out `fetch.error.backoff.ms` (500 ms)
+    /// before fetching again, so the consumer sat idle for much of a run (measured: a 1,000,000-record replay got
+    /// nothing from 33 polls of 100 ms; consume postgres 7.5 s instead of 2.6 s). `-X` still overrides it.
+    package func preferringBulkReads() -> KafkaConfiguration {
+        var tuned = self
+        tuned.properties.insert(("queued.min.messages", "1000000"), at: 0)
+        return tuned
+    }
+
     /// A property a client sets itself and refuses to let callers weaken.
     struct EnforcedProperty {
         let key: String

@@ -20,6 +20,28 @@ package enum ConsumerEvent: Sendable {
     case error(KafkaError)
 }
 
+/// A record read in place by `KafkaConsumer.poll(timeout:maximum:records:)`; `value` points into librdkafka's message and
+/// must not be kept beyond the call that receives it.
+package struct RecordView {
+    package var partition: Int32
+    package var offset: Int64
+    /// nil when the record carries no timestamp.
+    package var timestampMs: Int64?
+    /// nil for a tombstone.
+    package var value: UnsafeRawBufferPointer?
+}
+
+/// What one `KafkaConsumer.poll(timeout:maximum:records:)` took.
+package struct PolledBatch: Sendable {
+    /// Records handed to the closure.
+    package var records = 0
+    /// Ends of partitions and errors, in the order they came.
+    package var events: [ConsumerEvent] = []
+
+    /// Nothing arrived within the timeout.
+    package var isEmpty: Bool { records == 0 && events.isEmpty }
+}
+
 /// Decides where a consumer group member starts when partitions are assigned to it, and learns when they are taken away.
 package struct RebalanceHandler: Sendable {
     /// Returns explicit starting offsets (e.g. stored in PostgreSQL) for any of the newly assigned partitions;
@@ -122,6 +144,51 @@ package final class KafkaConsumer: Sendable {
         return Self.event(from: message)
     }
 
+    /// `poll` for bulk reads (`replay`, the time scan), without copying records out of librdkafka: takes up to
+    /// `maximum` records and events already fetched in one call (waiting up to `timeout` only when none are), hands
+    /// each record to `onRecord` as a `RecordView` (valid only during that call; topic name, key and headers are not
+    /// read), and returns how many records it handed over and the other events (end of partition, errors) in order.
+    /// For manually assigned consumers: per-record `poll` and the `ConsumedRecord` copies cost more than decoding.
+    package func poll(
+        timeout: Duration, maximum: Int, records onRecord: (RecordView) throws -> Void
+    ) rethrows -> PolledBatch {
+        guard lifecycle.withLock({ $0 == .open }), let queue = rd_kafka_queue_get_consumer(handle.pointer) else {
+            return PolledBatch()
+        }
+        defer { rd_kafka_queue_destroy(queue) }
+        return try withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<rd_kafka_message_t>?.self, capacity: maximum) {
+            messages throws -> PolledBatch in
+            // librdkafka's batch call waits until `maximum` arrive or the timeout passes, so it is only asked for
+            // what is already there; an empty queue is waited on by one ordinary poll.
+            var count = Int(rd_kafka_consume_batch_queue(queue, 0, messages.baseAddress, maximum))
+            if count <= 0 {
+                guard let message = rd_kafka_consumer_poll(handle.pointer, timeout.clampedMilliseconds) else {
+                    return PolledBatch()
+                }
+                messages[0] = message
+                count = 1
+            }
+            defer { for index in 0..<count { rd_kafka_message_destroy(messages[index]) } }
+            var batch = PolledBatch()
+            for index in 0..<count {
+                guard let message = messages[index] else { continue }
+                guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    batch.events.append(Self.event(from: message))
+                    continue
+                }
+                var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+                let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+                try onRecord(RecordView(
+                    partition: message.pointee.partition,
+                    offset: message.pointee.offset,
+                    timestampMs: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp,
+                    value: message.pointee.payload.map { UnsafeRawBufferPointer(start: $0, count: message.pointee.len) }))
+                batch.records += 1
+            }
+            return batch
+        }
+    }
+
     /// Commits synchronously; each offset is the next one to read (last processed + 1).
     package func commit(offsets: [TopicPartitionOffset]) throws(KafkaError) {
         let list = PartitionList(offsets)
@@ -207,20 +274,24 @@ package final class KafkaConsumer: Sendable {
                         + "retry with a longer timeout",
                     isRetriable: true)
             }
-            switch scanner.poll(timeout: .milliseconds(100)) {
-            case .record(let record) where found[record.partition] == nil:
+            let polled = scanner.poll(timeout: .milliseconds(100), maximum: 10_000) { record in
+                guard found[record.partition] == nil else { return }
                 let high = watermarks[record.partition]?.high ?? 0
                 if let stamp = record.timestampMs, stamp >= timestampMs {
                     found[record.partition] = record.offset
                 } else if record.offset + 1 >= high {
                     found[record.partition] = high
                 }
-            case .endOfPartition(_, let partition, let offset) where found[partition] == nil:
-                found[partition] = offset
-            case .error(let error) where error.isFatal || !error.isRetriable:
-                throw error
-            default:
-                continue
+            }
+            for event in polled.events {
+                switch event {
+                case .endOfPartition(_, let partition, let offset) where found[partition] == nil:
+                    found[partition] = offset
+                case .error(let error) where error.isFatal || !error.isRetriable:
+                    throw error
+                default:
+                    continue
+                }
             }
         }
         return found

@@ -16,69 +16,123 @@ package struct SpeedBucket: Sendable, Equatable {
 /// The read side of `speed_readings`, for `speedo history`.
 ///
 /// Every query filters on `sensor_id = ANY(…)` and a half-open `ts` range, which the primary key
-/// `(sensor_id, ts)` answers as an index range scan per sensor in only the daily partitions the range touches
-/// (partition pruning on `ts`); nothing here needs an extension, so TimescaleDB hypertables or Citus
-/// distribution by `sensor_id` serve the same SQL. Values travel as parameters, never in the SQL text.
+/// `(sensor_id, ts) INCLUDE (speed)` answers as an index-only range scan per sensor in only the daily partitions the
+/// range touches (partition pruning on `ts`; the heap is not read once VACUUM, or autovacuum after inserts, has
+/// marked the pages all-visible); nothing here needs an extension, so TimescaleDB hypertables or Citus distribution
+/// by `sensor_id` serve the same SQL. Values travel as parameters, never in the SQL text; results come back in
+/// binary form.
 extension PostgresConnection {
+    /// Session settings for the history reads: JIT compilation costs 50–200 ms a query, more than it saves on
+    /// these index range scans; a `work_mem` of 64 MB keeps the sort of `bucketsByGrouping` in memory. Blocks.
+    package func prepareForHistoryReads() throws(PostgresError) {
+        try execute("SET jit = off; SET work_mem = '64MB'")
+    }
+
     /// The readings of `sensors` in [since, until), by sensor then time; at most `limit` when given.
     package func readings(
         of sensors: [String], since: Timestamp, until: Timestamp, limit: Int?
     ) throws(PostgresError) -> [Reading] {
-        let rows = try query(
+        let rows = try queryBinary(
             """
-            SELECT sensor_id, (extract(epoch FROM ts) * 1000000)::bigint AS micros, speed
+            SELECT sensor_id, ts, speed
             FROM speed_readings
             WHERE sensor_id = ANY($1::text[]) AND ts >= $2::timestamptz AND ts < $3::timestamptz
             ORDER BY sensor_id, ts
             LIMIT $4::bigint
             """,
             [Self.textArray(sensors), since.rfc3339, until.rfc3339, limit.map(String.init)])
+        let (sensorColumn, timeColumn, speedColumn) = (rows.column("sensor_id"), rows.column("ts"), rows.column("speed"))
         var readings: [Reading] = []
         readings.reserveCapacity(rows.count)
-        for row in rows {
-            guard let sensorID = row.string("sensor_id"), let micros = try row.int("micros"),
-                let speed = try row.double("speed")
+        // Rows of one sensor come together: its id is decoded once, and later rows share that `String`.
+        var sensorID = ""
+        for row in 0..<rows.count {
+            guard let timestamp = try rows.timestamp(row, timeColumn), let speed = try rows.double(row, speedColumn)
             else { continue }
-            readings.append(Reading(sensorID: sensorID, speed: speed, timestamp: Timestamp(microseconds: Int64(micros))))
+            if !rows.hasText(row, sensorColumn, equalTo: sensorID) {
+                guard let decoded = rows.string(row, sensorColumn) else { continue }
+                sensorID = decoded
+            }
+            readings.append(Reading(sensorID: sensorID, speed: speed, timestamp: timestamp))
         }
         return readings
     }
 
     /// Count, min, avg, max and p95 of `sensors` per `width` bucket in [since, until), by sensor then bucket;
-    /// buckets without readings are left out. Bucket boundaries are computed from epoch arithmetic rather than
-    /// `date_bin` so that PostgreSQL 13 (and engines without it) run it too.
+    /// buckets without readings are left out. Buckets start at `since`; the last one ends at `until`.
+    ///
+    /// Up to `slotsPerQueryByRange` (sensor, bucket) pairs, each bucket is its own index-only range scan
+    /// (`bucketsByRange`): rows arrive in time order, so nothing is sorted but each bucket's speeds for the
+    /// percentile, in memory. Beyond that, probing every empty bucket would cost more than one pass over the rows,
+    /// so `bucketsByGrouping` groups them instead.
+    /// `rangeScanSlots` is there for tests, to run either strategy on the same rows.
     package func buckets(
-        of sensors: [String], since: Timestamp, until: Timestamp, width: TimeSpan, limit: Int?
+        of sensors: [String], since: Timestamp, until: Timestamp, width: TimeSpan, limit: Int?,
+        rangeScanSlots: Int64 = slotsPerQueryByRange
     ) throws(PostgresError) -> [SpeedBucket] {
-        let rows = try query(
-            """
-            SELECT sensor_id,
-                   floor((extract(epoch FROM ts) * 1000000 - $4::bigint) / $5::bigint)::bigint AS bucket,
-                   count(*) AS readings, min(speed) AS minimum, avg(speed) AS average, max(speed) AS maximum,
-                   percentile_cont(0.95) WITHIN GROUP (ORDER BY speed) AS p95
-            FROM speed_readings
-            WHERE sensor_id = ANY($1::text[]) AND ts >= $2::timestamptz AND ts < $3::timestamptz
-            GROUP BY sensor_id, bucket
-            ORDER BY sensor_id, bucket
-            LIMIT $6::bigint
-            """,
+        let perSensor = (until - since).microseconds / width.microseconds
+            + ((until - since).microseconds % width.microseconds == 0 ? 0 : 1)
+        let (sql, extra) = perSensor * Int64(sensors.count) <= rangeScanSlots
+            ? (Self.bucketsByRange, String(perSensor)) : (Self.bucketsByGrouping, String(since.microseconds))
+        let rows = try queryBinary(
+            sql,
             [
-                Self.textArray(sensors), since.rfc3339, until.rfc3339, String(since.microseconds),
-                String(width.microseconds), limit.map(String.init),
+                Self.textArray(sensors), since.rfc3339, until.rfc3339, extra, String(width.microseconds),
+                limit.map(String.init),
             ])
+        let columns = ["sensor_id", "bucket", "readings", "minimum", "average", "maximum", "p95"].map(rows.column)
         var buckets: [SpeedBucket] = []
-        for row in rows {
-            guard let sensorID = row.string("sensor_id"), let index = try row.int("bucket"),
-                let count = try row.int("readings"), let minimum = try row.double("minimum"),
-                let average = try row.double("average"), let maximum = try row.double("maximum"),
-                let p95 = try row.double("p95")
+        buckets.reserveCapacity(rows.count)
+        for row in 0..<rows.count {
+            guard let sensorID = rows.string(row, columns[0]), let index = try rows.int64(row, columns[1]),
+                let count = try rows.int64(row, columns[2]), let minimum = try rows.double(row, columns[3]),
+                let average = try rows.double(row, columns[4]), let maximum = try rows.double(row, columns[5]),
+                let p95 = try rows.double(row, columns[6])
             else { continue }
             buckets.append(SpeedBucket(
-                sensorID: sensorID, start: since + TimeSpan(microseconds: Int64(index) * width.microseconds),
-                count: count, minimum: minimum, average: average, maximum: maximum, percentile95: p95))
+                sensorID: sensorID, start: since + TimeSpan(microseconds: index * width.microseconds),
+                count: Int(count), minimum: minimum, average: average, maximum: maximum, percentile95: p95))
         }
         return buckets
     }
+
+    /// About a second of empty-bucket probes at worst (a few microseconds each).
+    package static let slotsPerQueryByRange: Int64 = 100_000
+
+    /// $4: buckets per sensor; $5: width in microseconds. Bucket bounds are `since + i × width` as exact
+    /// microsecond intervals (no calendar days, so no time zone or DST can move them).
+    static let bucketsByRange = """
+        SELECT asked.sensor_id, slot.index AS bucket, stats.readings, stats.minimum, stats.average, stats.maximum,
+               stats.p95
+        FROM unnest($1::text[]) AS asked(sensor_id)
+        CROSS JOIN generate_series(0::bigint, $4::bigint - 1) AS slot(index)
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS readings, min(speed) AS minimum, avg(speed) AS average, max(speed) AS maximum,
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY speed) AS p95
+            FROM speed_readings r
+            WHERE r.sensor_id = asked.sensor_id
+              AND r.ts >= $2::timestamptz + slot.index * ($5::bigint * interval '1 microsecond')
+              AND r.ts < least($2::timestamptz + (slot.index + 1) * ($5::bigint * interval '1 microsecond'),
+                               $3::timestamptz)
+        ) AS stats
+        WHERE stats.readings > 0
+        ORDER BY asked.sensor_id, slot.index
+        LIMIT $6::bigint
+        """
+
+    /// $4: `since` in Unix microseconds; $5: width in microseconds. Epoch arithmetic rather than `date_bin`, so
+    /// that PostgreSQL 13 runs it too.
+    static let bucketsByGrouping = """
+        SELECT sensor_id,
+               floor((extract(epoch FROM ts) * 1000000 - $4::bigint) / $5::bigint)::bigint AS bucket,
+               count(*) AS readings, min(speed) AS minimum, avg(speed) AS average, max(speed) AS maximum,
+               percentile_cont(0.95) WITHIN GROUP (ORDER BY speed) AS p95
+        FROM speed_readings
+        WHERE sensor_id = ANY($1::text[]) AND ts >= $2::timestamptz AND ts < $3::timestamptz
+        GROUP BY sensor_id, bucket
+        ORDER BY sensor_id, bucket
+        LIMIT $6::bigint
+        """
 
     /// Which of `sensors` have at least one reading at any time (one index probe per sensor and partition).
     package func sensorsWithReadings(_ sensors: [String]) throws(PostgresError) -> Set<String> {

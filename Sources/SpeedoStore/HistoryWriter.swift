@@ -243,7 +243,7 @@ enum BinaryCopy {
     /// A field count of -1.
     private static let trailer: [UInt8] = [0xFF, 0xFF]
     /// timestamptz counts microseconds from 2000-01-01T00:00:00Z.
-    private static let postgresEpochMicroseconds: Int64 = 946_684_800_000_000
+    static let postgresEpochMicroseconds: Int64 = 946_684_800_000_000
 
     static func document(_ tuples: [UInt8]) -> [UInt8] {
         var document = header

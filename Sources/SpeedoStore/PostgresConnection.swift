@@ -90,13 +90,22 @@ package final class PostgresConnection {
     /// into it), `nil` meaning NULL; all values travel as text. Blocks.
     @discardableResult
     package func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresRows {
+        PostgresRows(try execute(sql, parameters, binaryResults: false))
+    }
+
+    /// `query`, with the results in PostgreSQL's binary format, read in place (for large results: nothing is
+    /// formatted by the server or parsed here). Parameters still travel as text. Blocks.
+    func queryBinary(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> BinaryRows {
+        BinaryRows(try execute(sql, parameters, binaryResults: true))
+    }
+
+    private func execute(_ sql: String, _ parameters: [String?], binaryResults: Bool) throws(PostgresError) -> ResultHandle {
         let connection = try open()
         let cStrings = parameters.map { $0.map { strdup($0)! } }
         defer { cStrings.forEach { free($0) } }
         let values = cStrings.map { $0.map { UnsafePointer($0) } }
-        let raw = PQexecParams(connection.pointer, sql, Int32(values.count), nil, values, nil, nil, 0)
-        let result = try check(raw, statement: sql, on: connection)
-        return PostgresRows(result)
+        let raw = PQexecParams(connection.pointer, sql, Int32(values.count), nil, values, nil, nil, binaryResults ? 1 : 0)
+        return try check(raw, statement: sql, on: connection)
     }
 
     /// Runs `body` between BEGIN and COMMIT; any error thrown (by `body` or by COMMIT) rolls back

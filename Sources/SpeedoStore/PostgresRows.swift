@@ -1,4 +1,5 @@
 import CLibPQ
+import SpeedoCore
 
 /// The rows of a result, copied out of libpq (text format) so they outlive the `PGresult`.
 package struct PostgresRows: Sendable, RandomAccessCollection {
@@ -73,5 +74,69 @@ package struct PostgresRow: Sendable {
             throw .decodingFailed(column: column, value: text, type: typeName)
         }
         return value
+    }
+}
+
+/// A result in binary format, read where libpq keeps it (valid as long as this value lives): integers and floats
+/// are big-endian, `timestamptz` is microseconds since 2000-01-01 UTC, `text` is its UTF-8 bytes.
+struct BinaryRows {
+    private let result: ResultHandle
+    let count: Int
+
+    init(_ result: ResultHandle) {
+        self.result = result
+        count = Int(PQntuples(result.pointer))
+    }
+
+    /// The index of `name`; asking for a column the query did not select is a programming error.
+    func column(_ name: String) -> Int32 {
+        let index = PQfnumber(result.pointer, name)
+        precondition(index >= 0, "no column \"\(name)\" in this result")
+        return index
+    }
+
+    func string(_ row: Int, _ column: Int32) -> String? {
+        field(row, column).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Whether the text in this field is exactly `text`, compared without making a `String`.
+    func hasText(_ row: Int, _ column: Int32, equalTo text: String) -> Bool {
+        guard let bytes = field(row, column) else { return false }
+        var text = text
+        return text.withUTF8 { $0.elementsEqual(bytes) }
+    }
+
+    /// `bigint` (`count(*)`, `generate_series` over bigint).
+    func int64(_ row: Int, _ column: Int32) throws(PostgresError) -> Int64? {
+        try fixedWidth(row, column, as: "bigint") { Int64(bitPattern: UInt64(bigEndian: $0)) }
+    }
+
+    func double(_ row: Int, _ column: Int32) throws(PostgresError) -> Double? {
+        try fixedWidth(row, column, as: "double precision") { Double(bitPattern: UInt64(bigEndian: $0)) }
+    }
+
+    func timestamp(_ row: Int, _ column: Int32) throws(PostgresError) -> Timestamp? {
+        try fixedWidth(row, column, as: "timestamptz") {
+            Timestamp(microseconds: Int64(bitPattern: UInt64(bigEndian: $0)) &+ BinaryCopy.postgresEpochMicroseconds)
+        }
+    }
+
+    private func field(_ row: Int, _ column: Int32) -> UnsafeRawBufferPointer? {
+        let (pointer, row) = (result.pointer, Int32(row))
+        guard PQgetisnull(pointer, row, column) == 0, let value = PQgetvalue(pointer, row, column) else { return nil }
+        return UnsafeRawBufferPointer(start: value, count: Int(PQgetlength(pointer, row, column)))
+    }
+
+    /// Eight bytes read as they lie (unaligned), converted by `convert`; any other length is the wrong type.
+    private func fixedWidth<Value>(
+        _ row: Int, _ column: Int32, as typeName: String, _ convert: (_ bigEndianBits: UInt64) -> Value
+    ) throws(PostgresError) -> Value? {
+        guard let bytes = field(row, column) else { return nil }
+        guard bytes.count == 8 else {
+            throw .decodingFailed(
+                column: String(cString: PQfname(result.pointer, column)),
+                value: "\(bytes.count) bytes in binary format", type: typeName)
+        }
+        return convert(bytes.loadUnaligned(as: UInt64.self))
     }
 }

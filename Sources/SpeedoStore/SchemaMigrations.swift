@@ -39,6 +39,8 @@ package enum SchemaMigrations {
     package static let all: [SchemaMigration] = [
         SchemaMigration(version: 1, description: "speed_readings (daily range partitions) and consumer offsets",
                         sql: SpeedReadingsSchema.version1),
+        SchemaMigration(version: 2, description: "speed_readings primary key covers speed (index-only history reads)",
+                        sql: SpeedReadingsSchema.version2),
     ]
 
     package static var knownVersion: Int { all.map(\.version).max() ?? 0 }

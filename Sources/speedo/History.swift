@@ -83,6 +83,7 @@ struct History: AsyncParsableCommand {
             guard try SchemaMigrations.currentVersion(on: connection) > 0 else {
                 return HistoryFindings(output: [], shown: [], count: 0, unknown: sensors.map { ($0, []) })
             }
+            try connection.prepareForHistoryReads()
             let output: [UInt8], shown: Set<String>, count: Int
             if let width {
                 let buckets = try connection.buckets(of: sensors, since: start, until: end, width: width, limit: limit)

@@ -23,6 +23,7 @@ struct HistoryRenderer {
             appendLines(table.render(), to: &out)
         case .csv:
             let csv = ReadingTextFormat.csv
+            out.reserveCapacity(readings.count * 48)
             out.append(contentsOf: (csv.header! + "\n").utf8)
             for reading in readings { csv.appendLine(reading, to: &out) }
         case .ndjson, .json:

@@ -69,7 +69,7 @@ struct Replay: AsyncParsableCommand {
         let (since, until) = try range.resolve(now: Timestamp.current())
         let interrupts = InterruptWatcher()
         let reader = ReplayReader(
-            configuration: KafkaConfiguration(settings), topic: settings.topic.value, since: since, until: until,
+            configuration: KafkaConfiguration(settings).preferringBulkReads(), topic: settings.topic.value, since: since, until: until,
             sensors: Set(sensors), interrupts: interrupts)
         let (target, pace, format) = (to, pace, format)
         let summary = try await runOnDedicatedThread(name: "speedo.replay") { () throws -> String in

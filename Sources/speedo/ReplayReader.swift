@@ -38,43 +38,59 @@ struct ReplayReader {
         guard !pending.isEmpty else { return Counts() }
         try consumer.assign(pending.sorted().map { TopicPartitionOffset(topic: topic, partition: $0, offset: starts[$0]!) })
 
+        // Per record, by partition number: where the range ends (the high watermark at the start), or -1 once the
+        // partition is done. An array, not a dictionary: this is looked up for every record.
+        var ends = [Int64](repeating: -1, count: Int(pending.max()!) + 1)
+        for partition in pending { ends[Int(partition)] = highs[partition]! }
+        func finish(_ partition: Int32) {
+            if Int(partition) < ends.count { ends[Int(partition)] = -1 }
+            pending.remove(partition)
+        }
+
         var counts = Counts()
         var batch: [Reading] = []
+        // The validation clock is read once per batch rather than per record (a clock read costs about as much as
+        // decoding a record): a `now` older by at most one batch only makes the 5-minute future limit that much
+        // stricter.
+        var now = Timestamp.current()
         while !pending.isEmpty && !interrupts.isInterrupted {
-            let event = consumer.poll(timeout: .milliseconds(100))
-            switch event {
-            case .record(let record):
-                guard pending.contains(record.partition), record.offset < highs[record.partition]! else { continue }
+            let polled = consumer.poll(timeout: .milliseconds(100), maximum: 10_000) { record in
+                let partition = Int(record.partition)
+                guard partition < ends.count, record.offset < ends[partition] else { return }
                 if let stamp = record.timestampMs, stamp * 1_000 >= until.microseconds {
-                    pending.remove(record.partition)
-                    continue
+                    finish(record.partition)
+                    return
                 }
-                if record.offset + 1 >= highs[record.partition]! { pending.remove(record.partition) }
+                if record.offset + 1 >= ends[partition] { finish(record.partition) }
                 counts.records += 1
                 progress?.advance(offsets: 1)
-                guard let value = record.value,
-                    case .success(let reading) = ReadingDecoder.decode(value: value, now: Timestamp.current())
+                guard let value = record.value, case .success(let reading) = ReadingDecoder.decode(value: value, now: now)
                 else {
                     counts.invalid += 1
-                    continue
+                    return
                 }
                 guard reading.timestamp >= since, reading.timestamp < until,
                     sensors.isEmpty || sensors.contains(reading.sensorID)
-                else { continue }
+                else { return }
                 batch.append(reading)
-            case .endOfPartition(_, let partition, _):
-                pending.remove(partition)
-            case .error(let error):
-                if error.isFatal { throw error }
-                Terminal.note("speedo replay: \(error)")
-            case nil:
-                break
+            }
+            for event in polled.events {
+                switch event {
+                case .endOfPartition(_, let partition, _):
+                    finish(partition)
+                case .error(let error):
+                    if error.isFatal { throw error }
+                    Terminal.note("speedo replay: \(error)")
+                case .record:
+                    break
+                }
             }
             // Handed on in blocks for throughput, and whenever Kafka pauses so that a slow stream is not held back.
-            if !batch.isEmpty, batch.count >= 10_000 || pending.isEmpty || event == nil {
+            if !batch.isEmpty, batch.count >= 10_000 || pending.isEmpty || polled.isEmpty {
                 counts.readings += batch.count
                 guard try emit(batch) else { break }
                 batch.removeAll(keepingCapacity: true)
+                now = Timestamp.current()
             }
         }
         if !batch.isEmpty {

@@ -57,6 +57,41 @@ struct ConsumerTests {
         #expect(Set(revoked.withLock { $0 }) == [p0, p1])
     }
 
+    @Test func batchPollHandsOverEveryRecordInPlaceOnceWithTheEndsOfPartitions() throws {
+        let cluster = try MockCluster()
+        let topic = uniqueName("batch")
+        try cluster.createTopic(name: topic, partitions: 3)
+        let stamps: [Int32: [Int64]] = [
+            0: (0..<2_500).map { 1_700_000_000_000 + $0 }, 2: (0..<40).map { 1_700_000_500_000 + $0 * 1_000 },
+        ]
+        for (partition, timestamps) in stamps {
+            try produce(cluster, topic: topic, partition: partition, timestampsMs: timestamps)
+        }
+        let consumer = try KafkaConsumer(configuration: configuration(cluster), groupID: nil)
+        try consumer.assign((0..<3).map { TopicPartitionOffset(topic: topic, partition: $0, offset: -2) }) // beginning
+        var seen: [String] = []
+        var ends: Set<String> = []
+        var largestBatch = 0
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ends.count < 3 && ContinuousClock.now < deadline {
+            // Fewer per call than are waiting, so that batches are cut and resumed.
+            let batch = consumer.poll(timeout: .milliseconds(100), maximum: 700) { record in
+                let value = record.value.map { String(decoding: $0, as: UTF8.self) } ?? "nil"
+                seen.append("\(record.partition)@\(record.offset)=\(value)@\(record.timestampMs ?? -1)")
+            }
+            largestBatch = max(largestBatch, batch.records)
+            for case .endOfPartition(_, let partition, let offset) in batch.events { ends.insert("\(partition)@\(offset)") }
+        }
+        consumer.close()
+        let expected = stamps.flatMap { partition, timestamps in
+            timestamps.enumerated().map { "\(partition)@\($0.offset)=\($0.offset)@\($0.element)" }
+        }
+        #expect(seen.count == expected.count)
+        #expect(Set(seen) == Set(expected))
+        #expect(ends == ["0@2500", "1@0", "2@40"])
+        #expect(largestBatch > 1 && largestBatch <= 700)
+    }
+
     @Test func endOfPartitionSeekAndWatermarks() throws {
         let cluster = try MockCluster()
         let topic = uniqueName("eof")

@@ -17,16 +17,16 @@ extension PostgresStoreTests {
                 """).first
             return (first, second, recorded, [try tables?.bool("readings"), try tables?.bool("offsets")])
         }
-        #expect(first == MigrationReport(previousVersion: 0, currentVersion: 1, applied: [1]))
-        #expect(second == MigrationReport(previousVersion: 1, currentVersion: 1, applied: []))
-        #expect(recorded == [1])
+        #expect(first == MigrationReport(previousVersion: 0, currentVersion: 2, applied: [1, 2]))
+        #expect(second == MigrationReport(previousVersion: 2, currentVersion: 2, applied: []))
+        #expect(recorded == [1, 2])
         #expect(tables == [true, true])
     }
 
     @Test("later migrations build on earlier ones, and processes racing apply each exactly once")
     func migrationsSerializeAcrossConnections() async throws {
         let url = try await makeDatabase(migrated: false)
-        let extra = SchemaMigration(version: 2, description: "test-only column",
+        let extra = SchemaMigration(version: SchemaMigrations.knownVersion + 1, description: "test-only column",
                                     sql: "ALTER TABLE speed_readings ADD COLUMN test_only int")
         let migrations = SchemaMigrations.all + [extra]
         let reports = try await withThrowingTaskGroup(of: MigrationReport.self) { group in
@@ -35,8 +35,8 @@ extension PostgresStoreTests {
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
-        #expect(reports.flatMap(\.applied).sorted() == [1, 2])
-        #expect(reports.allSatisfy { $0.currentVersion == 2 })
+        #expect(reports.flatMap(\.applied).sorted() == Array(1...extra.version))
+        #expect(reports.allSatisfy { $0.currentVersion == extra.version })
     }
 
     @Test("a database with a newer schema than this binary knows is refused")
@@ -92,7 +92,59 @@ extension PostgresStoreTests {
         #expect(Set(created).count == 10)
     }
 
-    @Test("one sensor over one hour is an index scan of a single partition")
+    @Test("version 2 rebuilds the primary key of existing partitions to include speed, keeping rows and ON CONFLICT")
+    func primaryKeyIncludesSpeedAfterVersion2() async throws {
+        let url = try await makeDatabase(migrated: false)
+        let version1 = SchemaMigrations.all.filter { $0.version == 1 }
+        let (before, after, afterAgain, rows, conflicts) = try await withConnection(url) { connection in
+            try SchemaMigrations.apply(on: connection, migrations: version1)
+            try connection.ensurePartitions(from: Date(timeIntervalSince1970: 1_772_366_400),
+                                            to: Date(timeIntervalSince1970: 1_772_366_400))
+            try connection.query("""
+                INSERT INTO speed_readings VALUES ('s-1', '2026-03-01T12:00:00Z', 50), ('s-2', '2026-03-01T12:00:00Z', 51)
+                """)
+            let before = try Self.primaryKeyColumns(connection)
+            let report = try SchemaMigrations.apply(on: connection)
+            #expect(report.applied == [2])
+            // A partition created after the migration inherits the new key.
+            try connection.ensurePartitions(from: Date(timeIntervalSince1970: 1_772_452_800),
+                                            to: Date(timeIntervalSince1970: 1_772_452_800))
+            let after = try Self.primaryKeyColumns(connection)
+            // Running the step again (an operator rebuilt the key by hand first) changes nothing.
+            try connection.execute(SchemaMigrations.all.first { $0.version == 2 }!.sql)
+            let afterAgain = try Self.primaryKeyColumns(connection)
+            let rows = try connection.query("SELECT sensor_id || '=' || speed AS row FROM speed_readings ORDER BY sensor_id")
+                .compactMap { $0["row"] }
+            let conflicts = try connection.execute("""
+                INSERT INTO speed_readings VALUES ('s-1', '2026-03-01T12:00:00Z', 99)
+                ON CONFLICT (sensor_id, ts) DO NOTHING
+                """)
+            return (before, after, afterAgain, rows, conflicts)
+        }
+        #expect(before == ["speed_readings_20260301_pkey": "2 of 2", "speed_readings_pkey": "2 of 2"])
+        let covering = [
+            "speed_readings_20260301_pkey": "2 of 3", "speed_readings_20260302_pkey": "2 of 3",
+            "speed_readings_pkey": "2 of 3",
+        ]
+        #expect(after == covering)
+        #expect(afterAgain == covering)
+        #expect(rows == ["s-1=50", "s-2=51"])
+        #expect(conflicts == 0)
+    }
+
+    /// Each primary-key index of speed_readings and its partitions: "key columns of all columns".
+    private static func primaryKeyColumns(_ connection: PostgresConnection) throws -> [String: String] {
+        let rows = try connection.query("""
+            SELECT c.relname AS name, i.indnkeyatts || ' of ' || i.indnatts AS columns
+            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE i.indisprimary AND i.indrelid IN (
+                SELECT 'speed_readings'::regclass UNION ALL SELECT inhrelid FROM pg_inherits
+                WHERE inhparent = 'speed_readings'::regclass)
+            """)
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0["name"]!, $0["columns"]!) })
+    }
+
+    @Test("one sensor over one hour is an index-only scan of a single partition")
     func oneSensorOneHourUsesThePrimaryKey() async throws {
         let url = try await makeDatabase(migrated: true)
         let plan = try await withConnection(url) { connection in
@@ -105,7 +157,7 @@ extension PostgresStoreTests {
                 WHERE sensor_id = 's-1' AND ts >= '2026-03-02T10:00:00Z' AND ts < '2026-03-02T11:00:00Z'
                 """).compactMap { $0["QUERY PLAN"] }.joined(separator: "\n")
         }
-        #expect(plan.contains("Index Scan using speed_readings_20260302_pkey"), "\(plan)")
+        #expect(plan.contains("Index Only Scan using speed_readings_20260302_pkey"), "\(plan)")
         #expect(!plan.contains("20260301") && !plan.contains("20260303"), "other days are pruned: \(plan)")
     }
 }
