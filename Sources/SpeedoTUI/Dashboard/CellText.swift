@@ -4,9 +4,10 @@ import SpeedoCore
 /// cut or padded to a width, so that every line of a frame is exactly as wide as the screen.
 enum CellText {
     /// `text` with every control, escape, bidi, zero-width or otherwise invisible character replaced by a
-    /// visible escape (`\u{1B}`, `\n`, …), so that it can only occupy the cells DisplayWidth says.
-    static func sanitized(_ text: String) -> String {
-        EscapedText.escape(text, limit: .max)
+    /// visible escape (`\u{1B}`, `\n`, …), so that it can only occupy the cells DisplayWidth says; `ascii`
+    /// escapes every non-ASCII character as well.
+    static func sanitized(_ text: String, ascii: Bool = false) -> String {
+        EscapedText.escape(text, limit: .max, asciiOnly: ascii)
     }
 
     /// `runs` cut or padded (with spaces in `fill`) to exactly `width` cells. A cut run ends with `ellipsis`
@@ -74,6 +75,9 @@ struct Glyphs: Sendable {
     let sparkLevels: [Character]
     let axis: (tick: String, corner: String, horizontal: Character)
     let warning: String
+
+    /// Untrusted text made drawable with these glyphs.
+    func safe(_ text: String) -> String { CellText.sanitized(text, ascii: !unicode) }
 
     init(unicode: Bool) {
         self.unicode = unicode

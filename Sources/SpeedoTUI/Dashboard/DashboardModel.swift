@@ -136,7 +136,9 @@ package struct DashboardModel: Sendable {
         let order = view.order(of: shown)
         guard !order.isEmpty else { return }
         let position = view.selectedPosition(in: order)
-        view.selected = order[min(max(target(position), 0), order.count - 1)]
+        let chosen = min(max(target(position), 0), order.count - 1)
+        // Without an explicit selection the first sensor is selected: choosing it again changes nothing.
+        if chosen != position || view.selected != nil { view.selected = order[chosen] }
     }
 
     private mutating func stepWindow(up: Bool) {

@@ -60,7 +60,7 @@ struct DashboardRenderer {
         var lines = top + area
         if let prompt = view.prompt {
             lines.append([
-                StyledRun("filter: ", TextStyle(color: .accent, bold: true)), StyledRun(CellText.sanitized(prompt)),
+                StyledRun("filter: ", TextStyle(color: .accent, bold: true)), StyledRun(glyphs.safe(prompt)),
                 StyledRun(" ", TextStyle(reverse: true)),
                 StyledRun("  Enter applies, Esc cancels; * and ? make a glob", TextStyle(color: .muted)),
             ])
@@ -136,7 +136,7 @@ struct DashboardRenderer {
 
     private func emptyArea(width: Int, height: Int) -> [[StyledRun]] {
         let message =
-            view.filter.map { "no sensor matches \(CellText.sanitized($0.text)) (/ then Enter clears the filter)" }
+            view.filter.map { "no sensor matches \(glyphs.safe($0.text)) (/ then Enter clears the filter)" }
             ?? (store.tracks.isEmpty ? "waiting for readings\(glyphs.ellipsis)" : "no sensor to show")
         var lines = Array(repeating: [StyledRun](), count: height)
         lines[(height - 1) / 2] = CellText.centred(
@@ -179,7 +179,7 @@ struct DashboardRenderer {
         let role = SpeedBand.role(of: track.latestSpeed)
         let stale = staleAge(of: track) != nil ? " (stale)" : ""
         var lines: [[StyledRun]] = [[
-            StyledRun(track.label, TextStyle(color: .accent, bold: true)),
+            StyledRun(glyphs.safe(track.id), TextStyle(color: .accent, bold: true)),
             StyledRun("  last ", muted), StyledRun(Self.decimal(track.latestSpeed) + " km/h", TextStyle(color: role, bold: true)),
             StyledRun("  age ", muted), StyledRun(SensorPanel.age(reference - track.latest) + stale),
         ]]
@@ -240,30 +240,33 @@ struct DashboardRenderer {
     private func banner() -> [StyledRun]? {
         guard case .unreachable(let reason) = status.connection else { return nil }
         return [StyledRun(
-            "\(glyphs.warning) cannot reach \(CellText.sanitized(status.brokers)): \(CellText.sanitized(reason)); retrying",
+            "\(glyphs.warning) cannot reach \(glyphs.safe(status.brokers)): \(glyphs.safe(reason)); retrying",
             TextStyle(color: .alert, bold: true, reverse: true))]
     }
 
     private func statusLine(width: Int, shownRange: String) -> [StyledRun] {
         let muted = TextStyle(color: .muted)
+        // Most telling first: a narrow terminal cuts the end of the line.
         var parts: [[StyledRun]] = []
         if model.isPaused { parts.append([StyledRun("PAUSED", TextStyle(color: .alert, bold: true, reverse: true))]) }
-        parts.append([StyledRun(CellText.sanitized(status.brokers), muted)])
-        parts.append([StyledRun(CellText.sanitized(status.topic), muted)])
         switch status.connection {
         case .connecting: parts.append([StyledRun("connecting", TextStyle(color: .muted, bold: true))])
         case .live: parts.append([StyledRun("live", TextStyle(color: .slow, bold: true))])
         case .unreachable: parts.append([StyledRun("unreachable", TextStyle(color: .alert, bold: true))])
         }
-        parts.append([StyledRun(Self.rate(status.readingsPerSecond))])
-        if let lag = status.lagP99Milliseconds { parts.append([StyledRun("lag p99 " + Self.milliseconds(lag))]) }
         var range = shownRange
         if store.tracks.count != view.order(of: store).count { range += " (\(store.tracks.count) in all)" }
         parts.append([StyledRun(range)])
-        if let filter = view.filter { parts.append([StyledRun("filter " + CellText.sanitized(filter.text), TextStyle(color: .accent))]) }
+        if let filter = view.filter {
+            parts.append([StyledRun("filter " + glyphs.safe(filter.text), TextStyle(color: .accent))])
+        }
         parts.append([StyledRun("window \(settings.window)")])
         parts.append([StyledRun("sort \(view.sort.label)")])
-        if view.showsHelp == false && view.prompt == nil { parts.append([StyledRun("? help", muted)]) }
+        parts.append([StyledRun(Self.rate(status.readingsPerSecond))])
+        if let lag = status.lagP99Milliseconds { parts.append([StyledRun("lag p99 " + Self.milliseconds(lag))]) }
+        parts.append([StyledRun(glyphs.safe(status.brokers), muted)])
+        parts.append([StyledRun(glyphs.safe(status.topic), muted)])
+        if !view.showsHelp, view.prompt == nil { parts.append([StyledRun("? help", muted)]) }
 
         var left: [StyledRun] = []
         for (index, part) in parts.enumerated() {

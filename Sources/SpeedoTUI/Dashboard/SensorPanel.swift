@@ -1,7 +1,7 @@
 import SpeedoCore
 
 /// Which parts a panel shows, richest first: when space runs short the statistics go first, then the
-/// sparkline, then the big digits (a bold number instead), and last the gauge gets the number's line.
+/// sparkline, then the big digits (a bold number instead), and last the gauge shares the number's line.
 struct PanelKind: Sendable, Hashable {
     var bigDigits: Bool
     var sparkline: Bool
@@ -16,10 +16,14 @@ struct PanelKind: Sendable, Hashable {
 
     var minimumWidth: Int { bigDigits ? 20 : 12 }
 
+    /// Narrower kinds without big digits keep the sparkline and statistics, so that a grid that would page
+    /// with big digits can show every sensor with its history instead.
     static let preference: [PanelKind] = [
         PanelKind(bigDigits: true, sparkline: true, statistics: true, merged: false),
         PanelKind(bigDigits: true, sparkline: true, statistics: false, merged: false),
         PanelKind(bigDigits: true, sparkline: false, statistics: false, merged: false),
+        PanelKind(bigDigits: false, sparkline: true, statistics: true, merged: false),
+        PanelKind(bigDigits: false, sparkline: true, statistics: false, merged: false),
         PanelKind(bigDigits: false, sparkline: false, statistics: false, merged: false),
         PanelKind(bigDigits: false, sparkline: false, statistics: false, merged: true),
     ]
@@ -131,8 +135,9 @@ struct SensorPanel {
         let tagWidth = tag.isEmpty ? 0 : DisplayWidth.of(tag) + 1
         let idBudget = max(1, width - tagWidth)
         let idStyle = TextStyle(color: .accent, bold: true, reverse: isSelected)
-        var line = [StyledRun(track.label, idStyle)]
-        if DisplayWidth.of(track.label) > idBudget {
+        let label = glyphs.safe(track.id)
+        var line = [StyledRun(label, idStyle)]
+        if DisplayWidth.of(label) > idBudget {
             line = CellText.fit(line, width: idBudget, ellipsis: glyphs.ellipsis)
         }
         if !tag.isEmpty {
@@ -183,10 +188,18 @@ struct SensorPanel {
             return [StyledRun("no readings in window", TextStyle(color: .muted))]
         }
         let label = TextStyle(color: .muted)
+        let values = [summary.minimum, average, summary.maximum].map(Self.integer)
+        // Roomy when it fits, then tighter: `min 6  avg 11  max 16`, `min 6 avg 11 max 16`, `min6 avg11 max16`.
+        let spacings: [(between: String, after: String)] = [("  ", " "), (" ", " "), (" ", "")]
+        let fixed = "minavgmax".count + values.joined().count
+        let spacing = spacings.first { spacing in
+            let gaps: Int = 2 * spacing.between.count + 3 * spacing.after.count
+            return fixed + gaps <= width
+        } ?? spacings[2]
         return [
-            StyledRun("min ", label), StyledRun(Self.integer(summary.minimum)),
-            StyledRun("  avg ", label), StyledRun(Self.integer(average)),
-            StyledRun("  max ", label), StyledRun(Self.integer(summary.maximum)),
+            StyledRun("min" + spacing.after, label), StyledRun(values[0]),
+            StyledRun(spacing.between + "avg" + spacing.after, label), StyledRun(values[1]),
+            StyledRun(spacing.between + "max" + spacing.after, label), StyledRun(values[2]),
         ]
     }
 

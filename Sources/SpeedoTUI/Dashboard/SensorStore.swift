@@ -2,9 +2,8 @@ import SpeedoCore
 
 /// Everything the dashboard knows about one sensor.
 struct SensorTrack: Sendable {
+    /// As received: untrusted, made drawable only when drawn (`Glyphs.safe`).
     let id: String
-    /// `id` made safe to draw (see `CellText.sanitized`), computed once per sensor.
-    let label: String
     var latest: Timestamp
     var latestSpeed: Double
     var history: SpeedHistory
@@ -50,14 +49,14 @@ struct SensorStore: Sendable {
             var history = SpeedHistory(slotLimit: bucketLimit)
             _ = history.add(speed: sample.speed, bucket: bucket)
             var track = SensorTrack(
-                id: sample.sensorID, label: CellText.sanitized(sample.sensorID), latest: sample.timestamp,
-                latestSpeed: sample.speed, history: history)
+                id: sample.sensorID, latest: sample.timestamp, latestSpeed: sample.speed, history: history)
             track.recent.insert(sample.timestamp)
             insert(track)
             noteNewest(sample)
             return true
         }
         let isNewest = sample.timestamp > tracks[index].latest
+        // A reading newer than every other one cannot be a duplicate: the live stream skips the look-up.
         if !isNewest, tracks[index].recent.contains(sample.timestamp) { return false }
         guard tracks[index].history.add(speed: sample.speed, bucket: bucket) else { return false }
         tracks[index].recent.insert(sample.timestamp)

@@ -95,24 +95,25 @@ struct SpeedHistory: Sendable {
     }
 }
 
-/// The timestamps of a sensor's last few accepted readings, to recognise a reading delivered twice (back-fill
-/// overlapping the live stream, a redelivery after a reconnect). Only a reading not newer than the newest one
-/// is looked up, so the in-order live stream never scans.
+/// The timestamps of a sensor's newest readings, to recognise a reading delivered twice (back-fill overlapping
+/// the live stream, a redelivery after a reconnect) in whatever order readings arrive.
+///
+/// At least the newest `kept` readings are remembered exactly (51 s at 10 Hz); when `limit` is reached the older
+/// half is forgotten, so a duplicate of a reading older than those is counted again: a bounded memory (about
+/// 8 KB per sensor) in exchange for exactness far behind the live edge.
 struct RecentTimestamps: Sendable {
-    static let capacity = 128
-    private var ring: [Int64] = []
-    private var next = 0
+    static let kept = 512
+    static let limit = 768
+    private var timestamps: Set<Int64> = []
 
-    func contains(_ timestamp: Timestamp) -> Bool { ring.contains(timestamp.microseconds) }
+    func contains(_ timestamp: Timestamp) -> Bool { timestamps.contains(timestamp.microseconds) }
 
     mutating func insert(_ timestamp: Timestamp) {
-        if ring.count < Self.capacity {
-            ring.append(timestamp.microseconds)
-        } else {
-            ring[next] = timestamp.microseconds
-            next = (next + 1) % Self.capacity
+        timestamps.insert(timestamp.microseconds)
+        if timestamps.count > Self.limit {
+            timestamps = Set(timestamps.sorted().suffix(Self.kept))
         }
     }
 
-    var allocatedBytes: Int { ring.capacity * MemoryLayout<Int64>.stride }
+    var allocatedBytes: Int { timestamps.capacity * MemoryLayout<Int64>.stride * 4 / 3 }
 }
