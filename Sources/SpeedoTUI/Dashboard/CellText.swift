@@ -69,7 +69,6 @@ struct Glyphs: Sendable {
     /// Gauge: a full cell, then the partial cells by eighths (index 1 = one eighth).
     let gaugeFull: Character
     let gaugeEighths: [Character]
-    let gaugeEmpty: Character
     let gaugeEnds: (left: String, right: String)
     /// Sparkline levels, lowest first.
     let sparkLevels: [Character]
@@ -88,7 +87,6 @@ struct Glyphs: Sendable {
             dash = "–"
             gaugeFull = "█"
             gaugeEighths = [" ", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
-            gaugeEmpty = " "
             gaugeEnds = ("▕", "▏")
             sparkLevels = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
             axis = (" ┤", "└", "─")
@@ -100,7 +98,6 @@ struct Glyphs: Sendable {
             dash = "-"
             gaugeFull = "="
             gaugeEighths = [" ", " ", " ", " ", "-", "-", "-", "-"]
-            gaugeEmpty = " "
             gaugeEnds = ("[", "]")
             sparkLevels = ["_", ".", "-", "~", "=", "+", "*", "#"]
             axis = (" |", "+", "-")

@@ -19,7 +19,7 @@ struct DashboardRenderer {
     func interactiveFrame(size: TerminalSize) -> (Frame, GridGeometry?) {
         let width = max(0, size.columns), height = max(0, size.rows)
         let order = view.order(of: store)
-        let top = banner().map { [$0] } ?? []
+        let top = banner(width: width).map { [$0] } ?? []
         var bottomCount = 1
         if view.prompt != nil { bottomCount += 1 }
         let areaHeight = height - top.count - bottomCount
@@ -65,7 +65,7 @@ struct DashboardRenderer {
                 StyledRun("  Enter applies, Esc cancels; * and ? make a glob", TextStyle(color: .muted)),
             ])
         }
-        lines.append(statusLine(width: width, shownRange: shownRange))
+        lines.append(statusLine(width: width, shownRange: shownRange, matching: order.count))
         return (finished(lines, size: size), geometry)
     }
 
@@ -73,7 +73,7 @@ struct DashboardRenderer {
     func fullFrame(columns: Int) -> Frame {
         let width = max(0, columns)
         let order = view.order(of: store)
-        var lines = banner().map { [$0] } ?? []
+        var lines = banner(width: width).map { [$0] } ?? []
         if order.isEmpty {
             lines.append([StyledRun("no readings yet", TextStyle(color: .muted))])
         } else if let layout = GridLayout.choose(width: width, height: nil, count: order.count) {
@@ -84,7 +84,7 @@ struct DashboardRenderer {
                     "too narrow: need at least \(PanelKind.smallest.minimumWidth) columns", TextStyle(color: .alert))
             ])
         }
-        lines.append(statusLine(width: width, shownRange: "sensors \(order.count)"))
+        lines.append(statusLine(width: width, shownRange: "sensors \(order.count)", matching: order.count))
         return finished(lines, size: TerminalSize(columns: width, rows: lines.count))
     }
 
@@ -237,14 +237,16 @@ struct DashboardRenderer {
 
     // MARK: - Banner and status
 
-    private func banner() -> [StyledRun]? {
+    /// The whole width in alert colours, so it cannot be missed.
+    private func banner(width: Int) -> [StyledRun]? {
         guard case .unreachable(let reason) = status.connection else { return nil }
-        return [StyledRun(
-            "\(glyphs.warning) cannot reach \(glyphs.safe(status.brokers)): \(glyphs.safe(reason)); retrying",
-            TextStyle(color: .alert, bold: true, reverse: true))]
+        let style = TextStyle(color: .alert, bold: true, reverse: true)
+        let text = "\(glyphs.warning) cannot reach \(glyphs.safe(status.brokers)): \(glyphs.safe(reason)); retrying"
+        return CellText.fit([StyledRun(text, style)], width: width, ellipsis: glyphs.ellipsis, fill: style)
     }
 
-    private func statusLine(width: Int, shownRange: String) -> [StyledRun] {
+    /// `matching`: how many sensors pass the filter (the others are counted as "in all").
+    private func statusLine(width: Int, shownRange: String, matching: Int) -> [StyledRun] {
         let muted = TextStyle(color: .muted)
         // Most telling first: a narrow terminal cuts the end of the line.
         var parts: [[StyledRun]] = []
@@ -255,7 +257,7 @@ struct DashboardRenderer {
         case .unreachable: parts.append([StyledRun("unreachable", TextStyle(color: .alert, bold: true))])
         }
         var range = shownRange
-        if store.tracks.count != view.order(of: store).count { range += " (\(store.tracks.count) in all)" }
+        if store.tracks.count != matching { range += " (\(store.tracks.count) in all)" }
         parts.append([StyledRun(range)])
         if let filter = view.filter {
             parts.append([StyledRun("filter " + glyphs.safe(filter.text), TextStyle(color: .accent))])

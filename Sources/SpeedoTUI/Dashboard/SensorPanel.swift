@@ -14,7 +14,8 @@ struct PanelKind: Sendable, Hashable {
         return 1 + (bigDigits ? BigDigits.height : 1) + 1 + (sparkline ? 1 : 0) + (statistics ? 1 : 0)
     }
 
-    var minimumWidth: Int { bigDigits ? 20 : 12 }
+    /// Big digits of three-digit speeds with their unit, or `min 149 avg 154 max 159`, need 20 cells.
+    var minimumWidth: Int { bigDigits || statistics ? 20 : 12 }
 
     /// Narrower kinds without big digits keep the sparkline and statistics, so that a grid that would page
     /// with big digits can show every sensor with its history instead.
@@ -162,7 +163,7 @@ struct SensorPanel {
         let eighths = Int((fraction * Double(inner * 8)).rounded())
         var bar = String(repeating: glyphs.gaugeFull, count: eighths / 8)
         if eighths % 8 > 0, glyphs.gaugeEighths[eighths % 8] != " " { bar.append(glyphs.gaugeEighths[eighths % 8]) }
-        let empty = String(repeating: glyphs.gaugeEmpty, count: inner - bar.count)
+        let empty = String(repeating: " ", count: inner - bar.count)
         return [
             StyledRun(glyphs.gaugeEnds.left, TextStyle(color: .muted)),
             StyledRun(bar, TextStyle(color: SpeedBand.role(of: track.latestSpeed))),
@@ -171,17 +172,21 @@ struct SensorPanel {
         ]
     }
 
-    /// The window's column averages as levels from 0 to the window's maximum (blank where nothing was read).
+    /// The window's column averages as levels from the window's minimum up over its range (at least
+    /// `sparklineMinimumRange`, so that jitter is not blown up to full height); blank where nothing was read.
     private func sparkline() -> [StyledRun] {
-        let top = max(summary.maximum, 1)
+        let bottom = summary.minimum
+        let range = max(summary.maximum - bottom, Self.sparklineMinimumRange)
         let levels = glyphs.sparkLevels
         let text = String(summary.columns.map { average -> Character in
             guard let average else { return " " }
-            let level = Int((max(average, 0) / top * Double(levels.count - 1)).rounded())
-            return levels[min(level, levels.count - 1)]
+            let level = Int(((average - bottom) / range * Double(levels.count - 1)).rounded())
+            return levels[min(max(level, 0), levels.count - 1)]
         })
         return [StyledRun(text, TextStyle(color: .accent))]
     }
+
+    static let sparklineMinimumRange = 10.0
 
     private func statistics() -> [StyledRun] {
         guard let average = summary.average else {

@@ -28,7 +28,8 @@ struct SensorStore: Sendable {
 
     init(retention: TimeSpan, buckets: Int) {
         bucketLimit = buckets
-        bucketWidth = TimeSpan(microseconds: max(1, (retention.microseconds + Int64(buckets) - 1) / Int64(buckets)))
+        let rounded = (retention.microseconds + Int64(buckets) - 1) / Int64(buckets)
+        bucketWidth = TimeSpan(microseconds: max(1, rounded))
     }
 
     var retention: TimeSpan { TimeSpan(microseconds: bucketWidth.microseconds * Int64(bucketLimit)) }

@@ -99,21 +99,39 @@ struct SpeedHistory: Sendable {
 /// the live stream, a redelivery after a reconnect) in whatever order readings arrive.
 ///
 /// At least the newest `kept` readings are remembered exactly (51 s at 10 Hz); when `limit` is reached the older
-/// half is forgotten, so a duplicate of a reading older than those is counted again: a bounded memory (about
-/// 8 KB per sensor) in exchange for exactness far behind the live edge.
+/// ones are forgotten, so a duplicate of a reading older than those is counted again: bounded memory (at most
+/// 6 KB per sensor) in exchange for exactness far behind the live edge. Kept sorted, so the in-order live
+/// stream appends and a look-up is a binary search.
 struct RecentTimestamps: Sendable {
     static let kept = 512
     static let limit = 768
-    private var timestamps: Set<Int64> = []
+    private var sorted: [Int64] = []
 
-    func contains(_ timestamp: Timestamp) -> Bool { timestamps.contains(timestamp.microseconds) }
-
-    mutating func insert(_ timestamp: Timestamp) {
-        timestamps.insert(timestamp.microseconds)
-        if timestamps.count > Self.limit {
-            timestamps = Set(timestamps.sorted().suffix(Self.kept))
-        }
+    func contains(_ timestamp: Timestamp) -> Bool {
+        let position = insertionPoint(of: timestamp.microseconds)
+        return position < sorted.count && sorted[position] == timestamp.microseconds
     }
 
-    var allocatedBytes: Int { timestamps.capacity * MemoryLayout<Int64>.stride * 4 / 3 }
+    /// `timestamp` must not be present already.
+    mutating func insert(_ timestamp: Timestamp) {
+        let value = timestamp.microseconds
+        if let last = sorted.last, value < last {
+            sorted.insert(value, at: insertionPoint(of: value))
+        } else {
+            sorted.append(value)
+        }
+        if sorted.count > Self.limit { sorted.removeFirst(sorted.count - Self.kept) }
+    }
+
+    var allocatedBytes: Int { sorted.capacity * MemoryLayout<Int64>.stride }
+
+    /// The first position whose timestamp is not less than `value`.
+    private func insertionPoint(of value: Int64) -> Int {
+        var low = 0, high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle] < value { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
 }
