@@ -1,5 +1,6 @@
 import SpeedoCore
 import Testing
+
 @testable import SpeedoTUI
 
 @Suite struct DashboardSnapshotTests {
@@ -10,12 +11,14 @@ import Testing
     }
 
     @Test func styledGrid() {
-        let frame = DashboardFixture.frame(DashboardFixture.model(sensors: 4), 80, 24, capabilities: DashboardFixture.colour)
+        let frame = DashboardFixture.frame(
+            DashboardFixture.model(sensors: 4), 80, 24, capabilities: DashboardFixture.colour)
         expectSnapshot(styledDump(frame), named: "grid-80x24-styled")
     }
 
     @Test func asciiGrid() {
-        let frame = DashboardFixture.frame(DashboardFixture.model(sensors: 4), 80, 24, capabilities: DashboardFixture.ascii)
+        let frame = DashboardFixture.frame(
+            DashboardFixture.model(sensors: 4), 80, 24, capabilities: DashboardFixture.ascii)
         expectSnapshot(frame.plainText, named: "grid-80x24-ascii")
     }
 
@@ -25,7 +28,9 @@ import Testing
         _ = model.handle(.right)
         _ = model.handle(.enter)
         expectSnapshot(DashboardFixture.frame(model, 80, 24).plainText, named: "detail-80x24")
-        expectSnapshot(DashboardFixture.frame(model, 80, 24, capabilities: DashboardFixture.ascii).plainText, named: "detail-80x24-ascii")
+        expectSnapshot(
+            DashboardFixture.frame(model, 80, 24, capabilities: DashboardFixture.ascii).plainText,
+            named: "detail-80x24-ascii")
     }
 
     @Test func helpOverlay() {
@@ -41,12 +46,15 @@ import Testing
         _ = model.handle(.character("1"))
         var status = DashboardFixture.status
         status.connection = .unreachable(reason: "connection refused\u{1B}[31m")
-        expectSnapshot(styledDump(DashboardFixture.frame(model, 100, 30, status: status)), named: "banner-paused-prompt-100x30-styled")
+        expectSnapshot(
+            styledDump(DashboardFixture.frame(model, 100, 30, status: status)),
+            named: "banner-paused-prompt-100x30-styled")
     }
 
     @Test func onceFrame() {
         let model = DashboardFixture.model()
-        let frame = model.fullFrame(columns: 100, now: DashboardFixture.now, status: DashboardFixture.status, capabilities: .plainText)
+        let frame = model.fullFrame(
+            columns: 100, now: DashboardFixture.now, status: DashboardFixture.status, capabilities: .plainText)
         expectSnapshot(frame.plainText, named: "once-100")
     }
 
@@ -62,10 +70,16 @@ import Testing
     @Test func everyFrameFillsItsSizeExactlyWithSafeText() {
         var model = DashboardFixture.model(sensors: 30)
         for (index, id) in DashboardFixture.hostileIDs.enumerated() {
-            model.record([SensorSample(sensorID: id, timestamp: DashboardFixture.now - .seconds(Int64(index)), speed: Double(index * 37))])
+            model.record([
+                SensorSample(
+                    sensorID: id, timestamp: DashboardFixture.now - .seconds(Int64(index)), speed: Double(index * 37))
+            ])
         }
         var states = [model]
-        for keys: [DashboardKey] in [[.enter], [.character("?")], [.character("/"), .character("\u{1B}"), .character("x")], [.character("p"), .end]] {
+        for keys: [DashboardKey] in [
+            [.enter], [.character("?")], [.character("/"), .character("\u{1B}"), .character("x")],
+            [.character("p"), .end],
+        ] {
             var changed = model
             for key in keys { _ = changed.handle(key) }
             states.append(changed)
@@ -78,7 +92,8 @@ import Testing
         let banner = FeedStatus(brokers: "b\u{202E}1", topic: "t\u{200B}", connection: .unreachable(reason: "r\r\n宽🚗"))
         var generator = SeededGenerator(state: 42)
         for round in 0..<400 {
-            let size = TerminalSize(columns: Int.random(in: 1...220, using: &generator), rows: Int.random(in: 1...70, using: &generator))
+            let size = TerminalSize(
+                columns: Int.random(in: 1...220, using: &generator), rows: Int.random(in: 1...70, using: &generator))
             let state = states[round % states.count]
             let unicode = round % 3 != 0
             let status = round % 4 == 0 ? banner : DashboardFixture.status
@@ -93,7 +108,8 @@ import Testing
             }
         }
         for columns in [1, 5, 11, 12, 13, 40, 97, 200] {
-            let frame = states[0].fullFrame(columns: columns, now: DashboardFixture.now, status: banner, capabilities: .plainText)
+            let frame = states[0].fullFrame(
+                columns: columns, now: DashboardFixture.now, status: banner, capabilities: .plainText)
             #expect(frame.lines.count == frame.size.rows)
             for line in frame.lines { #expect(CellText.width(of: line) == columns) }
         }
@@ -105,7 +121,8 @@ import Testing
             let unsafe =
                 value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x061C || (0x200B...0x200F).contains(value)
                 || (0x202A...0x202E).contains(value) || (0x2060...0x2069).contains(value) || value == 0xFEFF
-            #expect(!unsafe, "U+\(String(value, radix: 16)) in \(text.debugDescription)", sourceLocation: sourceLocation)
+            #expect(
+                !unsafe, "U+\(String(value, radix: 16)) in \(text.debugDescription)", sourceLocation: sourceLocation)
             if ascii { #expect(value < 0x80, "\(text.debugDescription) is not ASCII", sourceLocation: sourceLocation) }
         }
     }
@@ -135,9 +152,12 @@ import Testing
         let revision = shuffled.revision
         shuffled.record(samples.suffix(100))  // redelivered
         #expect(shuffled.revision == revision)
-        #expect(styledDump(DashboardFixture.frame(shuffled, 120, 40)) == styledDump(DashboardFixture.frame(inOrder, 120, 40)))
+        #expect(
+            styledDump(DashboardFixture.frame(shuffled, 120, 40))
+                == styledDump(DashboardFixture.frame(inOrder, 120, 40)))
         let track = shuffled.shown.tracks[0]
-        let summary = WindowSummary(track: track, store: shuffled.shown, window: .seconds(60), end: DashboardFixture.now, columns: 0)
+        let summary = WindowSummary(
+            track: track, store: shuffled.shown, window: .seconds(60), end: DashboardFixture.now, columns: 0)
         #expect(summary.count == 480)
     }
 
@@ -164,7 +184,8 @@ import Testing
             for tick in 0..<10 {
                 for sensor in 1...2000 {
                     let time = DashboardFixture.start + TimeSpan(microseconds: Int64(second * 10 + tick) * 100_000)
-                    batch.append(SensorSample(sensorID: "sensor-\(sensor)", timestamp: time, speed: Double(sensor % 150)))
+                    batch.append(
+                        SensorSample(sensorID: "sensor-\(sensor)", timestamp: time, speed: Double(sensor % 150)))
                 }
             }
             model.record(batch)
@@ -187,7 +208,9 @@ import Testing
 }
 
 @Suite struct DashboardKeyTests {
-    private func ids(_ model: DashboardModel) -> [String] { model.view.order(of: model.shown).map { model.shown.tracks[$0].id } }
+    private func ids(_ model: DashboardModel) -> [String] {
+        model.view.order(of: model.shown).map { model.shown.tracks[$0].id }
+    }
 
     /// The id run drawn in reverse video.
     private func selectedID(_ frame: Frame) -> String? {
@@ -197,7 +220,8 @@ import Testing
     @Test func quitAndHelp() {
         var model = DashboardFixture.model()
         #expect(model.handle(.character("?")) == .changed)
-        #expect(lineTexts(DashboardFixture.frame(model, 80, 24)).contains { $0.contains("window: 10s 30s 1m 2m 5m 10m") })
+        #expect(
+            lineTexts(DashboardFixture.frame(model, 80, 24)).contains { $0.contains("window: 10s 30s 1m 2m 5m 10m") })
         #expect(model.handle(.character("?")) == .changed)
         #expect(!lineTexts(DashboardFixture.frame(model, 80, 24)).contains { $0.contains("Keys") })
         _ = model.handle(.character("?"))
@@ -280,7 +304,11 @@ import Testing
         let before = lineTexts(DashboardFixture.frame(model, 80, 24))
         #expect(model.handle(.character("p")) == .changed)
         let revision = model.revision
-        let later = (0..<100).map { SensorSample(sensorID: "sensor-1", timestamp: DashboardFixture.now + TimeSpan(microseconds: Int64($0) * 100_000), speed: 150) }
+        let later = (0..<100).map {
+            SensorSample(
+                sensorID: "sensor-1", timestamp: DashboardFixture.now + TimeSpan(microseconds: Int64($0) * 100_000),
+                speed: 150)
+        }
         model.record(later + [SensorSample(sensorID: "sensor-99", timestamp: DashboardFixture.now, speed: 1)])
         #expect(model.revision == revision)
         #expect(model.sensorCount == 5)
@@ -376,7 +404,10 @@ import Testing
 @Suite struct DashboardPieceTests {
     @Test func naturalOrderReadsNumbersByValue() {
         let ids = ["sensor-10", "sensor-2", "sensor-1", "sensor-02", "b", "a9", "a10", "sensor-10a"]
-        #expect(ids.sorted(by: NaturalOrder.precedes) == ["a9", "a10", "b", "sensor-1", "sensor-2", "sensor-02", "sensor-10", "sensor-10a"])
+        #expect(
+            ids.sorted(by: NaturalOrder.precedes) == [
+                "a9", "a10", "b", "sensor-1", "sensor-2", "sensor-02", "sensor-10", "sensor-10a",
+            ])
     }
 
     @Test func gaugeHasEighthCellPrecisionAndBandColours() {
@@ -388,12 +419,15 @@ import Testing
             SensorSample(sensorID: "b", timestamp: DashboardFixture.now, speed: 45),
             SensorSample(sensorID: "c", timestamp: DashboardFixture.now, speed: 100),
         ])
-        let frame = model.fullFrame(columns: 19, now: DashboardFixture.now, status: DashboardFixture.status, capabilities: .plainText)
+        let frame = model.fullFrame(
+            columns: 19, now: DashboardFixture.now, status: DashboardFixture.status, capabilities: .plainText)
         let bands: [ColorRole] = [.slow, .cruising, .fast]
         let gauges = frame.lines.flatMap { $0 }.filter { bands.contains($0.style.color) && !$0.style.bold }
         #expect(gauges.map(\.text) == ["██▏", "████▊", "██████████▋"])
         #expect(gauges.map(\.style.color) == bands)
-        let ascii = model.fullFrame(columns: 19, now: DashboardFixture.now, status: DashboardFixture.status, capabilities: DashboardFixture.ascii)
+        let ascii = model.fullFrame(
+            columns: 19, now: DashboardFixture.now, status: DashboardFixture.status,
+            capabilities: DashboardFixture.ascii)
         #expect(lineTexts(ascii).contains("[====-            ]"))
     }
 
@@ -405,8 +439,13 @@ import Testing
     @Test func cellFittingCutsWideCharactersWithoutOverflow() {
         #expect(CellText.fit([StyledRun("ab")], width: 4) == [StyledRun("ab"), StyledRun("  ")])
         #expect(CellText.fit([StyledRun("宽宽宽")], width: 5, ellipsis: "…") == [StyledRun("宽宽"), StyledRun("…")])
-        #expect(CellText.fit([StyledRun("宽宽宽")], width: 4, ellipsis: "…") == [StyledRun("宽"), StyledRun("…"), StyledRun(" ")])
+        #expect(
+            CellText.fit([StyledRun("宽宽宽")], width: 4, ellipsis: "…") == [
+                StyledRun("宽"), StyledRun("…"), StyledRun(" "),
+            ])
         #expect(CellText.fit([StyledRun("🚗🚗")], width: 3) == [StyledRun("🚗"), StyledRun(" ")])
-        #expect(CellText.sanitized("a\u{1B}[2J\u{7}\r\n\t\u{202E}\u{200B}\u{E0041}b") == #"a\u{1B}[2J\u{7}\r\n\t\u{202E}\u{200B}\u{E0041}b"#)
+        #expect(
+            CellText.sanitized("a\u{1B}[2J\u{7}\r\n\t\u{202E}\u{200B}\u{E0041}b")
+                == #"a\u{1B}[2J\u{7}\r\n\t\u{202E}\u{200B}\u{E0041}b"#)
     }
 }

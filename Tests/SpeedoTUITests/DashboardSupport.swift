@@ -1,6 +1,7 @@
 import Foundation
 import SpeedoCore
 import Testing
+
 @testable import SpeedoTUI
 
 /// Deterministic readings: speeds follow a triangle wave per sensor (integer arithmetic, so every machine
@@ -17,7 +18,8 @@ enum DashboardFixture {
 
     static let hostileIDs = [
         "esc\u{1B}[2J", "bell\u{07}", "cr\r\nlf\ttab", "\u{202E}evil", "zero\u{200B}width", "宽字符宽字符宽字符宽字符",
-        "🚗🚓🚑🚒", "e\u{301}\u{301}", "\u{FEFF}bom\u{2066}x\u{061C}", "c1\u{85}\u{9B}2J", String(repeating: "long", count: 50),
+        "🚗🚓🚑🚒", "e\u{301}\u{301}", "\u{FEFF}bom\u{2066}x\u{061C}", "c1\u{85}\u{9B}2J",
+        String(repeating: "long", count: 50),
     ]
 
     /// `sensor-1` … `sensor-N` at 10 Hz over the minute before `now`; the km/h of sensor k swing by ±10 around
@@ -55,7 +57,8 @@ enum DashboardFixture {
         _ model: DashboardModel, _ columns: Int, _ rows: Int, capabilities: TerminalCapabilities = .plainText,
         status: FeedStatus = status
     ) -> Frame {
-        model.frame(size: TerminalSize(columns: columns, rows: rows), now: now, status: status, capabilities: capabilities)
+        model.frame(
+            size: TerminalSize(columns: columns, rows: rows), now: now, status: status, capabilities: capabilities)
     }
 }
 
@@ -79,11 +82,14 @@ func expectSnapshot(_ text: String, named name: String, sourceLocation: SourceLo
         .appendingPathComponent("Snapshots").appendingPathComponent(name + ".txt")
     if ProcessInfo.processInfo.environment["SPEEDO_RECORD_SNAPSHOTS"] == "1" {
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        #expect(throws: Never.self, sourceLocation: sourceLocation) { try text.write(to: url, atomically: true, encoding: .utf8) }
+        #expect(throws: Never.self, sourceLocation: sourceLocation) {
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
         return
     }
     guard let stored = try? String(contentsOf: url, encoding: .utf8) else {
-        Issue.record("no snapshot \(name).txt: record it with SPEEDO_RECORD_SNAPSHOTS=1", sourceLocation: sourceLocation)
+        Issue.record(
+            "no snapshot \(name).txt: record it with SPEEDO_RECORD_SNAPSHOTS=1", sourceLocation: sourceLocation)
         return
     }
     #expect(text == stored, "frame differs from Snapshots/\(name).txt", sourceLocation: sourceLocation)

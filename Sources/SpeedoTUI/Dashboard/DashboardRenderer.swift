@@ -17,7 +17,8 @@ struct DashboardRenderer {
 
     /// The frame, and the grid it shows (nil when it shows none).
     func interactiveFrame(size: TerminalSize) -> (Frame, GridGeometry?) {
-        let width = max(0, size.columns), height = max(0, size.rows)
+        let width = max(0, size.columns)
+        let height = max(0, size.rows)
         let order = view.order(of: store)
         let top = banner(width: width).map { [$0] } ?? []
         var bottomCount = 1
@@ -28,7 +29,9 @@ struct DashboardRenderer {
             let needed = "\(smallest.minimumWidth)\(glyphs.times)\(smallest.height + top.count + bottomCount)"
             let message = [StyledRun("terminal too small: need at least \(needed)", TextStyle(color: .alert))]
             var lines = Array(repeating: [StyledRun](), count: height)
-            if height > 0 { lines[(height - 1) / 2] = CellText.centred(message, width: width, ellipsis: glyphs.ellipsis) }
+            if height > 0 {
+                lines[(height - 1) / 2] = CellText.centred(message, width: width, ellipsis: glyphs.ellipsis)
+            }
             return (finished(lines, size: size), nil)
         }
 
@@ -46,6 +49,7 @@ struct DashboardRenderer {
             area = emptyArea(width: width, height: areaHeight)
             shownRange = "sensors 0 of 0"
         } else {
+            // The guard above made room for the smallest panel, so a layout exists.
             let layout = GridLayout.choose(width: width, height: areaHeight, count: order.count)!
             let page = position / layout.panelsPerPage
             let first = page * layout.panelsPerPage
@@ -105,8 +109,10 @@ struct DashboardRenderer {
         for rowStart in stride(from: tracks.startIndex, to: tracks.endIndex, by: layout.columns) {
             if rowStart > tracks.startIndex { lines += Array(repeating: [], count: GridLayout.rowGap) }
             let panels = tracks[rowStart..<min(tracks.endIndex, rowStart + layout.columns)].map { index in
-                panel(index, kind: layout.kind, width: layout.panelWidth, isSelected: index == selected,
-                    fullScale: fullScale).lines()
+                panel(
+                    index, kind: layout.kind, width: layout.panelWidth, isSelected: index == selected,
+                    fullScale: fullScale
+                ).lines()
             }
             for row in 0..<layout.kind.height {
                 var line: [StyledRun] = []
@@ -178,11 +184,14 @@ struct DashboardRenderer {
         let muted = TextStyle(color: .muted)
         let role = SpeedBand.role(of: track.latestSpeed)
         let stale = staleAge(of: track) != nil ? " (stale)" : ""
-        var lines: [[StyledRun]] = [[
-            StyledRun(glyphs.safe(track.id), TextStyle(color: .accent, bold: true)),
-            StyledRun("  last ", muted), StyledRun(Self.decimal(track.latestSpeed) + " km/h", TextStyle(color: role, bold: true)),
-            StyledRun("  age ", muted), StyledRun(SensorPanel.age(reference - track.latest) + stale),
-        ]]
+        var lines: [[StyledRun]] = [
+            [
+                StyledRun(glyphs.safe(track.id), TextStyle(color: .accent, bold: true)),
+                StyledRun("  last ", muted),
+                StyledRun(Self.decimal(track.latestSpeed) + " km/h", TextStyle(color: role, bold: true)),
+                StyledRun("  age ", muted), StyledRun(SensorPanel.age(reference - track.latest) + stale),
+            ]
+        ]
         var statistics = [StyledRun("window \(settings.window)  count ", muted), StyledRun("\(summary.count)")]
         if let average = summary.average {
             statistics += [
@@ -212,20 +221,24 @@ struct DashboardRenderer {
         for (index, row) in chart.enumerated() {
             let label = index == 0 ? String(Int(top)) : index == chart.count - 1 ? "0" : ""
             let padding = String(repeating: " ", count: labelWidth - 1 - label.count)
-            lines.append([StyledRun(padding + label + glyphs.axis.tick, muted), StyledRun(row, TextStyle(color: .accent))])
+            lines.append([
+                StyledRun(padding + label + glyphs.axis.tick, muted), StyledRun(row, TextStyle(color: .accent)),
+            ])
         }
         let indent = String(repeating: " ", count: labelWidth)
         lines.append([
             StyledRun(indent + glyphs.axis.corner + String(repeating: glyphs.axis.horizontal, count: columns), muted)
         ])
-        let start = Self.clock(reference - settings.window), end = Self.clock(reference)
+        let start = Self.clock(reference - settings.window)
+        let end = Self.clock(reference)
         let gap = String(repeating: " ", count: max(1, columns + 1 - start.count - end.count))
         lines.append([StyledRun(indent + start + gap + end, muted), StyledRun("  UTC, km/h", muted)])
         return lines
     }
 
     /// A chart of `*` marks, one column per point, for terminals without braille.
-    private static func asciiChart(_ points: [(x: Double, y: Double)], columns: Int, rows: Int, top: Double) -> [String] {
+    private static func asciiChart(_ points: [(x: Double, y: Double)], columns: Int, rows: Int, top: Double) -> [String]
+    {
         var grid = Array(repeating: Array(repeating: Character(" "), count: columns), count: rows)
         for point in points {
             let column = min(max(Int(point.x), 0), columns - 1)

@@ -178,11 +178,12 @@ struct SensorPanel {
         let bottom = summary.minimum
         let range = max(summary.maximum - bottom, Self.sparklineMinimumRange)
         let levels = glyphs.sparkLevels
-        let text = String(summary.columns.map { average -> Character in
-            guard let average else { return " " }
-            let level = Int(((average - bottom) / range * Double(levels.count - 1)).rounded())
-            return levels[min(max(level, 0), levels.count - 1)]
-        })
+        let text = String(
+            summary.columns.map { average -> Character in
+                guard let average else { return " " }
+                let level = Int(((average - bottom) / range * Double(levels.count - 1)).rounded())
+                return levels[min(max(level, 0), levels.count - 1)]
+            })
         return [StyledRun(text, TextStyle(color: .accent))]
     }
 
@@ -197,10 +198,11 @@ struct SensorPanel {
         // Roomy when it fits, then tighter: `min 6  avg 11  max 16`, `min 6 avg 11 max 16`, `min6 avg11 max16`.
         let spacings: [(between: String, after: String)] = [("  ", " "), (" ", " "), (" ", "")]
         let fixed = "minavgmax".count + values.joined().count
-        let spacing = spacings.first { spacing in
-            let gaps: Int = 2 * spacing.between.count + 3 * spacing.after.count
-            return fixed + gaps <= width
-        } ?? spacings[2]
+        let spacing =
+            spacings.first { spacing in
+                let gaps: Int = 2 * spacing.between.count + 3 * spacing.after.count
+                return fixed + gaps <= width
+            } ?? spacings[2]
         return [
             StyledRun("min" + spacing.after, label), StyledRun(values[0]),
             StyledRun(spacing.between + "avg" + spacing.after, label), StyledRun(values[1]),
@@ -253,14 +255,15 @@ enum BigDigits {
     private static func halfBlocks(_ dots: [String]) -> [String] {
         let rows = dots.map(Array.init) + [Array("   ")]
         return stride(from: 0, to: rows.count, by: 2).map { top in
-            String(zip(rows[top], rows[top + 1]).map { upper, lower -> Character in
-                switch (upper == "#", lower == "#") {
-                case (true, true): "█"
-                case (true, false): "▀"
-                case (false, true): "▄"
-                case (false, false): " "
-                }
-            })
+            String(
+                zip(rows[top], rows[top + 1]).map { upper, lower -> Character in
+                    switch (upper == "#", lower == "#") {
+                    case (true, true): "█"
+                    case (true, false): "▀"
+                    case (false, true): "▄"
+                    case (false, false): " "
+                    }
+                })
         }
     }
 }

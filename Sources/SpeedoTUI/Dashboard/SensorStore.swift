@@ -78,7 +78,8 @@ struct SensorStore: Sendable {
         let index = tracks.count
         indexByID[track.id] = index
         tracks.append(track)
-        var low = 0, high = naturalOrder.count
+        var low = 0
+        var high = naturalOrder.count
         while low < high {
             let middle = (low + high) / 2
             if NaturalOrder.precedes(tracks[naturalOrder[middle]].id, track.id) {
@@ -100,10 +101,12 @@ struct SensorStore: Sendable {
 /// Ids compared as people read them: runs of digits by their value, so `sensor-2` < `sensor-10` < `sensor-10a`.
 enum NaturalOrder {
     static func precedes(_ lhs: String, _ rhs: String) -> Bool {
-        var left = lhs.utf8[...], right = rhs.utf8[...]
+        var left = lhs.utf8[...]
+        var right = rhs.utf8[...]
         while let a = left.first, let b = right.first {
             if isDigit(a), isDigit(b) {
-                let leftDigits = left.prefix(while: isDigit), rightDigits = right.prefix(while: isDigit)
+                let leftDigits = left.prefix(while: isDigit)
+                let rightDigits = right.prefix(while: isDigit)
                 let leftValue = leftDigits.drop { $0 == UInt8(ascii: "0") }
                 let rightValue = rightDigits.drop { $0 == UInt8(ascii: "0") }
                 if leftValue.count != rightValue.count { return leftValue.count < rightValue.count }

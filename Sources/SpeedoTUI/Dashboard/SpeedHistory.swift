@@ -127,7 +127,8 @@ struct RecentTimestamps: Sendable {
 
     /// The first position whose timestamp is not less than `value`.
     private func insertionPoint(of value: Int64) -> Int {
-        var low = 0, high = sorted.count
+        var low = 0
+        var high = sorted.count
         while low < high {
             let middle = (low + high) / 2
             if sorted[middle] < value { low = middle + 1 } else { high = middle }

@@ -34,9 +34,12 @@ struct WindowSummary {
         (self.count, self.sum, self.minimum, self.maximum) = (count, sum, minimum, maximum)
         let averages = (0..<columnCount).map { counts[$0] > 0 ? sums[$0] / Double(counts[$0]) : nil }
         // A window of fewer buckets than columns spreads each bucket over the columns up to the next one.
-        self.columns = span >= Int64(columnCount) ? averages : (0..<columnCount).map { column in
-            let bucketOffset = Int64(column) * span / Int64(columnCount)
-            return averages[Int(bucketOffset * Int64(columnCount) / span)]
-        }
+        self.columns =
+            span >= Int64(columnCount)
+            ? averages
+            : (0..<columnCount).map { column in
+                let bucketOffset = Int64(column) * span / Int64(columnCount)
+                return averages[Int(bucketOffset * Int64(columnCount) / span)]
+            }
     }
 }
