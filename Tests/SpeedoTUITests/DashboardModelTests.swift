@@ -265,6 +265,10 @@ import Testing
         #expect(status(model).contains("sensors 1–9 of 2000"))
         for _ in 0..<9 { _ = model.handle(.right) }
         #expect(status(model).contains("sensors 10–18 of 2000"))
+        // 200×60: 9 columns × 7 rows of full panels; the page is the one holding the selection.
+        let large = lineTexts(DashboardFixture.frame(model, 200, 60))
+        #expect(large.last!.contains("sensors 1–63 of 2000"))
+        #expect(large[0].hasPrefix("sensor-1 "))
     }
 
     @Test func enterOpensTheDetailOfTheSelectionAndEscapeReturns() {
@@ -276,6 +280,8 @@ import Testing
         #expect(detail[0].hasPrefix("sensor-2  last "))
         #expect(detail[1].contains("count 600"))
         #expect(detail.contains { $0.contains("22:13:20") && $0.contains("22:14:20") })
+        _ = model.handle(.right)
+        #expect(lineTexts(DashboardFixture.frame(model, 80, 24))[0].hasPrefix("sensor-3  last "))
         #expect(model.handle(.escape) == .changed)
         #expect(lineTexts(DashboardFixture.frame(model, 80, 24))[0].hasPrefix("sensor-1 "))
     }
