@@ -55,7 +55,10 @@ struct DashboardRenderer {
             let first = page * layout.panelsPerPage
             let shown = order[first..<min(order.count, first + layout.panelsPerPage)]
             area = grid(shown, layout: layout, selected: order[position])
-            shownRange = "sensors \(first + 1)\(glyphs.dash)\(shown.endIndex) of \(order.count)"
+            shownRange =
+                shown.count == 1
+                ? "sensor \(first + 1) of \(order.count)"
+                : "sensors \(first + 1)\(glyphs.dash)\(shown.endIndex) of \(order.count)"
             geometry = GridGeometry(columns: layout.columns, panelsPerPage: layout.panelsPerPage)
         }
         area = Array(area.prefix(areaHeight))
