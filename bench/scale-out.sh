@@ -3,7 +3,7 @@
 # of 6 partitions on a 3-broker mock cluster, writing to one durable private PostgreSQL; release build.
 # For each member count: the time from the first stored batch to the last (the group join, about 3 s on the
 # mock, left out) and the wall time from start, median of the runs; every run must store exactly N rows.
-# Usage: bench/scale-out.sh [--records N] [--runs R] [speedo consume postgres options…]
+# Usage: [SPEEDO_BINARY=path] bench/scale-out.sh [--records N] [--runs R] [speedo consume postgres options…]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
@@ -20,8 +20,13 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-swift build -c release --product speedo >/dev/null
-speedo="$(swift build -c release --show-bin-path)/speedo"
+# SPEEDO_BINARY: measure that build instead (as the tests honour it).
+if [ -n "${SPEEDO_BINARY:-}" ]; then
+    speedo=$SPEEDO_BINARY
+else
+    swift build -c release --product speedo >/dev/null
+    speedo="$(swift build -c release --show-bin-path)/speedo"
+fi
 
 work=$(mktemp -d /tmp/speedo-bench-scale.XXXXXX)
 chmod 755 "$work"
