@@ -173,13 +173,13 @@ _speedo() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    ingest|simulate|consume|dev|status|history|replay|help)
+    ingest|simulate|consume|dev|status|history|replay|db|help)
         # Offer subcommand argument completions
         "_speedo_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'ingest simulate consume dev status history replay help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ingest simulate consume dev status history replay db help' -- "${cur}"))
         ;;
     esac
 }
@@ -559,6 +559,47 @@ _speedo_replay() {
         return
         ;;
     '-X')
+        return
+        ;;
+    '-d'|'--database-url')
+        return
+        ;;
+    esac
+}
+
+_speedo_db() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __speedo_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    prune)
+        # Offer subcommand argument completions
+        "_speedo_db_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'prune' -- "${cur}"))
+        ;;
+    esac
+}
+
+_speedo_db_prune() {
+    repeating_flags=()
+    non_repeating_flags=(--dry-run --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--older-than -d --database-url)
+    __speedo_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--older-than')
         return
         ;;
     '-d'|'--database-url')

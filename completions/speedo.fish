@@ -54,6 +54,12 @@ function __speedo_parse_tokens -S
             __speedo_parse_subcommand -r 1 'since=' 'until=' 'bucket=' 'format=' 'limit=' 'plot' 'd/database-url=' 'version' 'h/help'
         case 'replay'
             __speedo_parse_subcommand 0 'since=' 'until=' 'sensor=+' 'to=' 'pace=' 'format=' 'b/brokers=' 't/topic=' 'X=+' 'd/database-url=' 'version' 'h/help'
+        case 'db'
+            __speedo_parse_subcommand 0 'version' 'h/help'
+            switch $unparsed_tokens[1]
+            case 'prune'
+                __speedo_parse_subcommand 0 'older-than=' 'dry-run' 'd/database-url=' 'version' 'h/help'
+            end
         case 'help'
             __speedo_parse_subcommand -r 1 'version'
         end
@@ -118,6 +124,7 @@ complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speed
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo" -eq 1' -fa 'status' -d 'Show brokers, topics, consumer lag and what PostgreSQL holds.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo" -eq 1' -fa 'history' -d 'Show the stored readings of sensors over a time range, raw or time-bucketed.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo" -eq 1' -fa 'replay' -d 'Re-read the readings topic over a time range: to stdout, into PostgreSQL, or onto another topic.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo" -eq 1' -fa 'db' -d 'Maintain the history in PostgreSQL (retention).'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo ingest" b brokers' -s 'b' -l 'brokers' -d 'Kafka bootstrap servers, host:port[,host:port…].' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo ingest" t topic' -s 't' -l 'topic' -d 'The readings topic.' -rfka ''
@@ -228,4 +235,12 @@ complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options 
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo replay" d database-url' -s 'd' -l 'database-url' -d 'PostgreSQL connection URL or conninfo string.' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo replay" version' -l 'version' -d 'Show the version.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo replay" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db" version' -l 'version' -d 'Show the version.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo db" -eq 1' -fa 'prune' -d 'Drop the daily partitions of speed_readings older than a retention age.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db prune" older-than' -l 'older-than' -d 'Retention age: drop partitions whose whole day ended at least this long ago (e.g. 7d, 12h, 2w).' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db prune" dry-run' -l 'dry-run' -d 'List the partitions that would be dropped, with their rows; change nothing.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db prune" d database-url' -s 'd' -l 'database-url' -d 'PostgreSQL connection URL or conninfo string.' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db prune" version' -l 'version' -d 'Show the version.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db prune" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo help" version' -l 'version' -d 'Show the version.'

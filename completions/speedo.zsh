@@ -57,13 +57,14 @@ _speedo() {
             'status:Show brokers, topics, consumer lag and what PostgreSQL holds.'
             'history:Show the stored readings of sensors over a time range, raw or time-bucketed.'
             'replay:Re-read the readings topic over a time range: to stdout, into PostgreSQL, or onto another topic.'
+            'db:Maintain the history in PostgreSQL (retention).'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        ingest|simulate|consume|dev|status|history|replay|help)
+        ingest|simulate|consume|dev|status|history|replay|db|help)
             "_speedo_${words[1]}" && ret=0
             ;;
         esac
@@ -338,6 +339,48 @@ _speedo_replay() {
         '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
         '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
         '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
+        '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_speedo_db() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'prune:Drop the daily partitions of speed_readings older than a retention age.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        prune)
+            "_speedo_db_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_speedo_db_prune() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--older-than[Retention age\: drop partitions whose whole day ended at least this long ago (e.g. 7d, 12h, 2w).]:duration:'
+        '--dry-run[List the partitions that would be dropped, with their rows; change nothing.]'
         '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

@@ -79,6 +79,8 @@ package final class HistoryWriter {
     private static let stagingTable = "speedo_history_staging"
     private static let columns = ["sensor_id", "ts", "speed"]
     private static let uniqueViolation = "23505"
+    /// check_violation, which is what an insert into a range no partition covers raises.
+    private static let noPartitionForRow = "23514"
 
     package init(conninfo: String, group: String, topic: String) {
         self.conninfo = conninfo
@@ -128,27 +130,38 @@ package final class HistoryWriter {
     package func write(_ batch: HistoryBatch) throws(PostgresError) -> HistoryWriteResult {
         guard !batch.isEmpty else { return HistoryWriteResult(rows: 0, inserted: 0) }
         return try withConnection { (connection) throws(PostgresError) -> HistoryWriteResult in
-            try preparePartitions(for: batch.days, on: connection)
-            let data = batch.rowCount > 0 ? BinaryCopy.document(batch.tuples) : []
             do throws(PostgresError) {
-                return try inTransaction(on: connection) { () throws(PostgresError) -> HistoryWriteResult in
-                    if batch.rowCount > 0 {
-                        try connection.copy(into: "speed_readings", columns: Self.columns, format: .binary, data: data)
-                    }
-                    try storeOffsets(batch.nextOffsets, on: connection)
-                    return HistoryWriteResult(rows: batch.rowCount, inserted: batch.rowCount)
+                return try store(batch, on: connection)
+            } catch .queryFailed(let error, _) where error.sqlState == Self.noPartitionForRow {
+                // A day this writer had prepared lost its partition meanwhile (`HistoryRetention` dropped it): the
+                // transaction rolled back, so make the partitions again and store the batch once more.
+                preparedDays.removeAll()
+                return try store(batch, on: connection)
+            }
+        }
+    }
+
+    private func store(_ batch: HistoryBatch, on connection: PostgresConnection) throws(PostgresError) -> HistoryWriteResult {
+        try preparePartitions(for: batch.days, on: connection)
+        let data = batch.rowCount > 0 ? BinaryCopy.document(batch.tuples) : []
+        do throws(PostgresError) {
+            return try inTransaction(on: connection) { () throws(PostgresError) -> HistoryWriteResult in
+                if batch.rowCount > 0 {
+                    try connection.copy(into: "speed_readings", columns: Self.columns, format: .binary, data: data)
                 }
-            } catch .queryFailed(let error, _) where error.sqlState == Self.uniqueViolation {
-                return try inTransaction(on: connection) { () throws(PostgresError) -> HistoryWriteResult in
-                    try connection.copy(into: Self.stagingTable, columns: Self.columns, format: .binary, data: data)
-                    let inserted = try connection.execute("""
-                        INSERT INTO speed_readings (sensor_id, ts, speed)
-                        SELECT sensor_id, ts, speed FROM \(Self.stagingTable)
-                        ON CONFLICT (sensor_id, ts) DO NOTHING
-                        """)
-                    try storeOffsets(batch.nextOffsets, on: connection)
-                    return HistoryWriteResult(rows: batch.rowCount, inserted: inserted)
-                }
+                try storeOffsets(batch.nextOffsets, on: connection)
+                return HistoryWriteResult(rows: batch.rowCount, inserted: batch.rowCount)
+            }
+        } catch .queryFailed(let error, _) where error.sqlState == Self.uniqueViolation {
+            return try inTransaction(on: connection) { () throws(PostgresError) -> HistoryWriteResult in
+                try connection.copy(into: Self.stagingTable, columns: Self.columns, format: .binary, data: data)
+                let inserted = try connection.execute("""
+                    INSERT INTO speed_readings (sensor_id, ts, speed)
+                    SELECT sensor_id, ts, speed FROM \(Self.stagingTable)
+                    ON CONFLICT (sensor_id, ts) DO NOTHING
+                    """)
+                try storeOffsets(batch.nextOffsets, on: connection)
+                return HistoryWriteResult(rows: batch.rowCount, inserted: inserted)
             }
         }
     }
@@ -160,8 +173,6 @@ package final class HistoryWriter {
         do {
             return try connection.transaction { try body() }
         } catch let error as PostgresError {
-            // A partition dropped meanwhile (retention) shows up as a check violation: look again next time.
-            preparedDays.removeAll()
             throw error
         } catch {
             preconditionFailure("the transaction body throws only PostgresError: \(error)")

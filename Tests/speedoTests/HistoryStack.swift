@@ -16,10 +16,11 @@ final class HistoryStack: Sendable {
     private let stateDirectory: String
     private let directory: String
 
-    init(partitions: Int32 = 6) async throws {
-        cluster = try MockCluster(brokers: 1)
+    /// `brokers` mock brokers; the readings topic is replicated to all of them, its partition leaders spread over them.
+    init(partitions: Int32 = 6, brokers: Int = 1) async throws {
+        cluster = try MockCluster(brokers: brokers)
         topic = "speed-events"
-        try cluster.createTopic(name: topic, partitions: partitions)
+        try cluster.createTopic(name: topic, partitions: partitions, replicationFactor: Int32(brokers))
         try cluster.createTopic(name: ConnectionSettings.deadLetterTopic(for: topic), partitions: 1)
         directory = NSTemporaryDirectory() + "speedo-history-\(UUID().uuidString.prefix(8))"
         stateDirectory = directory + "/state"

@@ -40,20 +40,12 @@ enum HistoryPumpOutcome {
 // @unchecked Sendable: the rebalance closures must be @Sendable, but they run only inside `consumer.poll`/`close`,
 // which `run` calls from its own thread; every mutable property is touched from that thread alone.
 final class HistoryPump: @unchecked Sendable {
-    private struct PartitionState {
-        /// Next offset to process (everything before it is in a batch or stored).
-        var consumed: Int64
-        /// Next offset according to PostgreSQL; nil until known.
-        var stored: Int64?
-        var atEnd = false
-        var highWatermark: Int64?
-    }
-
     private let settings: HistoryPumpSettings
     /// Reads stored offsets on assignment; the store stage has its own connection for writing.
     private let offsets: HistoryWriter
     private let stage: HistoryStage
-    private var partitions: [Int32: PartitionState] = [:]
+    /// `next`: everything before it is in a batch or stored; `committed`: the next offset according to PostgreSQL.
+    private var partitions = PartitionPositions()
     private var job = HistoryJob()
     private var batchDeadline: ContinuousClock.Instant?
     /// Set when the in-memory positions may be ahead of PostgreSQL (a batch was abandoned): seek back first.
@@ -139,40 +131,28 @@ final class HistoryPump: @unchecked Sendable {
         }
     }
 
-    /// Every assigned partition reported its end and nothing newer has been seen since: the end-of-partition events
-    /// are as old as the last poll, while librdkafka's fetcher keeps learning the high watermarks meanwhile.
     private func isCaughtUp(_ consumer: KafkaConsumer) -> Bool {
-        !partitions.isEmpty && partitions.allSatisfy { id, state in
-            state.atEnd && state.consumed >= consumer.lastKnownHighWatermark(topic: settings.topic, partition: id) ?? 0
-        }
+        partitions.isCaughtUp(consumer, topic: settings.topic)
     }
 
     private func handle(_ event: ConsumerEvent) throws {
         switch event {
         case .record(let record):
-            guard record.topic == settings.topic, var state = partitions[record.partition],
-                record.offset >= state.consumed
+            guard record.topic == settings.topic, let next = partitions[record.partition]?.next, record.offset >= next
             else { return }  // from a partition no longer ours, or before a re-seek
             switch record.verdict(now: Timestamp.current()) {
             case .valid(let reading): job.batch.append(reading)
             case .invalid(let letter): job.deadLetters.append(letter)
             }
-            state.consumed = record.offset + 1
-            state.atEnd = false
-            partitions[record.partition] = state
+            partitions.processed(record.partition, offset: record.offset)
             job.batch.advance(partition: record.partition, to: record.offset + 1)
             if batchDeadline == nil { batchDeadline = ContinuousClock.now + settings.batchInterval }
         case .endOfPartition(let topic, let partition, let offset):
-            guard topic == settings.topic, var state = partitions[partition] else { return }
-            state.atEnd = true
-            state.highWatermark = offset
-            // Everything before `offset` has been delivered, or no longer exists (deleted by retention before it was
-            // read, and skipped by auto.offset.reset): the stored position may move past such a gap.
-            if offset > state.consumed {
-                state.consumed = offset
-                job.batch.advance(partition: partition, to: offset)
+            guard topic == settings.topic else { return }
+            // The stored position may move past a gap the end revealed (see `reachedEnd`).
+            if let moved = partitions.reachedEnd(partition, offset: offset) {
+                job.batch.advance(partition: partition, to: moved)
             }
-            partitions[partition] = state
         case .error(let error):
             if error.isFatal { throw error }
             // librdkafka keeps retrying by itself; say so once per distinct problem.
@@ -215,7 +195,7 @@ final class HistoryPump: @unchecked Sendable {
         case nil:
             break
         case .stored(let next):
-            for (partition, offset) in next { partitions[partition]?.stored = offset }
+            for (partition, offset) in next { partitions.committed(partition, offset: offset) }
         case .abandoned:
             needsReseek = true
         case .interrupted(let records):
@@ -237,7 +217,7 @@ final class HistoryPump: @unchecked Sendable {
         var starts: [TopicPartition: Int64] = [:]
         for partition in ours {
             let start = stored[partition.partition]
-            partitions[partition.partition] = PartitionState(consumed: start ?? 0, stored: start)
+            partitions.track(partition.partition, next: start ?? 0, committed: start)
             starts[partition] = start ?? TopicPartitionOffset.earliest
         }
         let shown = ours.sorted { $0.partition < $1.partition }.map { partition in
@@ -255,7 +235,7 @@ final class HistoryPump: @unchecked Sendable {
         } catch {
             handlerFailure = handlerFailure ?? error
         }
-        for partition in revoked where partition.topic == settings.topic { partitions[partition.partition] = nil }
+        for partition in revoked where partition.topic == settings.topic { partitions.forget(partition.partition) }
         // Nothing left to seek back: whoever owns the revoked partitions next starts from the stored offsets.
         if partitions.isEmpty { needsReseek = false }
     }
@@ -283,16 +263,16 @@ final class HistoryPump: @unchecked Sendable {
 
     /// Moves every assigned partition back to its stored offset after an abandoned batch.
     private func reseek(_ consumer: KafkaConsumer) throws {
-        guard let stored = storedOffsetsRetrying(Array(partitions.keys)) else {
+        guard let stored = storedOffsetsRetrying(partitions.ids) else {
             if let failure = handlerFailure { throw failure }
             return
         }
-        for id in partitions.keys {
+        for id in partitions.ids {
             let start = stored[id]
             try consumer.seek(
                 TopicPartitionOffset(topic: settings.topic, partition: id, offset: start ?? TopicPartitionOffset.earliest),
                 timeout: .seconds(10))
-            partitions[id] = PartitionState(consumed: start ?? 0, stored: start)
+            partitions.track(id, next: start ?? 0, committed: start)
         }
         needsReseek = false
     }
@@ -310,10 +290,10 @@ final class HistoryPump: @unchecked Sendable {
 
     private func logProgress(_ consumer: KafkaConsumer) {
         var lags: [String] = []
-        for id in partitions.keys.sorted() {
+        for id in partitions.ids.sorted() {
             guard let state = partitions[id] else { continue }
-            let high = consumer.lastKnownHighWatermark(topic: settings.topic, partition: id) ?? state.highWatermark
-            let lag = high.map { max(0, $0 - (state.stored ?? 0)) }
+            let high = consumer.lastKnownHighWatermark(topic: settings.topic, partition: id) ?? state.end
+            let lag = high.map { max(0, $0 - (state.committed ?? 0)) }
             lags.append("[\(id)] \(lag.map(grouped) ?? "?")")
         }
         let partitionsText = lags.isEmpty ? "no partitions assigned" : "lag \(lags.joined(separator: " "))"
@@ -322,8 +302,8 @@ final class HistoryPump: @unchecked Sendable {
 
     /// For tools that read lag from the group's Kafka offsets; PostgreSQL stays the only source of positions.
     private func commitToKafka(_ consumer: KafkaConsumer) {
-        let positions = partitions.compactMap { id, state in
-            state.stored.map { TopicPartitionOffset(topic: settings.topic, partition: id, offset: $0) }
+        let positions = partitions.ids.compactMap { id in
+            partitions[id]?.committed.map { TopicPartitionOffset(topic: settings.topic, partition: id, offset: $0) }
         }
         guard !positions.isEmpty else { return }
         try? consumer.commit(offsets: positions)

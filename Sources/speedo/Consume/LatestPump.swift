@@ -38,13 +38,6 @@ enum LatestPumpOutcome {
 // which `run` calls from its own thread; every mutable property is touched from that thread alone (the delivery
 // handler touches only the Mutex-guarded `acknowledgements`).
 final class LatestPump: @unchecked Sendable {
-    private struct PartitionState {
-        /// Next offset to read, once known.
-        var next: Int64?
-        var committed: Int64?
-        var atEnd = false
-    }
-
     private struct Sensor {
         var statistics: RollingStats
         var newest: Reading?
@@ -64,7 +57,7 @@ final class LatestPump: @unchecked Sendable {
     private let producer: KafkaProducer
     private let deadLetters: DeadLetterSender
     private let acknowledgements: Acknowledgements
-    private var partitions: [Int32: PartitionState] = [:]
+    private var partitions = PartitionPositions()
     private var sensors: [String: Sensor] = [:]
     private var limiter: CoalescingRateLimiter<LatestState>
     private var inFlight: [UInt64: InFlight] = [:]
@@ -126,13 +119,13 @@ final class LatestPump: @unchecked Sendable {
         while true {
             if settings.interrupts.isInterrupted {
                 try settle()
-                commit(consumer, partitions: Array(partitions.keys))
+                commit(consumer, partitions: partitions.ids)
                 return .stopped
             }
             if settings.exitAtEnd, isCaughtUp(consumer), limiter.pendingCount == 0 {
                 try settle()
                 if isCaughtUp(consumer) {
-                    commit(consumer, partitions: Array(partitions.keys))
+                    commit(consumer, partitions: partitions.ids)
                     return .reachedEnd
                 }
             }
@@ -147,7 +140,7 @@ final class LatestPump: @unchecked Sendable {
             try absorbAcknowledgements()
             sendDeadLetters()
             if ContinuousClock.now >= nextCommit {
-                commit(consumer, partitions: Array(partitions.keys))
+                commit(consumer, partitions: partitions.ids)
                 nextCommit = ContinuousClock.now + Self.commitInterval
             }
         }
@@ -156,28 +149,21 @@ final class LatestPump: @unchecked Sendable {
     private var elapsed: Duration { ContinuousClock.now - started }
 
     private func isCaughtUp(_ consumer: KafkaConsumer) -> Bool {
-        !partitions.isEmpty && partitions.allSatisfy { id, state in
-            state.atEnd
-                && (state.next ?? 0) >= consumer.lastKnownHighWatermark(topic: settings.topic, partition: id) ?? 0
-        }
+        partitions.isCaughtUp(consumer, topic: settings.topic)
     }
 
     private func handle(_ event: ConsumerEvent) throws {
         switch event {
         case .record(let record):
-            guard record.topic == settings.topic, var state = partitions[record.partition] else { return }
+            guard record.topic == settings.topic, partitions[record.partition] != nil else { return }
             switch record.verdict(now: Timestamp.current()) {
             case .valid(let reading): try fold(reading, from: record)
             case .invalid(let letter): unsentDeadLetters.append(letter)
             }
-            state.next = record.offset + 1
-            state.atEnd = false
-            partitions[record.partition] = state
+            partitions.processed(record.partition, offset: record.offset)
         case .endOfPartition(let topic, let partition, let offset):
-            guard topic == settings.topic, var state = partitions[partition] else { return }
-            state.atEnd = true
-            state.next = max(state.next ?? offset, offset)
-            partitions[partition] = state
+            guard topic == settings.topic else { return }
+            _ = partitions.reachedEnd(partition, offset: offset)
         case .error(let error):
             if error.isFatal { throw error }
             if error.message != lastKafkaError {
@@ -271,7 +257,7 @@ final class LatestPump: @unchecked Sendable {
         guard !positions.isEmpty else { return }
         do {
             try consumer.commit(offsets: positions)
-            for position in positions { partitions[position.partition]?.committed = position.offset }
+            for position in positions { partitions.committed(position.partition, offset: position.offset) }
         } catch {
             Terminal.note("speedo: consume latest: could not commit offsets (\(error.message)); retrying later")
         }
@@ -281,7 +267,7 @@ final class LatestPump: @unchecked Sendable {
 
     private func assign(_ assigned: [TopicPartition]) -> [TopicPartition: Int64] {
         let ours = assigned.filter { $0.topic == settings.topic }
-        for partition in ours { partitions[partition.partition] = PartitionState() }
+        for partition in ours { partitions.track(partition.partition) }
         let shown = ours.map { String($0.partition) }.sorted().joined(separator: ", ")
         Terminal.note("speedo: consume latest: assigned \(settings.topic) partitions \(shown)")
         // The group's committed offsets, else the earliest record (auto.offset.reset).
@@ -296,7 +282,7 @@ final class LatestPump: @unchecked Sendable {
             handlerFailure = handlerFailure ?? error
         }
         if let consumer { commit(consumer, partitions: Array(ids)) }
-        for id in ids { partitions[id] = nil }
+        for id in ids { partitions.forget(id) }
         // Their next owner rebuilds them.
         sensors = sensors.filter { !ids.contains($0.value.partition) }
     }

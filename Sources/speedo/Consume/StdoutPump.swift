@@ -40,16 +40,9 @@ enum StdoutPumpOutcome {
 // @unchecked Sendable: the rebalance closures must be @Sendable, but they run only inside `consumer.poll`/`close`,
 // which `run` calls from its own thread; every mutable property is touched from that thread alone.
 final class StdoutPump: @unchecked Sendable {
-    private struct PartitionState {
-        /// The next offset to read, once known (a record or the end of the partition was seen).
-        var next: Int64?
-        var committed: Int64?
-        var atEnd = false
-    }
-
     private let settings: StdoutPumpSettings
     private var output: StandardOutputSink
-    private var partitions: [Int32: PartitionState] = [:]
+    private var partitions = PartitionPositions()
     private var pending: [Reading] = []
     private var written = 0
     private var skipped = 0
@@ -101,11 +94,11 @@ final class StdoutPump: @unchecked Sendable {
         var nextCommit = ContinuousClock.now + Self.commitInterval
         while true {
             if settings.interrupts.isInterrupted {
-                commit(consumer, partitions: Array(partitions.keys))
+                commit(consumer, partitions: partitions.ids)
                 return readerGone ? .readerGone : .stopped
             }
             if settings.exitAtEnd, isCaughtUp(consumer) {
-                commit(consumer, partitions: Array(partitions.keys))
+                commit(consumer, partitions: partitions.ids)
                 return readerGone ? .readerGone : .reachedEnd
             }
             if let event = consumer.poll(timeout: .milliseconds(100)) { try handle(event) }
@@ -121,25 +114,20 @@ final class StdoutPump: @unchecked Sendable {
                 saidCaughtUp = true
             }
             if settings.group != nil, ContinuousClock.now >= nextCommit {
-                commit(consumer, partitions: Array(partitions.keys))
+                commit(consumer, partitions: partitions.ids)
                 nextCommit = ContinuousClock.now + Self.commitInterval
             }
         }
     }
 
-    /// Every partition reported its end and nothing newer has been seen since (the fetcher may know of newer
-    /// records than the last end-of-partition event).
     private func isCaughtUp(_ consumer: KafkaConsumer) -> Bool {
-        !partitions.isEmpty && partitions.allSatisfy { id, state in
-            state.atEnd
-                && (state.next ?? 0) >= consumer.lastKnownHighWatermark(topic: settings.topic, partition: id) ?? 0
-        }
+        partitions.isCaughtUp(consumer, topic: settings.topic)
     }
 
     private func handle(_ event: ConsumerEvent) throws {
         switch event {
         case .record(let record):
-            guard record.topic == settings.topic, var state = partitions[record.partition] else { return }
+            guard record.topic == settings.topic, partitions[record.partition] != nil else { return }
             switch record.verdict(now: Timestamp.current()) {
             case .valid(let reading):
                 pending.append(reading)
@@ -147,14 +135,10 @@ final class StdoutPump: @unchecked Sendable {
                 skipped += 1
                 Terminal.note("\(record.position): \(letter.reason)")
             }
-            state.next = record.offset + 1
-            state.atEnd = false
-            partitions[record.partition] = state
+            partitions.processed(record.partition, offset: record.offset)
         case .endOfPartition(let topic, let partition, let offset):
-            guard topic == settings.topic, var state = partitions[partition] else { return }
-            state.atEnd = true
-            state.next = max(state.next ?? offset, offset)
-            partitions[partition] = state
+            guard topic == settings.topic else { return }
+            _ = partitions.reachedEnd(partition, offset: offset)
         case .error(let error):
             if error.isFatal { throw error }
             // librdkafka keeps retrying by itself; say so once per distinct problem.
@@ -193,7 +177,7 @@ final class StdoutPump: @unchecked Sendable {
         guard !positions.isEmpty else { return }
         do {
             try consumer.commit(offsets: positions)
-            for position in positions { partitions[position.partition]?.committed = position.offset }
+            for position in positions { partitions.committed(position.partition, offset: position.offset) }
         } catch {
             // At least once: the next member reads these records again.
             Terminal.note("speedo: consume stdout: could not commit offsets (\(error.message)); retrying later")
@@ -216,12 +200,12 @@ final class StdoutPump: @unchecked Sendable {
         try consumer.assign(topic.partitions.map {
             TopicPartitionOffset(topic: settings.topic, partition: $0.id, offset: start)
         })
-        for partition in topic.partitions { partitions[partition.id] = PartitionState() }
+        for partition in topic.partitions { partitions.track(partition.id) }
     }
 
     private func assign(_ assigned: [TopicPartition]) -> [TopicPartition: Int64] {
         for partition in assigned where partition.topic == settings.topic {
-            partitions[partition.partition] = PartitionState()
+            partitions.track(partition.partition)
         }
         // Committed offsets where the group has them, else auto.offset.reset (set from --from).
         return [:]
@@ -231,7 +215,7 @@ final class StdoutPump: @unchecked Sendable {
         let ours = revoked.filter { $0.topic == settings.topic }.map(\.partition)
         // Commit what was written while the partitions are still ours: the next owner starts there.
         if let consumer { commit(consumer, partitions: ours) }
-        for id in ours { partitions[id] = nil }
+        for id in ours { partitions.forget(id) }
     }
 
     private func waitForBrokers(_ consumer: KafkaConsumer) throws(KafkaError) {
