@@ -79,7 +79,7 @@ package final class ReadingPublisher: Sendable {
     private let streamingReports: StreamingReports
     private let streamed = StreamCounts()
     private let partitionLookup = Mutex(PartitionLookup.notTried)
-    /// Key and value of the record being sent, reused so that publishing allocates nothing per reading.
+    /// Key and value of the record being sent, reused so that publishing from one thread allocates nothing per reading.
     private let encoding = Mutex<[UInt8]>({
         var buffer: [UInt8] = []
         buffer.reserveCapacity(256)
@@ -243,33 +243,43 @@ package final class ReadingPublisher: Sendable {
 
     private func send(_ reading: Reading, tag: UInt64, whenQueueFull policy: QueueFullPolicy) throws(KafkaError) {
         while true {
-            // The encoder is locked only while librdkafka copies the record: waiting for room happens outside,
-            // so a blocked streaming caller does not stall batch callers.
-            let failure: KafkaError? = encoding.withLock { buffer in
-                buffer.removeAll(keepingCapacity: true)
-                var sensorID = reading.sensorID
-                sensorID.withUTF8 { buffer.append(contentsOf: $0) }
-                let keyLength = buffer.count
-                CanonicalJSON.append(reading, to: &buffer)
-                return buffer.withUnsafeBytes { bytes in
-                    do throws(KafkaError) {
-                        try producer.send(
-                            topic: topic,
-                            key: UnsafeRawBufferPointer(rebasing: bytes[..<keyLength]),
-                            value: UnsafeRawBufferPointer(rebasing: bytes[keyLength...]),
-                            timestampMs: reading.timestamp.milliseconds,
-                            tag: tag,
-                            whenQueueFull: .fail)
-                        return nil
-                    } catch {
-                        return error
-                    }
-                }
+            // The shared buffer is locked only while librdkafka copies the record (waiting for room happens outside,
+            // so a blocked streaming caller does not stall batch callers). When another thread holds it (concurrent
+            // HTTP requests), a buffer of our own is cheaper than waiting for the lock.
+            let failure: KafkaError?
+            if let attempt = encoding.withLockIfAvailable({ buffer in send(reading, tag: tag, encodingIn: &buffer) }) {
+                failure = attempt
+            } else {
+                var buffer: [UInt8] = []
+                failure = send(reading, tag: tag, encodingIn: &buffer)
             }
             guard let failure else { return }
             guard failure.isQueueFull, case .wait(let deadline) = policy else { throw failure }
             if let deadline, ContinuousClock.now >= deadline { throw failure }
             producer.waitForProgress(until: deadline)
+        }
+    }
+
+    /// Encodes key and value into `buffer` and hands the record to librdkafka once (never waiting for room).
+    private func send(_ reading: Reading, tag: UInt64, encodingIn buffer: inout [UInt8]) -> KafkaError? {
+        buffer.removeAll(keepingCapacity: true)
+        var sensorID = reading.sensorID
+        sensorID.withUTF8 { buffer.append(contentsOf: $0) }
+        let keyLength = buffer.count
+        CanonicalJSON.append(reading, to: &buffer)
+        return buffer.withUnsafeBytes { bytes in
+            do throws(KafkaError) {
+                try producer.send(
+                    topic: topic,
+                    key: UnsafeRawBufferPointer(rebasing: bytes[..<keyLength]),
+                    value: UnsafeRawBufferPointer(rebasing: bytes[keyLength...]),
+                    timestampMs: reading.timestamp.milliseconds,
+                    tag: tag,
+                    whenQueueFull: .fail)
+                return nil
+            } catch {
+                return error
+            }
         }
     }
 }
