@@ -40,13 +40,14 @@ broker_pid=$!
 for _ in $(seq 100); do [ -f "$work/broker.json" ] && break; sleep 0.1; done
 brokers=$(sed -n 's/.*"bootstrapServers" *: *"\([^"]*\)".*/\1/p' "$work/broker.json")
 
-# Prints lines per second of one command.
+# Prints lines per second of one command, and the CPU seconds (user + system) it used, all threads: on a machine
+# shared with other work the CPU time is the steadier figure.
 throughput() {
-    local start end
+    local start end cpu
     start=$(date +%s.%N)
-    "$@" >/dev/null 2>"$work/last.err" || { cat "$work/last.err" >&2; exit 1; }
+    cpu=$( { TIMEFORMAT='%3U %3S'; time "$@" >/dev/null 2>"$work/last.err"; } 2>&1) || { cat "$work/last.err" >&2; exit 1; }
     end=$(date +%s.%N)
-    echo "$lines $start $end" | awk '{ printf("%.0f\n", $1 / ($3 - $2)) }'
+    echo "$lines $start $end $cpu" | awk '{ printf("%.0f %.2f\n", $1 / ($3 - $2), $4 + $5) }'
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -57,10 +58,15 @@ for run in $(seq "$runs"); do
     s=$(throughput env XDG_STATE_HOME="$work/none" "$speedo" ingest -b "$brokers" -t "bench-speedo-$run" "$input")
     grep -q " 0 undelivered" "$work/last.err" || { cat "$work/last.err" >&2; exit 1; }
     k=$(throughput kcat -P -b "$brokers" -t "bench-kcat-$run" -X enable.idempotence=true -X acks=all -l "$input")
-    echo "run $run: speedo $s lines/s, kcat $k lines/s"
-    echo "$s" >>"$work/speedo.txt"
-    echo "$k" >>"$work/kcat.txt"
+    echo "run $run: speedo ${s% *} lines/s (${s#* } s CPU), kcat ${k% *} lines/s (${k#* } s CPU)"
+    echo "${s% *}" >>"$work/speedo.txt"
+    echo "${k% *}" >>"$work/kcat.txt"
+    echo "${s#* }" >>"$work/speedo-cpu.txt"
+    echo "${k#* }" >>"$work/kcat-cpu.txt"
 done
 s=$(median <"$work/speedo.txt")
 k=$(median <"$work/kcat.txt")
+sc=$(median <"$work/speedo-cpu.txt")
+kc=$(median <"$work/kcat-cpu.txt")
 echo "median of $runs runs, $lines lines: speedo $s lines/s, kcat $k lines/s, ratio speedo/kcat $(awk -v s="$s" -v k="$k" 'BEGIN { printf("%.2f", s / k) }')"
+echo "CPU seconds (user + system, median): speedo $sc, kcat $kc, ratio kcat/speedo $(awk -v s="$sc" -v k="$kc" 'BEGIN { printf("%.2f", k / s) }')"

@@ -137,6 +137,32 @@ package final class KafkaProducer: Sendable {
         deliveries.waitForProgress(until: deadline)
     }
 
+    /// The partitioner librdkafka applies to keyed records sent to `topic`, for callers that order records by the
+    /// partition they will land in. `partitioner` is the value of librdkafka's `partitioner` property; nil when that
+    /// partitioner ignores keys (`random`) or is unknown. Asks the cluster for the topic's partition count (which, like
+    /// a first send, creates the topic on clusters that create topics on use); blocks the calling thread.
+    package func keyPartitioner(
+        topic: String, partitioner: String, timeout: Duration
+    ) throws(KafkaError) -> KeyPartitioner? {
+        guard let hash = KeyPartitioner.Hash(partitioner: partitioner) else { return nil }
+        let topicHandle = try openTopic(topic)
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(handle.pointer, 0, topicHandle.pointer, &metadata, timeout.clampedMilliseconds)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw KafkaError(err, while: "fetching the partitions of \(topic)")
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        guard metadata.pointee.topic_cnt == 1 else {
+            throw KafkaError(RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, while: "fetching the partitions of \(topic)")
+        }
+        let described = metadata.pointee.topics[0]
+        if described.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(described.err, while: "fetching the partitions of \(topic)")
+        }
+        guard described.partition_cnt > 0 else { return nil }
+        return KeyPartitioner(partitionCount: described.partition_cnt, hash: hash, topic: topicHandle)
+    }
+
     /// Records queued or in flight whose delivery report has not been handled yet.
     package var outstandingCount: Int { Int(rd_kafka_outq_len(handle.pointer)) }
 
@@ -248,6 +274,40 @@ package final class KafkaProducer: Sendable {
             }
         }
         return list
+    }
+}
+
+/// librdkafka's own partition choice for a keyed record (see `KafkaProducer.keyPartitioner`).
+package struct KeyPartitioner: Sendable {
+    /// The hash of the key each of librdkafka's key-aware partitioners takes modulo the partition count (their
+    /// `_random` variants differ only for records without a key).
+    enum Hash {
+        case crc32
+        case murmur2
+        case fnv1a
+
+        init?(partitioner: String) {
+            switch partitioner {
+            case "consistent", "consistent_random": self = .crc32
+            case "murmur2", "murmur2_random": self = .murmur2
+            case "fnv1a", "fnv1a_random": self = .fnv1a
+            default: return nil
+            }
+        }
+    }
+
+    package let partitionCount: Int32
+    fileprivate let hash: Hash
+    fileprivate let topic: TopicHandle
+
+    /// The partition librdkafka will pick for a record with this (non-empty) key, while the topic keeps
+    /// `partitionCount` partitions.
+    package func partition(ofKey key: UnsafeRawBufferPointer) -> Int32 {
+        switch hash {
+        case .crc32: rd_kafka_msg_partitioner_consistent(topic.pointer, key.baseAddress, key.count, partitionCount, nil, nil)
+        case .murmur2: rd_kafka_msg_partitioner_murmur2(topic.pointer, key.baseAddress, key.count, partitionCount, nil, nil)
+        case .fnv1a: rd_kafka_msg_partitioner_fnv1a(topic.pointer, key.baseAddress, key.count, partitionCount, nil, nil)
+        }
     }
 }
 

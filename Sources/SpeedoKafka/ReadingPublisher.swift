@@ -1,3 +1,4 @@
+import Glibc
 package import SpeedoCore
 import Synchronization
 
@@ -72,9 +73,13 @@ package final class ReadingPublisher: Sendable {
     private let configuration: KafkaConfiguration
     private let producer: KafkaProducer
     private let batches: BatchDeliveries
+    /// One thread ends every batch whose deadline passed, instead of a timer task per batch (which cost about 8 % of
+    /// the CPU of an HTTP request: bench/README.md). Only publishers that can publish batches have it.
+    private let deadlineSweeper: PollingThread?
     private let streamingReports: StreamingReports
     private let streamed = StreamCounts()
-    /// Key and value of the record being sent, reused so that publishing allocates nothing per reading.
+    private let partitionLookup = Mutex(PartitionLookup.notTried)
+    /// Key and value of the record being sent, reused so that publishing from one thread allocates nothing per reading.
     private let encoding = Mutex<[UInt8]>({
         var buffer: [UInt8] = []
         buffer.reserveCapacity(256)
@@ -106,6 +111,16 @@ package final class ReadingPublisher: Sendable {
         self.configuration = configuration
         self.batches = batches
         self.streamingReports = streamingReports
+        self.deadlineSweeper = streamingReports == .everyRecord
+            ? PollingThread(name: "speedo-deadline") {
+                usleep(BatchDeliveries.sweepInterval)
+                batches.expire(before: .now)
+            }
+            : nil
+    }
+
+    deinit {
+        deadlineSweeper?.stop()
     }
 
     /// Streaming records the broker acknowledged so far: those queued, less those reported failed and those
@@ -139,14 +154,64 @@ package final class ReadingPublisher: Sendable {
         streamed.queued.add(1, ordering: .relaxed)
     }
 
+    /// Positions of `readings` in the order to publish them for the least work in librdkafka: grouped by the
+    /// partition librdkafka will pick for each key, input order kept within each partition (so every sensor's
+    /// readings stay in order). Queuing records partition by partition costs librdkafka about half the CPU of
+    /// records that alternate between partitions (bench/README.md). It only orders: librdkafka's partitioner still
+    /// routes each record, so a stale guess (the topic gained partitions) costs speed, never correctness. Input
+    /// order while the partition count is unknown. The first call asks the cluster for it and may block.
+    package func partitionOrder(of readings: [Reading]) -> [Int] {
+        guard let partitioner = currentKeyPartitioner() else { return Array(readings.indices) }
+        let partitions = readings.map { reading in
+            var sensorID = reading.sensorID
+            return Int(sensorID.withUTF8 { partitioner.partition(ofKey: UnsafeRawBufferPointer($0)) })
+        }
+        // A counting sort: stable, one pass to count, one to place.
+        var next = [Int](repeating: 0, count: Int(partitioner.partitionCount) + 1)
+        for partition in partitions { next[partition + 1] += 1 }
+        for partition in next.indices.dropFirst() { next[partition] += next[partition - 1] }
+        var order = [Int](repeating: 0, count: readings.count)
+        for (index, partition) in partitions.enumerated() {
+            order[next[partition]] = index
+            next[partition] += 1
+        }
+        return order
+    }
+
+    private func currentKeyPartitioner() -> KeyPartitioner? {
+        let now = ContinuousClock.now
+        let shouldAsk: Bool = partitionLookup.withLock { lookup in
+            switch lookup {
+            case .notTried: return true
+            case .failed(let at): return now - at >= PartitionLookup.retryInterval
+            case .known, .keyIgnored: return false
+            }
+        }
+        if shouldAsk {
+            // Outside the lock: a metadata request takes a round trip (at most `timeout`).
+            let outcome: PartitionLookup
+            do {
+                let name = configuration.properties.last { $0.0 == "partitioner" }?.1 ?? PartitionLookup.defaultPartitioner
+                let partitioner = try producer.keyPartitioner(topic: topic, partitioner: name, timeout: PartitionLookup.timeout)
+                outcome = partitioner.map(PartitionLookup.known) ?? .keyIgnored
+            } catch {
+                outcome = .failed(at: now)
+            }
+            partitionLookup.withLock { $0 = outcome }
+        }
+        return partitionLookup.withLock { lookup in
+            if case .known(let partitioner) = lookup { partitioner } else { nil }
+        }
+    }
+
     /// Publishes `readings` (at most `maximumBatchSize`) and returns once every one was acknowledged or failed, or
-    /// at `deadline` (what is still in flight is then `.unconfirmed`). Never waits for queue room: when the queue
-    /// is full, that reading and the rest are `.notQueued` at once (`hitFullQueue`).
+    /// at `deadline` (give or take 20 ms; what is still in flight is then `.unconfirmed`). Never waits for queue room:
+    /// when the queue is full, that reading and the rest are `.notQueued` at once (`hitFullQueue`).
     package func publish(_ readings: [Reading], deadline: ContinuousClock.Instant) async -> BatchOutcome {
         precondition(readings.count <= Self.maximumBatchSize, "a batch holds at most \(Self.maximumBatchSize) readings")
         precondition(streamingReports == .everyRecord, "batch publishing awaits every acknowledgement")
         guard !readings.isEmpty else { return BatchOutcome(records: []) }
-        let batch = batches.open(count: readings.count)
+        let batch = batches.open(count: readings.count, deadline: deadline)
         for (index, reading) in readings.enumerated() {
             do {
                 try send(reading, tag: Self.batchTagFlag | batch << Self.batchIndexBits | UInt64(index), whenQueueFull: .fail)
@@ -155,17 +220,8 @@ package final class ReadingPublisher: Sendable {
                 break
             }
         }
-        return await withTaskGroup(of: Void.self) { [batches] group in
-            group.addTask {
-                // Cancelled once the outcome is in; expiring a finished batch does nothing.
-                try? await Task.sleep(until: deadline, clock: .continuous)
-                batches.expire(batch: batch)
-            }
-            let outcome = await withCheckedContinuation { continuation in
-                batches.attach(continuation, to: batch)
-            }
-            group.cancelAll()
-            return outcome
+        return await withCheckedContinuation { continuation in
+            batches.attach(continuation, to: batch)
         }
     }
 
@@ -187,28 +243,15 @@ package final class ReadingPublisher: Sendable {
 
     private func send(_ reading: Reading, tag: UInt64, whenQueueFull policy: QueueFullPolicy) throws(KafkaError) {
         while true {
-            // The encoder is locked only while librdkafka copies the record: waiting for room happens outside,
-            // so a blocked streaming caller does not stall batch callers.
-            let failure: KafkaError? = encoding.withLock { buffer in
-                buffer.removeAll(keepingCapacity: true)
-                var sensorID = reading.sensorID
-                sensorID.withUTF8 { buffer.append(contentsOf: $0) }
-                let keyLength = buffer.count
-                CanonicalJSON.append(reading, to: &buffer)
-                return buffer.withUnsafeBytes { bytes in
-                    do throws(KafkaError) {
-                        try producer.send(
-                            topic: topic,
-                            key: UnsafeRawBufferPointer(rebasing: bytes[..<keyLength]),
-                            value: UnsafeRawBufferPointer(rebasing: bytes[keyLength...]),
-                            timestampMs: reading.timestamp.milliseconds,
-                            tag: tag,
-                            whenQueueFull: .fail)
-                        return nil
-                    } catch {
-                        return error
-                    }
-                }
+            // The shared buffer is locked only while librdkafka copies the record (waiting for room happens outside,
+            // so a blocked streaming caller does not stall batch callers). When another thread holds it (concurrent
+            // HTTP requests), a buffer of our own is cheaper than waiting for the lock.
+            let failure: KafkaError?
+            if let attempt = encoding.withLockIfAvailable({ buffer in send(reading, tag: tag, encodingIn: &buffer) }) {
+                failure = attempt
+            } else {
+                var buffer: [UInt8] = []
+                failure = send(reading, tag: tag, encodingIn: &buffer)
             }
             guard let failure else { return }
             guard failure.isQueueFull, case .wait(let deadline) = policy else { throw failure }
@@ -216,6 +259,43 @@ package final class ReadingPublisher: Sendable {
             producer.waitForProgress(until: deadline)
         }
     }
+
+    /// Encodes key and value into `buffer` and hands the record to librdkafka once (never waiting for room).
+    private func send(_ reading: Reading, tag: UInt64, encodingIn buffer: inout [UInt8]) -> KafkaError? {
+        buffer.removeAll(keepingCapacity: true)
+        var sensorID = reading.sensorID
+        sensorID.withUTF8 { buffer.append(contentsOf: $0) }
+        let keyLength = buffer.count
+        CanonicalJSON.append(reading, to: &buffer)
+        return buffer.withUnsafeBytes { bytes in
+            do throws(KafkaError) {
+                try producer.send(
+                    topic: topic,
+                    key: UnsafeRawBufferPointer(rebasing: bytes[..<keyLength]),
+                    value: UnsafeRawBufferPointer(rebasing: bytes[keyLength...]),
+                    timestampMs: reading.timestamp.milliseconds,
+                    tag: tag,
+                    whenQueueFull: .fail)
+                return nil
+            } catch {
+                return error
+            }
+        }
+    }
+}
+
+/// What `ReadingPublisher.partitionOrder` knows of the topic's partitioning.
+private enum PartitionLookup {
+    case notTried
+    case failed(at: ContinuousClock.Instant)
+    case known(KeyPartitioner)
+    /// The configured partitioner does not look at keys (`random`): there is no order to follow.
+    case keyIgnored
+
+    /// librdkafka's default `partitioner`.
+    static let defaultPartitioner = "consistent_random"
+    static let timeout = Duration.seconds(2)
+    static let retryInterval = Duration.seconds(10)
 }
 
 /// Streaming records queued and reported failed, shared with the delivery callback.
@@ -231,16 +311,17 @@ private final class BatchDeliveries: Sendable {
         var outcomes: [BatchRecordOutcome]
         var awaiting: Int
         var continuation: CheckedContinuation<BatchOutcome, Never>?
-        var deadlinePassed = false
+        let deadline: ContinuousClock.Instant
     }
 
     private struct State {
         var nextBatch: UInt64 = 0
         var batches: [UInt64: Batch] = [:]
 
-        mutating func open(count: Int) -> UInt64 {
+        mutating func open(count: Int, deadline: ContinuousClock.Instant) -> UInt64 {
             defer { nextBatch += 1 }
-            batches[nextBatch] = Batch(outcomes: Array(repeating: .unconfirmed, count: count), awaiting: count)
+            batches[nextBatch] = Batch(
+                outcomes: Array(repeating: .unconfirmed, count: count), awaiting: count, deadline: deadline)
             return nextBatch
         }
 
@@ -261,17 +342,16 @@ private final class BatchDeliveries: Sendable {
 
         mutating func attach(_ continuation: CheckedContinuation<BatchOutcome, Never>, to batch: UInt64) -> Resumption? {
             batches[batch]!.continuation = continuation
-            if batches[batch]!.deadlinePassed { return finish(batch) }
+            if batches[batch]!.deadline <= .now { return finish(batch) }
             return finishIfComplete(batch)
         }
 
-        mutating func expire(batch: UInt64) -> Resumption? {
-            guard let entry = batches[batch] else { return nil }
-            guard entry.continuation != nil else {
-                batches[batch]!.deadlinePassed = true
-                return nil
+        /// Batches still being sent have no continuation yet: `attach` checks their deadline.
+        mutating func expire(before now: ContinuousClock.Instant) -> [Resumption] {
+            let due = batches.compactMap { entry in
+                entry.value.continuation != nil && entry.value.deadline <= now ? entry.key : nil
             }
-            return finish(batch)
+            return due.compactMap { finish($0) }
         }
 
         private mutating func finishIfComplete(_ batch: UInt64) -> Resumption? {
@@ -292,9 +372,14 @@ private final class BatchDeliveries: Sendable {
         func resume() { continuation.resume(returning: outcome) }
     }
 
+    /// How often (µs) the sweeper looks for batches past their deadline: how late at most a batch returns.
+    static let sweepInterval: UInt32 = 20_000
+
     private let state = Mutex(State())
 
-    func open(count: Int) -> UInt64 { state.withLock { $0.open(count: count) } }
+    func open(count: Int, deadline: ContinuousClock.Instant) -> UInt64 {
+        state.withLock { $0.open(count: count, deadline: deadline) }
+    }
 
     func settle(tag: UInt64, indexBits: UInt64, error: KafkaError?) {
         let index = Int(tag & (1 << indexBits - 1))
@@ -310,7 +395,7 @@ private final class BatchDeliveries: Sendable {
         state.withLock { $0.attach(continuation, to: batch) }?.resume()
     }
 
-    func expire(batch: UInt64) {
-        state.withLock { $0.expire(batch: batch) }?.resume()
+    func expire(before now: ContinuousClock.Instant) {
+        for resumption in state.withLock({ $0.expire(before: now) }) { resumption.resume() }
     }
 }

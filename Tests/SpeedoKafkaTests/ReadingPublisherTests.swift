@@ -129,6 +129,39 @@ struct ReadingPublisherTests {
         }
     }
 
+    @Test(arguments: [nil, "murmur2_random"])
+    func partitionOrderGroupsByTheAssignedPartitionAndKeepsInputOrderWithinIt(partitioner: String?) async throws {
+        try await onOwnThread {
+            let cluster = try MockCluster()
+            let topic = uniqueName("order")
+            try cluster.createTopic(name: topic, partitions: 5)
+            let log = DeliveryLog()
+            let properties = partitioner.map { [("partitioner", $0)] } ?? []
+            let publisher = try ReadingPublisher(
+                configuration: configuration(cluster, properties), topic: topic, deliveryHandler: log.handler)
+            try publisher.waitForBrokers(timeout: .seconds(5))
+            let readings = (0..<300).map { index in
+                Reading(
+                    sensorID: "sensor-\(index % 37)", speed: 1,
+                    timestamp: Timestamp(microseconds: Self.base.microseconds + Int64(index)))
+            }
+
+            let order = publisher.partitionOrder(of: readings)
+            #expect(order.sorted() == Array(readings.indices))
+            for index in readings.indices {
+                try publisher.publish(readings[index], tag: UInt64(index), whenQueueFull: .fail)
+            }
+            // The partitions librdkafka really chose: in the order given they never go back, and within one
+            // partition the input order is kept.
+            let partitionOf = Dictionary(uniqueKeysWithValues: log.wait(for: readings.count).map { (Int($0.tag), $0.partition) })
+            let sequence = order.map { (partitionOf[$0] ?? -1, $0) }
+            #expect(sequence.map(\.0) == sequence.map(\.0).sorted())
+            #expect(sequence.elementsEqual(sequence.sorted { $0 < $1 }) { $0 == $1 })
+            #expect(Set(partitionOf.values).count == 5)
+            #expect(publisher.close() == 0)
+        }
+    }
+
     @Test func deadlineReturnsWhatIsStillInFlightAsUnconfirmed() async throws {
         try await onOwnThread {
             let cluster = try MockCluster()

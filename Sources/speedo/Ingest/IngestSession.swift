@@ -59,6 +59,9 @@ struct IngestSession {
     }
 
     private static let chunkSize = 1 << 20
+    /// Valid readings are published in blocks of up to this many, in `ReadingPublisher.partitionOrder`; a block is
+    /// also published at the end of every chunk read, so a slow pipe never holds readings back.
+    private static let blockSize = 4096
     /// How long a signal-interrupted ingest keeps flushing what it read.
     private static let interruptFlushTimeout = Duration.seconds(10)
 
@@ -70,6 +73,8 @@ struct IngestSession {
     let maxErrors: Int?
 
     private var linesRead = 0
+    /// The block being filled: readings with their delivery tags.
+    private var pending: [(reading: Reading, tag: UInt64)] = []
     private var rejected = 0
     private var progress = ProgressLine()
     private let clock = ContinuousClock()
@@ -86,6 +91,7 @@ struct IngestSession {
         self.format = format
         self.maxErrors = maxErrors
         self.started = clock.now
+        pending.reserveCapacity(Self.blockSize)
     }
 
     mutating func read(_ inputs: [InputStream]) throws -> Stop {
@@ -97,6 +103,13 @@ struct IngestSession {
             }
             return .endOfInput
         } catch let stop as StopReading {
+            // What was read before --max-errors stopped the reading is still published.
+            guard stop.reason == .tooManyErrors else { return stop.reason }
+            do {
+                try publishPending()
+            } catch let publishingStop as StopReading {
+                return publishingStop.reason
+            }
             return stop.reason
         }
     }
@@ -111,12 +124,14 @@ struct IngestSession {
                 try splitter.feed(UnsafeRawBufferPointer(rebasing: buffer[..<count])) { line in
                     try handle(line, of: input, index: index, decoder: &decoder, now: now)
                 }
+                try publishPending()
                 drawProgress()
             case .idle:
                 drawProgress()
             case .endOfInput:
                 let now = Timestamp.current()
                 try splitter.finish { line in try handle(line, of: input, index: index, decoder: &decoder, now: now) }
+                try publishPending()
                 return
             case .interrupted:
                 throw StopReading(reason: .interrupted)
@@ -130,7 +145,8 @@ struct IngestSession {
         linesRead += 1
         switch decoder.decode(line, now: now) {
         case .reading(let reading):
-            try publish(reading, tag: DeliveryTally.tag(input: index, line: line.number))
+            pending.append((reading, DeliveryTally.tag(input: index, line: line.number)))
+            if pending.count == Self.blockSize { try publishPending() }
         case .skipped:
             break
         case .rejected(let rejection):
@@ -138,6 +154,25 @@ struct IngestSession {
             note("\(input.name):\(line.number): \(rejection)")
             try rejects?.append(line.bytes)
             if let maxErrors, rejected >= maxErrors { throw StopReading(reason: .tooManyErrors) }
+        }
+    }
+
+    /// Publishes the pending block. When reading has to stop part way, the readings of the block not queued yet are
+    /// counted as not delivered.
+    private mutating func publishPending() throws {
+        guard !pending.isEmpty else { return }
+        defer { pending.removeAll(keepingCapacity: true) }
+        let order = publisher.partitionOrder(of: pending.map(\.reading))
+        for (position, index) in order.enumerated() {
+            do {
+                try publish(pending[index].reading, tag: pending[index].tag)
+            } catch let stop as StopReading {
+                let reason = stop.reason == .interrupted
+                    ? CommandFailure(.interrupted, "interrupted before it was queued")
+                    : CommandFailure(.notDelivered, "not queued: the producer failed before it")
+                for later in order[(position + 1)...] { tally.noteFailure(tag: pending[later].tag, reason) }
+                throw stop
+            }
         }
     }
 
