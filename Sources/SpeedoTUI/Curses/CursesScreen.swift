@@ -1,7 +1,7 @@
 import CNCurses
 import Glibc
 
-/// The curses session could not start (no usable terminal) or could not set up colours.
+/// The curses session could not start: standard input/output are not a terminal, or TERM names none curses knows.
 package struct CursesError: Error, CustomStringConvertible, Sendable {
     package enum Code: String, Sendable {
         case noTerminal = "no-terminal"
