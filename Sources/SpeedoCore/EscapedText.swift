@@ -2,8 +2,9 @@
 /// cursor, reorder the line (bidi overrides), hide characters (zero-width), or be mistaken for
 /// valid text (invalid UTF-8).
 ///
-/// Escapes: `\n` `\r` `\t` `\\`, other control characters, bidi controls and zero-width
-/// characters as `\u{1B}`, invalid UTF-8 bytes as `\xFF`. Longer than `limit` characters: cut, then `…`.
+/// Escapes: `\n` `\r` `\t` `\\`, other control characters, bidi controls, zero-width and other format
+/// characters, separators, private-use and unassigned code points as `\u{1B}`, invalid UTF-8 bytes as
+/// `\xFF`. Longer than `limit` characters: cut, then `…`.
 package enum EscapedText {
     package static let defaultLimit = 40
 
@@ -58,7 +59,14 @@ package enum EscapedText {
             0x061C, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x2069, 0xFEFF:  // invisible or reordering
             return "\\u{" + hex(scalar.value, width: 1) + "}"
         default:
-            return String(Character(scalar))
+            switch scalar.properties.generalCategory {
+            // Other invisible or undrawable characters: format (tags, soft hyphen), line and paragraph
+            // separators, private use and unassigned code points.
+            case .format, .lineSeparator, .paragraphSeparator, .privateUse, .unassigned, .surrogate, .control:
+                return "\\u{" + hex(scalar.value, width: 1) + "}"
+            default:
+                return String(Character(scalar))
+            }
         }
     }
 
