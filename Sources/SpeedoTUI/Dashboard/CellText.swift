@@ -4,9 +4,10 @@ import SpeedoCore
 /// cut or padded to a width, so that every line of a frame is exactly as wide as the screen.
 enum CellText {
     /// `text` with every control, escape, bidi, zero-width or otherwise invisible character replaced by a
-    /// visible escape (`\u{1B}`, `\n`, …), so that it can only occupy the cells DisplayWidth says.
-    static func sanitized(_ text: String) -> String {
-        EscapedText.escape(text, limit: .max)
+    /// visible escape (`\u{1B}`, `\n`, …), so that it can only occupy the cells DisplayWidth says; `ascii`
+    /// escapes every non-ASCII character as well.
+    static func sanitized(_ text: String, ascii: Bool = false) -> String {
+        EscapedText.escape(text, limit: .max, asciiOnly: ascii)
     }
 
     /// `runs` cut or padded (with spaces in `fill`) to exactly `width` cells. A cut run ends with `ellipsis`
@@ -68,12 +69,14 @@ struct Glyphs: Sendable {
     /// Gauge: a full cell, then the partial cells by eighths (index 1 = one eighth).
     let gaugeFull: Character
     let gaugeEighths: [Character]
-    let gaugeEmpty: Character
     let gaugeEnds: (left: String, right: String)
     /// Sparkline levels, lowest first.
     let sparkLevels: [Character]
     let axis: (tick: String, corner: String, horizontal: Character)
     let warning: String
+
+    /// Untrusted text made drawable with these glyphs.
+    func safe(_ text: String) -> String { CellText.sanitized(text, ascii: !unicode) }
 
     init(unicode: Bool) {
         self.unicode = unicode
@@ -84,7 +87,6 @@ struct Glyphs: Sendable {
             dash = "–"
             gaugeFull = "█"
             gaugeEighths = [" ", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
-            gaugeEmpty = " "
             gaugeEnds = ("▕", "▏")
             sparkLevels = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
             axis = (" ┤", "└", "─")
@@ -96,7 +98,6 @@ struct Glyphs: Sendable {
             dash = "-"
             gaugeFull = "="
             gaugeEighths = [" ", " ", " ", " ", "-", "-", "-", "-"]
-            gaugeEmpty = " "
             gaugeEnds = ("[", "]")
             sparkLevels = ["_", ".", "-", "~", "=", "+", "*", "#"]
             axis = (" |", "+", "-")

@@ -74,6 +74,10 @@ package struct DashboardModel: Sendable {
         if changed, !isPaused { revision &+= 1 }
     }
 
+    /// Keys: q quit; ? help; arrows or h j k l move the selection (up/down by a row of the last frame's grid),
+    /// PgUp/PgDn/Home/End by pages; Enter the selected sensor's detail, Esc back; s sort (id, speed,
+    /// staleness); p pause: frames show the state as it was, its windows ending at its newest reading, until p
+    /// again (readings are still recorded); / filter prompt; + and - step the window.
     package mutating func handle(_ key: DashboardKey) -> DashboardReaction {
         let before = (view, settings.window, isPaused)
         if view.prompt != nil {
@@ -136,7 +140,9 @@ package struct DashboardModel: Sendable {
         let order = view.order(of: shown)
         guard !order.isEmpty else { return }
         let position = view.selectedPosition(in: order)
-        view.selected = order[min(max(target(position), 0), order.count - 1)]
+        let chosen = min(max(target(position), 0), order.count - 1)
+        // Without an explicit selection the first sensor is selected: choosing it again changes nothing.
+        if chosen != position || view.selected != nil { view.selected = order[chosen] }
     }
 
     private mutating func stepWindow(up: Bool) {

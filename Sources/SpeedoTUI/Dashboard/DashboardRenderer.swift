@@ -17,9 +17,10 @@ struct DashboardRenderer {
 
     /// The frame, and the grid it shows (nil when it shows none).
     func interactiveFrame(size: TerminalSize) -> (Frame, GridGeometry?) {
-        let width = max(0, size.columns), height = max(0, size.rows)
+        let width = max(0, size.columns)
+        let height = max(0, size.rows)
         let order = view.order(of: store)
-        let top = banner().map { [$0] } ?? []
+        let top = banner(width: width).map { [$0] } ?? []
         var bottomCount = 1
         if view.prompt != nil { bottomCount += 1 }
         let areaHeight = height - top.count - bottomCount
@@ -28,7 +29,9 @@ struct DashboardRenderer {
             let needed = "\(smallest.minimumWidth)\(glyphs.times)\(smallest.height + top.count + bottomCount)"
             let message = [StyledRun("terminal too small: need at least \(needed)", TextStyle(color: .alert))]
             var lines = Array(repeating: [StyledRun](), count: height)
-            if height > 0 { lines[(height - 1) / 2] = CellText.centred(message, width: width, ellipsis: glyphs.ellipsis) }
+            if height > 0 {
+                lines[(height - 1) / 2] = CellText.centred(message, width: width, ellipsis: glyphs.ellipsis)
+            }
             return (finished(lines, size: size), nil)
         }
 
@@ -46,12 +49,16 @@ struct DashboardRenderer {
             area = emptyArea(width: width, height: areaHeight)
             shownRange = "sensors 0 of 0"
         } else {
+            // The guard above made room for the smallest panel, so a layout exists.
             let layout = GridLayout.choose(width: width, height: areaHeight, count: order.count)!
             let page = position / layout.panelsPerPage
             let first = page * layout.panelsPerPage
             let shown = order[first..<min(order.count, first + layout.panelsPerPage)]
             area = grid(shown, layout: layout, selected: order[position])
-            shownRange = "sensors \(first + 1)\(glyphs.dash)\(shown.endIndex) of \(order.count)"
+            shownRange =
+                shown.count == 1
+                ? "sensor \(first + 1) of \(order.count)"
+                : "sensors \(first + 1)\(glyphs.dash)\(shown.endIndex) of \(order.count)"
             geometry = GridGeometry(columns: layout.columns, panelsPerPage: layout.panelsPerPage)
         }
         area = Array(area.prefix(areaHeight))
@@ -60,12 +67,12 @@ struct DashboardRenderer {
         var lines = top + area
         if let prompt = view.prompt {
             lines.append([
-                StyledRun("filter: ", TextStyle(color: .accent, bold: true)), StyledRun(CellText.sanitized(prompt)),
+                StyledRun("filter: ", TextStyle(color: .accent, bold: true)), StyledRun(glyphs.safe(prompt)),
                 StyledRun(" ", TextStyle(reverse: true)),
                 StyledRun("  Enter applies, Esc cancels; * and ? make a glob", TextStyle(color: .muted)),
             ])
         }
-        lines.append(statusLine(width: width, shownRange: shownRange))
+        lines.append(statusLine(width: width, shownRange: shownRange, matching: order.count))
         return (finished(lines, size: size), geometry)
     }
 
@@ -73,7 +80,7 @@ struct DashboardRenderer {
     func fullFrame(columns: Int) -> Frame {
         let width = max(0, columns)
         let order = view.order(of: store)
-        var lines = banner().map { [$0] } ?? []
+        var lines = banner(width: width).map { [$0] } ?? []
         if order.isEmpty {
             lines.append([StyledRun("no readings yet", TextStyle(color: .muted))])
         } else if let layout = GridLayout.choose(width: width, height: nil, count: order.count) {
@@ -84,7 +91,7 @@ struct DashboardRenderer {
                     "too narrow: need at least \(PanelKind.smallest.minimumWidth) columns", TextStyle(color: .alert))
             ])
         }
-        lines.append(statusLine(width: width, shownRange: "sensors \(order.count)"))
+        lines.append(statusLine(width: width, shownRange: "sensors \(order.count)", matching: order.count))
         return finished(lines, size: TerminalSize(columns: width, rows: lines.count))
     }
 
@@ -105,8 +112,10 @@ struct DashboardRenderer {
         for rowStart in stride(from: tracks.startIndex, to: tracks.endIndex, by: layout.columns) {
             if rowStart > tracks.startIndex { lines += Array(repeating: [], count: GridLayout.rowGap) }
             let panels = tracks[rowStart..<min(tracks.endIndex, rowStart + layout.columns)].map { index in
-                panel(index, kind: layout.kind, width: layout.panelWidth, isSelected: index == selected,
-                    fullScale: fullScale).lines()
+                panel(
+                    index, kind: layout.kind, width: layout.panelWidth, isSelected: index == selected,
+                    fullScale: fullScale
+                ).lines()
             }
             for row in 0..<layout.kind.height {
                 var line: [StyledRun] = []
@@ -136,7 +145,7 @@ struct DashboardRenderer {
 
     private func emptyArea(width: Int, height: Int) -> [[StyledRun]] {
         let message =
-            view.filter.map { "no sensor matches \(CellText.sanitized($0.text)) (/ then Enter clears the filter)" }
+            view.filter.map { "no sensor matches \(glyphs.safe($0.text)) (/ then Enter clears the filter)" }
             ?? (store.tracks.isEmpty ? "waiting for readings\(glyphs.ellipsis)" : "no sensor to show")
         var lines = Array(repeating: [StyledRun](), count: height)
         lines[(height - 1) / 2] = CellText.centred(
@@ -178,11 +187,14 @@ struct DashboardRenderer {
         let muted = TextStyle(color: .muted)
         let role = SpeedBand.role(of: track.latestSpeed)
         let stale = staleAge(of: track) != nil ? " (stale)" : ""
-        var lines: [[StyledRun]] = [[
-            StyledRun(track.label, TextStyle(color: .accent, bold: true)),
-            StyledRun("  last ", muted), StyledRun(Self.decimal(track.latestSpeed) + " km/h", TextStyle(color: role, bold: true)),
-            StyledRun("  age ", muted), StyledRun(SensorPanel.age(reference - track.latest) + stale),
-        ]]
+        var lines: [[StyledRun]] = [
+            [
+                StyledRun(glyphs.safe(track.id), TextStyle(color: .accent, bold: true)),
+                StyledRun("  last ", muted),
+                StyledRun(Self.decimal(track.latestSpeed) + " km/h", TextStyle(color: role, bold: true)),
+                StyledRun("  age ", muted), StyledRun(SensorPanel.age(reference - track.latest) + stale),
+            ]
+        ]
         var statistics = [StyledRun("window \(settings.window)  count ", muted), StyledRun("\(summary.count)")]
         if let average = summary.average {
             statistics += [
@@ -212,20 +224,24 @@ struct DashboardRenderer {
         for (index, row) in chart.enumerated() {
             let label = index == 0 ? String(Int(top)) : index == chart.count - 1 ? "0" : ""
             let padding = String(repeating: " ", count: labelWidth - 1 - label.count)
-            lines.append([StyledRun(padding + label + glyphs.axis.tick, muted), StyledRun(row, TextStyle(color: .accent))])
+            lines.append([
+                StyledRun(padding + label + glyphs.axis.tick, muted), StyledRun(row, TextStyle(color: .accent)),
+            ])
         }
         let indent = String(repeating: " ", count: labelWidth)
         lines.append([
             StyledRun(indent + glyphs.axis.corner + String(repeating: glyphs.axis.horizontal, count: columns), muted)
         ])
-        let start = Self.clock(reference - settings.window), end = Self.clock(reference)
+        let start = Self.clock(reference - settings.window)
+        let end = Self.clock(reference)
         let gap = String(repeating: " ", count: max(1, columns + 1 - start.count - end.count))
         lines.append([StyledRun(indent + start + gap + end, muted), StyledRun("  UTC, km/h", muted)])
         return lines
     }
 
     /// A chart of `*` marks, one column per point, for terminals without braille.
-    private static func asciiChart(_ points: [(x: Double, y: Double)], columns: Int, rows: Int, top: Double) -> [String] {
+    private static func asciiChart(_ points: [(x: Double, y: Double)], columns: Int, rows: Int, top: Double) -> [String]
+    {
         var grid = Array(repeating: Array(repeating: Character(" "), count: columns), count: rows)
         for point in points {
             let column = min(max(Int(point.x), 0), columns - 1)
@@ -237,33 +253,38 @@ struct DashboardRenderer {
 
     // MARK: - Banner and status
 
-    private func banner() -> [StyledRun]? {
+    /// The whole width in alert colours, so it cannot be missed.
+    private func banner(width: Int) -> [StyledRun]? {
         guard case .unreachable(let reason) = status.connection else { return nil }
-        return [StyledRun(
-            "\(glyphs.warning) cannot reach \(CellText.sanitized(status.brokers)): \(CellText.sanitized(reason)); retrying",
-            TextStyle(color: .alert, bold: true, reverse: true))]
+        let style = TextStyle(color: .alert, bold: true, reverse: true)
+        let text = "\(glyphs.warning) cannot reach \(glyphs.safe(status.brokers)): \(glyphs.safe(reason)); retrying"
+        return CellText.fit([StyledRun(text, style)], width: width, ellipsis: glyphs.ellipsis, fill: style)
     }
 
-    private func statusLine(width: Int, shownRange: String) -> [StyledRun] {
+    /// `matching`: how many sensors pass the filter (the others are counted as "in all").
+    private func statusLine(width: Int, shownRange: String, matching: Int) -> [StyledRun] {
         let muted = TextStyle(color: .muted)
+        // Most telling first: a narrow terminal cuts the end of the line.
         var parts: [[StyledRun]] = []
         if model.isPaused { parts.append([StyledRun("PAUSED", TextStyle(color: .alert, bold: true, reverse: true))]) }
-        parts.append([StyledRun(CellText.sanitized(status.brokers), muted)])
-        parts.append([StyledRun(CellText.sanitized(status.topic), muted)])
         switch status.connection {
         case .connecting: parts.append([StyledRun("connecting", TextStyle(color: .muted, bold: true))])
         case .live: parts.append([StyledRun("live", TextStyle(color: .slow, bold: true))])
         case .unreachable: parts.append([StyledRun("unreachable", TextStyle(color: .alert, bold: true))])
         }
-        parts.append([StyledRun(Self.rate(status.readingsPerSecond))])
-        if let lag = status.lagP99Milliseconds { parts.append([StyledRun("lag p99 " + Self.milliseconds(lag))]) }
         var range = shownRange
-        if store.tracks.count != view.order(of: store).count { range += " (\(store.tracks.count) in all)" }
+        if store.tracks.count != matching { range += " (\(store.tracks.count) in all)" }
         parts.append([StyledRun(range)])
-        if let filter = view.filter { parts.append([StyledRun("filter " + CellText.sanitized(filter.text), TextStyle(color: .accent))]) }
+        if let filter = view.filter {
+            parts.append([StyledRun("filter " + glyphs.safe(filter.text), TextStyle(color: .accent))])
+        }
         parts.append([StyledRun("window \(settings.window)")])
         parts.append([StyledRun("sort \(view.sort.label)")])
-        if view.showsHelp == false && view.prompt == nil { parts.append([StyledRun("? help", muted)]) }
+        parts.append([StyledRun(Self.rate(status.readingsPerSecond))])
+        if let lag = status.lagP99Milliseconds { parts.append([StyledRun("lag p99 " + Self.milliseconds(lag))]) }
+        parts.append([StyledRun(glyphs.safe(status.brokers), muted)])
+        parts.append([StyledRun(glyphs.safe(status.topic), muted)])
+        if !view.showsHelp, view.prompt == nil { parts.append([StyledRun("? help", muted)]) }
 
         var left: [StyledRun] = []
         for (index, part) in parts.enumerated() {

@@ -1,7 +1,7 @@
 import SpeedoCore
 
 /// Which parts a panel shows, richest first: when space runs short the statistics go first, then the
-/// sparkline, then the big digits (a bold number instead), and last the gauge gets the number's line.
+/// sparkline, then the big digits (a bold number instead), and last the gauge shares the number's line.
 struct PanelKind: Sendable, Hashable {
     var bigDigits: Bool
     var sparkline: Bool
@@ -14,12 +14,17 @@ struct PanelKind: Sendable, Hashable {
         return 1 + (bigDigits ? BigDigits.height : 1) + 1 + (sparkline ? 1 : 0) + (statistics ? 1 : 0)
     }
 
-    var minimumWidth: Int { bigDigits ? 20 : 12 }
+    /// Big digits of three-digit speeds with their unit, or `min 149 avg 154 max 159`, need 20 cells.
+    var minimumWidth: Int { bigDigits || statistics ? 20 : 12 }
 
+    /// Narrower kinds without big digits keep the sparkline and statistics, so that a grid that would page
+    /// with big digits can show every sensor with its history instead.
     static let preference: [PanelKind] = [
         PanelKind(bigDigits: true, sparkline: true, statistics: true, merged: false),
         PanelKind(bigDigits: true, sparkline: true, statistics: false, merged: false),
         PanelKind(bigDigits: true, sparkline: false, statistics: false, merged: false),
+        PanelKind(bigDigits: false, sparkline: true, statistics: true, merged: false),
+        PanelKind(bigDigits: false, sparkline: true, statistics: false, merged: false),
         PanelKind(bigDigits: false, sparkline: false, statistics: false, merged: false),
         PanelKind(bigDigits: false, sparkline: false, statistics: false, merged: true),
     ]
@@ -131,8 +136,9 @@ struct SensorPanel {
         let tagWidth = tag.isEmpty ? 0 : DisplayWidth.of(tag) + 1
         let idBudget = max(1, width - tagWidth)
         let idStyle = TextStyle(color: .accent, bold: true, reverse: isSelected)
-        var line = [StyledRun(track.label, idStyle)]
-        if DisplayWidth.of(track.label) > idBudget {
+        let label = glyphs.safe(track.id)
+        var line = [StyledRun(label, idStyle)]
+        if DisplayWidth.of(label) > idBudget {
             line = CellText.fit(line, width: idBudget, ellipsis: glyphs.ellipsis)
         }
         if !tag.isEmpty {
@@ -157,7 +163,7 @@ struct SensorPanel {
         let eighths = Int((fraction * Double(inner * 8)).rounded())
         var bar = String(repeating: glyphs.gaugeFull, count: eighths / 8)
         if eighths % 8 > 0, glyphs.gaugeEighths[eighths % 8] != " " { bar.append(glyphs.gaugeEighths[eighths % 8]) }
-        let empty = String(repeating: glyphs.gaugeEmpty, count: inner - bar.count)
+        let empty = String(repeating: " ", count: inner - bar.count)
         return [
             StyledRun(glyphs.gaugeEnds.left, TextStyle(color: .muted)),
             StyledRun(bar, TextStyle(color: SpeedBand.role(of: track.latestSpeed))),
@@ -166,27 +172,41 @@ struct SensorPanel {
         ]
     }
 
-    /// The window's column averages as levels from 0 to the window's maximum (blank where nothing was read).
+    /// The window's column averages as levels from the window's minimum up over its range (at least
+    /// `sparklineMinimumRange`, so that jitter is not blown up to full height); blank where nothing was read.
     private func sparkline() -> [StyledRun] {
-        let top = max(summary.maximum, 1)
+        let bottom = summary.minimum
+        let range = max(summary.maximum - bottom, Self.sparklineMinimumRange)
         let levels = glyphs.sparkLevels
-        let text = String(summary.columns.map { average -> Character in
-            guard let average else { return " " }
-            let level = Int((max(average, 0) / top * Double(levels.count - 1)).rounded())
-            return levels[min(level, levels.count - 1)]
-        })
+        let text = String(
+            summary.columns.map { average -> Character in
+                guard let average else { return " " }
+                let level = Int(((average - bottom) / range * Double(levels.count - 1)).rounded())
+                return levels[min(max(level, 0), levels.count - 1)]
+            })
         return [StyledRun(text, TextStyle(color: .accent))]
     }
+
+    static let sparklineMinimumRange = 10.0
 
     private func statistics() -> [StyledRun] {
         guard let average = summary.average else {
             return [StyledRun("no readings in window", TextStyle(color: .muted))]
         }
         let label = TextStyle(color: .muted)
+        let values = [summary.minimum, average, summary.maximum].map(Self.integer)
+        // Roomy when it fits, then tighter: `min 6  avg 11  max 16`, `min 6 avg 11 max 16`, `min6 avg11 max16`.
+        let spacings: [(between: String, after: String)] = [("  ", " "), (" ", " "), (" ", "")]
+        let fixed = "minavgmax".count + values.joined().count
+        let spacing =
+            spacings.first { spacing in
+                let gaps: Int = 2 * spacing.between.count + 3 * spacing.after.count
+                return fixed + gaps <= width
+            } ?? spacings[2]
         return [
-            StyledRun("min ", label), StyledRun(Self.integer(summary.minimum)),
-            StyledRun("  avg ", label), StyledRun(Self.integer(average)),
-            StyledRun("  max ", label), StyledRun(Self.integer(summary.maximum)),
+            StyledRun("min" + spacing.after, label), StyledRun(values[0]),
+            StyledRun(spacing.between + "avg" + spacing.after, label), StyledRun(values[1]),
+            StyledRun(spacing.between + "max" + spacing.after, label), StyledRun(values[2]),
         ]
     }
 
@@ -235,14 +255,15 @@ enum BigDigits {
     private static func halfBlocks(_ dots: [String]) -> [String] {
         let rows = dots.map(Array.init) + [Array("   ")]
         return stride(from: 0, to: rows.count, by: 2).map { top in
-            String(zip(rows[top], rows[top + 1]).map { upper, lower -> Character in
-                switch (upper == "#", lower == "#") {
-                case (true, true): "█"
-                case (true, false): "▀"
-                case (false, true): "▄"
-                case (false, false): " "
-                }
-            })
+            String(
+                zip(rows[top], rows[top + 1]).map { upper, lower -> Character in
+                    switch (upper == "#", lower == "#") {
+                    case (true, true): "█"
+                    case (true, false): "▀"
+                    case (false, true): "▄"
+                    case (false, false): " "
+                    }
+                })
         }
     }
 }

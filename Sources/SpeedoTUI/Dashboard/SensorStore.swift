@@ -2,9 +2,8 @@ import SpeedoCore
 
 /// Everything the dashboard knows about one sensor.
 struct SensorTrack: Sendable {
+    /// As received: untrusted, made drawable only when drawn (`Glyphs.safe`).
     let id: String
-    /// `id` made safe to draw (see `CellText.sanitized`), computed once per sensor.
-    let label: String
     var latest: Timestamp
     var latestSpeed: Double
     var history: SpeedHistory
@@ -29,7 +28,8 @@ struct SensorStore: Sendable {
 
     init(retention: TimeSpan, buckets: Int) {
         bucketLimit = buckets
-        bucketWidth = TimeSpan(microseconds: max(1, (retention.microseconds + Int64(buckets) - 1) / Int64(buckets)))
+        let rounded = (retention.microseconds + Int64(buckets) - 1) / Int64(buckets)
+        bucketWidth = TimeSpan(microseconds: max(1, rounded))
     }
 
     var retention: TimeSpan { TimeSpan(microseconds: bucketWidth.microseconds * Int64(bucketLimit)) }
@@ -50,14 +50,14 @@ struct SensorStore: Sendable {
             var history = SpeedHistory(slotLimit: bucketLimit)
             _ = history.add(speed: sample.speed, bucket: bucket)
             var track = SensorTrack(
-                id: sample.sensorID, label: CellText.sanitized(sample.sensorID), latest: sample.timestamp,
-                latestSpeed: sample.speed, history: history)
+                id: sample.sensorID, latest: sample.timestamp, latestSpeed: sample.speed, history: history)
             track.recent.insert(sample.timestamp)
             insert(track)
             noteNewest(sample)
             return true
         }
         let isNewest = sample.timestamp > tracks[index].latest
+        // A reading newer than every other one cannot be a duplicate: the live stream skips the look-up.
         if !isNewest, tracks[index].recent.contains(sample.timestamp) { return false }
         guard tracks[index].history.add(speed: sample.speed, bucket: bucket) else { return false }
         tracks[index].recent.insert(sample.timestamp)
@@ -78,7 +78,8 @@ struct SensorStore: Sendable {
         let index = tracks.count
         indexByID[track.id] = index
         tracks.append(track)
-        var low = 0, high = naturalOrder.count
+        var low = 0
+        var high = naturalOrder.count
         while low < high {
             let middle = (low + high) / 2
             if NaturalOrder.precedes(tracks[naturalOrder[middle]].id, track.id) {
@@ -100,10 +101,12 @@ struct SensorStore: Sendable {
 /// Ids compared as people read them: runs of digits by their value, so `sensor-2` < `sensor-10` < `sensor-10a`.
 enum NaturalOrder {
     static func precedes(_ lhs: String, _ rhs: String) -> Bool {
-        var left = lhs.utf8[...], right = rhs.utf8[...]
+        var left = lhs.utf8[...]
+        var right = rhs.utf8[...]
         while let a = left.first, let b = right.first {
             if isDigit(a), isDigit(b) {
-                let leftDigits = left.prefix(while: isDigit), rightDigits = right.prefix(while: isDigit)
+                let leftDigits = left.prefix(while: isDigit)
+                let rightDigits = right.prefix(while: isDigit)
                 let leftValue = leftDigits.drop { $0 == UInt8(ascii: "0") }
                 let rightValue = rightDigits.drop { $0 == UInt8(ascii: "0") }
                 if leftValue.count != rightValue.count { return leftValue.count < rightValue.count }

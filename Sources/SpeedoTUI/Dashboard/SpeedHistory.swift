@@ -95,24 +95,44 @@ struct SpeedHistory: Sendable {
     }
 }
 
-/// The timestamps of a sensor's last few accepted readings, to recognise a reading delivered twice (back-fill
-/// overlapping the live stream, a redelivery after a reconnect). Only a reading not newer than the newest one
-/// is looked up, so the in-order live stream never scans.
+/// The timestamps of a sensor's newest readings, to recognise a reading delivered twice (back-fill overlapping
+/// the live stream, a redelivery after a reconnect) in whatever order readings arrive.
+///
+/// At least the newest `kept` readings are remembered exactly (51 s at 10 Hz); when `limit` is reached the older
+/// ones are forgotten, so a duplicate of a reading older than those is counted again: bounded memory (at most
+/// 6 KB per sensor) in exchange for exactness far behind the live edge. Kept sorted, so the in-order live
+/// stream appends and a look-up is a binary search.
 struct RecentTimestamps: Sendable {
-    static let capacity = 128
-    private var ring: [Int64] = []
-    private var next = 0
+    static let kept = 512
+    static let limit = 768
+    private var sorted: [Int64] = []
 
-    func contains(_ timestamp: Timestamp) -> Bool { ring.contains(timestamp.microseconds) }
-
-    mutating func insert(_ timestamp: Timestamp) {
-        if ring.count < Self.capacity {
-            ring.append(timestamp.microseconds)
-        } else {
-            ring[next] = timestamp.microseconds
-            next = (next + 1) % Self.capacity
-        }
+    func contains(_ timestamp: Timestamp) -> Bool {
+        let position = insertionPoint(of: timestamp.microseconds)
+        return position < sorted.count && sorted[position] == timestamp.microseconds
     }
 
-    var allocatedBytes: Int { ring.capacity * MemoryLayout<Int64>.stride }
+    /// `timestamp` must not be present already.
+    mutating func insert(_ timestamp: Timestamp) {
+        let value = timestamp.microseconds
+        if let last = sorted.last, value < last {
+            sorted.insert(value, at: insertionPoint(of: value))
+        } else {
+            sorted.append(value)
+        }
+        if sorted.count > Self.limit { sorted.removeFirst(sorted.count - Self.kept) }
+    }
+
+    var allocatedBytes: Int { sorted.capacity * MemoryLayout<Int64>.stride }
+
+    /// The first position whose timestamp is not less than `value`.
+    private func insertionPoint(of value: Int64) -> Int {
+        var low = 0
+        var high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle] < value { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
 }

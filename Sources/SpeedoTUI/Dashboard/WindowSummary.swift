@@ -1,15 +1,14 @@
 import SpeedoCore
 
-/// One sensor's readings over the window ending at a reference time: count, min/avg/max, and the averages per
-/// column of a chart `columns` wide (nil where a column saw no reading).
+/// One sensor's readings over the window ending at a reference time (from end − window to end, both included, at
+/// bucket resolution): count, min/avg/max, and the averages per column of a chart `columns` wide (nil where a
+/// column saw no reading).
 struct WindowSummary {
     let count: Int
     let minimum: Double
     let maximum: Double
     let sum: Double
     let columns: [Double?]
-    /// The bucket numbers the window covers.
-    let buckets: ClosedRange<Int64>
 
     var average: Double? { count > 0 ? sum / Double(count) : nil }
 
@@ -17,7 +16,6 @@ struct WindowSummary {
     init(track: SensorTrack, store: SensorStore, window: TimeSpan, end: Timestamp, columns: Int) {
         let first = store.bucket(of: end - window)
         let last = max(first, store.bucket(of: end))
-        buckets = first...last
         let columnCount = max(0, columns)
         var sums = [Double](repeating: 0, count: columnCount)
         var counts = [Int](repeating: 0, count: columnCount)
@@ -36,9 +34,12 @@ struct WindowSummary {
         (self.count, self.sum, self.minimum, self.maximum) = (count, sum, minimum, maximum)
         let averages = (0..<columnCount).map { counts[$0] > 0 ? sums[$0] / Double(counts[$0]) : nil }
         // A window of fewer buckets than columns spreads each bucket over the columns up to the next one.
-        self.columns = span >= Int64(columnCount) ? averages : (0..<columnCount).map { column in
-            let bucketOffset = Int64(column) * span / Int64(columnCount)
-            return averages[Int(bucketOffset * Int64(columnCount) / span)]
-        }
+        self.columns =
+            span >= Int64(columnCount)
+            ? averages
+            : (0..<columnCount).map { column in
+                let bucketOffset = Int64(column) * span / Int64(columnCount)
+                return averages[Int(bucketOffset * Int64(columnCount) / span)]
+            }
     }
 }
