@@ -51,7 +51,9 @@ let package = Package(
         .testTarget(name: "SpeedoCoreTests", dependencies: ["SpeedoCore"], swiftSettings: strict),
         .testTarget(name: "SpeedoKafkaTests", dependencies: ["SpeedoKafka", "SpeedoCore"], swiftSettings: strict),
         .testTarget(name: "SpeedoStoreTests", dependencies: ["SpeedoStore"], swiftSettings: strict),
-        .testTarget(name: "SpeedoTUITests", dependencies: ["SpeedoTUI"], swiftSettings: strict),
+        // Snapshots/ holds the expected frames, read from the source tree by the tests (not bundled).
+        .testTarget(
+            name: "SpeedoTUITests", dependencies: ["SpeedoTUI"], exclude: ["Snapshots"], swiftSettings: strict),
         .testTarget(name: "SpeedoSimulatorTests", dependencies: ["SpeedoSimulator"], swiftSettings: strict),
         .testTarget(
             name: "speedoTests",

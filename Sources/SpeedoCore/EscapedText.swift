@@ -2,13 +2,15 @@
 /// cursor, reorder the line (bidi overrides), hide characters (zero-width), or be mistaken for
 /// valid text (invalid UTF-8).
 ///
-/// Escapes: `\n` `\r` `\t` `\\`, other control characters, bidi controls and zero-width
-/// characters as `\u{1B}`, invalid UTF-8 bytes as `\xFF`. Longer than `limit` characters: cut, then `…`.
+/// Escapes: `\n` `\r` `\t` `\\`, other control characters, bidi controls, zero-width and other format
+/// characters, separators, private-use and unassigned code points as `\u{1B}`, invalid UTF-8 bytes as
+/// `\xFF`. Longer than `limit` characters: cut, then `…`.
 package enum EscapedText {
     package static let defaultLimit = 40
 
-    package static func escape(_ text: String, limit: Int = defaultLimit) -> String {
-        escape(utf8: Array(text.utf8), limit: limit, quote: false)
+    /// `asciiOnly` escapes every non-ASCII character too (`\u{5BBD}`), for terminals without UTF-8.
+    package static func escape(_ text: String, limit: Int = defaultLimit, asciiOnly: Bool = false) -> String {
+        escape(utf8: Array(text.utf8), limit: limit, quote: false, asciiOnly: asciiOnly)
     }
 
     /// The same, between double quotes, with `"` escaped too (for values that were strings).
@@ -24,7 +26,7 @@ package enum EscapedText {
         escape(utf8: Array(bytes), limit: limit, quote: true)
     }
 
-    private static func escape(utf8 bytes: [UInt8], limit: Int, quote: Bool) -> String {
+    private static func escape(utf8 bytes: [UInt8], limit: Int, quote: Bool, asciiOnly: Bool = false) -> String {
         var output = quote ? "\"" : ""
         var shown = 0
         var index = 0
@@ -41,13 +43,13 @@ package enum EscapedText {
             }
             index += length
             shown += 1
-            output += rendering(of: scalar, quote: quote)
+            output += rendering(of: scalar, quote: quote, asciiOnly: asciiOnly)
         }
         if quote { output += "\"" }
         return output
     }
 
-    private static func rendering(of scalar: Unicode.Scalar, quote: Bool) -> String {
+    private static func rendering(of scalar: Unicode.Scalar, quote: Bool, asciiOnly: Bool) -> String {
         switch scalar.value {
         case 0x0A: return "\\n"
         case 0x0D: return "\\r"
@@ -58,7 +60,15 @@ package enum EscapedText {
             0x061C, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x2069, 0xFEFF:  // invisible or reordering
             return "\\u{" + hex(scalar.value, width: 1) + "}"
         default:
-            return String(Character(scalar))
+            if asciiOnly, !scalar.isASCII { return "\\u{" + hex(scalar.value, width: 1) + "}" }
+            switch scalar.properties.generalCategory {
+            // Other invisible or undrawable characters: format (tags, soft hyphen), line and paragraph
+            // separators, private use and unassigned code points.
+            case .format, .lineSeparator, .paragraphSeparator, .privateUse, .unassigned, .surrogate, .control:
+                return "\\u{" + hex(scalar.value, width: 1) + "}"
+            default:
+                return String(Character(scalar))
+            }
         }
     }
 

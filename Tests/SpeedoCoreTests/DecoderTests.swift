@@ -166,6 +166,8 @@ import Testing
         ([0xED, 0xA0, 0x80], #"\xED\xA0\x80"#),  // an encoded surrogate is not UTF-8
         ([0xC0, 0xAF], #"\xC0\xAF"#),  // overlong "/"
         (Array("café ✓ 😀".utf8), "café ✓ 😀"),
+        // Other invisible characters: soft hyphen, a tag, a line separator, private use, unassigned.
+        (Array("a\u{AD}\u{E0041}\u{2029}\u{E000}\u{378}b".utf8), #"a\u{AD}\u{E0041}\u{2029}\u{E000}\u{378}b"#),
         (Array(String(repeating: "x", count: 41).utf8), String(repeating: "x", count: 40) + "…"),
         (Array(String(repeating: "x", count: 40).utf8), String(repeating: "x", count: 40)),
     ]
@@ -179,6 +181,11 @@ import Testing
         #expect(EscapedText.quoted("say \"hi\"") == #""say \"hi\"""#)
         #expect(EscapedText.escape("say \"hi\"") == #"say "hi""#)
         #expect(EscapedText.quoted("abcdef", limit: 3) == #""abc…""#)
+    }
+
+    @Test func asciiOnlyEscapesEveryNonASCIICharacter() {
+        #expect(EscapedText.escape("宽 é\u{1B}", asciiOnly: true) == #"\u{5BBD} \u{E9}\u{1B}"#)
+        #expect(EscapedText.escape("宽 é", asciiOnly: false) == "宽 é")
     }
 }
 
