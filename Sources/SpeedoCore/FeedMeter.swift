@@ -67,12 +67,14 @@ package struct FeedMeter: Sendable {
     /// One second of arrivals.
     private struct Slot: Sendable {
         var second: Int64 = .min
+        var readings = 0
         var lags = LagHistogram()
     }
 
     private let windowSeconds: Int64
     private let startedAt: Timestamp
     private var slots: [Slot]
+    /// Every lag recorded since the start.
     package private(set) var wholeRun = LagHistogram()
 
     /// - Parameter windowSeconds: how many whole seconds `recent` covers (the current, partial one included).
@@ -83,14 +85,18 @@ package struct FeedMeter: Sendable {
         slots = Array(repeating: Slot(), count: windowSeconds)
     }
 
-    /// One reading that arrived at `now` after `lagMilliseconds`.
-    package mutating func record(lagMilliseconds: Int64, at now: Timestamp) {
+    /// One reading that arrived at `now` after `lagMilliseconds` (nil: counted in the rate only, e.g. a record
+    /// without a timestamp, or one read back from history, whose age is no delivery lag).
+    package mutating func record(lagMilliseconds: Int64?, at now: Timestamp) {
         let second = Timestamp.floorDivide(now.microseconds, 1_000_000)
         let index = Int(second.magnitude % UInt64(windowSeconds))
         if slots[index].second != second {
             slots[index].second = second
+            slots[index].readings = 0
             slots[index].lags.removeAll()
         }
+        slots[index].readings += 1
+        guard let lagMilliseconds else { return }
         slots[index].lags.record(milliseconds: lagMilliseconds)
         wholeRun.record(milliseconds: lagMilliseconds)
     }
@@ -98,14 +104,16 @@ package struct FeedMeter: Sendable {
     /// Over the window ending at `now` (or since the start, when that is shorter).
     package func recent(at now: Timestamp) -> Recent {
         let second = Timestamp.floorDivide(now.microseconds, 1_000_000)
+        var readings = 0
         var lags = LagHistogram()
         for slot in slots where slot.second > second - windowSeconds && slot.second <= second {
+            readings += slot.readings
             lags.add(slot.lags)
         }
         let windowStart = Timestamp(microseconds: (second - windowSeconds + 1) * 1_000_000)
         let covered = (now - max(windowStart, startedAt)).seconds
         return Recent(
-            readingsPerSecond: covered > 0 ? Double(lags.count) / covered : 0,
+            readingsPerSecond: covered > 0 ? Double(readings) / covered : 0,
             lagP50Milliseconds: lags.percentile(0.5),
             lagP99Milliseconds: lags.percentile(0.99))
     }

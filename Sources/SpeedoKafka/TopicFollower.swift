@@ -271,7 +271,8 @@ private final class FollowLoop: @unchecked Sendable {
 
     private func probeBrokers() {
         do throws(KafkaError) {
-            _ = try consumer.watermarks(topic: topic, timeout: Self.attemptTimeout)
+            // A metadata request without topics: cheap enough to send every second, even to a large cluster.
+            try consumer.waitForBrokers(timeout: Self.attemptTimeout)
             failedAttempts = 0
             nextProbe = .now + Self.quietProbeDelay
             announcer.observe(.reachable)

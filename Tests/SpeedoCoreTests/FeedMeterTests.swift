@@ -57,6 +57,13 @@ import Testing
         #expect(meter.wholeRun.percentile(0.5) == 400)
         #expect(meter.wholeRun.percentile(0.4) == 2)
 
+        // Readings without a lag count in the rate only.
+        for _ in 0..<30 { meter.record(lagMilliseconds: nil, at: Self.at(milliseconds: 10_500)) }
+        let mixed = meter.recent(at: Self.at(milliseconds: 11_000))
+        #expect(mixed.readingsPerSecond == 60.0 / 4)  // seconds 7...11, of which 4 have passed
+        #expect(mixed.lagP50Milliseconds == 2)
+        #expect(meter.wholeRun.count == 190)
+
         // Long quiet: nothing recent, but the run is remembered.
         let quiet = meter.recent(at: Self.at(milliseconds: 60_000))
         #expect(quiet.readingsPerSecond == 0 && quiet.lagP99Milliseconds == nil)

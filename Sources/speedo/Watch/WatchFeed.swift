@@ -20,7 +20,7 @@ struct WatchFeedSummary: Sendable, Hashable, CustomStringConvertible {
     var invalidRecords: Int
     /// From `start` to `stop` (or to now, while following).
     var seconds: Double
-    /// Over the whole run; nil when nothing arrived.
+    /// Over the whole run, counting only readings that arrived live (not the back-fill); nil when there were none.
     var lagP50Milliseconds: Double?
     var lagP99Milliseconds: Double?
 
@@ -197,15 +197,15 @@ final class WatchFeed: Sendable {
         return tally.withLock { tally in
             var samples: [SensorSample] = []
             samples.reserveCapacity(records.count)
+            // Before the catch-up, a record's age says how far back the back-fill reaches, not how late it came.
+            let isLive = tally.connection == .live
             for record in records {
                 guard let value = record.value, let reading = decode(value, now: now) else {
                     tally.invalidRecords += 1
                     continue
                 }
                 tally.readings += 1
-                if let stamp = record.timestampMs {
-                    tally.meter.record(lagMilliseconds: now.milliseconds - stamp, at: now)
-                }
+                tally.meter.record(lagMilliseconds: isLive ? record.timestampMs.map { now.milliseconds - $0 } : nil, at: now)
                 if tally.selection.selects(reading.sensorID) {
                     samples.append(SensorSample(sensorID: reading.sensorID, timestamp: reading.timestamp, speed: reading.speed))
                 }
