@@ -13,7 +13,7 @@ enum WatchSource: String, CaseIterable, Sendable {
 }
 
 /// What `watch` says about the feed when it exits.
-struct WatchFeedSummary: Sendable, Hashable, CustomStringConvertible {
+struct WatchFeedSummary: Sendable, Hashable {
     /// Valid readings taken off the topic (whether or not `--sensors` selected them).
     var readings: Int
     /// Records that were not valid readings (or states), skipped.
@@ -23,12 +23,6 @@ struct WatchFeedSummary: Sendable, Hashable, CustomStringConvertible {
     /// Over the whole run, counting only readings that arrived live (not the back-fill); nil when there were none.
     var lagP50Milliseconds: Double?
     var lagP99Milliseconds: Double?
-
-    var description: String {
-        func lag(_ milliseconds: Double?) -> String { milliseconds.map { "\(Int($0.rounded())) ms" } ?? "-" }
-        return "speedo watch: \(readings) readings in \((seconds * 10).rounded() / 10) s, lag p50 \(lag(lagP50Milliseconds)), "
-            + "p99 \(lag(lagP99Milliseconds)), \(invalidRecords) invalid records skipped"
-    }
 }
 
 /// `watch --once` could not read the topic in time.
