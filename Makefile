@@ -16,9 +16,10 @@ test: build
 	$(SWIFT) test
 	scripts/generate.sh --check
 
+# The dev stack, the consumers and a 20-sensor simulation in the background, the dashboard in front;
+# quitting it stops the background parts (the dev stack stays up: `speedo dev down`).
 demo: build
-	$(SPEEDO) dev up
-	$(SPEEDO) status
+	SPEEDO_BIN=$(SPEEDO) scripts/demo.sh
 
 # man/speedo.1 and completions/ come from the command definitions; a test fails when they drift.
 generated: build

@@ -53,6 +53,7 @@ _speedo() {
             'ingest:Validate NDJSON or CSV readings from files, stdin or HTTP and publish them to Kafka.'
             'simulate:Simulate vehicles passing speed sensors and send their readings.'
             'consume:Read the readings topic and write it somewhere: PostgreSQL, the latest state per sensor, standard output.'
+            'watch:Show the sensors live in the terminal: speed, gauge and sparkline per sensor.'
             'dev:Run the embedded local stack: a Kafka-protocol broker and a private PostgreSQL.'
             'status:Show brokers, topics, consumer lag and what PostgreSQL holds.'
             'history:Show the stored readings of sensors over a time range, raw or time-bucketed.'
@@ -64,7 +65,7 @@ _speedo() {
         ;;
     arg)
         case "${words[1]}" in
-        ingest|simulate|consume|dev|status|history|replay|db|help)
+        ingest|simulate|consume|watch|dev|status|history|replay|db|help)
             "_speedo_${words[1]}" && ret=0
             ;;
         esac
@@ -206,6 +207,27 @@ _speedo_consume_stdout() {
         '--from[Where to start\: beginning, end, or stored (the group'\''s committed offsets).]:position:{__speedo_complete "${___from[@]}"}'
         '--group[Read as a member of this consumer group and commit offsets after writing (at least once).]:id:'
         '--exit-at-end[Stop (exit 0) once every partition read has been read to its end.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_speedo_watch() {
+    local -i ret=1
+    local -ar ___source=('latest' 'events')
+    local -ar arg_specs=(
+        '--window[How much history the sparklines show (e.g. 30s, 5m).]:duration:'
+        '--stale[A sensor silent this long is shown as stale.]:duration:'
+        '--source[Where readings come from\: latest (speed-latest) or events (the readings topic).]:source:{__speedo_complete "${___source[@]}"}'
+        '--sensors[Only sensors whose id matches\: * any characters, ? one, commas between patterns.]:glob:'
+        '--once[Print one plain-text frame to stdout and exit; needs no terminal.]'
+        '--columns[The width of the --once frame.]:n:'
+        '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
+        '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
+        '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

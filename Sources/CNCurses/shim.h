@@ -7,8 +7,18 @@
 #include <locale.h>
 #include <wchar.h>
 #include <langinfo.h>
+#include <stdio.h>
 #include <ncursesw/curses.h>
 
 // wcwidth is not exported by Swift's Glibc module.
 static inline int speedo_wcwidth(wchar_t c) { return wcwidth(c); }
+
+// C globals and composite macros that Swift cannot import (or not as concurrency-safe values).
+// newterm on the process's own stdout/stdin: Glibc's stdout and stdin are mutable globals to Swift.
+static inline SCREEN *speedo_newterm(void) { return newterm(NULL, stdout, stdin); }
+static inline WINDOW *speedo_stdscr(void) { return stdscr; }
+static inline int speedo_colors(void) { return COLORS; }
+static inline attr_t speedo_attributes(int bold, int dim, int reverse) {
+    return (bold ? A_BOLD : 0) | (dim ? A_DIM : 0) | (reverse ? A_REVERSE : 0);
+}
 #endif

@@ -3,6 +3,7 @@ import SpeedoCore
 import SpeedoKafka
 import SpeedoProcess
 import SpeedoStore
+import SpeedoTUI
 
 /// The exit codes of DESIGN.md (sysexits), one place for all commands.
 enum SpeedoExitCode: Int32 {
@@ -37,6 +38,10 @@ extension LocalPostgresError: SpeedoFailure {
 
 extension ChildProcessError: SpeedoFailure {
     var exitCode: SpeedoExitCode { .unavailable }
+}
+
+extension CursesError: SpeedoFailure {
+    var exitCode: SpeedoExitCode { .usage }
 }
 
 /// A failure of speedo's own making, with the exit code chosen where it happens.

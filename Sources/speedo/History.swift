@@ -72,7 +72,7 @@ struct History: AsyncParsableCommand {
         var seen = Set<String>()
         let sensors = self.sensors.filter { seen.insert($0).inserted }
         let renderer = HistoryRenderer(format: format)
-        let chart = plot ? HistoryPlot(width: Self.terminalWidth(), since: start, until: end) : nil
+        let chart = plot ? HistoryPlot(width: Terminal.exportedColumns ?? 80, since: start, until: end) : nil
         let limit = self.limit
         let url = settings.databaseURL.value
         let found = try await runOnDedicatedThread(name: "speedo.history") { () throws -> HistoryFindings in
@@ -126,11 +126,6 @@ struct History: AsyncParsableCommand {
 }
 
 extension History {
-    /// COLUMNS when the shell exports it, else 80.
-    static func terminalWidth() -> Int {
-        ProcessInfo.processInfo.environment["COLUMNS"].flatMap { Int($0) }.map { max(20, $0) } ?? 80
-    }
-
     /// Points grouped by sensor, in the order the sensors were named.
     static func series(
         _ sensors: [String], _ points: [(String, Timestamp, Double)]

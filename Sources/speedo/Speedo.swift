@@ -19,7 +19,8 @@ struct Speedo: AsyncParsableCommand {
             """,
         version: SpeedoVersion.current,
         subcommands: [
-            Ingest.self, Simulate.self, Consume.self, Dev.self, Status.self, History.self, Replay.self, Db.self,
+            Ingest.self, Simulate.self, Consume.self, Watch.self, Dev.self, Status.self, History.self, Replay.self,
+            Db.self,
         ]
     )
 

@@ -12,4 +12,9 @@ enum Terminal {
     }
 
     static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+    /// COLUMNS when the shell exports it (at least 20), for output sized to the terminal without asking it.
+    static var exportedColumns: Int? {
+        ProcessInfo.processInfo.environment["COLUMNS"].flatMap { Int($0) }.map { max(20, $0) }
+    }
 }

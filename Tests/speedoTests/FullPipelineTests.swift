@@ -70,7 +70,7 @@ import Testing
         let stored = try await stack.query(
             "SELECT sensor_id, speed, (extract(epoch FROM ts) * 1000000)::bigint AS micros FROM speed_readings")
         let storedKeys = Set(try stored.map { row in
-            "\(try #require(row.string("sensor_id")))|\(try #require(row.double("speed")))|\(try #require(row.int("micros")))"
+            "\(try #require(row.string("sensor_id")))|\(try #require(try row.double("speed")))|\(try #require(try row.int("micros")))"
         })
         let replayedKeys = Set(replayed.stdout.split(separator: "\n").dropFirst().map { line in
             let fields = line.split(separator: ",")

@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import SpeedoCore
+import SpeedoKafka
+import SpeedoStore
+import SpeedoTUI
+
+struct Watch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the sensors live in the terminal: speed, gauge and sparkline per sensor.",
+        discussion: """
+            A panel per sensor: its latest speed, a gauge coloured by speed band, a sparkline of the last \
+            --window and how long ago it last reported (panels dim after --stale without a reading). The \
+            status line shows the brokers, readings per second and the delivery lag (broker timestamp to screen). \
+            When the broker goes away, a banner says so and the dashboard keeps retrying.
+
+            Keys: q quits (so do Ctrl-C and SIGTERM, with exit 130); ? shows the keys; the arrows (or h j k l) \
+            move the selection, PgUp/PgDn/Home/End page through the sensors, Enter shows the selected sensor in \
+            detail and Esc goes back; s sorts by id, speed or staleness; p pauses the picture (readings are still \
+            recorded); / filters the sensors shown (a substring, or a glob with * and ?); + and - step the window \
+            through 10s, 30s, 1m, 2m, 5m and 10m.
+
+            Sources: --source latest (the default) reads the compacted topic speed-latest that \
+            `speedo consume latest` keeps: one record per sensor, so the dashboard starts with every sensor at \
+            once and stays light whatever the ingest rate (sparklines fill as states arrive). --source events reads the readings topic itself (-t, default \
+            speed-events) from --window ago: every reading, nothing else needed, but more to read.
+
+            On exit, a summary goes to stderr: readings shown, their rate and the delivery lag percentiles.
+            Without a terminal, use --once: it reads up to now, prints one plain-text frame (no escape codes) \
+            as wide as --columns, and exits; `speedo consume stdout` is the stream itself.
+
+            Examples:
+              speedo watch
+                  the dev stack, from speed-latest (run `speedo consume latest` next to it)
+              speedo watch --source events --window 5m --sensors 'sensor-1*,truck-?'
+                  the raw readings of some sensors, five minutes of history
+              speedo watch --once --columns 120 > snapshot.txt
+                  one frame, for scripts
+            """
+    )
+
+    @Option(help: ArgumentHelp("How much history the sparklines show (e.g. 30s, 5m).", valueName: "duration"))
+    var window = "60s"
+
+    @Option(help: ArgumentHelp("A sensor silent this long is shown as stale.", valueName: "duration"))
+    var stale = "5s"
+
+    @Option(help: ArgumentHelp("Where readings come from: latest (speed-latest) or events (the readings topic)."))
+    var source = WatchSource.latest
+
+    @Option(help: ArgumentHelp(
+        "Only sensors whose id matches: * any characters, ? one, commas between patterns.", valueName: "glob"))
+    var sensors: String?
+
+    @Flag(help: "Print one plain-text frame to stdout and exit; needs no terminal.")
+    var once = false
+
+    @Option(help: ArgumentHelp(
+        "The width of the --once frame.", discussion: "Default: $COLUMNS, then 100.", valueName: "n"))
+    var columns: Int?
+
+    @OptionGroup(title: "Kafka")
+    var kafka: KafkaOptions
+
+    /// How long --once waits for the topic before printing what it has.
+    private static let catchUpTimeout = Duration.seconds(15)
+
+    func validate() throws {
+        let window = try Self.positiveSpan(self.window, option: "--window")
+        if window > .seconds(86_400) { throw ValidationError("--window must be at most 24h (got \(self.window))") }
+        _ = try Self.positiveSpan(stale, option: "--stale")
+        if let sensors, SensorGlob(sensors) == nil {
+            throw ValidationError("--sensors needs at least one pattern, such as sensor-1* (got \"\(sensors)\")")
+        }
+        if let columns {
+            guard once else { throw ValidationError("--columns applies to --once; the dashboard fills the terminal") }
+            guard (20...1_000).contains(columns) else {
+                throw ValidationError("--columns must be from 20 to 1000 (got \(columns))")
+            }
+        }
+    }
+
+    private static func positiveSpan(_ text: String, option: String) throws -> TimeSpan {
+        let span: TimeSpan
+        do { span = try TimeSpan.parse(text) } catch { throw ValidationError("\(option): \(error)") }
+        guard span > TimeSpan(microseconds: 0) else { throw ValidationError("\(option) must be more than 0 (got \(text))") }
+        return span
+    }
+
+    func run() async throws {
+        guard once || (isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1) else {
+            throw CommandFailure(
+                .usage,
+                "speedo watch needs an interactive terminal; use `speedo watch --once` for one plain-text frame, "
+                    + "or `speedo consume stdout` for the stream")
+        }
+        let resolved = try ConnectionSettings.resolve(kafka: kafka, database: nil)
+        let window = try Self.positiveSpan(self.window, option: "--window")
+        let settings = DashboardSettings(
+            window: window, staleAfter: try Self.positiveSpan(stale, option: "--stale"),
+            sensorFilter: sensors.flatMap(SensorGlob.init))
+        let configuration = KafkaConfiguration(resolved)
+        let brokers = resolved.brokers.value
+        let topic = source == .latest ? ConnectionSettings.latestTopic : resolved.topic.value
+        if once {
+            try await printOneFrame(
+                settings: settings, configuration: configuration, brokers: brokers, topic: topic, backfill: window)
+            return
+        }
+        let feed = WatchFeed(
+            configuration: configuration, brokers: brokers, topic: topic, source: source, backfill: window,
+            sensors: settings.sensorFilter)
+        let loop = DashboardLoop(
+            settings: settings, initialStatus: FeedStatus(brokers: brokers, topic: topic), interrupts: InterruptWatcher())
+        let ending = try await runOnDedicatedThread(name: "speedo.watch") { try loop.run(feed: feed) }
+        Terminal.note(Self.summaryLine(feed.summary, topic: topic))
+        if ending == .interrupted {
+            throw CommandFailure(.interrupted, "speedo watch stopped by a signal")
+        }
+    }
+
+    /// `speedo watch: 12,345 readings from speed-events in 60.0 s (205/s); delivery lag p50 4 ms, p99 21 ms`.
+    static func summaryLine(_ summary: WatchFeedSummary, topic: String) -> String {
+        func milliseconds(_ value: Double?) -> String { value.map { "\(grouped(Int($0.rounded()))) ms" } ?? "-" }
+        let rate = summary.seconds > 0 ? Int((Double(summary.readings) / summary.seconds).rounded()) : 0
+        let skipped = summary.invalidRecords > 0 ? "; \(grouped(summary.invalidRecords)) invalid records skipped" : ""
+        return "speedo watch: \(grouped(summary.readings)) readings from \(topic) in "
+            + "\(String(format: "%.1f", summary.seconds)) s (\(grouped(rate))/s); "
+            + "delivery lag p50 \(milliseconds(summary.lagP50Milliseconds)), p99 \(milliseconds(summary.lagP99Milliseconds))"
+            + skipped
+    }
+
+    private func printOneFrame(
+        settings: DashboardSettings, configuration: KafkaConfiguration, brokers: String, topic: String,
+        backfill: TimeSpan
+    ) async throws {
+        let source = self.source
+        let caughtUp = try await runOnDedicatedThread(name: "speedo.watch") {
+            try WatchFeed.catchUp(
+                configuration: configuration, brokers: brokers, topic: topic, source: source, backfill: backfill,
+                sensors: settings.sensorFilter, timeout: Self.catchUpTimeout)
+        }
+        var model = DashboardModel(settings: settings)
+        model.record(caughtUp.samples)
+        let width = columns ?? Terminal.exportedColumns ?? 100
+        let frame = model.fullFrame(
+            columns: width, now: Timestamp.current(), status: caughtUp.status, capabilities: .plainText)
+        FileHandle.standardOutput.write(Data(frame.plainText.utf8))
+    }
+}
+
+extension WatchSource: ExpressibleByArgument {}

@@ -1,0 +1,243 @@
+import Foundation
+import SpeedoCore
+import SpeedoKafka
+import SpeedoProcess
+import Testing
+
+/// `speedo watch` end to end in a real terminal: tmux runs the binary in a pane of a known size, the readings
+/// come from an in-process mock cluster, and what the terminal shows is read back with `capture-pane`.
+@Suite(.serialized) struct WatchTerminalTests {
+    private static let environment: [String: String?] = [
+        "XDG_STATE_HOME": "/nonexistent", "SPEEDO_BROKERS": nil, "SPEEDO_TOPIC": nil,
+    ]
+    private let speedo = SpeedoBinary(environment: Self.environment)
+
+    /// A sensor id no validator would let in: it clears the screen, rings the bell and reverses the text.
+    private static let hostileID = "evil\u{1B}[2J\u{07}\u{202E}di"
+
+    /// Three sensors through `speedo ingest` (stamped now), plus a hostile id written by another producer.
+    private func publishReadings(on cluster: MockCluster, topic: String) throws {
+        try cluster.createTopic(name: topic, partitions: 2)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        // A second apart: readings of one sensor with the same time are one reading.
+        let lines = [("sensor-a", 42.5), ("sensor-b", 88), ("truck-7", 123), ("sensor-a", 44.5), ("sensor-b", 90)]
+            .enumerated().map { index, reading in
+                #"{"sensor_id":"\#(reading.0)","speed":\#(reading.1),"ts":\#(now / 1000 - 10 + Int64(index))}"#
+            }
+        let ingest = try speedo.run(["ingest", "-b", cluster.bootstrapServers, "-t", topic], input: lines.joined(separator: "\n"))
+        try #require(ingest.status == 0, "\(ingest.stderr)")
+        let hostileJSON = #"{"sensor_id":"evil\u001b[2J\u0007\u202edi","speed":66,"ts":\#(Double(now) / 1000)}"#
+        try produceRecords([TestRecord(key: Self.hostileID, value: hostileJSON, timestampMs: now)], to: topic, on: cluster)
+    }
+
+    @Test func dashboardShowsSensorsSafelyFollowsKeysAndResizesAndQuitsCleanly() throws {
+        let cluster = try MockCluster()
+        try publishReadings(on: cluster, topic: "watched")
+        let files = try TemporaryDirectory()
+        let pane = try TmuxPane(
+            command: watchCommand(cluster, topic: "watched", locale: "C.UTF-8", files: files), columns: 120, rows: 40)
+        defer { pane.killServer() }
+
+        let first = try pane.waitForScreen { $0.contains("sensor-a") && $0.contains("sensor-b") && $0.contains("truck-7") }
+        // A reading that arrives while watching: it appears, and its delivery lag counts in the summary.
+        let live = Reading(sensorID: "sensor-live", speed: 61, timestamp: Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000)))
+        try produceRecords([TestRecord(live)], to: "watched", on: cluster)
+        _ = try pane.waitForScreen { $0.contains("sensor-live") }
+        #expect(TmuxPane.rows(first).count == 40, "\(first)")
+        // What the terminal received, attributes included: the hostile id's own control characters are not there.
+        let raw = try pane.capture(escapes: true)
+        #expect(!raw.contains("\u{1B}[2J") && !raw.contains("\u{07}") && !raw.contains("\u{202E}"), "\(raw.debugDescription)")
+        #expect(pane.display("#{alternate_on}") == "1")
+
+        // Filter down to one sensor, open its details (speeds are big digits in the grid, numbers here).
+        try pane.sendKeys("/")
+        try pane.type("sensor-a")
+        try pane.sendKeys("Enter")
+        _ = try pane.waitForScreen { $0.contains("sensor-a") && !$0.contains("sensor-b") && !$0.contains("sensor-live") }
+        try pane.sendKeys("Enter")
+        let detail = try pane.waitForScreen { $0.contains("last 44.5 km/h") }
+        #expect(detail.contains("min 42.5") && detail.contains("max 44.5"), "\(detail)")
+        try pane.sendKeys("Escape")
+        try pane.sendKeys("/")
+        try pane.sendKeys("Enter")
+        _ = try pane.waitForScreen { $0.contains("sensor-b") && $0.contains("truck-7") }
+
+        try pane.sendKeys("?")
+        let help = try pane.waitForScreen { $0.contains("this help") }
+        #expect(help.contains("quit") && !help.contains("sensor-a"), "\(help)")
+        try pane.sendKeys("Escape")
+        _ = try pane.waitForScreen { !$0.contains("this help") && $0.contains("sensor-a") }
+
+        try pane.resize(columns: 80, rows: 24)
+        let small = try pane.waitForScreen { screen in
+            TmuxPane.rows(screen).count == 24 && screen.contains("sensor-a")
+        }
+        for row in TmuxPane.rows(small) {
+            #expect(DisplayCells.count(row) <= 80, "\(row)")
+        }
+
+        try pane.sendKeys("q")
+        let status = try pane.waitForExitStatus(files)
+        #expect(status == "0")
+        let errors = try String(contentsOfFile: files.path + "/stderr", encoding: .utf8)
+        let summary = #/speedo watch: [\d,]+ readings from watched in \d+\.\d s \([\d,]+/s\); delivery lag p50 [\d,]+ ms, p99 [\d,]+ ms/#
+        #expect(errors.contains(summary), "\(errors)")
+    }
+
+    @Test func theCLocaleGetsPlainASCII() throws {
+        let cluster = try MockCluster()
+        try publishReadings(on: cluster, topic: "ascii")
+        let files = try TemporaryDirectory()
+        let pane = try TmuxPane(command: watchCommand(cluster, topic: "ascii", locale: "C", files: files))
+        defer { pane.killServer() }
+        let screen = try pane.waitForScreen { $0.contains("sensor-a") && $0.contains("truck-7") }
+        let foreign = screen.unicodeScalars.filter { !$0.isASCII }
+        #expect(foreign.isEmpty, "non-ASCII under LANG=C: \(String(String.UnicodeScalarView(foreign)).debugDescription)")
+        try pane.sendKeys("q")
+        #expect(try pane.waitForExitStatus(files) == "0")
+    }
+
+    @Test func aCrashGivesTheTerminalBack() throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic(name: "crash", partitions: 1)
+        let files = try TemporaryDirectory()
+        // Without the runtime's backtracer, the process dies of the signal once the terminal is restored.
+        let pane = try TmuxPane(
+            command: watchCommand(cluster, topic: "crash", locale: "C.UTF-8", files: files, extra: "SWIFT_BACKTRACE=enable=no"))
+        defer { pane.killServer() }
+        _ = try pane.waitForScreen { $0.contains("crash") }
+        #expect(pane.display("#{alternate_on}") == "1")
+        let shell = try #require(Int32(pane.display("#{pane_pid}")))
+        let watch = try SpeedoBinary.execute(["pgrep", "-P", "\(shell)"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(Int32(watch) != nil, "no watch process under the pane's shell \(shell)")
+        _ = try SpeedoBinary.execute(["kill", "-SEGV", watch])
+        #expect(try pane.waitForExitStatus(files) == "139")
+        #expect(pane.display("#{alternate_on}") == "0")
+    }
+
+    @Test func withoutATerminalItSaysWhatToUseAndOnceprintsOnePlainFrame() throws {
+        let cluster = try MockCluster()
+        try publishReadings(on: cluster, topic: "plain")
+        let interactive = try speedo.run(["watch", "-b", cluster.bootstrapServers, "-t", "plain"])
+        #expect(interactive.status == 64)
+        #expect(interactive.stderr.contains(
+            "speedo watch needs an interactive terminal; use `speedo watch --once` for one plain-text frame, "
+                + "or `speedo consume stdout` for the stream"), "\(interactive.stderr)")
+
+        let once = try speedo.run(
+            ["watch", "--once", "--source", "events", "--columns", "72", "-b", cluster.bootstrapServers, "-t", "plain"])
+        #expect(once.status == 0, "\(once.stderr)")
+        for id in ["sensor-a", "sensor-b", "truck-7"] { #expect(once.stdout.contains(id), "\(once.stdout)") }
+        #expect(!once.stdout.contains("\u{1B}") && !once.stdout.contains("\u{07}") && !once.stdout.contains("\u{202E}"))
+        for line in once.stdout.split(separator: "\n") { #expect(DisplayCells.count(line) <= 72, "\(line)") }
+    }
+
+    @Test func demoStartsThePipelineAndStopsItsBackgroundParts() throws {
+        let state = try TemporaryDirectory(), logs = try TemporaryDirectory()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/demo.sh").path
+        let stack = SpeedoBinary(environment: ["XDG_STATE_HOME": state.path])
+        defer { _ = try? stack.run(["dev", "down"]) }
+        let demo = try SpeedoBinary.execute(
+            [script],
+            environment: [
+                "XDG_STATE_HOME": state.path, "SPEEDO_BIN": SpeedoBinary.path, "DEMO_WATCH": "watch --once --columns 80",
+                "DEMO_LOGS": logs.path, "SPEEDO_BROKERS": nil, "SPEEDO_DATABASE_URL": nil, "DATABASE_URL": nil,
+            ],
+            timeout: .seconds(120))
+        #expect(demo.status == 0, "\(demo.stdout)\n\(demo.stderr)")
+        for part in ["consume-postgres", "consume-latest", "simulate"] {
+            #expect(demo.stdout.contains("stopped \(part) (pid "), "\(demo.stdout)")
+            let pid = try #require(Int32(String(contentsOfFile: "\(logs.path)/\(part).pid", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)))
+            #expect(kill(pid, 0) != 0, "\(part) (pid \(pid)) still running")
+            #expect(FileManager.default.fileExists(atPath: "\(logs.path)/\(part).log"))
+        }
+        #expect(demo.stdout.contains("logs: \(logs.path)"))
+        let status = try stack.run(["dev", "status"])
+        #expect(status.status == 0, "the dev stack should stay up: \(status.stdout)")
+    }
+
+    /// The shell command a pane runs: watch with its stderr and exit status in files.
+    private func watchCommand(
+        _ cluster: MockCluster, topic: String, locale: String, files: TemporaryDirectory, extra: String = ""
+    ) -> String {
+        let unset = Self.environment.compactMap { $0.value == nil ? "-u \($0.key)" : nil }.joined(separator: " ")
+        let set = Self.environment.compactMap { name, value in value.map { "\(name)=\($0)" } }.joined(separator: " ")
+        return "env \(unset) \(set) LANG=\(locale) LC_ALL=\(locale) \(extra) '\(SpeedoBinary.path)' watch"
+            + " -b \(cluster.bootstrapServers) -t \(topic) --source events --window 5m 2>'\(files.path)/stderr';"
+            + " echo $? >'\(files.path)/status'; exec sleep 120"
+    }
+}
+
+/// A tmux server of its own (own socket, no configuration) with one pane running one command.
+private struct TmuxPane {
+    let socket = "speedo-watch-\(UUID().uuidString.prefix(8))"
+
+    init(command: String, columns: Int = 120, rows: Int = 40) throws {
+        let started = try tmux(["-f", "/dev/null", "new-session", "-d", "-x", "\(columns)", "-y", "\(rows)", command])
+        try #require(started.status == 0, "tmux did not start: \(started.output)")
+    }
+
+    /// Through ChildProcess, not Foundation's Process: the tmux server that new-session leaves behind would
+    /// hold Process's inherited socket, and Process would wait for it forever.
+    @discardableResult
+    private func tmux(_ arguments: [String]) throws -> ChildProcess.Outcome {
+        try ChildProcess(executable: "/usr/bin/tmux", arguments: ["-L", socket] + arguments).run()
+    }
+
+    func capture(escapes: Bool = false) throws -> String {
+        try tmux(["capture-pane", "-p"] + (escapes ? ["-e"] : [])).output
+    }
+
+    func display(_ format: String) -> String {
+        ((try? tmux(["display-message", "-p", format]).output) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A key by its tmux name (`Enter`, `Escape`, `q`).
+    func sendKeys(_ key: String) throws { try tmux(["send-keys", key]) }
+
+    /// Text typed character by character.
+    func type(_ text: String) throws { try tmux(["send-keys", "-l", text]) }
+
+    func resize(columns: Int, rows: Int) throws { try tmux(["resize-window", "-x", "\(columns)", "-y", "\(rows)"]) }
+
+    /// Polls the screen until `condition` holds; fails the test with the last screen after `timeout`.
+    func waitForScreen(timeout: Duration = .seconds(30), _ condition: (String) -> Bool) throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        var screen = ""
+        while ContinuousClock.now < deadline {
+            screen = try capture()
+            if condition(screen) { return screen }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        Issue.record("the screen never became as expected; last seen:\n\(screen)")
+        throw CancellationError()
+    }
+
+    /// The exit status the pane's shell wrote once watch ended.
+    func waitForExitStatus(_ files: TemporaryDirectory, timeout: Duration = .seconds(30)) throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let status = try? String(contentsOfFile: files.path + "/status", encoding: .utf8), status.hasSuffix("\n") {
+                return status.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        Issue.record("watch did not end within \(timeout); screen:\n\((try? capture()) ?? "")")
+        throw CancellationError()
+    }
+
+    func killServer() { _ = try? tmux(["kill-server"]) }
+
+    /// The rows of a capture (each ends with a newline).
+    static func rows(_ capture: String) -> [Substring] {
+        Array(capture.split(separator: "\n", omittingEmptySubsequences: false).dropLast())
+    }
+}
+
+/// Terminal cells of captured text, independent of the code under test: every character here is one cell
+/// (the dashboard's block, braille and box characters are all narrow).
+private enum DisplayCells {
+    static func count(_ line: some StringProtocol) -> Int { line.unicodeScalars.count }
+}
