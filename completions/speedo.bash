@@ -173,13 +173,13 @@ _speedo() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    ingest|simulate|consume|dev|status|history|replay|help)
+    ingest|simulate|consume|dev|status|history|replay|watch|help)
         # Offer subcommand argument completions
         "_speedo_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'ingest simulate consume dev status history replay help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ingest simulate consume dev status history replay watch help' -- "${cur}"))
         ;;
     esac
 }
@@ -562,6 +562,43 @@ _speedo_replay() {
         return
         ;;
     '-d'|'--database-url')
+        return
+        ;;
+    esac
+}
+
+_speedo_watch() {
+    repeating_flags=()
+    non_repeating_flags=(--once --version -h --help)
+    repeating_options=(-X)
+    non_repeating_options=(--window --stale --source --sensors --columns -b --brokers -t --topic)
+    __speedo_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--window')
+        return
+        ;;
+    '--stale')
+        return
+        ;;
+    '--source')
+        __speedo_add_completions -W 'latest'$'\n''events'
+        return
+        ;;
+    '--sensors')
+        return
+        ;;
+    '--columns')
+        return
+        ;;
+    '-b'|'--brokers')
+        return
+        ;;
+    '-t'|'--topic')
+        return
+        ;;
+    '-X')
         return
         ;;
     esac

@@ -57,13 +57,14 @@ _speedo() {
             'status:Show brokers, topics, consumer lag and what PostgreSQL holds.'
             'history:Show the stored readings of sensors over a time range, raw or time-bucketed.'
             'replay:Re-read the readings topic over a time range: to stdout, into PostgreSQL, or onto another topic.'
+            'watch:Show the sensors live in the terminal: speed, gauge and sparkline per sensor.'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        ingest|simulate|consume|dev|status|history|replay|help)
+        ingest|simulate|consume|dev|status|history|replay|watch|help)
             "_speedo_${words[1]}" && ret=0
             ;;
         esac
@@ -339,6 +340,27 @@ _speedo_replay() {
         '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
         '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
         '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_speedo_watch() {
+    local -i ret=1
+    local -ar ___source=('latest' 'events')
+    local -ar arg_specs=(
+        '--window[How much history the sparklines show (e.g. 30s, 5m).]:duration:'
+        '--stale[A sensor silent this long is shown as stale.]:duration:'
+        '--source[Where readings come from\: latest (speed-latest) or events (the readings topic).]:source:{__speedo_complete "${___source[@]}"}'
+        '--sensors[Only sensors whose id matches\: * any characters, ? one, commas between patterns.]:glob:'
+        '--once[Print one plain-text frame to stdout and exit; needs no terminal.]'
+        '--columns[The width of the --once frame.]:n:'
+        '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
+        '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
+        '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -39,6 +39,10 @@ import Testing
         defer { pane.killServer() }
 
         let first = try pane.waitForScreen { $0.contains("sensor-a") && $0.contains("sensor-b") && $0.contains("truck-7") }
+        // A reading that arrives while watching: it appears, and its delivery lag counts in the summary.
+        let live = Reading(sensorID: "sensor-live", speed: 61, timestamp: Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000)))
+        try produceRecords([TestRecord(live)], to: "watched", on: cluster)
+        _ = try pane.waitForScreen { $0.contains("sensor-live") }
         #expect(TmuxPane.rows(first).count == 40, "\(first)")
         // What the terminal received, attributes included: the hostile id's own control characters are not there.
         let raw = try pane.capture(escapes: true)
@@ -56,7 +60,7 @@ import Testing
         try pane.sendKeys("/")
         try pane.type("sensor-a")
         try pane.sendKeys("Enter")
-        _ = try pane.waitForScreen { $0.contains("sensor-a") && !$0.contains("sensor-b") && !$0.contains("truck-7") }
+        _ = try pane.waitForScreen { $0.contains("sensor-a") && !$0.contains("sensor-b") && !$0.contains("sensor-live") }
         try pane.sendKeys("Enter")
         let detail = try pane.waitForScreen { $0.contains("last 44.5 km/h") }
         #expect(detail.contains("min 42.5") && detail.contains("max 44.5"), "\(detail)")

@@ -178,7 +178,8 @@ package final class CursesScreen {
 }
 
 /// Restores the terminal when the process crashes with curses active, then lets the crash go on as it would
-/// have (to the previous handler: the Swift runtime's backtracer, or the default action).
+/// have (to the previous handler: the Swift runtime's backtracer, or the default action). endwin is not
+/// async-signal-safe: the process is dying anyway, and a terminal left in curses mode is the worse outcome.
 private enum FatalSignalRestore {
     private static let signals: [Int32] = [SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE, SIGTRAP]
 
