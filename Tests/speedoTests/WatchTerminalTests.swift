@@ -49,13 +49,6 @@ import Testing
         #expect(!raw.contains("\u{1B}[2J") && !raw.contains("\u{07}") && !raw.contains("\u{202E}"), "\(raw.debugDescription)")
         #expect(pane.display("#{alternate_on}") == "1")
 
-        // A reading while live: the exit summary's delivery lag covers it (the back-fill has an age, not a lag).
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        try produceRecords(
-            [TestRecord(key: "sensor-c", value: #"{"sensor_id":"sensor-c","speed":12,"ts":\#(Double(now) / 1000)}"#, timestampMs: now)],
-            to: "watched", on: cluster)
-        _ = try pane.waitForScreen { $0.contains("sensor-c") }
-
         // Filter down to one sensor, open its details (speeds are big digits in the grid, numbers here).
         try pane.sendKeys("/")
         try pane.type("sensor-a")
