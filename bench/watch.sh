@@ -31,9 +31,15 @@ export XDG_STATE_HOME="$work/none"
 socket="speedo-bench-watch-$$"
 background=()
 cleanup() {
+    # The background commands end with 130 on SIGTERM: keep the script's own status.
+    local status=$?
     tmux -L "$socket" kill-server 2>/dev/null || true
-    for pid in "${background[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+    # Newest first: the broker goes last, so that the others can flush and commit on their way out.
+    for ((index = ${#background[@]} - 1; index >= 0; index--)); do
+        kill "${background[index]}" 2>/dev/null && wait "${background[index]}" 2>/dev/null || true
+    done
     rm -rf "$work"
+    exit "$status"
 }
 trap cleanup EXIT
 
