@@ -1,7 +1,9 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Decode + validate throughput of the ingest hot path (single thread, best of 5), release build.
 # Usage: bench/decoder.sh [--lines N]
-set -eu
-cd "$(dirname "$0")/.."
-swift build -c release --product speedo-bench
-exec "$(swift build -c release --show-bin-path)/speedo-bench" decode "$@"
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+swift build -c release --product speedo-bench >/dev/null
+"$(swift build -c release --show-bin-path)/speedo-bench" decode "$@" | tee /dev/stderr | while read -r _ format rate _; do
+    bench_result "decode + validate, ${format%:} (one core)" "$rate readings/s" "—" "$rate readings/s" "—" "reported"
+done

@@ -6,6 +6,7 @@
 # Usage: bench/history.sh [--sensors N] [--seconds S] [--runs R]
 #   readings are generated at 10 Hz per sensor for S seconds: N × S × 10 rows (default 10 × 100,000 × 10 = 10M)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 
@@ -150,3 +151,5 @@ printf '%-46s %10s %10s %14s %8s\n' "query" "speedo" "psql -c" "old SQL, psql" "
 printf '%-46s %10s %10s %14s %8s\n' "sensor-7, 1 h raw ($raw_rows lines)" "$raw_speedo" "$raw_psql" "$raw_old" "≤ 50"
 printf '%-46s %10s %10s %14s %8s\n' "sensor-7, 1 d in 15 min buckets ($bucket_rows lines)" "$bucket_speedo" "$bucket_psql" \
     "$bucket_old" "≤ 200"
+bench_result "history, 1 h raw of one sensor ($raw_rows lines, $rows rows)" "$raw_speedo ms" "psql -c $raw_psql ms" "$raw_speedo ms" "≤ 50 ms" "$(verdict "$raw_speedo" "<=" 50)"
+bench_result "history, 1 day in 15 min buckets" "$bucket_speedo ms" "psql -c $bucket_psql ms" "$bucket_speedo ms" "≤ 200 ms" "$(verdict "$bucket_speedo" "<=" 200)"

@@ -4,6 +4,7 @@
 # against the requests that were answered 2xx (each 2xx is a broker-acknowledged reading).
 # Usage: bench/http.sh [--duration 15s] [--connections 50] [--threads 2] [-X key=value]…   (release build)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 
@@ -90,6 +91,9 @@ awk -v c="$confirmed" -v d="$(field duration_us)" -v p50="$(field p50_us)" -v p9
     printf("server CPU: %.2f s in all, %.1f µs per request\n", ticks / hz, ticks / hz * 1e6 / (c + n))
     printf("records on the topic: %d for %d confirmed requests (%+d: requests still open when wrk stopped)\n", t, c, t - c)
 }'
+rps=$(awk -v c="$confirmed" -v d="$(field duration_us)" 'BEGIN { printf "%.0f", c / (d / 1e6) }')
+p99=$(awk -v p="$(field p99_us)" 'BEGIN { printf "%.2f", p / 1000 }')
+bench_result "HTTP POST /speed, $connections connections, confirmed" "$rps req/s, p99 $p99 ms" "wrk on the same 2 cores" "$rps req/s" "≥ 30,000 req/s" "$(verdict "$rps" ">=" 30000)"
 if [ "$on_topic" -lt "$confirmed" ]; then
     echo "FAIL: fewer records on the topic than confirmed requests" >&2
     exit 1

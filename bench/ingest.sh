@@ -3,6 +3,7 @@
 # acks=all, each run to a fresh topic on a mock cluster (`speedo dev serve-broker`); speedo also validates every line.
 # Usage: bench/ingest.sh [--lines N] [--runs N]      (release build; prints the medians and their ratio)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 
@@ -70,3 +71,5 @@ sc=$(median <"$work/speedo-cpu.txt")
 kc=$(median <"$work/kcat-cpu.txt")
 echo "median of $runs runs, $lines lines: speedo $s lines/s, kcat $k lines/s, ratio speedo/kcat $(awk -v s="$s" -v k="$k" 'BEGIN { printf("%.2f", s / k) }')"
 echo "CPU seconds (user + system, median): speedo $sc, kcat $kc, ratio kcat/speedo $(awk -v s="$sc" -v k="$kc" 'BEGIN { printf("%.2f", k / s) }')"
+r=$(ratio "$s" "$k")
+bench_result "ingest, $lines NDJSON lines, acks=all + idempotent" "$s lines/s ($sc s CPU)" "kcat -P $k lines/s ($kc s CPU)" "${r}×" "≥ 1.00×" "$(verdict "$r" ">=" 1.0)"

@@ -5,6 +5,7 @@
 # Median records/s (process start to exit) of each; release build.
 # Usage: bench/replay.sh [--lines N] [--partitions P] [--runs R]
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 
@@ -93,3 +94,5 @@ printf '%-40s %12s %8s\n' "" "records/s" "ratio"
 printf '%-40s %12s %8s\n' "kcat -C -e -o beginning (whole topic)" "$k" "1.00"
 printf '%-40s %12s %8s   (target ≥ 0.80)\n' "speedo replay (stdout, NDJSON)" "$s" \
     "$(awk -v s="$s" -v k="$k" 'BEGIN { printf("%.2f", s / k) }')"
+r=$(ratio "$s" "$k")
+bench_result "replay --to stdout, $lines records" "$s records/s" "kcat -C -e $k records/s" "${r}×" "≥ 0.80×" "$(verdict "$r" ">=" 0.8)"

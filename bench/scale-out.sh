@@ -5,6 +5,7 @@
 # mock, left out) and the wall time from start, median of the runs; every run must store exactly N rows.
 # Usage: [SPEEDO_BINARY=path] bench/scale-out.sh [--records N] [--runs R] [speedo consume postgres options…]
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 
@@ -109,3 +110,4 @@ for count in 1 2 3; do
     printf '%-10s %22s %8.2f %18s\n' "$count" "$rate" "$(awk -v a="$rate" -v b="$one" 'BEGIN { print a / b }')" \
         "$(median <"$work/walls.$count")"
 done
+bench_result "consume postgres, 1 / 2 / 3 members, 3 brokers" "$(median <"$work/rates.1") / $(median <"$work/rates.2") / $(median <"$work/rates.3") rows/s" "1 member" "$(ratio "$(median <"$work/rates.3")" "$one")× with 3" "report (exactness: ScaleOutTests)" "reported"

@@ -3,6 +3,7 @@
 # Reports readings/s achieved against the target, the rate error (must stay under 1 %) and the CPU time used.
 # Usage: bench/simulate.sh [--sensors N] [--rate HZ] [--duration D]
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 
@@ -40,4 +41,6 @@ awk -v lines="$lines" -v wall="$wall" -v user="$user" -v sys_time="$system" -v r
 echo "simulator summary: $(cat "$work/summary")"
 # The simulator measures its own rate from its first reading to the end of its last period.
 error=$(sed -n 's/.*rate error \([-+0-9.]*\) %.*/\1/p' "$work/summary")
+achieved=$(awk -v l="$lines" -v w="$wall" 'BEGIN { printf "%.0f", l / w }')
+bench_result "simulate --sensors $sensors --rate $rate" "$achieved readings/s" "target $target/s" "rate error $error %" "|error| < 1 %" "$(verdict "${error#-}" "<=" 0.999)"
 awk -v e="$error" 'BEGIN { if (e < 0) e = -e; if (e >= 1) { print "FAIL: rate error " e " % is not under 1 %"; exit 1 } print "OK: rate error " e " % is under 1 %" }'

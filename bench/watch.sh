@@ -9,6 +9,7 @@
 # CPU comes from utime+stime in /proc/PID/stat of the watch process alone.
 # Usage: bench/watch.sh [--seconds S] [--partitions P]
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 
@@ -123,3 +124,7 @@ printf '(b) 2,000 sensors x 10 Hz, --source events: CPU %s %% of one core (targe
 printf '    status at start: %s\n    status at end:   %s\n    summary: %s\n' \
     "$first_status_b" "$last_status_b" "${summary_b:-(none on stderr)}"
 echo "simulator (b): $(tail -1 "$work/simulate-b.log")"
+p99_b=$(sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p' <<<"$summary_b")
+bench_result "watch, 20 sensors × 10 Hz (speed-latest)" "$cpu_a % CPU, $peak_a MB peak RSS" "one core" "$cpu_a % / $peak_a MB" "≤ 3 % / ≤ 50 MB" "$( [ "$(verdict "$cpu_a" "<=" 3)" = met ] && [ "$(verdict "$peak_a" "<=" 50)" = met ] && echo met || echo MISSED)"
+bench_result "watch, 2,000 sensors × 10 Hz (--source events)" "$cpu_b % CPU" "one core" "$cpu_b %" "≤ 30 %" "$(verdict "$cpu_b" "<=" 30)"
+bench_result "produce → dashboard model, 20,000 readings/s" "p99 ${p99_b:-?} ms" "record timestamp" "p99 ${p99_b:-?} ms" "≤ 50 ms" "$(verdict "${p99_b:-999999}" "<=" 50)"

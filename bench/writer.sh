@@ -5,6 +5,7 @@
 # Usage: bench/writer.sh [--records N] [--partitions P] [--runs R] [speedo consume postgres options…]
 #   e.g. bench/writer.sh --records 200000 --batch-size 20000
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 
@@ -101,3 +102,5 @@ printf '%-52s %12s %8.2f\n' "speedo consume postgres (from first assignment)" "$
     "$(awk -v a="$speedo_rate" -v b="$psql_rate" 'BEGIN { print a / b }')"
 printf '%-52s %12s %8.2f\n' "speedo consume postgres (wall clock, with group join)" "$speedo_wall" \
     "$(awk -v a="$speedo_wall" -v b="$psql_rate" 'BEGIN { print a / b }')"
+r=$(ratio "$speedo_rate" "$psql_rate")
+bench_result "consume postgres, $records rows, exactly-once" "$speedo_rate rows/s (wall $speedo_wall)" "psql \\copy $psql_rate rows/s" "${r}×" "≥ 0.80×" "$(verdict "$r" ">=" 0.8)"
