@@ -18,7 +18,9 @@ struct Speedo: AsyncParsableCommand {
             75 records not confirmed delivered, 130 interrupted.
             """,
         version: SpeedoVersion.current,
-        subcommands: [Ingest.self, Simulate.self, Consume.self, Dev.self, Status.self, History.self, Replay.self]
+        subcommands: [
+            Ingest.self, Simulate.self, Consume.self, Gateway.self, Dev.self, Status.self, History.self, Replay.self,
+        ]
     )
 
     /// Runs the chosen command and turns failures into a message on stderr and a sysexits code,
