@@ -111,18 +111,7 @@ package final class KafkaAdmin: Sendable {
 
     /// Watermarks of every partition of `topic`, keyed by partition id.
     package func watermarks(topic: String, timeout: Duration = .seconds(10)) throws(KafkaError) -> [Int32: Watermarks] {
-        let deadline = ContinuousClock.now + timeout
-        let metadata = try handle.metadata(timeout: timeout)
-        guard let described = metadata.topic(named: topic) else {
-            throw KafkaError(RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, while: "querying watermarks of \(topic)")
-        }
-        if let error = described.error { throw error }
-        var result: [Int32: Watermarks] = [:]
-        for partition in described.partitions {
-            result[partition.id] = try handle.watermarks(
-                topic: topic, partition: partition.id, timeout: max(deadline - .now, .milliseconds(1)))
-        }
-        return result
+        try handle.watermarks(topic: topic, timeout: timeout)
     }
 
     /// The offsets `group` has committed for `partitions` (the next offset it will read); partitions without a

@@ -135,6 +135,11 @@ package final class KafkaConsumer: Sendable {
         try handle.watermarks(topic: topic, partition: partition, timeout: timeout)
     }
 
+    /// Watermarks of every partition of `topic`, keyed by partition id.
+    package func watermarks(topic: String, timeout: Duration) throws(KafkaError) -> [Int32: Watermarks] {
+        try handle.watermarks(topic: topic, timeout: timeout)
+    }
+
     /// The high watermark of an assigned partition as last seen in a fetch response, without asking the brokers
     /// (so it never blocks); nil before the first fetch.
     package func lastKnownHighWatermark(topic: String, partition: Int32) -> Int64? {

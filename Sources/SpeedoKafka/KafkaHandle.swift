@@ -92,6 +92,22 @@ final class KafkaHandle: @unchecked Sendable {
         }
         return Watermarks(low: low, high: high)
     }
+
+    /// Watermarks of every partition of `topic` (from the metadata), keyed by partition id.
+    func watermarks(topic: String, timeout: Duration) throws(KafkaError) -> [Int32: Watermarks] {
+        let deadline = ContinuousClock.now + timeout
+        let metadata = try metadata(timeout: timeout)
+        guard let described = metadata.topic(named: topic) else {
+            throw KafkaError(RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, while: "querying watermarks of \(topic)")
+        }
+        if let error = described.error { throw error }
+        var result: [Int32: Watermarks] = [:]
+        for partition in described.partitions {
+            result[partition.id] = try watermarks(
+                topic: topic, partition: partition.id, timeout: max(deadline - .now, .milliseconds(1)))
+        }
+        return result
+    }
 }
 
 /// The first offset still held (`low`) and the offset the next record will get (`high`).

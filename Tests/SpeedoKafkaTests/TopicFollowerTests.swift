@@ -1,0 +1,223 @@
+import Foundation
+import Glibc
+import SpeedoCore
+import SpeedoKafka
+import Synchronization
+import Testing
+
+/// What a follower handed over, in the order it did.
+private final class FollowerLog: Sendable {
+    private struct Entries {
+        var records: [ConsumedRecord] = []
+        var states: [TopicFollower.State] = []
+        /// How many records had arrived when each state was announced.
+        var recordsAtState: [Int] = []
+    }
+
+    private let entries = Mutex(Entries())
+
+    func follow(_ cluster: MockCluster, topic: String, start: TopicFollower.Start) throws -> TopicFollower {
+        try TopicFollower(
+            configuration: configuration(cluster), topic: topic, start: start,
+            records: { batch in
+                precondition(!batch.isEmpty)
+                self.entries.withLock { $0.records += batch }
+            },
+            stateChanged: { state in
+                self.entries.withLock { entries in
+                    entries.states.append(state)
+                    entries.recordsAtState.append(entries.records.count)
+                }
+            })
+    }
+
+    var records: [ConsumedRecord] { entries.withLock { $0.records } }
+    var states: [TopicFollower.State] { entries.withLock { $0.states } }
+    var recordsAtState: [Int] { entries.withLock { $0.recordsAtState } }
+
+    /// Sleeps briefly until `condition` holds or `timeout` passed; returns whether it held.
+    @discardableResult
+    func wait(timeout: Duration = .seconds(15), until condition: (FollowerLog) -> Bool) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !condition(self) {
+            guard ContinuousClock.now < deadline else { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+}
+
+private extension TopicFollower.State {
+    var isUnreachable: Bool { if case .unreachable = self { true } else { false } }
+}
+
+private extension [ConsumedRecord] {
+    /// "partition@offset=value" of each record, sorted.
+    var positions: [String] {
+        map { "\($0.partition)@\($0.offset)=\(String(decoding: $0.value ?? [], as: UTF8.self))" }.sorted()
+    }
+}
+
+@Suite("TopicFollower against the mock cluster", .serialized)
+struct TopicFollowerTests {
+    private static let t0: Int64 = 1_700_000_000_000
+
+    /// Sends one record per timestamp to `partition`, value "p<partition>-<label><index>", and waits for delivery.
+    private func produce(
+        _ cluster: MockCluster, topic: String, partition: Int32, timestampsMs: [Int64], label: String = ""
+    ) throws {
+        let producer = try KafkaProducer(configuration: configuration(cluster)) { _ in }
+        for (index, timestamp) in timestampsMs.enumerated() {
+            try producer.send(
+                topic: topic, key: nil, value: Array("p\(partition)-\(label)\(index)".utf8), partition: partition,
+                timestampMs: timestamp, tag: UInt64(index))
+        }
+        #expect(producer.close(flushTimeout: .seconds(15)) == 0)
+    }
+
+    @Test func fromTheBeginningEverythingThenCaughtUpThenLiveRecords() throws {
+        let cluster = try MockCluster()
+        let topic = uniqueName("follow")
+        try cluster.createTopic(name: topic, partitions: 3)
+        for partition: Int32 in [0, 2] {
+            try produce(cluster, topic: topic, partition: partition, timestampsMs: (0..<40).map { Self.t0 + $0 })
+        }
+        let log = FollowerLog()
+        let follower = try log.follow(cluster, topic: topic, start: .beginning)
+        defer { follower.stop() }
+
+        #expect(log.wait { $0.states.contains(.caughtUp) })
+        #expect(log.states == [.caughtUp])
+        #expect(follower.state == .caughtUp)
+        // Every record held at the start came before the announcement.
+        #expect(log.recordsAtState == [80])
+        let expected: [String] = [Int32(0), 2].flatMap { partition -> [String] in (0..<40).map { "\(partition)@\($0)=p\(partition)-\($0)" } }
+        #expect(log.records.positions == expected.sorted())
+        // Each partition in offset order.
+        for partition: Int32 in [0, 2] {
+            let offsets = log.records.filter { $0.partition == partition }.map(\.offset)
+            #expect(offsets == offsets.sorted())
+        }
+
+        try produce(cluster, topic: topic, partition: 1, timestampsMs: [Self.t0, Self.t0 + 1], label: "live")
+        #expect(log.wait { $0.records.count == 82 })
+        #expect(log.records.filter { $0.partition == 1 }.positions == ["1@0=p1-live0", "1@1=p1-live1"])
+        #expect(log.states == [.caughtUp])
+    }
+
+    @Test func sinceATimeOnlyRecordsStampedAtOrAfterIt() throws {
+        let cluster = try MockCluster()
+        let topic = uniqueName("since")
+        try cluster.createTopic(name: topic, partitions: 3)
+        try produce(cluster, topic: topic, partition: 0, timestampsMs: [0, 1000, 2000, 3000, 4000].map { Self.t0 + $0 })
+        try produce(cluster, topic: topic, partition: 1, timestampsMs: [500, 2500, 2999].map { Self.t0 + $0 })
+        try produce(cluster, topic: topic, partition: 2, timestampsMs: [100, 200].map { Self.t0 + $0 })
+
+        let log = FollowerLog()
+        let since = Timestamp(microseconds: (Self.t0 + 2500) * 1000)
+        let follower = try log.follow(cluster, topic: topic, start: .since(since))
+        defer { follower.stop() }
+        #expect(log.wait { $0.states.contains(.caughtUp) })
+        #expect(log.records.positions == ["0@3=p0-3", "0@4=p0-4", "1@1=p1-1", "1@2=p1-2"])
+        #expect(log.records.allSatisfy { ($0.timestampMs ?? 0) >= Self.t0 + 2500 })
+
+        // A partition that had nothing new at the start still delivers what comes later, whatever its stamp.
+        try produce(cluster, topic: topic, partition: 2, timestampsMs: [Self.t0], label: "late")
+        #expect(log.wait { $0.records.count == 5 })
+        #expect(log.records.last?.value == Array("p2-late0".utf8))
+    }
+
+    @Test func anEmptyTopicIsCaughtUpAtOnce() throws {
+        let cluster = try MockCluster()
+        let topic = uniqueName("empty")
+        try cluster.createTopic(name: topic, partitions: 2)
+        let log = FollowerLog()
+        let follower = try log.follow(cluster, topic: topic, start: .since(Timestamp(microseconds: Self.t0 * 1000)))
+        defer { follower.stop() }
+        #expect(log.wait(timeout: .seconds(5)) { $0.states == [.caughtUp] })
+        #expect(log.records.isEmpty)
+    }
+
+    @Test func anOutageIsReportedAndNothingIsLostOrReadTwice() throws {
+        let cluster = try MockCluster()
+        let topic = uniqueName("outage")
+        try cluster.createTopic(name: topic, partitions: 2)
+        for partition: Int32 in [0, 1] {
+            try produce(cluster, topic: topic, partition: partition, timestampsMs: (0..<10).map { Self.t0 + $0 })
+        }
+        let log = FollowerLog()
+        let follower = try log.follow(cluster, topic: topic, start: .beginning)
+        defer { follower.stop() }
+        #expect(log.wait { $0.states == [.caughtUp] })
+
+        try cluster.setBroker(1, up: false)
+        #expect(log.wait { $0.states.last?.isUnreachable == true })
+        if case .unreachable(let reason) = log.states.last {
+            #expect(reason.contains(cluster.bootstrapServers) || reason.contains("reachable"))
+        }
+        #expect(follower.state.isUnreachable)
+
+        // Written while the broker is down: the producer delivers once it is back.
+        let late = Thread { [cluster] in
+            try? produceLate(cluster, topic: topic)
+        }
+        late.start()
+        usleep(300_000)
+        try cluster.setBroker(1, up: true)
+        #expect(log.wait(timeout: .seconds(20)) { $0.records.count >= 30 && $0.states.last == .caughtUp })
+        usleep(300_000)  // anything read twice would show up by now
+        let expected: [String] = [Int32(0), 1].flatMap { partition -> [String] in
+            (0..<10).map { "\(partition)@\($0)=p\(partition)-\($0)" }
+                + (0..<5).map { "\(partition)@\(10 + $0)=p\(partition)-late\($0)" }
+        }
+        #expect(log.records.positions == expected.sorted())
+        #expect(log.states.first == .caughtUp && log.states.last == .caughtUp)
+        #expect(!log.states.contains(.connecting))
+    }
+
+    @Test func brokersDownAtTheStartAreWaitedFor() throws {
+        let cluster = try MockCluster()
+        let topic = uniqueName("late-broker")
+        try cluster.createTopic(name: topic, partitions: 1)
+        try produce(cluster, topic: topic, partition: 0, timestampsMs: [Self.t0, Self.t0 + 1])
+        try cluster.setBroker(1, up: false)
+        let log = FollowerLog()
+        let follower = try log.follow(cluster, topic: topic, start: .beginning)
+        defer { follower.stop() }
+        #expect(log.wait { $0.states.first?.isUnreachable == true })
+        #expect(log.records.isEmpty)
+        try cluster.setBroker(1, up: true)
+        #expect(log.wait(timeout: .seconds(20)) { $0.states.last == .caughtUp })
+        #expect(log.records.positions == ["0@0=p0-0", "0@1=p0-1"])
+        #expect(log.states.count >= 2 && log.states.dropFirst().dropLast().allSatisfy { $0 != .caughtUp })
+    }
+
+    @Test func stopEndsTheThreadPromptlyAndSilencesCallbacks() throws {
+        let cluster = try MockCluster()
+        let topic = uniqueName("stop")
+        try cluster.createTopic(name: topic, partitions: 1)
+        let log = FollowerLog()
+        let follower = try log.follow(cluster, topic: topic, start: .beginning)
+        #expect(log.wait { $0.states == [.caughtUp] })
+        let clock = ContinuousClock()
+        let started = clock.now
+        follower.stop()
+        #expect(clock.now - started < .seconds(2))
+        try produce(cluster, topic: topic, partition: 0, timestampsMs: [Self.t0])
+        usleep(300_000)
+        #expect(log.records.isEmpty)
+    }
+}
+
+/// Five records per partition, sent while the broker may be down; librdkafka retries until it is back.
+private func produceLate(_ cluster: MockCluster, topic: String) throws {
+    let producer = try KafkaProducer(configuration: configuration(cluster, [("reconnect.backoff.max.ms", "200")])) { _ in }
+    for partition: Int32 in [0, 1] {
+        for index in 0..<5 {
+            try producer.send(
+                topic: topic, key: nil, value: Array("p\(partition)-late\(index)".utf8), partition: partition,
+                timestampMs: 1_700_000_000_000, tag: UInt64(index))
+        }
+    }
+    _ = producer.close(flushTimeout: .seconds(20))
+}
