@@ -48,7 +48,9 @@ let package = Package(
         ),
 
         .executableTarget(
-            name: "speedo-bench", dependencies: ["SpeedoCore"], path: "bench/Sources/speedo-bench", swiftSettings: strict),
+            name: "speedo-bench",
+            dependencies: ["SpeedoCore", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")],
+            path: "bench/Sources/speedo-bench", swiftSettings: strict),
 
         .testTarget(name: "SpeedoCoreTests", dependencies: ["SpeedoCore"], swiftSettings: strict),
         .testTarget(name: "SpeedoKafkaTests", dependencies: ["SpeedoKafka", "SpeedoCore"], swiftSettings: strict),

@@ -173,13 +173,13 @@ _speedo() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    ingest|simulate|consume|dev|status|history|replay|help)
+    ingest|simulate|consume|gateway|dev|status|history|replay|help)
         # Offer subcommand argument completions
         "_speedo_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'ingest simulate consume dev status history replay help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ingest simulate consume gateway dev status history replay help' -- "${cur}"))
         ;;
     esac
 }
@@ -403,6 +403,42 @@ _speedo_consume_stdout() {
         return
         ;;
     '--group')
+        return
+        ;;
+    esac
+}
+
+_speedo_gateway() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(-X --allow-origin)
+    non_repeating_options=(-b --brokers -t --topic --listen --token-file --max-lag --ping-interval)
+    __speedo_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-b'|'--brokers')
+        return
+        ;;
+    '-t'|'--topic')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--listen')
+        return
+        ;;
+    '--token-file')
+        return
+        ;;
+    '--allow-origin')
+        return
+        ;;
+    '--max-lag')
+        return
+        ;;
+    '--ping-interval')
         return
         ;;
     esac

@@ -53,6 +53,7 @@ _speedo() {
             'ingest:Validate NDJSON or CSV readings from files, stdin or HTTP and publish them to Kafka.'
             'simulate:Simulate vehicles passing speed sensors and send their readings.'
             'consume:Read the readings topic and write it somewhere: PostgreSQL, the latest state per sensor, standard output.'
+            'gateway:Push each sensor'\''s latest state from speed-latest to web clients over WebSocket.'
             'dev:Run the embedded local stack: a Kafka-protocol broker and a private PostgreSQL.'
             'status:Show brokers, topics, consumer lag and what PostgreSQL holds.'
             'history:Show the stored readings of sensors over a time range, raw or time-bucketed.'
@@ -63,7 +64,7 @@ _speedo() {
         ;;
     arg)
         case "${words[1]}" in
-        ingest|simulate|consume|dev|status|history|replay|help)
+        ingest|simulate|consume|gateway|dev|status|history|replay|help)
             "_speedo_${words[1]}" && ret=0
             ;;
         esac
@@ -205,6 +206,25 @@ _speedo_consume_stdout() {
         '--from[Where to start\: beginning, end, or stored (the group'\''s committed offsets).]:position:{__speedo_complete "${___from[@]}"}'
         '--group[Read as a member of this consumer group and commit offsets after writing (at least once).]:id:'
         '--exit-at-end[Stop (exit 0) once every partition read has been read to its end.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_speedo_gateway() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
+        '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
+        '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
+        '--listen[The address to serve on; port 0 picks a free port (the address in use is logged on stderr).]:host\:port:'
+        '--token-file[Require this token (the file'\''s content, trimmed) on /ws/speed and /metrics.]:path:'
+        '*--allow-origin[Accept browser WebSockets from pages of this origin, e.g. https\://dash.example.com (repeatable).]:origin:'
+        '--max-lag[Close a client whose oldest undelivered update has waited longer than this.]:duration:'
+        '--ping-interval[Ping idle clients this often; one that does not answer in time is closed.]:duration:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
