@@ -4,7 +4,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 SPEEDO = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)/speedo
 
-.PHONY: build deps test demo generated check-generated bench-decoder bench-simulate bench-ingest bench-http bench-history bench-replay clean
+.PHONY: build deps test demo generated check-generated bench-decoder bench-simulate bench-ingest bench-http bench-history bench-replay bench-gateway clean
 
 build: deps
 	$(SWIFT) build
@@ -44,6 +44,9 @@ bench-history: deps
 
 bench-replay: deps
 	bench/replay.sh
+
+bench-gateway: deps
+	bench/gateway.sh
 
 clean:
 	rm -rf .build
