@@ -23,7 +23,7 @@ import Testing
                 to: ConnectionSettings.latestTopic, on: cluster)
         }
         let gateway = try BackgroundSpeedo(
-            speedo, ["gateway", "-b", cluster.bootstrapServers, "--listen", "127.0.0.1:0", "--ping-interval", "1s"])
+            speedo, ["gateway", "-b", cluster.bootstrapServers, "--listen", "127.0.0.1:0", "--ping-interval", "3s"])
         try await waitUntil("the gateway listens") { Self.port(in: gateway.stderr) != nil }
         let listening = try #require(Self.port(in: gateway.stderr))
         let json = WebSocketProbe(url: "ws://127.0.0.1:\(listening)/ws/speed")
@@ -31,7 +31,7 @@ import Testing
         #expect(try await json.waitForMessages(1) == [text(of: state)])
         #expect(try await number.waitForMessages(1) == ["33.5"])
         // Longer than the ping interval: an idle client that answers pings stays connected.
-        try await Task.sleep(for: .milliseconds(2_500))
+        try await Task.sleep(for: .seconds(4))
         #expect(!json.hasEnded && !number.hasEnded)
 
         kill(gateway.process.processIdentifier, SIGTERM)
