@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
@@ -39,6 +40,7 @@ let package = Package(
                 "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoTUI", "SpeedoProcess", "SpeedoSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -46,7 +48,9 @@ let package = Package(
         ),
 
         .executableTarget(
-            name: "speedo-bench", dependencies: ["SpeedoCore"], path: "bench/Sources/speedo-bench", swiftSettings: strict),
+            name: "speedo-bench",
+            dependencies: ["SpeedoCore", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")],
+            path: "bench/Sources/speedo-bench", swiftSettings: strict),
 
         .testTarget(name: "SpeedoCoreTests", dependencies: ["SpeedoCore"], swiftSettings: strict),
         .testTarget(name: "SpeedoKafkaTests", dependencies: ["SpeedoKafka", "SpeedoCore"], swiftSettings: strict),
@@ -60,6 +64,7 @@ let package = Package(
             dependencies: [
                 "speedo", "SpeedoCore", "SpeedoKafka", "SpeedoStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: strict
         ),

@@ -173,13 +173,13 @@ _speedo() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    ingest|simulate|consume|watch|dev|status|history|replay|db|help)
+    ingest|simulate|consume|watch|gateway|dev|status|history|replay|db|help)
         # Offer subcommand argument completions
         "_speedo_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'ingest simulate consume watch dev status history replay db help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ingest simulate consume watch gateway dev status history replay db help' -- "${cur}"))
         ;;
     esac
 }
@@ -440,6 +440,42 @@ _speedo_watch() {
         return
         ;;
     '-X')
+        return
+        ;;
+    esac
+}
+
+_speedo_gateway() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(-X --allow-origin)
+    non_repeating_options=(-b --brokers -t --topic --listen --token-file --max-lag --ping-interval)
+    __speedo_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-b'|'--brokers')
+        return
+        ;;
+    '-t'|'--topic')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--listen')
+        return
+        ;;
+    '--token-file')
+        return
+        ;;
+    '--allow-origin')
+        return
+        ;;
+    '--max-lag')
+        return
+        ;;
+    '--ping-interval')
         return
         ;;
     esac

@@ -54,6 +54,7 @@ _speedo() {
             'simulate:Simulate vehicles passing speed sensors and send their readings.'
             'consume:Read the readings topic and write it somewhere: PostgreSQL, the latest state per sensor, standard output.'
             'watch:Show the sensors live in the terminal: speed, gauge and sparkline per sensor.'
+            'gateway:Push each sensor'\''s latest state from speed-latest to web clients over WebSocket.'
             'dev:Run the embedded local stack: a Kafka-protocol broker and a private PostgreSQL.'
             'status:Show brokers, topics, consumer lag and what PostgreSQL holds.'
             'history:Show the stored readings of sensors over a time range, raw or time-bucketed.'
@@ -65,7 +66,7 @@ _speedo() {
         ;;
     arg)
         case "${words[1]}" in
-        ingest|simulate|consume|watch|dev|status|history|replay|db|help)
+        ingest|simulate|consume|watch|gateway|dev|status|history|replay|db|help)
             "_speedo_${words[1]}" && ret=0
             ;;
         esac
@@ -228,6 +229,25 @@ _speedo_watch() {
         '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
         '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
         '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_speedo_gateway() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
+        '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
+        '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
+        '--listen[The address to serve on; port 0 picks a free port (the address in use is logged on stderr).]:host\:port:'
+        '--token-file[Require this token (the file'\''s content, trimmed) on /ws/speed and /metrics.]:path:'
+        '*--allow-origin[Accept browser WebSockets from pages of this origin, e.g. https\://dash.example.com (repeatable).]:origin:'
+        '--max-lag[Close a client whose oldest undelivered update has waited longer than this.]:duration:'
+        '--ping-interval[Ping idle clients this often; one that does not answer in time is closed.]:duration:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

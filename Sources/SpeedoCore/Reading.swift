@@ -190,3 +190,10 @@ enum ReadingRules {
             exact: parsed, approximateSeconds: parsed.seconds, shown: EscapedText.quoted(bytes: text), now: now)
     }
 }
+
+extension Reading {
+    /// A sensor id given on its own (a command-line or query parameter), checked against the contract's rule.
+    package static func validatedSensorID(_ text: String) throws(Rejection) -> String {
+        try Array(text.utf8).withBytes { bytes throws(Rejection) in try ReadingRules.sensorID(bytes) }
+    }
+}

@@ -82,21 +82,7 @@ struct HTTPIngestOptions: ParsableArguments {
 
     /// The token, read now; nil without --token-file.
     func bearerToken() throws -> String? {
-        guard let tokenFile else { return nil }
-        let text: String
-        do {
-            text = try String(contentsOfFile: tokenFile, encoding: .utf8)
-        } catch {
-            throw CommandFailure(.usage, "cannot read the token file \(tokenFile): \(error.localizedDescription)")
-        }
-        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !token.isEmpty else {
-            throw CommandFailure(.usage, "the token file \(tokenFile) is empty; put the bearer token clients must send in it")
-        }
-        guard token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw CommandFailure(.usage, "the token in \(tokenFile) has spaces or non-ASCII characters; use a token of printable ASCII")
-        }
-        return token
+        try tokenFile.map(HTTPServing.bearerToken(fromFile:))
     }
 }
 

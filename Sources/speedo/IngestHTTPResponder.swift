@@ -18,8 +18,7 @@ struct IngestHTTPResponder: HTTPResponder {
         /// How long a request waits for its acknowledgements. librdkafka's `message.timeout.ms` is set to the same,
         /// so it normally fails an unacknowledged record itself (definitely not delivered) just before this.
         var deliveryTimeout: Duration
-        /// nil: no authentication.
-        var bearerToken: String?
+        var authentication: BearerTokenCheck
         var accessLog: Bool
         var brokers: String
         var topic: String
@@ -65,7 +64,7 @@ struct IngestHTTPResponder: HTTPResponder {
             guard request.method == .get else { return (path, Self.methodNotAllowed(allow: "GET")) }
             if let refusal = authenticate(request) { return (path, refusal) }
             let text = metrics.exposition(outstandingRecords: publisher.outstandingCount)
-            return (path, Self.reply(.ok, text, contentType: "text/plain; version=0.0.4; charset=utf-8"))
+            return (path, Self.reply(.ok, text, contentType: HTTPReply.prometheusContentType))
         default:
             return ("other", Self.error(.notFound, "not-found", "no such resource; the API is POST /speed, GET /healthz and GET /metrics"))
         }
@@ -182,51 +181,26 @@ struct IngestHTTPResponder: HTTPResponder {
 
     /// nil when the request may proceed.
     private func authenticate(_ request: Request) -> Response? {
-        guard let token = settings.bearerToken else { return nil }
-        guard let authorization = request.headers[.authorization] else {
-            return Self.error(
-                .unauthorized, "unauthorized", "this server needs a bearer token: send Authorization: Bearer <token>",
-                headers: [.wwwAuthenticate: #"Bearer realm="speedo""#])
-        }
-        let parts = authorization.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer",
-            Self.constantTimeEquals(Array(parts[1].utf8), Array(token.utf8))
-        else {
-            return Self.error(
-                .unauthorized, "unauthorized", "the bearer token is not valid for this server",
-                headers: [.wwwAuthenticate: #"Bearer realm="speedo", error="invalid_token""#])
-        }
-        return nil
-    }
-
-    /// Takes as long for a token that differs in its first byte as for one that differs in its last.
-    private static func constantTimeEquals(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
-        var difference = UInt8(truncatingIfNeeded: given.count ^ expected.count)
-        for index in expected.indices {
-            difference |= expected[index] ^ (index < given.count ? given[index] : 0)
-        }
-        return difference == 0
+        settings.authentication.refusal(authorization: request.headers[.authorization])?.response
     }
 
     // MARK: Responses
 
     private static func methodNotAllowed(allow: String) -> Response {
-        error(.methodNotAllowed, "method-not-allowed", "this resource accepts \(allow) only", headers: [.allow: allow])
+        HTTPRefusal.methodNotAllowed(allow: allow).response
     }
 
     private static func error(
         _ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]
     ) -> Response {
-        reply(status, ErrorReply(error: code, message: message).json, headers: headers)
+        HTTPReply.error(status, code, message, headers: headers)
     }
 
     private static func reply(
         _ status: HTTPResponse.Status, _ body: [UInt8], contentType: String = "application/json",
         headers: HTTPFields = [:]
     ) -> Response {
-        var fields: HTTPFields = [.contentType: contentType]
-        fields.append(contentsOf: headers)
-        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        HTTPReply.body(status, body, contentType: contentType, headers: headers)
     }
 }
 

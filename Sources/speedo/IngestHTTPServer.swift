@@ -17,7 +17,7 @@ extension Ingest {
         let deliveryTimeout = try http.parsedDeliveryTimeout()
         let responderSettings = IngestHTTPResponder.Settings(
             maximumBodySize: try http.maximumBodySize(), deliveryTimeout: deliveryTimeout,
-            bearerToken: try http.bearerToken(), accessLog: http.accessLog, brokers: settings.brokers.value,
+            authentication: BearerTokenCheck(token: try http.bearerToken()), accessLog: http.accessLog, brokers: settings.brokers.value,
             topic: settings.topic.value)
 
         let publishing = self.publishing
@@ -30,7 +30,7 @@ extension Ingest {
         }
         let health = BrokerHealth(publisher: publisher, interval: IngestHTTPServer.healthProbeInterval, initial: .reachable)
 
-        let application = IngestHTTPServer.makeApplication(
+        let application = HTTPServing.makeApplication(
             host: host, port: port,
             responder: IngestHTTPResponder(
                 settings: responderSettings, publisher: publisher, health: health, metrics: IngestHTTPMetrics()),
@@ -68,24 +68,5 @@ enum IngestHTTPServer {
             ("message.timeout.ms", String(max(1, deliveryTimeout / .milliseconds(1)))),
             ("linger.ms", "0"),
         ]
-    }
-
-    /// Builds the server; tests run the same application in-process.
-    static func makeApplication(
-        host: String, port: Int, responder: IngestHTTPResponder,
-        onListening: @escaping @Sendable (String) -> Void = { _ in }
-    ) -> some ApplicationProtocol {
-        var logger = Logger(label: "speedo.http")
-        // Hummingbird's own notices (startup, shutdown) would duplicate ours; access lines are opt-in.
-        logger.logLevel = .warning
-        return Application(
-            responder: responder,
-            configuration: ApplicationConfiguration(address: .hostname(host, port: port)),
-            onServerRunning: { channel in
-                let bound = channel.localAddress
-                let shownHost = host.contains(":") ? "[\(host)]" : host
-                onListening("\(shownHost):\(bound?.port ?? port)")
-            },
-            logger: logger)
     }
 }

@@ -19,8 +19,8 @@ struct Speedo: AsyncParsableCommand {
             """,
         version: SpeedoVersion.current,
         subcommands: [
-            Ingest.self, Simulate.self, Consume.self, Watch.self, Dev.self, Status.self, History.self, Replay.self,
-            Db.self,
+            Ingest.self, Simulate.self, Consume.self, Watch.self, Gateway.self, Dev.self, Status.self, History.self,
+            Replay.self, Db.self,
         ]
     )
 

@@ -55,7 +55,7 @@ final class IngestHTTPFixture: Sendable {
     func responder(maximumBodySize: Int = defaultMaximumBodySize, token: String? = nil) -> IngestHTTPResponder {
         IngestHTTPResponder(
             settings: .init(
-                maximumBodySize: maximumBodySize, deliveryTimeout: deliveryTimeout, bearerToken: token, accessLog: false,
+                maximumBodySize: maximumBodySize, deliveryTimeout: deliveryTimeout, authentication: BearerTokenCheck(token: token), accessLog: false,
                 brokers: cluster.bootstrapServers, topic: topic),
             publisher: publisher, health: health, metrics: metrics)
     }
@@ -65,7 +65,7 @@ final class IngestHTTPFixture: Sendable {
         maximumBodySize: Int = defaultMaximumBodySize, token: String? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
-        let application = IngestHTTPServer.makeApplication(
+        let application = HTTPServing.makeApplication(
             host: "127.0.0.1", port: 0, responder: responder(maximumBodySize: maximumBodySize, token: token))
         try await application.test(.router) { client in try await body(client) }
     }

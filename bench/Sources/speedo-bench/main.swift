@@ -1,6 +1,7 @@
 // speedo-bench: throughput of the hot paths of `speedo ingest`, measured in process, single-threaded.
 //
 //   speedo-bench decode [--lines N]    decode + validate N generated NDJSON and CSV lines (best of 5 runs)
+//   speedo-bench gateway-clients …     many WebSocket clients of `speedo gateway`, measuring ts-to-receipt latency
 
 import SpeedoCore
 
@@ -102,10 +103,15 @@ func parseLineCount(_ arguments: ArraySlice<String>) throws(BenchmarkUsageError)
 
 let arguments = CommandLine.arguments.dropFirst()
 do {
-    guard arguments.first == "decode" else {
-        throw BenchmarkUsageError(description: "usage: speedo-bench decode [--lines N]")
+    switch arguments.first {
+    case "decode":
+        benchmarkDecoder(lines: try parseLineCount(arguments.dropFirst()))
+    case "gateway-clients":
+        try await GatewayClientsBenchmark(arguments.dropFirst()).run()
+    default:
+        throw BenchmarkUsageError(
+            description: "usage: speedo-bench decode [--lines N] | gateway-clients [--url URL] [--clients N] [--seconds S]")
     }
-    benchmarkDecoder(lines: try parseLineCount(arguments.dropFirst()))
 } catch {
     fputs("\(error)\n", stderr)
     exit(64)

@@ -1,0 +1,148 @@
+import ArgumentParser
+import SpeedoCore
+import SpeedoKafka
+import SpeedoStore
+
+struct Gateway: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Push each sensor's latest state from speed-latest to web clients over WebSocket.",
+        discussion: """
+            Follows every partition of the compacted topic speed-latest (written by `speedo consume latest`) from \
+            its beginning, without a consumer group, and serves:
+
+              GET /ws/speed   a WebSocket: first the latest state of every sensor, then every update, one JSON text
+                              message each, as on the topic:
+                              {"sensor_id":"sensor-1","speed":42.5,"ts":1700000000.5,"window_s":60,"count":600,"min":0,"avg":38.2,"max":71.5}
+                              ?sensor=ID (repeatable) and ?sensors=GLOB (e.g. truck-*) choose sensors;
+                              ?format=number&sensor=ID sends the bare speed instead (always a number);
+                              a bad query is answered 400 before any upgrade.
+              GET /           a live page of every sensor's speed (its own ?sensor, ?sensors and ?token are passed on)
+              GET /healthz    200 once the topic was read to its end; 503 while starting or when the brokers are unreachable
+              GET /metrics    Prometheus metrics: connections, messages sent, updates coalesced, slow clients dropped
+
+            A slow client never slows the others or the topic's reader: each client has a mailbox holding at most \
+            the newest state per sensor (older undelivered ones are replaced, "coalesced"), and a client whose oldest \
+            undelivered update has waited longer than --max-lag is closed (code 1008 with the reason). Idle clients \
+            are pinged every --ping-interval and closed when they do not answer.
+
+            With --token-file, /ws/speed and /metrics need the token: `Authorization: Bearer <token>`, or \
+            ?token=<token> on /ws/speed (browsers cannot set headers on a WebSocket). A browser's WebSocket is accepted \
+            only from the gateway's own pages unless --allow-origin names the site (scheme://host[:port]); clients \
+            that send no Origin, or a ws:// or wss:// one (not browsers), are accepted.
+
+            SIGINT or SIGTERM stop accepting connections, send every client a close frame, and exit 130.
+
+            Examples:
+              speedo gateway
+                  the dev stack, on http://127.0.0.1:9000/
+              speedo gateway --listen 0.0.0.0:9000 --token-file /etc/speedo/token --allow-origin https://dash.example.com
+              websocat 'ws://127.0.0.1:9000/ws/speed?format=number&sensor=sensor-1'
+            """
+    )
+
+    @OptionGroup(title: "Kafka")
+    var kafka: KafkaOptions
+
+    @Option(help: ArgumentHelp(
+        "The address to serve on; port 0 picks a free port (the address in use is logged on stderr).", valueName: "host:port"))
+    var listen = "127.0.0.1:9000"
+
+    @Option(help: ArgumentHelp(
+        "Require this token (the file's content, trimmed) on /ws/speed and /metrics.", valueName: "path"))
+    var tokenFile: String?
+
+    @Option(
+        name: .customLong("allow-origin"),
+        help: ArgumentHelp(
+            "Accept browser WebSockets from pages of this origin, e.g. https://dash.example.com (repeatable).",
+            valueName: "origin"))
+    var allowedOrigins: [String] = []
+
+    @Option(help: ArgumentHelp(
+        "Close a client whose oldest undelivered update has waited longer than this.", valueName: "duration"))
+    var maxLag = "2s"
+
+    @Option(help: ArgumentHelp("Ping idle clients this often; one that does not answer in time is closed.", valueName: "duration"))
+    var pingInterval = "30s"
+
+    func validate() throws {
+        _ = try ListenAddress.parse(listen)
+        _ = try Self.duration(maxLag, option: "--max-lag", range: .milliseconds(10) ... .seconds(3_600))
+        _ = try Self.duration(pingInterval, option: "--ping-interval", range: .milliseconds(100) ... .seconds(3_600))
+        for origin in allowedOrigins where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
+            throw ValidationError("--allow-origin takes scheme://host[:port], e.g. https://dash.example.com (got \(origin))")
+        }
+    }
+
+    static func duration(_ text: String, option: String, range: ClosedRange<Duration>) throws -> Duration {
+        let span: TimeSpan
+        do {
+            span = try TimeSpan.parse(text)
+        } catch {
+            throw ValidationError("\(option): \(error)")
+        }
+        let duration = Duration.microseconds(span.microseconds)
+        guard range.contains(duration) else {
+            throw ValidationError("\(option) must be between \(range.lowerBound) and \(range.upperBound) (got \(text))")
+        }
+        return duration
+    }
+
+    func run() async throws {
+        let settings = try ConnectionSettings.resolve(kafka: kafka, database: nil)
+        let (host, port) = try ListenAddress.parse(listen)
+        let admission = GatewayAdmission(
+            authentication: BearerTokenCheck(token: try tokenFile.map(HTTPServing.bearerToken(fromFile:))),
+            allowedOrigins: allowedOrigins)
+        let maxLag = try Self.duration(maxLag, option: "--max-lag", range: .milliseconds(10) ... .seconds(3_600))
+        let serverSettings = GatewayServer.Settings(
+            admission: admission,
+            pingInterval: try Self.duration(pingInterval, option: "--ping-interval", range: .milliseconds(100) ... .seconds(3_600)),
+            closeTimeout: .seconds(5))
+        let hub = GatewayHub(maxLag: maxLag, metrics: GatewayMetrics())
+        let topic = GatewayHub.topic
+
+        let follower = try await runOnDedicatedThread(name: "speedo-connect") {
+            try hub.follow(KafkaConfiguration(settings))
+        }
+        let application = HTTPServing.makeApplication(
+            host: host, port: port,
+            responder: GatewayResponder(admission: admission, hub: hub, brokers: settings.brokers.value, topic: topic),
+            server: GatewayServer.builder(settings: serverSettings, hub: hub),
+            onListening: { address in
+                Terminal.note("listening on http://\(address) (WebSocket ws://\(address)\(GatewayAdmission.path)), "
+                    + "following \(topic) at \(settings.brokers.value)")
+            })
+        // Notices a client that fell behind even when no update comes to reveal it.
+        let sweeper = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: maxLag / 4)
+                hub.sweep()
+            }
+        }
+        defer { sweeper.cancel() }
+        do {
+            try await application.runService()
+        } catch {
+            throw CommandFailure(.unavailable, "cannot serve HTTP on \(listen): \(error); is the port in use?")
+        }
+        try await runOnDedicatedThread(name: "speedo-close") { follower.stop() }
+        Terminal.note("speedo gateway: stopped on a signal; every client was sent a close frame")
+        throw ExitCode(SpeedoExitCode.interrupted.rawValue)
+    }
+}
+
+extension GatewayHub {
+    static let topic = ConnectionSettings.latestTopic
+
+    /// Feeds the hub from `speed-latest`, read from its beginning (a compacted topic: about one record per sensor)
+    /// on the follower's own thread.
+    func follow(_ configuration: KafkaConfiguration) throws(KafkaError) -> TopicFollower {
+        try TopicFollower(
+            configuration: configuration, topic: Self.topic, start: .beginning, records: publish,
+            stateChanged: { [self] state in
+                feedChanged(to: state)
+                if case .unreachable(let reason) = state { Terminal.note("speedo gateway: \(Self.topic): \(reason); retrying") }
+            })
+    }
+}

@@ -1,0 +1,122 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import SpeedoCore
+
+/// What one WebSocket client asked for in its query: which sensors, and in which form.
+struct GatewaySubscription: Sendable, Equatable {
+    enum Format: String, Sendable {
+        /// The `speed-latest` value: `{"sensor_id":…,"speed":…,"ts":…,"window_s":…,"count":…,"min":…,"avg":…,"max":…}`.
+        case json
+        /// The bare speed, e.g. `42.5`: always a number, for the simplest pages (the seed's "0 km/h" bug came from
+        /// a payload that was not one).
+        case number
+    }
+
+    /// Sensors named with `sensor=`; with no `sensors=` either, every sensor is selected.
+    var sensorIDs: Set<String> = []
+    var glob: SensorGlob?
+    var format = Format.json
+
+    func selects(_ sensorID: String) -> Bool {
+        (sensorIDs.isEmpty && glob == nil) || sensorIDs.contains(sensorID) || glob?.matches(sensorID) == true
+    }
+}
+
+/// Decides, before a WebSocket upgrade, whether `GET /ws/speed` may proceed, and with which subscription: the
+/// Origin (403), the bearer token (401) and the query (400), in that order. The same answer is given to the
+/// upgrade (which goes ahead only when admitted) and to the plain HTTP response a refused client gets.
+struct GatewayAdmission: Sendable {
+    static let path = "/ws/speed"
+
+    let authentication: BearerTokenCheck
+    /// `--allow-origin`, normalised (lower case, no trailing slash); empty: same origin only.
+    let allowedOrigins: Set<String>
+
+    init(authentication: BearerTokenCheck, allowedOrigins: [String]) {
+        self.authentication = authentication
+        self.allowedOrigins = Set(allowedOrigins.map(Self.normalisedOrigin))
+    }
+
+    /// `host` is the request's Host (its authority), compared with `origin` when no origin list is given.
+    func admit(uri: URI, authorization: String?, origin: String?, host: String?) -> Result<GatewaySubscription, HTTPRefusal> {
+        if let refusal = originRefusal(origin, host: host) { return .failure(refusal) }
+        let parameters = uri.queryParameters
+        if let refusal = authentication.refusal(authorization: authorization, queryToken: parameters["token"]) {
+            return .failure(refusal)
+        }
+        return Self.subscription(parameters)
+    }
+
+    /// Browsers always send Origin on a WebSocket handshake, the origin of the page (http, https, or `null`), which a
+    /// page cannot forge. Other clients send none, or (some WebSocket libraries) one of their own with a ws or wss
+    /// scheme, which no page has: they are let through, the token is what guards them.
+    private func originRefusal(_ origin: String?, host: String?) -> HTTPRefusal? {
+        guard let origin else { return nil }
+        let normalised = Self.normalisedOrigin(origin)
+        if normalised.hasPrefix("ws://") || normalised.hasPrefix("wss://") { return nil }
+        if allowedOrigins.isEmpty {
+            let originHost = normalised.split(separator: "://", maxSplits: 1).dropFirst().first
+            if let originHost, let host, originHost == host.lowercased() { return nil }
+            return HTTPRefusal(
+                status: .forbidden, code: "origin-not-allowed",
+                message: "pages from \(EscapedText.quoted(origin)) may not connect: only pages served by this gateway may; "
+                    + "start it with --allow-origin \(EscapedText.escape(origin)) to let that site in")
+        }
+        guard allowedOrigins.contains(normalised) else {
+            return HTTPRefusal(
+                status: .forbidden, code: "origin-not-allowed",
+                message: "pages from \(EscapedText.quoted(origin)) may not connect; the gateway allows "
+                    + allowedOrigins.sorted().joined(separator: ", ") + " (--allow-origin)")
+        }
+        return nil
+    }
+
+    private static func normalisedOrigin(_ origin: String) -> String {
+        var text = origin.lowercased()
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
+    }
+
+    private static let usage = "use sensor=ID (repeatable), sensors=GLOB (e.g. sensors=truck-*), format=json|number and token=TOKEN"
+
+    /// The message says what was wrong and what is accepted.
+    private static func subscription(
+        _ parameters: FlatDictionary<Substring, Substring>
+    ) -> Result<GatewaySubscription, HTTPRefusal> {
+        func failure(_ message: String) -> Result<GatewaySubscription, HTTPRefusal> {
+            .failure(HTTPRefusal(status: .badRequest, code: "bad-query", message: message))
+        }
+        var subscription = GatewaySubscription()
+        var seen: Set<Substring> = []
+        for (name, value) in parameters {
+            switch name {
+            case "sensor":
+                do throws(Rejection) {
+                    subscription.sensorIDs.insert(try Reading.validatedSensorID(String(value)))
+                } catch {
+                    return failure("sensor=\(EscapedText.escape(String(value))) is not a sensor id: the id \(error.rule)")
+                }
+            case "sensors", "format", "token":
+                guard seen.insert(name).inserted else { return failure("\(name)= may be given only once; \(usage)") }
+                if name == "sensors" {
+                    guard let glob = SensorGlob(String(value)) else {
+                        return failure("sensors= needs a pattern such as truck-* or a-?,b-*; \(usage)")
+                    }
+                    subscription.glob = glob
+                } else if name == "format" {
+                    guard let format = GatewaySubscription.Format(rawValue: String(value)) else {
+                        return failure("format=\(EscapedText.escape(String(value))) is not known: use format=json or format=number")
+                    }
+                    subscription.format = format
+                }
+            default:
+                return failure("unknown query parameter \(EscapedText.quoted(String(name))); \(usage)")
+            }
+        }
+        if subscription.format == .number && (subscription.sensorIDs.count != 1 || subscription.glob != nil) {
+            return failure("format=number sends one bare number per update, so it needs exactly one sensor=ID and no sensors=")
+        }
+        return .success(subscription)
+    }
+}

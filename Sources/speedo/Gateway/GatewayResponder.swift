@@ -1,0 +1,76 @@
+import Hummingbird
+
+/// The gateway's plain HTTP: `GET /` (the live page), `GET /healthz`, `GET /metrics`, and the answer to a
+/// `GET /ws/speed` that did not upgrade (its refusal, or 426 when it was not a WebSocket handshake).
+///
+/// `/healthz` answers 200 once the feed has read `speed-latest` to its end, 503 while it connects or when the brokers
+/// cannot be reached; it and the page stay open, `/metrics` and `/ws/speed` need the token when there is one.
+struct GatewayResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+
+    let admission: GatewayAdmission
+    let hub: GatewayHub
+    let brokers: String
+    let topic: String
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let (route, response) = dispatch(request)
+        hub.metrics.countRequest(route: route, status: response.status.code)
+        return response
+    }
+
+    private func dispatch(_ request: Request) -> (String, Response) {
+        let path = request.uri.path
+        switch path {
+        case "/", GatewayAdmission.path, "/healthz", "/metrics":
+            guard request.method == .get else { return (path, HTTPRefusal.methodNotAllowed(allow: "GET").response) }
+        default:
+            return ("other", HTTPReply.error(
+                .notFound, "not-found",
+                "no such resource; the gateway serves GET / (a live page), GET /ws/speed (WebSocket), GET /healthz and GET /metrics"))
+        }
+        switch path {
+        case "/":
+            return (path, HTTPReply.body(.ok, Array(GatewayPage.html.utf8), contentType: "text/html; charset=utf-8"))
+        case "/healthz":
+            return (path, health())
+        case "/metrics":
+            if let refusal = admission.authentication.refusal(authorization: request.headers[.authorization]) {
+                return (path, refusal.response)
+            }
+            return (path, HTTPReply.body(.ok, hub.metrics.exposition(), contentType: HTTPReply.prometheusContentType))
+        default:
+            let admitted = admission.admit(
+                uri: request.uri, authorization: request.headers[.authorization], origin: request.headers[.origin],
+                host: request.head.authority)
+            if case .failure(let refusal) = admitted { return (path, refusal.response) }
+            return (path, HTTPReply.error(
+                .upgradeRequired, "upgrade-required",
+                "\(GatewayAdmission.path) is a WebSocket: connect with a WebSocket client (ws://HOST:PORT\(GatewayAdmission.path))",
+                headers: [.upgrade: "websocket"]))
+        }
+    }
+
+    private func health() -> Response {
+        let connections = hub.connectionCount
+        let (status, state, message): (HTTPResponse.Status, String, String?) =
+            switch hub.feed {
+            case .caughtUp: (.ok, "ok", nil)
+            case .connecting: (.serviceUnavailable, "starting", "still reading \(topic) up to its end")
+            case .unreachable(let reason): (.serviceUnavailable, "unavailable", reason)
+            }
+        return HTTPReply.body(status, JSONBody.encode(GatewayHealthReply(
+            status: state, brokers: brokers, topic: topic, message: message, connections: connections,
+            sensors: hub.sensorCount)))
+    }
+}
+
+/// `GET /healthz` of the gateway.
+struct GatewayHealthReply: Encodable, Sendable {
+    var status: String
+    var brokers: String
+    var topic: String
+    var message: String?
+    var connections: Int
+    var sensors: Int
+}

@@ -1,0 +1,164 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+
+/// The gateway's connections: HTTP/1.1, where `GET /ws/speed` upgrades to a WebSocket once admitted.
+enum GatewayServer {
+    struct Settings: Sendable {
+        var admission: GatewayAdmission
+        /// Ping an idle client this often; it must answer within the same period or it is closed.
+        var pingInterval: Duration
+        /// How long a closing client has to answer the close frame.
+        var closeTimeout: Duration
+    }
+
+    /// The socket send buffer of a WebSocket connection: a few seconds of every sensor's updates.
+    static let sendBufferSize = 64 << 10
+
+    /// How long a client being closed for lag has to take its close frame before the connection is cut.
+    static let closeGrace = TimeAmount.seconds(1)
+
+    static func builder(settings: Settings, hub: GatewayHub) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
+                ws: WebSocketServerConfiguration(
+                    autoPing: .enabled(timePeriod: settings.pingInterval), closeTimeout: settings.closeTimeout))
+            let webSocket = HTTP1WebSocketUpgradeChannel(responder: responder, configuration: configuration) { head, channel, _ in
+                // The refusal handler let through only admitted upgrades; this decides again on the same request.
+                guard case .success(let subscription) = settings.admission.admit(head) else { return .dontUpgrade }
+                return .upgrade([:]) { inbound, outbound, _ in
+                    await serve(subscription, channel: channel, hub: hub, inbound: inbound, outbound: outbound)
+                }
+            }
+            return GatewayChildChannel(webSocket: webSocket, admission: settings.admission)
+        }
+    }
+
+    /// One client, from its upgrade to its close: its snapshot and updates are written by one task while another
+    /// reads what the client sends (which also processes its pongs and its close frame).
+    private static func serve(
+        _ subscription: GatewaySubscription, channel: any Channel, hub: GatewayHub,
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
+    ) async {
+        // Bounds what the kernel holds for a client that stopped reading (its autotuned default reaches megabytes), so
+        // that such a client blocks its writer, and so shows its lag, after kilobytes instead of minutes.
+        _ = try? await channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: sendBufferSize).get()
+        let mailbox = GatewayMailbox(subscription: subscription) {
+            channel.eventLoop.scheduleTask(in: closeGrace) { channel.close(promise: nil) }
+        }
+        hub.metrics.countRequest(route: GatewayAdmission.path, status: 101)
+        hub.register(mailbox)
+        defer { hub.unregister(mailbox) }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    for try await _ in inbound {}
+                } catch {
+                    // The connection broke; the writer is cancelled below either way.
+                }
+            }
+            group.addTask { await write(mailbox, to: outbound, metrics: hub.metrics) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private static func write(_ mailbox: GatewayMailbox, to outbound: WebSocketOutboundWriter, metrics: GatewayMetrics) async {
+        let format = mailbox.subscription.format
+        while true {
+            switch await mailbox.next() {
+            case .updates(let updates):
+                var sent = 0
+                defer { metrics.countSent(sent) }
+                do {
+                    for update in updates {
+                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: update.payload(format))))
+                        sent += 1
+                    }
+                } catch {
+                    return
+                }
+            case .close(let code, let reason):
+                try? await outbound.close(code, reason: reason)
+                return
+            case .finished:
+                return
+            }
+        }
+    }
+}
+
+extension GatewayAdmission {
+    func admit(_ head: HTTPRequest) -> Result<GatewaySubscription, HTTPRefusal> {
+        admit(
+            uri: URI(head.path ?? "/"), authorization: head.headerFields[.authorization], origin: head.headerFields[.origin],
+            host: head.authority)
+    }
+}
+
+/// Hummingbird's HTTP/1.1-with-WebSocket channel, with one change: a refused upgrade is answered by the gateway's
+/// HTTP responder (400, 401, 403 with a JSON message) instead of an empty 400.
+///
+/// It does so by taking the `Upgrade` header off a request that `GatewayAdmission` refuses, before the upgrade
+/// handler sees it: the request then goes through as plain HTTP, and the responder, deciding the same way, answers
+/// with the refusal.
+private struct GatewayChildChannel: ServerChildChannel {
+    typealias Value = HTTP1WebSocketUpgradeChannel.Value
+
+    let webSocket: HTTP1WebSocketUpgradeChannel
+    let admission: GatewayAdmission
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        webSocket.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let operations = channel.pipeline.syncOperations
+            let upgrader = try operations.handler(
+                type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
+            try operations.addHandler(RefusedUpgradeFilter(admission: admission), position: .before(upgrader))
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await webSocket.handle(value: value, logger: logger)
+    }
+}
+
+/// Sees the first request head of a connection, before the upgrade handler.
+private final class RefusedUpgradeFilter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    private let admission: GatewayAdmission
+
+    init(admission: GatewayAdmission) {
+        self.admission = admission
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(var head) = unwrapInboundIn(data) else {
+            context.fireChannelRead(data)
+            return
+        }
+        if head.headers.contains(name: "upgrade") && !admits(head) {
+            head.headers.remove(name: "upgrade")
+        }
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+        // Only a connection's first request can upgrade.
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    private func admits(_ head: HTTPRequestHead) -> Bool {
+        let uri = URI(head.uri)
+        guard uri.path == GatewayAdmission.path else { return false }
+        let admitted = admission.admit(
+            uri: uri, authorization: head.headers.first(name: "authorization"), origin: head.headers.first(name: "origin"),
+            host: head.headers.first(name: "host"))
+        if case .success = admitted { return true }
+        return false
+    }
+}

@@ -1,0 +1,171 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import Synchronization
+
+/// What the HTTP servers of speedo (`ingest --listen`, `gateway`) share: how they start, authenticate, answer
+/// errors and count requests.
+enum HTTPServing {
+    /// Builds a server on `host:port` (port 0: a free one, told to `onListening`); tests run the same application
+    /// in-process. `server` chooses the connection handling (plain HTTP/1.1, or with WebSocket upgrades).
+    static func makeApplication<Responder: HTTPResponder>(
+        host: String, port: Int, responder: Responder, server: HTTPServerBuilder = .http1(),
+        onListening: @escaping @Sendable (String) -> Void = { _ in }
+    ) -> some ApplicationProtocol where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
+        var logger = Logger(label: "speedo.http")
+        // Hummingbird's own notices (startup, shutdown) would duplicate ours; access lines are opt-in.
+        logger.logLevel = .warning
+        return Application(
+            responder: responder,
+            server: server,
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port)),
+            onServerRunning: { channel in
+                let bound = channel.localAddress
+                let shownHost = host.contains(":") ? "[\(host)]" : host
+                onListening("\(shownHost):\(bound?.port ?? port)")
+            },
+            logger: logger)
+    }
+
+    /// Reads `--token-file`: the file's content, trimmed, which must be printable ASCII without spaces.
+    static func bearerToken(fromFile path: String) throws -> String {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw CommandFailure(.usage, "cannot read the token file \(path): \(error.localizedDescription)")
+        }
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else {
+            throw CommandFailure(.usage, "the token file \(path) is empty; put the bearer token clients must send in it")
+        }
+        guard token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw CommandFailure(.usage, "the token in \(path) has spaces or non-ASCII characters; use a token of printable ASCII")
+        }
+        return token
+    }
+}
+
+/// A request refused before any work: the status, a stable code and a message saying what to do.
+struct HTTPRefusal: Error, Sendable, Equatable {
+    var status: HTTPResponse.Status
+    var code: String
+    var message: String
+    var headers: HTTPFields = [:]
+
+    var response: Response { HTTPReply.error(status, code, message, headers: headers) }
+
+    static func methodNotAllowed(allow: String) -> HTTPRefusal {
+        HTTPRefusal(
+            status: .methodNotAllowed, code: "method-not-allowed", message: "this resource accepts \(allow) only",
+            headers: [.allow: allow])
+    }
+}
+
+/// `--token-file`: requests must carry the token as `Authorization: Bearer <token>` (or, where a client cannot set
+/// headers, as a `token` query parameter the caller passes on).
+struct BearerTokenCheck: Sendable {
+    /// nil: no authentication.
+    let token: String?
+
+    /// nil when the request may proceed.
+    func refusal(authorization: String?, queryToken: Substring? = nil) -> HTTPRefusal? {
+        guard let token else { return nil }
+        let given: Substring
+        if let authorization {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return invalid }
+            given = parts[1]
+        } else if let queryToken {
+            given = queryToken
+        } else {
+            return HTTPRefusal(
+                status: .unauthorized, code: "unauthorized",
+                message: "this server needs a bearer token: send Authorization: Bearer <token>",
+                headers: [.wwwAuthenticate: #"Bearer realm="speedo""#])
+        }
+        return Self.constantTimeEquals(Array(given.utf8), Array(token.utf8)) ? nil : invalid
+    }
+
+    private var invalid: HTTPRefusal {
+        HTTPRefusal(
+            status: .unauthorized, code: "unauthorized", message: "the bearer token is not valid for this server",
+            headers: [.wwwAuthenticate: #"Bearer realm="speedo", error="invalid_token""#])
+    }
+
+    /// Takes as long for a token that differs in its first byte as for one that differs in its last.
+    private static func constantTimeEquals(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
+        var difference = UInt8(truncatingIfNeeded: given.count ^ expected.count)
+        for index in expected.indices {
+            difference |= expected[index] ^ (index < given.count ? given[index] : 0)
+        }
+        return difference == 0
+    }
+}
+
+enum HTTPReply {
+    static func error(
+        _ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]
+    ) -> Response {
+        body(status, ErrorReply(error: code, message: message).json, headers: headers)
+    }
+
+    static func body(
+        _ status: HTTPResponse.Status, _ body: [UInt8], contentType: String = "application/json",
+        headers: HTTPFields = [:]
+    ) -> Response {
+        var fields: HTTPFields = [.contentType: contentType]
+        fields.append(contentsOf: headers)
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    static let prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
+}
+
+/// A server's metrics, kept in a registry of its own (not the process-wide `MetricsSystem`, which can be
+/// bootstrapped only once per process) and served by `GET /metrics` in Prometheus' text format.
+final class HTTPMetricsRegistry: Sendable {
+    private let registry = PrometheusCollectorRegistry()
+    /// Makes the server's own metrics in this registry.
+    let factory: PrometheusMetricsFactory
+    /// Counters by route and status, made on first use: the registry's own lookup takes a lock and hashes labels.
+    private let requestCounters = Mutex<[RequestKey: Metrics.Counter]>([:])
+
+    private struct RequestKey: Hashable {
+        var route: String
+        var status: Int
+    }
+
+    init(durationBuckets: [Duration]? = nil) {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        if let durationBuckets { factory.defaultDurationHistogramBuckets = durationBuckets }
+        self.factory = factory
+    }
+
+    /// `route` is one of the API's paths, or `other`, so that scanners cannot grow the label set.
+    func countRequest(route: String, status: Int) {
+        let key = RequestKey(route: route, status: status)
+        let counter = requestCounters.withLock { counters in
+            if let known = counters[key] { return known }
+            let made = Metrics.Counter(
+                label: "speedo_http_requests_total", dimensions: [("route", route), ("status", String(status))],
+                factory: factory)
+            counters[key] = made
+            return made
+        }
+        counter.increment()
+    }
+
+    /// The Prometheus text exposition of every metric made with `factory`.
+    func exposition() -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(4096)
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}

@@ -1,0 +1,242 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SpeedoCore
+import SpeedoKafka
+import Testing
+
+@testable import speedo
+
+/// `speedo gateway` in-process against a real mock cluster, with real WebSocket clients on loopback.
+@Suite(.serialized) struct GatewayTests {
+    @Test func aClientGetsEverySensorsLatestStateThenEachUpdate() async throws {
+        let fixture = try await GatewayFixture.make()
+        let old = latestState("beta", speed: 10, secondsAgo: 5)
+        let newest = [latestState("beta", speed: 12.5, secondsAgo: 2), latestState("alpha", speed: 80)]
+        try await fixture.produce([old] + newest)
+        try await waitUntil("the hub has both sensors") { fixture.hub.sensorCount == 2 }
+        try await fixture.withServer { port, _ in
+            let probe = WebSocketProbe(url: "ws://127.0.0.1:\(port)/ws/speed")
+            // The snapshot: one message per sensor, its newest state only, by sensor id.
+            let snapshot = try await probe.waitForMessages(2)
+            #expect(snapshot == [text(of: newest[1]), text(of: newest[0])])
+
+            let update = latestState("beta", speed: 99.25, secondsAgo: 0)
+            try await fixture.produce([update])
+            let all = try await probe.waitForMessages(3)
+            #expect(all.last == text(of: update))
+            #expect(all.count == 3)
+            probe.disconnect()
+        }
+    }
+
+    @Test func queryParametersChooseSensorsAndTheFormat() async throws {
+        let fixture = try await GatewayFixture.make()
+        try await fixture.produce([
+            latestState("truck-1", speed: 50), latestState("truck-2", speed: 60), latestState("car-1", speed: 70),
+            latestState("bike", speed: 20.5),
+        ])
+        try await waitUntil("the hub has every sensor") { fixture.hub.sensorCount == 4 }
+        try await fixture.withServer { port, client in
+            let base = "ws://127.0.0.1:\(port)/ws/speed"
+            let named = WebSocketProbe(url: base + "?sensor=bike&sensor=car-1")
+            let globbed = WebSocketProbe(url: base + "?sensors=truck-*")
+            let number = WebSocketProbe(url: base + "?format=number&sensor=bike")
+            #expect(try await named.waitForMessages(2).map(sensorID) == ["bike", "car-1"])
+            #expect(try await globbed.waitForMessages(2).map(sensorID) == ["truck-1", "truck-2"])
+            #expect(try await number.waitForMessages(1) == ["20.5"])
+
+            try await fixture.produce([
+                latestState("truck-3", speed: 1), latestState("car-1", speed: 2), latestState("bike", speed: 0),
+            ])
+            #expect(try await named.waitForMessages(4).dropFirst(2).map(sensorID) == ["car-1", "bike"])
+            #expect(try await globbed.waitForMessages(3).last.map(sensorID) == "truck-3")
+            _ = try await number.waitForMessages(2)
+            try await fixture.produce([latestState("bike", speed: 1000)])
+            #expect(try await named.waitForMessages(5).last.map(sensorID) == "bike")
+            // Always a number, never an empty or non-numeric payload.
+            let numbers = try await number.waitForMessages(3)
+            #expect(numbers == ["20.5", "0", "1000"])
+            #expect(numbers.allSatisfy { Double($0)?.isFinite == true })
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(named.messages.count == 5 && globbed.messages.count == 3 && number.messages.count == 3)
+
+            for query in [
+                "format=number", "format=number&sensor=a&sensor=b", "format=number&sensors=a*", "format=xml",
+                "sensor=", "sensor=bad%20id", "sensors=", "sensors=a&sensors=b", "speed=1",
+            ] {
+                let refused = try await handshake(port: port, path: "/ws/speed?\(query)")
+                #expect(refused.status == 400, "\(query) was accepted")
+                #expect(refused.body.hasPrefix(#"{"error":"bad-query","message":""#), "\(refused.body)")
+                let plain = try await client.get("/ws/speed?\(query)")
+                #expect(plain.status == .badRequest && plain.text == refused.body)
+            }
+            let notUpgraded = try await client.get("/ws/speed?sensor=bike")
+            #expect(notUpgraded.status == .upgradeRequired)
+            for probe in [named, globbed, number] { probe.disconnect() }
+        }
+    }
+
+    @Test func aClientThatStopsReadingIsClosedWithoutDelayingTheOthers() async throws {
+        let fixture = try await GatewayFixture.make(maxLag: .milliseconds(300))
+        try await fixture.withServer { port, client in
+            let stalled = try await StalledWebSocket.open(port: port)
+            #expect(stalled.responseHead.hasPrefix("HTTP/1.1 101"))
+            let fast = WebSocketProbe(url: "ws://127.0.0.1:\(port)/ws/speed")
+            try await waitUntil("both clients are connected") { fixture.hub.connectionCount == 2 }
+
+            // 100 sensors, 60 states each, over 2 s: far more than the stalled client's socket buffers hold.
+            var states: [LatestState] = []
+            for round in 0..<60 {
+                for sensor in 0..<100 { states.append(latestState("s-\(sensor)", speed: Double(round))) }
+            }
+            try await fixture.produce(states, over: .seconds(2))
+            let produced = ContinuousClock.now
+            let finals = Set((0..<100).map { text(of: states[59 * 100 + $0]) })
+            try await waitUntil("the fast client has every final state", timeout: .seconds(5)) {
+                finals.isSubset(of: Set(fast.messages))
+            }
+            let delay = ContinuousClock.now - produced
+            #expect(delay < .seconds(2), "the fast client got the last states \(delay) after they were produced")
+
+            try await waitUntil("the stalled client was dropped") { fixture.hub.connectionCount == 1 }
+            let (bytes, endedByServer) = try await stalled.drain(timeout: .seconds(10))
+            #expect(endedByServer)
+            #expect(bytes.count < states.count * 100, "the stalled client was sent everything (\(bytes.count) bytes)")
+
+            let metrics = try await client.get("/metrics").text
+            #expect(metrics.contains(#"speedo_gateway_clients_dropped_total{reason="slow"} 1"#), "\(metrics)")
+            #expect(metrics.contains("speedo_gateway_connections 1.0"), "\(metrics)")
+            let coalesced = metrics.split(separator: "\n").first { $0.hasPrefix("speedo_gateway_updates_coalesced_total ") }
+            #expect((coalesced?.split(separator: " ").last).flatMap { Int($0) } ?? 0 > 0, "\(metrics)")
+            fast.disconnect()
+        }
+    }
+
+    @Test func aThousandClientsAllReceiveAnUpdate() async throws {
+        let fixture = try await GatewayFixture.make()
+        try await fixture.produce([latestState("gauge", speed: 1)])
+        try await waitUntil("the hub has the sensor") { fixture.hub.sensorCount == 1 }
+        try await fixture.withServer { port, _ in
+            let probes = (0..<1_000).map { _ in WebSocketProbe(url: "ws://127.0.0.1:\(port)/ws/speed") }
+            try await waitUntil("every client got the snapshot", timeout: .seconds(60)) {
+                probes.allSatisfy { $0.messages.count == 1 }
+            }
+            #expect(fixture.hub.connectionCount == 1_000)
+            let update = latestState("gauge", speed: 42)
+            try await fixture.produce([update])
+            try await waitUntil("every client got the update", timeout: .seconds(30)) {
+                probes.allSatisfy { $0.messages.count == 2 }
+            }
+            #expect(probes.allSatisfy { $0.messages.last == text(of: update) })
+            for probe in probes { probe.disconnect() }
+            try await waitUntil("every client is gone", timeout: .seconds(30)) { fixture.hub.connectionCount == 0 }
+        }
+    }
+
+    @Test func theTokenGuardsTheSocketAndTheMetricsButNotTheHealthOrThePage() async throws {
+        let fixture = try await GatewayFixture.make(token: "s3cret")
+        try await fixture.withServer { port, client in
+            let refused = try await handshake(port: port, path: "/ws/speed")
+            #expect(refused.status == 401)
+            #expect(refused.body.contains("needs a bearer token"), "\(refused.body)")
+            #expect(try await handshake(port: port, path: "/ws/speed?token=s3cre").status == 401)
+            let wrongHeader = try await handshake(port: port, path: "/ws/speed?token=s3cret", headers: ["Authorization: Bearer nope"])
+            #expect(wrongHeader.status == 401)
+            #expect(try await client.get("/ws/speed").status == .unauthorized)
+            #expect(try await client.get("/metrics").status == .unauthorized)
+            #expect(try await client.get("/metrics", headers: [.authorization: "Bearer s3cret"]).status == .ok)
+            #expect(try await client.get("/healthz").status == .ok)
+            #expect(try await client.get("/").status == .ok)
+
+            try await fixture.produce([latestState("a", speed: 3)])
+            let byQuery = WebSocketProbe(url: "ws://127.0.0.1:\(port)/ws/speed?token=s3cret")
+            let byHeader = WebSocketProbe(url: "ws://127.0.0.1:\(port)/ws/speed", headers: [.authorization: "Bearer s3cret"])
+            #expect(try await byQuery.waitForMessages(1).map(sensorID) == ["a"])
+            #expect(try await byHeader.waitForMessages(1).map(sensorID) == ["a"])
+            byQuery.disconnect()
+            byHeader.disconnect()
+        }
+    }
+
+    @Test func browsersConnectOnlyFromAllowedOrigins() async throws {
+        let sameOrigin = try await GatewayFixture.make()
+        try await sameOrigin.withServer { port, client in
+            let foreign = try await handshake(port: port, path: "/ws/speed", headers: ["Origin: http://evil.example"])
+            #expect(foreign.status == 403)
+            #expect(foreign.body.contains("--allow-origin http://evil.example"), "\(foreign.body)")
+            #expect(try await handshake(port: port, path: "/ws/speed", headers: ["Origin: http://127.0.0.1:\(port)"]).status == 101)
+        }
+
+        let listed = try await GatewayFixture.make(allowedOrigins: ["https://dash.example/"])
+        try await listed.withServer { port, client in
+            for origin in ["http://127.0.0.1:\(port)", "https://dash.example.evil", "null"] {
+                let refused = try await handshake(port: port, path: "/ws/speed", headers: ["Origin: \(origin)"])
+                #expect(refused.status == 403, "\(origin) was let in")
+            }
+            #expect(try await handshake(port: port, path: "/ws/speed", headers: ["Origin: https://DASH.example"]).status == 101)
+            #expect(try await handshake(port: port, path: "/ws/speed").status == 101)
+            try await listed.produce([latestState("a", speed: 3)])
+            // swift-websocket's client sends an Origin of its own, ws://HOST, which no browser page has.
+            let library = WebSocketProbe(url: "ws://127.0.0.1:\(port)/ws/speed")
+            #expect(try await library.waitForMessages(1).count == 1)
+            library.disconnect()
+        }
+    }
+
+    @Test func healthFollowsTheFeedAndMetricsCountTheTraffic() async throws {
+        let fixture = try await GatewayFixture.make()
+        try await fixture.produce([latestState("a", speed: 3), latestState("b", speed: 4)])
+        try await fixture.withServer { port, client in
+            let healthy = try await client.get("/healthz")
+            #expect(healthy.status == .ok)
+            #expect(healthy.text.contains(#""status":"ok""#) && healthy.text.contains(#""topic":"speed-latest""#))
+
+            let probe = WebSocketProbe(url: "ws://127.0.0.1:\(port)/ws/speed")
+            _ = try await probe.waitForMessages(2)
+            _ = try await client.get("/nowhere")
+            let metrics = try await client.get("/metrics")
+            #expect(metrics.headers[.contentType] == HTTPReply.prometheusContentType)
+            let lines = Set(metrics.text.split(separator: "\n").map(String.init))
+            for expected in [
+                "speedo_gateway_connections 1.0", "speedo_gateway_messages_sent_total 2",
+                #"speedo_gateway_states_received_total{outcome="valid"} 2"#,
+                #"speedo_http_requests_total{route="/ws/speed",status="101"} 1"#,
+                #"speedo_http_requests_total{route="other",status="404"} 1"#,
+            ] {
+                #expect(lines.contains(expected), "missing \(expected) in:\n\(metrics.text)")
+            }
+            probe.disconnect()
+
+        }
+
+        // Brokers that never answer: not healthy, and the answer says why.
+        let hub = GatewayHub(maxLag: .seconds(2), metrics: GatewayMetrics())
+        let follower = try hub.follow(KafkaConfiguration(bootstrapServers: "127.0.0.1:1"))
+        defer { follower.stop() }
+        let responder = GatewayResponder(
+            admission: fixture.admission, hub: hub, brokers: "127.0.0.1:1", topic: GatewayHub.topic)
+        try await HTTPServing.makeApplication(host: "127.0.0.1", port: 0, responder: responder).test(.router) { client in
+            let starting = try await client.get("/healthz")
+            #expect(starting.status == .serviceUnavailable)
+            #expect(starting.text.contains(#""brokers":"127.0.0.1:1""#), "\(starting.text)")
+            #expect(starting.text.contains(#""status":"starting""#) || starting.text.contains(#""status":"unavailable""#))
+        }
+    }
+
+    @Test func thePageConnectsToTheSocketItCameFrom() async throws {
+        let fixture = try await GatewayFixture.make()
+        try await fixture.withServer { _, client in
+            let page = try await client.get("/")
+            #expect(page.status == .ok)
+            #expect(page.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(page.text.contains(#""/ws/speed""#) && page.text.contains("location.host"))
+            #expect(page.text.contains("Number.isFinite"))
+            #expect(!page.text.contains("innerHTML"))
+        }
+    }
+}
+
+private func sensorID(_ message: String) -> String {
+    (try? JSONSerialization.jsonObject(with: Data(message.utf8)) as? [String: Any])?["sensor_id"] as? String ?? "?"
+}

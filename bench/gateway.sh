@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Gateway fan-out latency: `speedo simulate` (20 sensors at 10 Hz) -> speed-events -> `speedo consume latest` ->
+# speed-latest -> `speedo gateway` -> 1,000 WebSocket clients (`speedo-bench gateway-clients`), all on loopback in
+# front of a mock cluster (`speedo dev serve-broker`). Each client measures, per message, the time from the state's
+# ts (the reading's time, also the speed-latest record's Kafka timestamp) to its receipt; the gateway's CPU is read
+# from /proc over the measured window.
+# Usage: bench/gateway.sh [--clients 1000] [--sensors 20] [--rate 10] [--seconds 20] [--max-rate 20]   (release build)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/opt/swift/usr/bin"
+
+clients=1000
+sensors=20
+rate=10
+seconds=20
+max_rate=20
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --clients) clients=$2; shift 2 ;;
+    --sensors) sensors=$2; shift 2 ;;
+    --rate) rate=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --max-rate) max_rate=$2; shift 2 ;;
+    *) echo "usage: $0 [--clients N] [--sensors N] [--rate HZ] [--seconds S] [--max-rate N]" >&2; exit 64 ;;
+    esac
+done
+scripts/install-deps.sh curl
+
+swift build -c release --product speedo >/dev/null
+swift build -c release --product speedo-bench >/dev/null
+bin="$(swift build -c release --show-bin-path)"
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    local status=$?
+    [ "$status" -eq 0 ] || tail -5 "$work"/gateway.log "$work"/clients.txt >&2 2>/dev/null || true
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+    exit "$status"
+}
+trap cleanup EXIT
+export XDG_STATE_HOME="$work/none"
+
+"$bin/speedo" dev serve-broker --state-directory "$work" >"$work/broker.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -f "$work/broker.json" ] && break; sleep 0.1; done
+brokers=$(sed -n 's/.*"bootstrapServers" *: *"\([^"]*\)".*/\1/p' "$work/broker.json")
+
+# Upstream of the gateway, two settings keep the pipeline's own delay out of the figure: --max-rate above the
+# sensors' rate (at 10 the limiter holds a reading due just under 100 ms after the previous one), and a short fetch
+# wait (the mock broker holds a fetch for fetch.wait.max.ms, 500 ms by default).
+"$bin/speedo" consume latest -b "$brokers" --max-rate "$max_rate" -X fetch.wait.max.ms=10 2>"$work/latest.log" &
+pids+=($!)
+"$bin/speedo" gateway -b "$brokers" --listen 127.0.0.1:0 2>"$work/gateway.log" &
+gateway_pid=$!
+pids+=($gateway_pid)
+address=""
+for _ in $(seq 300); do
+    address=$(sed -n 's/^listening on http:\/\/\([^ ]*\) .*/\1/p' "$work/gateway.log")
+    [ -n "$address" ] && break
+    sleep 0.1
+done
+[ -n "$address" ] || { cat "$work/gateway.log" >&2; exit 1; }
+
+# The simulation runs through connecting, warm-up and measurement, and a little beyond.
+"$bin/speedo" simulate -b "$brokers" --sensors "$sensors" --rate "$rate" --duration "$((seconds + 90))s" \
+    >/dev/null 2>"$work/simulate.log" &
+pids+=($!)
+
+"$bin/speedo-bench" gateway-clients --url "ws://$address/ws/speed" --clients "$clients" --seconds "$seconds" \
+    >"$work/clients.txt" &
+clients_pid=$!
+pids+=($clients_pid)
+
+metric() { curl -sS "http://$address/metrics" | sed -n "s/^$1 \([0-9.]*\)$/\1/p"; }
+for _ in $(seq 600); do
+    connected=$(metric speedo_gateway_connections)
+    [ "${connected%.*}" = "$clients" ] && break
+    sleep 0.1
+done
+# CPU ticks (user + system) so far; -1 once the process has ended.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo -1; }
+hertz=$(getconf CLK_TCK)
+# The clients measure after a 3 s warm-up; the CPU window lies inside theirs (it starts and ends a little later).
+window=$((seconds - 1))
+sleep 3
+cpu_before=$(ticks "$gateway_pid")
+clients_cpu_before=$(ticks "$clients_pid")
+sent_before=$(metric speedo_gateway_messages_sent_total)
+sleep "$window"
+cpu_after=$(ticks "$gateway_pid")
+clients_cpu_after=$(ticks "$clients_pid")
+sent_after=$(metric speedo_gateway_messages_sent_total)
+coalesced=$(metric speedo_gateway_updates_coalesced_total)
+dropped=$(curl -sS "http://$address/metrics" | sed -n 's/^speedo_gateway_clients_dropped_total{reason="slow"} //p')
+wait "$clients_pid"
+
+cat "$work/clients.txt"
+awk -v before="$cpu_before" -v after="$cpu_after" -v cb="$clients_cpu_before" -v ca="$clients_cpu_after" \
+    -v hz="$hertz" -v s="$window" -v sb="$sent_before" -v sa="$sent_after" -v co="$coalesced" -v dr="$dropped" \
+    'BEGIN {
+        clients = (ca < 0 || cb < 0) ? "n/a" : sprintf("%.0f%%", 100 * (ca - cb) / hz / s)
+        printf "gateway: %.0f messages/s sent, CPU %.0f%% of one core; clients process CPU %s; coalesced %d, slow clients dropped %d\n",
+            (sa - sb) / s, 100 * (after - before) / hz / s, clients, co, dr
+    }'
+p99=$(sed -n 's/^RESULT .* p99_ms=\([0-9.]*\).*/\1/p' "$work/clients.txt")
+gateway_cpu=$(awk -v before="$cpu_before" -v after="$cpu_after" -v hz="$hertz" -v s="$window" 'BEGIN { printf "%.0f", 100 * (after - before) / hz / s }')
+bench_result "gateway, $clients WebSocket clients, $sensors sensors × $rate Hz" "p99 ${p99:-?} ms, CPU $gateway_cpu % of a core" "speed-latest record timestamp" "p99 ${p99:-?} ms" "≤ 50 ms" "$(verdict "${p99:-999999}" "<=" 50)"
+awk -v p="$p99" 'BEGIN { exit !(p != "" && p <= 50) }' && echo "p99 ${p99} ms <= 50 ms: ok" || {
+    echo "p99 ${p99:-?} ms is above the 50 ms target" >&2
+    exit 1
+}
