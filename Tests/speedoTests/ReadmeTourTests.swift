@@ -9,7 +9,7 @@ import Testing
         let outcome = try SpeedoBinary.execute(
             [root.appendingPathComponent("scripts/readme-tour.sh").path,
              root.appendingPathComponent("README.md").path, SpeedoBinary.path],
-            timeout: .seconds(300))
+            timeout: .seconds(360))
         #expect(outcome.status == 0, "\(outcome.stderr)\n\(outcome.stdout)")
         #expect(outcome.stderr.contains("README tour: every command ran as announced"))
     }
