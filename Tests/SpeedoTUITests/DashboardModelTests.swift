@@ -71,8 +71,8 @@ import Testing
         var model = DashboardFixture.model(sensors: 30)
         for (index, id) in DashboardFixture.hostileIDs.enumerated() {
             model.record([
-                SensorSample(
-                    sensorID: id, timestamp: DashboardFixture.now - .seconds(Int64(index)), speed: Double(index * 37))
+                Reading(
+                    sensorID: id, speed: Double(index * 37), timestamp: DashboardFixture.now - .seconds(Int64(index)))
             ])
         }
         var states = [model]
@@ -129,11 +129,11 @@ import Testing
 
     @Test func hostileIDsAreEscapedAndCutToTheirPanel() {
         var model = DashboardModel(settings: DashboardSettings())
-        model.record([SensorSample(sensorID: "a\u{1B}[2J\u{202E}b", timestamp: DashboardFixture.now, speed: 50)])
+        model.record([Reading(sensorID: "a\u{1B}[2J\u{202E}b", speed: 50, timestamp: DashboardFixture.now)])
         let text = DashboardFixture.frame(model, 40, 12).plainText
         #expect(text.contains(#"a\u{1B}[2J\u{202E}b"#))
         var wide = DashboardModel(settings: DashboardSettings())
-        wide.record([SensorSample(sensorID: "宽字符宽字符宽字符宽字符宽字符宽字符", timestamp: DashboardFixture.now, speed: 50)])
+        wide.record([Reading(sensorID: "宽字符宽字符宽字符宽字符宽字符宽字符", speed: 50, timestamp: DashboardFixture.now)])
         // 12 cells: five wide characters (10 cells) and the ellipsis fit; the sixth would straddle the edge.
         let line = lineTexts(DashboardFixture.frame(wide, 12, 5))[0]
         #expect(line == "宽字符宽字… ")
@@ -163,11 +163,11 @@ import Testing
 
     @Test func readingsOlderThanTheRetentionAreDropped() {
         var model = DashboardModel(settings: DashboardSettings())
-        model.record([SensorSample(sensorID: "s", timestamp: DashboardFixture.now, speed: 10)])
+        model.record([Reading(sensorID: "s", speed: 10, timestamp: DashboardFixture.now)])
         let revision = model.revision
-        model.record([SensorSample(sensorID: "s", timestamp: DashboardFixture.now - .seconds(601), speed: 99)])
+        model.record([Reading(sensorID: "s", speed: 99, timestamp: DashboardFixture.now - .seconds(601))])
         #expect(model.revision == revision)
-        model.record([SensorSample(sensorID: "s", timestamp: DashboardFixture.now - .seconds(599), speed: 99)])
+        model.record([Reading(sensorID: "s", speed: 99, timestamp: DashboardFixture.now - .seconds(599))])
         #expect(model.revision > revision)
     }
 
@@ -180,12 +180,12 @@ import Testing
     @Test func memoryStaysBoundedAtTenHertzForTenMinutes() {
         var model = DashboardModel(settings: DashboardSettings())
         for second in 0..<600 {
-            var batch: [SensorSample] = []
+            var batch: [Reading] = []
             for tick in 0..<10 {
                 for sensor in 1...2000 {
                     let time = DashboardFixture.start + TimeSpan(microseconds: Int64(second * 10 + tick) * 100_000)
                     batch.append(
-                        SensorSample(sensorID: "sensor-\(sensor)", timestamp: time, speed: Double(sensor % 150)))
+                        Reading(sensorID: "sensor-\(sensor)", speed: Double(sensor % 150), timestamp: time))
                 }
             }
             model.record(batch)
@@ -290,10 +290,10 @@ import Testing
         var model = DashboardModel(settings: DashboardSettings())
         let now = DashboardFixture.now
         model.record([
-            SensorSample(sensorID: "sensor-10", timestamp: now - .seconds(1), speed: 50),
-            SensorSample(sensorID: "sensor-2", timestamp: now - .seconds(30), speed: 20),
-            SensorSample(sensorID: "sensor-1", timestamp: now - .seconds(5), speed: 90),
-            SensorSample(sensorID: "alpha", timestamp: now - .seconds(2), speed: 50),
+            Reading(sensorID: "sensor-10", speed: 50, timestamp: now - .seconds(1)),
+            Reading(sensorID: "sensor-2", speed: 20, timestamp: now - .seconds(30)),
+            Reading(sensorID: "sensor-1", speed: 90, timestamp: now - .seconds(5)),
+            Reading(sensorID: "alpha", speed: 50, timestamp: now - .seconds(2)),
         ])
         #expect(ids(model) == ["alpha", "sensor-1", "sensor-2", "sensor-10"])
         _ = model.handle(.character("s"))
@@ -311,11 +311,11 @@ import Testing
         #expect(model.handle(.character("p")) == .changed)
         let revision = model.revision
         let later = (0..<100).map {
-            SensorSample(
-                sensorID: "sensor-1", timestamp: DashboardFixture.now + TimeSpan(microseconds: Int64($0) * 100_000),
-                speed: 150)
+            Reading(
+                sensorID: "sensor-1", speed: 150,
+                timestamp: DashboardFixture.now + TimeSpan(microseconds: Int64($0) * 100_000))
         }
-        model.record(later + [SensorSample(sensorID: "sensor-99", timestamp: DashboardFixture.now, speed: 1)])
+        model.record(later + [Reading(sensorID: "sensor-99", speed: 1, timestamp: DashboardFixture.now)])
         #expect(model.revision == revision)
         #expect(model.sensorCount == 5)
         let paused = lineTexts(DashboardFixture.frame(model, 80, 24))
@@ -386,9 +386,9 @@ import Testing
         var model = DashboardModel(settings: DashboardSettings(staleAfter: .seconds(5)))
         let now = DashboardFixture.now
         model.record([
-            SensorSample(sensorID: "fresh", timestamp: now - .seconds(5), speed: 40),
-            SensorSample(sensorID: "recent", timestamp: now - .seconds(12), speed: 40),
-            SensorSample(sensorID: "old", timestamp: now - .seconds(185), speed: 40),
+            Reading(sensorID: "fresh", speed: 40, timestamp: now - .seconds(5)),
+            Reading(sensorID: "recent", speed: 40, timestamp: now - .seconds(12)),
+            Reading(sensorID: "old", speed: 40, timestamp: now - .seconds(185)),
         ])
         let frame = DashboardFixture.frame(model, 120, 30)
         let text = lineTexts(frame)
@@ -421,9 +421,9 @@ import Testing
         // 160 km/h full scale; 17 cells inside the ends at width 19 (too narrow for big digits): 20 km/h is
         // 17 eighths of a cell, 45 km/h 38.25, 100 km/h 85.
         model.record([
-            SensorSample(sensorID: "a", timestamp: DashboardFixture.now, speed: 20),
-            SensorSample(sensorID: "b", timestamp: DashboardFixture.now, speed: 45),
-            SensorSample(sensorID: "c", timestamp: DashboardFixture.now, speed: 100),
+            Reading(sensorID: "a", speed: 20, timestamp: DashboardFixture.now),
+            Reading(sensorID: "b", speed: 45, timestamp: DashboardFixture.now),
+            Reading(sensorID: "c", speed: 100, timestamp: DashboardFixture.now),
         ])
         let frame = model.fullFrame(
             columns: 19, now: DashboardFixture.now, status: DashboardFixture.status, capabilities: .plainText)

@@ -24,8 +24,8 @@ enum DashboardFixture {
 
     /// `sensor-1` … `sensor-N` at 10 Hz over the minute before `now`; the km/h of sensor k swing by ±10 around
     /// 11·k with a period of 20 s. `staleSensor` stops 20 s early.
-    static func samples(sensors: Int, staleSensor: Int? = nil, hertz: Int = 10) -> [SensorSample] {
-        var samples: [SensorSample] = []
+    static func samples(sensors: Int, staleSensor: Int? = nil, hertz: Int = 10) -> [Reading] {
+        var samples: [Reading] = []
         samples.reserveCapacity(sensors * 60 * hertz)
         for tick in 0..<(60 * hertz) {
             for sensor in 1...sensors {
@@ -36,13 +36,13 @@ enum DashboardFixture {
         return samples
     }
 
-    static func sample(sensor: Int, tick: Int, hertz: Int = 10) -> SensorSample {
+    static func sample(sensor: Int, tick: Int, hertz: Int = 10) -> Reading {
         let phase = (tick + sensor * 7) % (20 * hertz)
         let swing = Double(abs(phase - 10 * hertz)) / Double(hertz)  // 0 … 10
-        return SensorSample(
+        return Reading(
             sensorID: "sensor-\(sensor)",
-            timestamp: start + TimeSpan(microseconds: Int64(tick + 1) * 1_000_000 / Int64(hertz)),
-            speed: Double(11 * sensor) - 5 + swing)
+            speed: Double(11 * sensor) - 5 + swing,
+            timestamp: start + TimeSpan(microseconds: Int64(tick + 1) * 1_000_000 / Int64(hertz)))
     }
 
     static func model(sensors: Int = 14, staleSensor: Int? = 3, settings: DashboardSettings = DashboardSettings())

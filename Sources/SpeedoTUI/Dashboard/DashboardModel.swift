@@ -58,7 +58,7 @@ package struct DashboardModel: Sendable {
 
     /// Samples in any order (back-fill and live interleave); duplicates (same sensor+timestamp) ignored;
     /// samples older than the longest window kept are dropped.
-    package mutating func record(_ samples: some Sequence<SensorSample>) {
+    package mutating func record(_ samples: some Sequence<Reading>) {
         var changed = false
         for sample in samples {
             if let filter = settings.sensorFilter, !live.contains(sample.sensorID) {

@@ -1,21 +1,6 @@
-package import SpeedoCore
-
-// The vocabulary shared by the dashboard's three parts: the feed (Kafka → samples), the model (pure: state,
+// The vocabulary shared by the dashboard's three parts: the feed (Kafka → readings), the model (pure: state,
 // layout, frames) and the screen (the only code calling curses). The model never sees curses and the screen
 // never sees Kafka, so each is tested on its own.
-
-/// One reading as the dashboard needs it (from `speed-events`, or the newest reading of a `speed-latest` state).
-package struct SensorSample: Sendable, Hashable {
-    package var sensorID: String
-    package var timestamp: Timestamp
-    package var speed: Double
-
-    package init(sensorID: String, timestamp: Timestamp, speed: Double) {
-        self.sensorID = sensorID
-        self.timestamp = timestamp
-        self.speed = speed
-    }
-}
 
 /// What the status line says about where the data comes from.
 package struct FeedStatus: Sendable, Hashable {

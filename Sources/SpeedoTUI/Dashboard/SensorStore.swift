@@ -42,7 +42,7 @@ struct SensorStore: Sendable {
     func contains(_ sensorID: String) -> Bool { indexByID[sensorID] != nil }
 
     /// Adds one reading; false when it changed nothing (a duplicate, or older than the retention span).
-    mutating func record(_ sample: SensorSample) -> Bool {
+    mutating func record(_ sample: Reading) -> Bool {
         guard sample.speed.isFinite else { return false }
         if let newest, sample.timestamp < newest - retention { return false }
         let bucket = bucket(of: sample.timestamp)
@@ -69,7 +69,7 @@ struct SensorStore: Sendable {
         return true
     }
 
-    private mutating func noteNewest(_ sample: SensorSample) {
+    private mutating func noteNewest(_ sample: Reading) {
         if newest.map({ sample.timestamp > $0 }) ?? true { newest = sample.timestamp }
         fastest = max(fastest, sample.speed)
     }

@@ -21,7 +21,7 @@ final class LiveDashboard: Sendable {
         state = Mutex(State(model: model, status: status))
     }
 
-    func record(_ samples: [SensorSample]) {
+    func record(_ samples: [Reading]) {
         state.withLock { $0.model.record(samples) }
     }
 

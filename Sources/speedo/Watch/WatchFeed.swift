@@ -38,7 +38,7 @@ struct WatchFeedError: SpeedoFailure, Error, CustomStringConvertible, Sendable {
 }
 
 /// The data side of `speedo watch`: follows the topic with a `TopicFollower` (on its thread), turns records into
-/// `SensorSample`s (undecodable ones are counted and skipped), keeps those `--sensors` selects, and measures rate and
+/// `Reading`s (undecodable ones are counted and skipped), keeps those `--sensors` selects, and measures rate and
 /// lag for the status line.
 final class WatchFeed: Sendable {
     private struct Running {
@@ -88,7 +88,7 @@ final class WatchFeed: Sendable {
     /// from now − backfill (the sparkline back-fill). Callbacks come from that thread. A configuration librdkafka
     /// rejects is reported as `.unreachable` with the reason.
     func start(
-        samples: @escaping @Sendable ([SensorSample]) -> Void, status: @escaping @Sendable (FeedStatus) -> Void
+        samples: @escaping @Sendable ([Reading]) -> Void, status: @escaping @Sendable (FeedStatus) -> Void
     ) {
         let now = Timestamp.current()
         tally.withLock { $0.meter = FeedMeter(startedAt: now) }
@@ -125,9 +125,9 @@ final class WatchFeed: Sendable {
     static func catchUp(
         configuration: KafkaConfiguration, brokers: String, topic: String, source: WatchSource, backfill: TimeSpan,
         sensors: SensorGlob?, timeout: Duration
-    ) throws -> (samples: [SensorSample], status: FeedStatus) {
+    ) throws -> (samples: [Reading], status: FeedStatus) {
         struct Outcome {
-            var samples: [SensorSample] = []
+            var samples: [Reading] = []
             var status: FeedStatus
             var isCaughtUp = false
         }
@@ -186,10 +186,10 @@ final class WatchFeed: Sendable {
 
     /// Decodes a batch (one clock reading for all of it: they arrived together); returns the selected samples and
     /// the status, when one is due.
-    private func take(_ records: [ConsumedRecord]) -> ([SensorSample], FeedStatus?) {
+    private func take(_ records: [ConsumedRecord]) -> ([Reading], FeedStatus?) {
         let now = Timestamp.current()
         return tally.withLock { tally in
-            var samples: [SensorSample] = []
+            var samples: [Reading] = []
             samples.reserveCapacity(records.count)
             // Before the catch-up, a record's age says how far back the back-fill reaches, not how late it came.
             let isLive = tally.connection == .live
@@ -201,7 +201,7 @@ final class WatchFeed: Sendable {
                 tally.readings += 1
                 tally.meter.record(lagMilliseconds: isLive ? record.timestampMs.map { now.milliseconds - $0 } : nil, at: now)
                 if tally.selection.selects(reading.sensorID) {
-                    samples.append(SensorSample(sensorID: reading.sensorID, timestamp: reading.timestamp, speed: reading.speed))
+                    samples.append(reading)
                 }
             }
             return (samples, Self.statusIfDue(&tally, now: now, brokers: brokers, topic: topic))
