@@ -131,7 +131,7 @@ package final class KafkaProducer: Sendable {
         try result.get()
     }
 
-    /// Sleeps until deliveries may have made room in the queue (at most 50 ms, never past `deadline`), for callers
+    /// Sleeps until deliveries may have made room in the queue (at most 2 ms, never past `deadline`), for callers
     /// that retry a `.fail` send themselves because they must not block while holding a lock.
     package func waitForProgress(until deadline: ContinuousClock.Instant?) {
         deliveries.waitForProgress(until: deadline)
@@ -184,7 +184,13 @@ package final class KafkaProducer: Sendable {
         }
         guard wasOpen else { return 0 }
         let undelivered = waitForDeliveries(timeout: flushTimeout)
-        poller.stop { rd_kafka_yield(handle.pointer) }
+        // rd_kafka_yield only cuts short a poll that is serving callbacks; a poll waiting for events (the usual case once
+        // everything is delivered) sleeps out its 100 ms. Yielding the queue it waits on wakes it at once.
+        poller.stop {
+            let mainQueue = rd_kafka_queue_get_main(handle.pointer)
+            rd_kafka_queue_yield(mainQueue)
+            rd_kafka_queue_destroy(mainQueue)
+        }
         if undelivered > 0 {
             rd_kafka_purge(handle.pointer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
             rd_kafka_flush(handle.pointer, 1000)
@@ -372,9 +378,11 @@ private final class DeliveryContext: Sendable {
         progress.unlock()
     }
 
-    /// Sleeps until a poll served events, at most 50 ms (so a wake-up that raced ahead costs little) and not past `deadline`.
+    /// Sleeps until a poll served events, at most 2 ms and not past `deadline`. Short, because most progress raises no
+    /// event: with `delivery.report.only.error` a confirmed record just leaves the queue, so the caller has to look at
+    /// the queue again; with 50 ms every `speedo ingest` ended up to 50 ms late and a full queue idled the reader.
     func waitForProgress(until deadline: ContinuousClock.Instant?) {
-        var slice = Duration.milliseconds(50)
+        var slice = Duration.milliseconds(2)
         if let deadline { slice = max(.zero, min(slice, deadline - ContinuousClock.now)) }
         let seconds = Double(slice.components.seconds) + Double(slice.components.attoseconds) / 1e18
         progress.lock()

@@ -140,7 +140,7 @@ package final class LocalPostgres: Sendable {
             "listen_addresses": "''",
             "unix_socket_directories": quoted(socketDirectory),
             "port": String(port),
-            "shared_buffers": "32MB",
+            "shared_buffers": "\(Self.sharedBuffersMB(physicalMemory: ProcessInfo.processInfo.physicalMemory))MB",
             "max_connections": "50",
             "lc_messages": "'C'",
         ]
@@ -153,6 +153,14 @@ package final class LocalPostgres: Sendable {
         defer { try? file.close() }
         try file.seekToEnd()
         try file.write(contentsOf: Data(text.utf8))
+    }
+
+    /// A quarter of the machine's memory, between 128 MB and 1 GB (PostgreSQL's rule of thumb for a server, capped
+    /// for a developer's machine). It is only address space until pages are read. With 32 MB, one sensor's day
+    /// (about 75 MB of index pages) was read again from the kernel's page cache on every `speedo history`, which made
+    /// the query three times slower (bench/README.md, History).
+    package static func sharedBuffersMB(physicalMemory: UInt64) -> UInt64 {
+        min(max(physicalMemory / 4 / (1 << 20), 128), 1024)
     }
 
     private func launch() throws {

@@ -21,6 +21,10 @@ struct LocalPostgresTests {
         #expect(try await runOnDedicatedThread { try cluster.start() } == url, "start is idempotent")
         #expect(cluster.status() == .running(pid: firstPID))
         #expect(try await withConnection(url) { try $0.query("SELECT current_database() AS db").first?["db"] } == "speedo")
+        let sharedBuffersMB = try await withConnection(url) {
+            try $0.query("SELECT setting::bigint * 8 / 1024 AS mb FROM pg_settings WHERE name = 'shared_buffers'").first?.int("mb")
+        }
+        #expect(sharedBuffersMB.map(UInt64.init) == LocalPostgres.sharedBuffersMB(physicalMemory: ProcessInfo.processInfo.physicalMemory))
 
         kill(firstPID, SIGKILL)
         try await waitUntil { cluster.status() != .running(pid: firstPID) }
@@ -42,6 +46,13 @@ struct LocalPostgresTests {
             #expect(!isLiveProcess(pid), "process \(pid) survived stop")
         }
         try await runOnDedicatedThread { try cluster.stop() } // stopping twice is fine
+    }
+
+    @Test(
+        "shared_buffers is a quarter of the memory, between 128 MB and 1 GB",
+        arguments: [(UInt64(256) << 20, UInt64(128)), (2 << 30, 512), (4 << 30, 1024), (24 << 30, 1024)])
+    func sharedBuffers(memory: UInt64, expectedMB: UInt64) {
+        #expect(LocalPostgres.sharedBuffersMB(physicalMemory: memory) == expectedMB)
     }
 
     @Test("psql accepts the connection URL")
