@@ -47,9 +47,10 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .systemLibrary(name: "CEpoll", path: "bench/Sources/CEpoll"),
         .executableTarget(
             name: "speedo-bench",
-            dependencies: ["SpeedoCore", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")],
+            dependencies: ["SpeedoCore", "SpeedoKafka", "CEpoll"],
             path: "bench/Sources/speedo-bench", swiftSettings: strict),
 
         .testTarget(name: "SpeedoCoreTests", dependencies: ["SpeedoCore"], swiftSettings: strict),

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Gateway fan-out latency: `speedo simulate` (20 sensors at 10 Hz) -> speed-events -> `speedo consume latest` ->
-# speed-latest -> `speedo gateway` -> 1,000 WebSocket clients (`speedo-bench gateway-clients`), all on loopback in
-# front of a mock cluster (`speedo dev serve-broker`). Each client measures, per message, the time from the state's
-# ts (the reading's time, also the speed-latest record's Kafka timestamp) to its receipt; the gateway's CPU is read
-# from /proc over the measured window.
-# Usage: bench/gateway.sh [--clients 1000] [--sensors 20] [--rate 10] [--seconds 20] [--max-rate 20]   (release build)
+# Gateway fan-out latency: speed-latest -> `speedo gateway` -> 1,000 WebSocket clients (`speedo-bench gateway-clients`),
+# all on loopback in front of a mock cluster (`speedo dev serve-broker`). Each client measures, per message, the time
+# from the state's ts to its receipt; the gateway's CPU is read from /proc over the measured window.
+#   --source states (the default): `speedo-bench latest-states` produces the speed-latest records itself, each with
+#     ts = the moment it is sent, so the latency is from the speed-latest record to the client (the target).
+#   --source pipeline: `speedo simulate` -> speed-events -> `speedo consume latest` -> speed-latest, so ts is the
+#     reading's time and the latency includes the simulator's and consume latest's delays too.
+# Usage: bench/gateway.sh [--source states|pipeline] [--clients 1000] [--sensors 20] [--rate 10] [--seconds 20]
+#        [--max-rate 20]   (release build)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 
+source=states
 clients=1000
 sensors=20
 rate=10
@@ -17,14 +21,16 @@ seconds=20
 max_rate=20
 while [ $# -gt 0 ]; do
     case "$1" in
+    --source) source=$2; shift 2 ;;
     --clients) clients=$2; shift 2 ;;
     --sensors) sensors=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --max-rate) max_rate=$2; shift 2 ;;
-    *) echo "usage: $0 [--clients N] [--sensors N] [--rate HZ] [--seconds S] [--max-rate N]" >&2; exit 64 ;;
+    *) echo "usage: $0 [--source states|pipeline] [--clients N] [--sensors N] [--rate HZ] [--seconds S] [--max-rate N]" >&2; exit 64 ;;
     esac
 done
+case "$source" in states | pipeline) ;; *) echo "--source is states or pipeline (got $source)" >&2; exit 64 ;; esac
 scripts/install-deps.sh curl
 
 swift build -c release --product speedo >/dev/null
@@ -51,11 +57,6 @@ pids+=($!)
 for _ in $(seq 100); do [ -f "$work/broker.json" ] && break; sleep 0.1; done
 brokers=$(sed -n 's/.*"bootstrapServers" *: *"\([^"]*\)".*/\1/p' "$work/broker.json")
 
-# Upstream of the gateway, two settings keep the pipeline's own delay out of the figure: --max-rate above the
-# sensors' rate (at 10 the limiter holds a reading due just under 100 ms after the previous one), and a short fetch
-# wait (the mock broker holds a fetch for fetch.wait.max.ms, 500 ms by default).
-"$bin/speedo" consume latest -b "$brokers" --max-rate "$max_rate" -X fetch.wait.max.ms=10 2>"$work/latest.log" &
-pids+=($!)
 "$bin/speedo" gateway -b "$brokers" --listen 127.0.0.1:0 2>"$work/gateway.log" &
 gateway_pid=$!
 pids+=($gateway_pid)
@@ -67,10 +68,21 @@ for _ in $(seq 300); do
 done
 [ -n "$address" ] || { cat "$work/gateway.log" >&2; exit 1; }
 
-# The simulation runs through connecting, warm-up and measurement, and a little beyond.
-"$bin/speedo" simulate -b "$brokers" --sensors "$sensors" --rate "$rate" --duration "$((seconds + 90))s" \
-    >/dev/null 2>"$work/simulate.log" &
-pids+=($!)
+# The source runs through connecting, warm-up and measurement, and a little beyond.
+if [ "$source" = states ]; then
+    "$bin/speedo-bench" latest-states --brokers "$brokers" --sensors "$sensors" --rate "$rate" \
+        --seconds "$((seconds + 90))" 2>"$work/states.log" &
+    pids+=($!)
+else
+    # Two settings keep the pipeline's own delay down: --max-rate above the sensors' rate (at 10 the limiter holds a
+    # reading due just under 100 ms after the previous one), and a short fetch wait (the mock broker holds a fetch
+    # for fetch.wait.max.ms, 500 ms by default).
+    "$bin/speedo" consume latest -b "$brokers" --max-rate "$max_rate" -X fetch.wait.max.ms=10 2>"$work/latest.log" &
+    pids+=($!)
+    "$bin/speedo" simulate -b "$brokers" --sensors "$sensors" --rate "$rate" --duration "$((seconds + 90))s" \
+        >/dev/null 2>"$work/simulate.log" &
+    pids+=($!)
+fi
 
 "$bin/speedo-bench" gateway-clients --url "ws://$address/ws/speed" --clients "$clients" --seconds "$seconds" \
     >"$work/clients.txt" &
@@ -110,8 +122,13 @@ awk -v before="$cpu_before" -v after="$cpu_after" -v cb="$clients_cpu_before" -v
     }'
 p99=$(sed -n 's/^RESULT .* p99_ms=\([0-9.]*\).*/\1/p' "$work/clients.txt")
 gateway_cpu=$(awk -v before="$cpu_before" -v after="$cpu_after" -v hz="$hertz" -v s="$window" 'BEGIN { printf "%.0f", 100 * (after - before) / hz / s }')
+if [ "$source" = pipeline ]; then
+    # Not the target's measure: it includes the simulator's 20 ms emission grid and consume latest's delays.
+    bench_result "gateway via simulate + consume latest, $clients clients, $sensors sensors × $rate Hz" "p99 ${p99:-?} ms, CPU $gateway_cpu % of a core" "reading ts (whole pipeline)" "p99 ${p99:-?} ms" "—" "info"
+    exit 0
+fi
 bench_result "gateway, $clients WebSocket clients, $sensors sensors × $rate Hz" "p99 ${p99:-?} ms, CPU $gateway_cpu % of a core" "speed-latest record timestamp" "p99 ${p99:-?} ms" "≤ 50 ms" "$(verdict "${p99:-999999}" "<=" 50)"
-awk -v p="$p99" 'BEGIN { exit !(p != "" && p <= 50) }' && echo "p99 ${p99} ms <= 50 ms: ok" || {
+awk -v p="$p99" 'BEGIN { exit !(p != "" && p != "-" && p <= 50) }' && echo "p99 ${p99} ms <= 50 ms: ok" || {
     echo "p99 ${p99:-?} ms is above the 50 ms target" >&2
     exit 1
 }

@@ -20,10 +20,10 @@ struct Gateway: AsyncParsableCommand {
               GET /healthz    200 once the topic was read to its end; 503 while starting or when the brokers are unreachable
               GET /metrics    Prometheus metrics: connections, messages sent, updates coalesced, slow clients dropped
 
-            A slow client never slows the others or the topic's reader: each client has a mailbox holding at most \
-            the newest state per sensor (older undelivered ones are replaced, "coalesced"), and a client whose oldest \
-            undelivered update has waited longer than --max-lag is closed (code 1008 with the reason). Idle clients \
-            are pinged every --ping-interval and closed when they do not answer.
+            A slow client never slows the others or the topic's reader: while its socket is full it is skipped, \
+            and when it catches up it gets only the newest state of each sensor (older undelivered ones are \
+            "coalesced"); a client whose oldest undelivered update has waited longer than --max-lag is closed (code \
+            1008 with the reason). Idle clients are pinged every --ping-interval and closed when they do not answer.
 
             With --token-file, /ws/speed and /metrics need the token: `Authorization: Bearer <token>`, or \
             ?token=<token> on /ws/speed (browsers cannot set headers on a WebSocket). A browser's WebSocket is accepted \

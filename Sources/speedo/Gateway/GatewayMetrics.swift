@@ -34,7 +34,7 @@ final class GatewayMetrics: Sendable {
         if messages > 0 { messagesSent.increment(by: messages) }
     }
 
-    /// Updates replaced in a client's mailbox by a newer state of the same sensor before they were sent.
+    /// Updates a client did not get because a newer state of the same sensor came before they could be sent.
     func countCoalesced(_ updates: Int) {
         if updates > 0 { updatesCoalesced.increment(by: updates) }
     }

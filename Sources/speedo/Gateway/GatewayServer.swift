@@ -20,9 +20,6 @@ enum GatewayServer {
     /// The socket send buffer of a WebSocket connection: a few seconds of every sensor's updates.
     static let sendBufferSize = 64 << 10
 
-    /// How long a client being closed for lag has to take its close frame before the connection is cut.
-    static let closeGrace = TimeAmount.seconds(1)
-
     static func builder(settings: Settings, hub: GatewayHub) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
             let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
@@ -39,56 +36,39 @@ enum GatewayServer {
         }
     }
 
-    /// One client, from its upgrade to its close: its snapshot and updates are written by one task while another
-    /// reads what the client sends (which also processes its pongs and its close frame).
+    /// One client, from its upgrade to its close: its snapshot and updates are written by its `GatewayClientWriter`,
+    /// while one task reads what the client sends (which also processes its pongs and its close frame) and another
+    /// waits for a reason to close it.
     private static func serve(
         _ subscription: GatewaySubscription, channel: any Channel, hub: GatewayHub,
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
     ) async {
         // Bounds what the kernel holds for a client that stopped reading (its autotuned default reaches megabytes), so
-        // that such a client blocks its writer, and so shows its lag, after kilobytes instead of minutes.
+        // that such a client fills its socket, and so shows its lag, after kilobytes instead of minutes.
         _ = try? await channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: sendBufferSize).get()
-        let mailbox = GatewayMailbox(subscription: subscription) {
-            channel.eventLoop.scheduleTask(in: closeGrace) { channel.close(promise: nil) }
+        let closeRequest = GatewayCloseRequest()
+        do {
+            try await channel.eventLoop.submit {
+                let writer = GatewayClientWriter(subscription: subscription, hub: hub, closeRequest: closeRequest)
+                try channel.pipeline.syncOperations.addHandler(writer, position: .first)
+            }.get()
+        } catch {
+            return  // The connection closed before it could be served.
         }
         hub.metrics.countRequest(route: GatewayAdmission.path, status: 101)
-        hub.register(mailbox)
-        defer { hub.unregister(mailbox) }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {
                     for try await _ in inbound {}
                 } catch {
-                    // The connection broke; the writer is cancelled below either way.
+                    // The connection broke; the closer is cancelled below either way.
                 }
             }
-            group.addTask { await write(mailbox, to: outbound, metrics: hub.metrics) }
+            group.addTask {
+                if let (code, reason) = await closeRequest.wait() { try? await outbound.close(code, reason: reason) }
+            }
             await group.next()
             group.cancelAll()
-        }
-    }
-
-    private static func write(_ mailbox: GatewayMailbox, to outbound: WebSocketOutboundWriter, metrics: GatewayMetrics) async {
-        let format = mailbox.subscription.format
-        while true {
-            switch await mailbox.next() {
-            case .updates(let updates):
-                var sent = 0
-                defer { metrics.countSent(sent) }
-                do {
-                    for update in updates {
-                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: update.payload(format))))
-                        sent += 1
-                    }
-                } catch {
-                    return
-                }
-            case .close(let code, let reason):
-                try? await outbound.close(code, reason: reason)
-                return
-            case .finished:
-                return
-            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //
 //   speedo-bench decode [--lines N]    decode + validate N generated NDJSON and CSV lines (best of 5 runs)
 //   speedo-bench gateway-clients …     many WebSocket clients of `speedo gateway`, measuring ts-to-receipt latency
+//   speedo-bench latest-states …       produces speed-latest records stamped as they are sent
 
 import SpeedoCore
 
@@ -107,12 +108,17 @@ do {
     case "decode":
         benchmarkDecoder(lines: try parseLineCount(arguments.dropFirst()))
     case "gateway-clients":
-        try await GatewayClientsBenchmark(arguments.dropFirst()).run()
+        try GatewayClientsBenchmark(arguments.dropFirst()).run()
+    case "latest-states":
+        try LatestStatesGenerator(arguments.dropFirst()).run()
     default:
         throw BenchmarkUsageError(
-            description: "usage: speedo-bench decode [--lines N] | gateway-clients [--url URL] [--clients N] [--seconds S]")
+            description: "usage: speedo-bench decode [--lines N] | gateway-clients [--url URL] [--clients N] [--seconds S] | latest-states --brokers B [--sensors N] [--rate HZ] [--seconds S]")
     }
-} catch {
-    fputs("\(error)\n", stderr)
+} catch let usage as BenchmarkUsageError {
+    fputs("\(usage)\n", stderr)
     exit(64)
+} catch {
+    fputs("speedo-bench: \(error)\n", stderr)
+    exit(69)
 }
