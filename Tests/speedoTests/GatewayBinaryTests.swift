@@ -23,7 +23,7 @@ import Testing
                 to: ConnectionSettings.latestTopic, on: cluster)
         }
         let gateway = try BackgroundSpeedo(
-            speedo, ["gateway", "-b", cluster.bootstrapServers, "--listen", "127.0.0.1:0", "--ping-interval", "5s"])
+            speedo, ["gateway", "-b", cluster.bootstrapServers, "--listen", "127.0.0.1:0", "--ping-interval", "10s"])
         try await waitUntil("the gateway listens") { Self.port(in: gateway.stderr) != nil }
         let listening = try #require(Self.port(in: gateway.stderr))
         let json = WebSocketProbe(url: "ws://127.0.0.1:\(listening)/ws/speed")
@@ -32,7 +32,7 @@ import Testing
         #expect(try await number.waitForMessages(1) == ["33.5"])
         // Longer than the ping interval: an idle client that answers pings stays connected. The interval is also the
         // time a pong may take, generous because the tests run in parallel on two cores.
-        try await Task.sleep(for: .seconds(6))
+        try await Task.sleep(for: .seconds(11))
         #expect(!json.hasEnded && !number.hasEnded)
 
         kill(gateway.process.processIdentifier, SIGTERM)
