@@ -4,10 +4,15 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 SPEEDO = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)/speedo
 
-.PHONY: build deps test demo generated check-generated bench clean
+.PHONY: build release deps test demo generated check-generated bench clean
 
 build: deps
 	$(SWIFT) build
+
+# The binary to install: optimised, with the Swift runtime and Foundation linked in (it runs where no Swift toolchain
+# is installed, and starts faster); .build/release/speedo.
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib --product speedo
 
 deps:
 	@scripts/install-deps.sh

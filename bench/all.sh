@@ -13,7 +13,7 @@ names=("$@")
 log_dir=$(mktemp -d /tmp/speedo-bench-logs.XXXXXX)
 export BENCH_RESULTS="$log_dir/results.tsv"
 : >"$BENCH_RESULTS"
-swift build -c release >/dev/null
+swift build -c release --static-swift-stdlib >/dev/null
 
 failed=()
 for name in "${names[@]}"; do

@@ -3,7 +3,7 @@
 # Usage: bench/decoder.sh [--lines N]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-swift build -c release --product speedo-bench >/dev/null
-"$(swift build -c release --show-bin-path)/speedo-bench" decode "$@" | tee /dev/stderr | while read -r _ format rate _; do
+bench_helper
+"$speedo_bench" decode "$@" | tee /dev/stderr | while read -r _ format rate _; do
     bench_result "decode + validate, ${format%:} (one core)" "$rate readings/s" "—" "$rate readings/s" "—" "reported"
 done

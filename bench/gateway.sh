@@ -33,9 +33,8 @@ done
 case "$source" in states | pipeline) ;; *) echo "--source is states or pipeline (got $source)" >&2; exit 64 ;; esac
 scripts/install-deps.sh curl
 
-swift build -c release --product speedo >/dev/null
-swift build -c release --product speedo-bench >/dev/null
-bin="$(swift build -c release --show-bin-path)"
+bench_speedo
+bench_helper
 
 work=$(mktemp -d)
 pids=()
@@ -52,12 +51,12 @@ cleanup() {
 trap cleanup EXIT
 export XDG_STATE_HOME="$work/none"
 
-"$bin/speedo" dev serve-broker --state-directory "$work" >"$work/broker.log" 2>&1 &
+"$speedo" dev serve-broker --state-directory "$work" >"$work/broker.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -f "$work/broker.json" ] && break; sleep 0.1; done
 brokers=$(sed -n 's/.*"bootstrapServers" *: *"\([^"]*\)".*/\1/p' "$work/broker.json")
 
-"$bin/speedo" gateway -b "$brokers" --listen 127.0.0.1:0 2>"$work/gateway.log" &
+"$speedo" gateway -b "$brokers" --listen 127.0.0.1:0 2>"$work/gateway.log" &
 gateway_pid=$!
 pids+=($gateway_pid)
 address=""
@@ -70,21 +69,21 @@ done
 
 # The source runs through connecting, warm-up and measurement, and a little beyond.
 if [ "$source" = states ]; then
-    "$bin/speedo-bench" latest-states --brokers "$brokers" --sensors "$sensors" --rate "$rate" \
+    "$speedo_bench" latest-states --brokers "$brokers" --sensors "$sensors" --rate "$rate" \
         --seconds "$((seconds + 90))" 2>"$work/states.log" &
     pids+=($!)
 else
     # Two settings keep the pipeline's own delay down: --max-rate above the sensors' rate (at 10 the limiter holds a
     # reading due just under 100 ms after the previous one), and a short fetch wait (the mock broker holds a fetch
     # for fetch.wait.max.ms, 500 ms by default).
-    "$bin/speedo" consume latest -b "$brokers" --max-rate "$max_rate" -X fetch.wait.max.ms=10 2>"$work/latest.log" &
+    "$speedo" consume latest -b "$brokers" --max-rate "$max_rate" -X fetch.wait.max.ms=10 2>"$work/latest.log" &
     pids+=($!)
-    "$bin/speedo" simulate -b "$brokers" --sensors "$sensors" --rate "$rate" --duration "$((seconds + 90))s" \
+    "$speedo" simulate -b "$brokers" --sensors "$sensors" --rate "$rate" --duration "$((seconds + 90))s" \
         >/dev/null 2>"$work/simulate.log" &
     pids+=($!)
 fi
 
-"$bin/speedo-bench" gateway-clients --url "ws://$address/ws/speed" --clients "$clients" --seconds "$seconds" \
+"$speedo_bench" gateway-clients --url "ws://$address/ws/speed" --clients "$clients" --seconds "$seconds" \
     >"$work/clients.txt" &
 clients_pid=$!
 pids+=($clients_pid)

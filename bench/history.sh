@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # History read latency: `speedo history` end to end (process start to exit, CSV to /dev/null) for one sensor's raw
 # hour and for one sensor's day in 15-minute buckets, against the same SQL through `psql -c` (anchor), on a private
-# PostgreSQL (`speedo dev up`, durable defaults) holding 10,000,000 rows. Median of 5 runs after one warm-up each;
+# PostgreSQL (`speedo dev up`, durable defaults) holding 10,000,000 rows. Median of 11 runs after one warm-up each;
 # release build. Saves EXPLAIN (ANALYZE, BUFFERS) of both queries in bench/plans/.
 # Usage: bench/history.sh [--sensors N] [--seconds S] [--runs R]
 #   readings are generated at 10 Hz per sensor for S seconds: N × S × 10 rows (default 10 × 100,000 × 10 = 10M)
@@ -12,7 +12,7 @@ export PATH="$PATH:/opt/swift/usr/bin"
 
 sensors=10
 seconds=100000
-runs=5
+runs=11
 while [ $# -gt 0 ]; do
     case "$1" in
     --sensors) sensors=$2; shift 2 ;;
@@ -22,8 +22,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-swift build -c release --product speedo >/dev/null
-speedo="$(swift build -c release --show-bin-path)/speedo"
+bench_speedo
 
 work=$(mktemp -d /tmp/speedo-bench-history.XXXXXX)
 chmod 755 "$work"
@@ -136,8 +135,8 @@ median_ms() {
     done | sort -n | awk '{ v[NR] = $1 } END { printf "%.1f\n", v[int((NR + 1) / 2)] / 1000 }'
 }
 # speedo's session settings (prepareForHistoryReads) for the anchor too.
-psql_new() { psql -X -q -At "$SPEEDO_DATABASE_URL" -c "SET jit = off" -c "SET work_mem = '64MB'" -c "$1"; }
-psql_old() { psql -X -q -At "$SPEEDO_DATABASE_URL" -c "$1"; }
+psql_new() { "$bench_psql" -X -q -At "$SPEEDO_DATABASE_URL" -c "SET jit = off" -c "SET work_mem = '64MB'" -c "$1"; }
+psql_old() { "$bench_psql" -X -q -At "$SPEEDO_DATABASE_URL" -c "$1"; }
 raw_speedo=$(median_ms "$speedo" history sensor-7 --since "$hour_since" --until "$hour_until" --format csv)
 raw_psql=$(median_ms psql_new "$raw_sql")
 raw_old=$(median_ms psql_old "$old_raw_sql")

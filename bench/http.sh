@@ -23,8 +23,7 @@ while [ $# -gt 0 ]; do
 done
 scripts/install-deps.sh wrk curl
 
-swift build -c release --product speedo >/dev/null
-speedo="$(swift build -c release --show-bin-path)/speedo"
+bench_speedo
 
 work=$(mktemp -d)
 broker_pid=""

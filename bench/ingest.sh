@@ -17,8 +17,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-swift build -c release --product speedo >/dev/null
-speedo="$(swift build -c release --show-bin-path)/speedo"
+bench_speedo
 
 work=$(mktemp -d)
 broker_pid=""

@@ -6,11 +6,25 @@ cd "$(dirname "${BASH_SOURCE[1]}")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 unset SPEEDO_BROKERS SPEEDO_DATABASE_URL DATABASE_URL SPEEDO_TOPIC
 
-# The release binary, built if needed.
+# The release build as speedo ships (`make release`): the Swift runtime and Foundation linked in.
+bench_build=(swift build -c release --static-swift-stdlib)
+
+# The release binary, built if needed: sets $speedo.
 bench_speedo() {
-    swift build -c release --product speedo >/dev/null
-    speedo="$(swift build -c release --show-bin-path)/speedo"
+    "${bench_build[@]}" --product speedo >/dev/null
+    speedo="$("${bench_build[@]}" --show-bin-path)/speedo"
 }
+
+# The benchmark helper (bench/Sources/speedo-bench), built if needed: sets $speedo_bench.
+bench_helper() {
+    "${bench_build[@]}" --product speedo-bench >/dev/null
+    speedo_bench="$("${bench_build[@]}" --show-bin-path)/speedo-bench"
+}
+
+# psql itself, for timed anchors: Debian's /usr/bin/psql is a Perl wrapper (pg_wrapper) that adds about 25 ms to
+# every start.
+bench_psql=$(ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -1 || true)
+bench_psql=${bench_psql:-psql}
 
 # A scratch directory in $work (also the state directory, so no dev stack of the user's is touched);
 # background processes registered with bench_track are stopped and the directory removed on exit.

@@ -25,8 +25,7 @@ done
 if [ -n "${SPEEDO_BINARY:-}" ]; then
     speedo=$SPEEDO_BINARY
 else
-    swift build -c release --product speedo >/dev/null
-    speedo="$(swift build -c release --show-bin-path)/speedo"
+    bench_speedo
 fi
 
 work=$(mktemp -d /tmp/speedo-bench-scale.XXXXXX)

@@ -17,14 +17,13 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-swift build -c release --product speedo >/dev/null
-bin="$(swift build -c release --show-bin-path)/speedo"
+bench_speedo
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # `wc -l` counts what really came out of the pipe; /usr/bin/time measures the simulator alone.
 /usr/bin/time -f '%e %U %S %M' -o "$work/time" \
-    "$bin" simulate --sensors "$sensors" --rate "$rate" --duration "$duration" --seed 1 --stdout \
+    "$speedo" simulate --sensors "$sensors" --rate "$rate" --duration "$duration" --seed 1 --stdout \
     2>"$work/summary" | wc -l >"$work/lines"
 
 read -r wall user system rss <"$work/time"

@@ -23,8 +23,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-swift build -c release --product speedo >/dev/null
-speedo="$(swift build -c release --show-bin-path)/speedo"
+bench_speedo
 
 work=$(mktemp -d /tmp/speedo-bench-watch.XXXXXX)
 unset SPEEDO_BROKERS SPEEDO_DATABASE_URL DATABASE_URL SPEEDO_TOPIC

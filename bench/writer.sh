@@ -22,8 +22,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-swift build -c release --product speedo >/dev/null
-speedo="$(swift build -c release --show-bin-path)/speedo"
+bench_speedo
 
 work=$(mktemp -d /tmp/speedo-bench-writer.XXXXXX)
 chmod 755 "$work"
@@ -87,7 +86,7 @@ for run in $(seq "$runs"); do
     sql "DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy (sensor_id text NOT NULL, ts timestamptz NOT NULL,
          speed double precision NOT NULL, PRIMARY KEY (sensor_id, ts))"
     t0=$(now)
-    psql -X -q -v ON_ERROR_STOP=1 "$SPEEDO_DATABASE_URL" -c "\\copy bench_copy FROM '$work/rows.csv' WITH (FORMAT csv)"
+    "$bench_psql" -X -q -v ON_ERROR_STOP=1 "$SPEEDO_DATABASE_URL" -c "\\copy bench_copy FROM '$work/rows.csv' WITH (FORMAT csv)"
     t1=$(now)
     awk -v a="$t0" -v b="$t1" -v n="$records" 'BEGIN { printf "%d\n", n / (b - a) }' >>"$work/psql.rates"
     echo "run $run: speedo $(tail -1 "$work/speedo.rates") rows/s (wall $(tail -1 "$work/speedo.walls")), psql \\copy $(tail -1 "$work/psql.rates") rows/s" >&2

@@ -570,7 +570,7 @@ _speedo_history() {
     repeating_flags=()
     non_repeating_flags=(--plot --version -h --help)
     repeating_options=()
-    non_repeating_options=(--since --until --bucket --format --limit -d --database-url)
+    non_repeating_options=(--since --until --bucket --format --limit --parallel -d --database-url)
     __speedo_offer_flags_options -1
 
     # Offer option value completions
@@ -589,6 +589,9 @@ _speedo_history() {
         return
         ;;
     '--limit')
+        return
+        ;;
+    '--parallel')
         return
         ;;
     '-d'|'--database-url')

@@ -359,6 +359,7 @@ _speedo_history() {
         '--format[Output format.]:format:{__speedo_complete "${___format[@]}"}'
         '--limit[Print at most this many rows (readings or buckets).]:rows:'
         '--plot[Draw a chart (km/h over time) per sensor instead of printing rows; --bucket plots the averages.]'
+        '--parallel[Read the range as this many time slices over as many connections at once (PostgreSQL runs each query on one core).]:connections:'
         '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

@@ -22,11 +22,21 @@ package struct SpeedBucket: Sendable, Equatable {
 /// by `sensor_id` serve the same SQL. Values travel as parameters, never in the SQL text; results come back in
 /// binary form.
 extension PostgresConnection {
-    /// Session settings for the history reads: JIT compilation costs 50–200 ms a query, more than it saves on
-    /// these index range scans; a `work_mem` of 64 MB keeps the sort of `bucketsByGrouping` in memory. Blocks.
-    package func prepareForHistoryReads() throws(PostgresError) {
-        try execute("SET jit = off; SET work_mem = '64MB'")
+    /// Session settings for the history reads, and the schema version (0: speedo never wrote here), in one round
+    /// trip: JIT compilation costs 50–200 ms a query, more than it saves on these index range scans; a `work_mem`
+    /// of 64 MB keeps the sort of `bucketsByGrouping` in memory. Blocks.
+    package func prepareForHistoryReads() throws(PostgresError) -> Int {
+        do {
+            return try queryLast(of: """
+                SET jit = off; SET work_mem = '64MB';
+                SELECT coalesce(max(version), 0) AS version FROM speedo_schema_migrations
+                """).first?.int("version") ?? 0
+        } catch .queryFailed(let error, _) where error.sqlState == Self.undefinedTable {
+            return 0
+        }
     }
+
+    private static let undefinedTable = "42P01"
 
     /// The readings of `sensors` in [since, until), by sensor then time; at most `limit` when given.
     package func readings(
@@ -80,18 +90,18 @@ extension PostgresConnection {
                 Self.textArray(sensors), since.rfc3339, until.rfc3339, extra, String(width.microseconds),
                 limit.map(String.init),
             ])
-        let columns = ["sensor_id", "bucket", "readings", "minimum", "average", "maximum", "p95"].map(rows.column)
+        let columns = ["sensor_id", "bucket", "readings", "minimum", "total", "maximum", "p95"].map(rows.column)
         var buckets: [SpeedBucket] = []
         buckets.reserveCapacity(rows.count)
         for row in 0..<rows.count {
             guard let sensorID = rows.string(row, columns[0]), let index = try rows.int64(row, columns[1]),
                 let count = try rows.int64(row, columns[2]), let minimum = try rows.double(row, columns[3]),
-                let average = try rows.double(row, columns[4]), let maximum = try rows.double(row, columns[5]),
+                let total = try rows.double(row, columns[4]), let maximum = try rows.double(row, columns[5]),
                 let p95 = try rows.double(row, columns[6])
             else { continue }
             buckets.append(SpeedBucket(
                 sensorID: sensorID, start: since + TimeSpan(microseconds: index * width.microseconds),
-                count: Int(count), minimum: minimum, average: average, maximum: maximum, percentile95: p95))
+                count: Int(count), minimum: minimum, average: total / Double(count), maximum: maximum, percentile95: p95))
         }
         return buckets
     }
@@ -102,12 +112,12 @@ extension PostgresConnection {
     /// $4: buckets per sensor; $5: width in microseconds. Bucket bounds are `since + i × width` as exact
     /// microsecond intervals (no calendar days, so no time zone or DST can move them).
     static let bucketsByRange = """
-        SELECT asked.sensor_id, slot.index AS bucket, stats.readings, stats.minimum, stats.average, stats.maximum,
+        SELECT asked.sensor_id, slot.index AS bucket, stats.readings, stats.minimum, stats.total, stats.maximum,
                stats.p95
         FROM unnest($1::text[]) AS asked(sensor_id)
         CROSS JOIN generate_series(0::bigint, $4::bigint - 1) AS slot(index)
         CROSS JOIN LATERAL (
-            SELECT count(*) AS readings, min(speed) AS minimum, avg(speed) AS average, max(speed) AS maximum,
+            SELECT count(*) AS readings, min(speed) AS minimum, sum(speed) AS total, max(speed) AS maximum,
                    percentile_cont(0.95) WITHIN GROUP (ORDER BY speed) AS p95
             FROM speed_readings r
             WHERE r.sensor_id = asked.sensor_id
@@ -125,7 +135,7 @@ extension PostgresConnection {
     static let bucketsByGrouping = """
         SELECT sensor_id,
                floor((extract(epoch FROM ts) * 1000000 - $4::bigint) / $5::bigint)::bigint AS bucket,
-               count(*) AS readings, min(speed) AS minimum, avg(speed) AS average, max(speed) AS maximum,
+               count(*) AS readings, min(speed) AS minimum, sum(speed) AS total, max(speed) AS maximum,
                percentile_cont(0.95) WITHIN GROUP (ORDER BY speed) AS p95
         FROM speed_readings
         WHERE sensor_id = ANY($1::text[]) AND ts >= $2::timestamptz AND ts < $3::timestamptz
@@ -174,5 +184,26 @@ extension PostgresConnection {
             return quoted + "\""
         }
         return "{" + elements.joined(separator: ",") + "}"
+    }
+}
+
+/// How `history` divides a range between connections.
+package enum HistorySlicing {
+    /// [since, until) cut into at most `count` contiguous slices of about equal length, to be read over as many
+    /// connections at once (PostgreSQL runs each query on one core). With `width`, the cuts fall on bucket
+    /// boundaries (`since + k × width`), so that no bucket is split between two slices.
+    package static func slices(
+        since: Timestamp, until: Timestamp, width: TimeSpan?, count: Int
+    ) -> [(since: Timestamp, until: Timestamp)] {
+        let span = (until - since).microseconds
+        guard span > 0, count > 1 else { return [(since, until)] }
+        let unit = width?.microseconds ?? 1
+        let units = span / unit + (span % unit == 0 ? 0 : 1)
+        let perSlice = max(1, units / Int64(count) + (units % Int64(count) == 0 ? 0 : 1))
+        return stride(from: Int64(0), to: units, by: Int(perSlice)).map { first in
+            let start = since + TimeSpan(microseconds: first * unit)
+            let end = first + perSlice >= units ? until : since + TimeSpan(microseconds: (first + perSlice) * unit)
+            return (start, end)
+        }
     }
 }

@@ -86,6 +86,13 @@ package final class PostgresConnection {
         return result.affectedRows
     }
 
+    /// Runs several statements without parameters in one round trip (the simple query protocol) and returns the
+    /// rows of the last one. Blocks.
+    package func queryLast(of statements: String) throws(PostgresError) -> PostgresRows {
+        let connection = try open()
+        return PostgresRows(try check(PQexec(connection.pointer, statements), statement: statements, on: connection))
+    }
+
     /// Runs one statement with `$1, $2, …` parameters sent apart from the SQL text (never spliced
     /// into it), `nil` meaning NULL; all values travel as text. Blocks.
     @discardableResult

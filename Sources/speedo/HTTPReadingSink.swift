@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import Foundation
-import FoundationNetworking
+import NIOCore
+import NIOHTTP1
 import SpeedoCore
 import SpeedoSimulator
 import Synchronization
@@ -8,19 +10,20 @@ import Synchronization
 /// API (`speedo ingest --listen`), as the seed's simulator did. A 503 is backpressure: the same
 /// batch is sent again after Retry-After. An API that cannot be reached is retried with backoff
 /// (it may still be starting) before the run fails.
+///
+/// The requests go through AsyncHTTPClient (kept-alive connections, http and https), not Foundation's URLSession,
+/// whose libcurl and its libraries cost every speedo command about 8 ms of start-up just by being linked.
 struct HTTPReadingSink: ReadingSink {
     let url: URL
     let batchSize: Int
     let isInterrupted: @Sendable () -> Bool
-    private let session: URLSession
+    private let client = HTTPClient.shared
+    private static let requestTimeout = TimeAmount.seconds(30)
 
     init(url: URL, batchSize: Int, isInterrupted: @escaping @Sendable () -> Bool) {
         self.url = url
         self.batchSize = batchSize
         self.isInterrupted = isInterrupted
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 30
-        session = URLSession(configuration: configuration)
     }
 
     mutating func write(_ batch: [Reading]) throws -> SinkState {
@@ -33,15 +36,12 @@ struct HTTPReadingSink: ReadingSink {
         return .open
     }
 
-    func finish() throws {
-        session.finishTasksAndInvalidate()
-    }
+    func finish() throws {}
 
     private func post(_ readings: ArraySlice<Reading>) throws {
-        var request = URLRequest(url: url)
-        request.httpMethod = IngestionPost.method
-        request.setValue(IngestionPost.contentType, forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(IngestionPost.body(readings))
+        let request = try HTTPClient.Request(
+            url: url, method: HTTPMethod(rawValue: IngestionPost.method),
+            headers: ["Content-Type": IngestionPost.contentType], body: .bytes(IngestionPost.body(readings)))
         let started = ContinuousClock.now
         var failedAttempts = 0
         var hasReportedBackpressure = false
@@ -56,12 +56,12 @@ struct HTTPReadingSink: ReadingSink {
                 else {
                     throw CommandFailure(
                         .unavailable,
-                        "cannot reach the ingestion API at \(url) (\(error.localizedDescription)) after \(failedAttempts) "
+                        "cannot reach the ingestion API at \(url) (\(error)) after \(failedAttempts) "
                             + "attempts; is `speedo ingest --listen` running there?")
                 }
                 if failedAttempts == 1 {
                     Terminal.note(
-                        "speedo simulate: cannot reach the ingestion API at \(url) (\(error.localizedDescription)); retrying")
+                        "speedo simulate: cannot reach the ingestion API at \(url) (\(error)); retrying")
                 }
                 Thread.sleep(forTimeInterval: delay.inSeconds)
                 continue
@@ -98,38 +98,19 @@ struct HTTPReadingSink: ReadingSink {
     private struct Answer: Sendable {
         var status: Int
         var retryAfter: String?
-        var body: Data
+        var body: ByteBuffer?
 
         /// The start of the body, escaped: it is the server's text, shown on our terminal.
         var excerpt: String {
-            body.isEmpty ? "no body" : EscapedText.quoted(String(decoding: body.prefix(200), as: UTF8.self))
+            guard let body, body.readableBytes > 0 else { return "no body" }
+            return EscapedText.quoted(String(decoding: body.readableBytesView.prefix(200), as: UTF8.self))
         }
     }
 
-    /// One request, waited for on this (the simulation's own) thread.
-    private func send(_ request: URLRequest) throws -> Answer {
-        let outcome = AnswerSlot()
-        let done = DispatchSemaphore(value: 0)
-        let task = session.dataTask(with: request) { data, response, error in
-            let result: Result<Answer, any Error>
-            if let response = response as? HTTPURLResponse {
-                result = .success(
-                    Answer(
-                        status: response.statusCode, retryAfter: response.value(forHTTPHeaderField: "Retry-After"),
-                        body: data ?? Data()))
-            } else {
-                result = .failure(error ?? URLError(.badServerResponse))
-            }
-            outcome.result.withLock { $0 = result }
-            done.signal()
-        }
-        task.resume()
-        done.wait()
-        return try outcome.result.withLock { $0! }.get()
-    }
-
-    /// Carries the answer from URLSession's callback queue to the waiting thread.
-    private final class AnswerSlot: Sendable {
-        let result = Mutex<Result<Answer, any Error>?>(nil)
+    /// One request, waited for on this (the simulation's own) thread, which is none of the client's event loops.
+    private func send(_ request: HTTPClient.Request) throws -> Answer {
+        let response = try client.execute(request: request, deadline: .now() + Self.requestTimeout).wait()
+        return Answer(
+            status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"), body: response.body)
     }
 }

@@ -5,11 +5,15 @@ import SpeedoStore
 
 struct History: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        // Named here rather than derived from the type name, which costs the parser a reflection of the type.
+        commandName: "history",
         abstract: "Show the stored readings of sensors over a time range, raw or time-bucketed.",
         discussion: """
             Reads speed_readings in PostgreSQL (written by `speedo consume postgres`): the readings of each SENSOR \
-            in [--since, --until), by sensor then time, or with --bucket the count, minimum, average, maximum and \
-            95th percentile of each sensor per bucket (buckets start at --since; empty buckets are left out).
+            in [--since, --until), sensor by sensor (by id), each in time order, or with --bucket the \
+            count, minimum, average, maximum and 95th percentile of each sensor per bucket (buckets start at \
+            --since; empty buckets are left out). The range is read as --parallel time slices over as many \
+            connections at once, since PostgreSQL runs each query on one core.
 
             Times: a duration back from now (90s, 15m, 1h, 7d), an RFC 3339 time (2024-05-01T12:00:00Z), \
             @EPOCH seconds, or now. Formats: table (for people: km/h, UTC times), csv (with a header; raw readings \
@@ -45,6 +49,11 @@ struct History: AsyncParsableCommand {
     @Flag(help: "Draw a chart (km/h over time) per sensor instead of printing rows; --bucket plots the averages.")
     var plot = false
 
+    @Option(help: ArgumentHelp(
+        "Read the range as this many time slices over as many connections at once (PostgreSQL runs each query on one core).",
+        valueName: "connections"))
+    var parallel = 2
+
     @OptionGroup(title: "PostgreSQL")
     var database: DatabaseOptions
 
@@ -58,6 +67,7 @@ struct History: AsyncParsableCommand {
             throw ValidationError("--bucket must be more than 0 (got \(width))")
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1 (got \(limit))") }
+        guard (1...16).contains(parallel) else { throw ValidationError("--parallel takes 1 to 16 connections (got \(parallel))") }
     }
 
     private func bucketWidth() throws -> TimeSpan? {
@@ -69,64 +79,153 @@ struct History: AsyncParsableCommand {
         let settings = try ConnectionSettings.resolve(kafka: nil, database: database)
         let (start, end) = try range.resolve(now: Timestamp.current())
         let width = try bucketWidth()
-        var seen = Set<String>()
-        let sensors = self.sensors.filter { seen.insert($0).inserted }
+        // Sorted here, by their bytes, so that the order does not depend on the database's collation.
+        let sensors = Set(self.sensors).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let renderer = HistoryRenderer(format: format)
-        let chart = plot ? HistoryPlot(width: Terminal.exportedColumns ?? 80, since: start, until: end) : nil
-        let limit = self.limit
-        let url = settings.databaseURL.value
-        let found = try await runOnDedicatedThread(name: "speedo.history") { () throws -> HistoryFindings in
-            let connection = try PostgresConnection.connect(
-                url, retry: Backoff(maximumDelay: .seconds(2), maximumAttempts: nil, deadline: .seconds(10))
-            ) { Terminal.note("speedo: \($0)") }
-            defer { connection.close() }
-            guard try SchemaMigrations.currentVersion(on: connection) > 0 else {
-                return HistoryFindings(output: [], shown: [], count: 0, unknown: sensors.map { ($0, []) })
+        // A limit counts rows across the whole range: one slice. So does a table or a chart, drawn from every row.
+        let renderedInSlices = limit == nil && !plot && format != .table
+        let slices = HistorySlicing.slices(since: start, until: end, width: width, count: limit == nil ? parallel : 1)
+        let read = HistorySliceRead(
+            url: settings.databaseURL.value, sensors: sensors, width: width, limit: limit,
+            renderer: renderedInSlices ? renderer : nil)
+        let parts = try await withThrowingTaskGroup(of: (Int, HistorySlice).self) { group in
+            for (index, slice) in slices.enumerated() {
+                group.addTask {
+                    (index, try await runOnDedicatedThread(name: "speedo.history") { try read.run(slice) })
+                }
             }
-            try connection.prepareForHistoryReads()
-            let output: [UInt8], shown: Set<String>, count: Int
-            if let width {
-                let buckets = try connection.buckets(of: sensors, since: start, until: end, width: width, limit: limit)
-                let rendered = chart.map { $0.bytes(Self.series(sensors, buckets.map { ($0.sensorID, $0.start, $0.average) })) }
-                (output, shown, count) = (rendered ?? renderer.render(buckets), Set(buckets.map(\.sensorID)), buckets.count)
-            } else {
-                let readings = try connection.readings(of: sensors, since: start, until: end, limit: limit)
-                let rendered = chart.map { $0.bytes(Self.series(sensors, readings.map { ($0.sensorID, $0.timestamp, $0.speed) })) }
-                (output, shown, count) = (rendered ?? renderer.render(readings), Set(readings.map(\.sensorID)), readings.count)
-            }
-            // A limit that cut the output short says nothing about the sensors it left out.
-            let quiet = count == limit ? [] : sensors.filter { !shown.contains($0) }
-            guard !quiet.isEmpty else {
-                return HistoryFindings(output: output, shown: shown, count: count, unknown: [])
-            }
-            let known = try connection.sensorsWithReadings(quiet)
-            let unknown = quiet.filter { !known.contains($0) }
-            let pool = unknown.isEmpty ? [] : try connection.knownSensors(limit: Self.suggestionPool)
-            return HistoryFindings(
-                output: output, shown: shown, count: count,
-                unknown: unknown.map { ($0, Suggestions.closest(to: $0, among: pool)) })
+            var parts: [HistorySlice?] = Array(repeating: nil, count: slices.count)
+            for try await (index, part) in group { parts[index] = part }
+            return parts.map { $0! }
         }
-        if !found.unknown.isEmpty {
-            throw CommandFailure(.inputRejected, found.unknown.map { sensor, suggestions in
-                let hint = suggestions.isEmpty
-                    ? "" : "; did you mean \(suggestions.map { EscapedText.escape($0) }.joined(separator: ", "))?"
-                return "no readings of sensor \(EscapedText.quoted(sensor)) at all in PostgreSQL\(hint)"
-            }.joined(separator: "\n"))
+        guard parts.allSatisfy(\HistorySlice.hasSchema) else {
+            throw CommandFailure(.inputRejected, sensors.map(Self.unknownSensorMessage).joined(separator: "\n"))
+        }
+
+        // Each slice holds its rows by sensor; the output is by sensor, then by time.
+        let count: Int, output: [UInt8]
+        var shown = Set<String>()
+        if renderedInSlices {
+            count = parts.reduce(0) { $0 + $1.count }
+            shown = Set(parts.flatMap { $0.fragments.keys })
+            output = renderer.document(Self.fragments(sensors, parts), of: width == nil ? .readings : .buckets)
+        } else if width != nil {
+            var buckets = sensors.flatMap { sensor in parts.flatMap { $0.buckets[sensor] ?? [] } }
+            if let limit, buckets.count > limit { buckets.removeLast(buckets.count - limit) }
+            shown = Set(buckets.map(\SpeedBucket.sensorID))
+            count = buckets.count
+            output = plot ? chart(start, end, buckets.map { ($0.sensorID, $0.start, $0.average) }, sensors) : renderer.render(buckets)
+        } else {
+            var readings = sensors.flatMap { sensor in parts.flatMap { $0.readings[sensor] ?? [] } }
+            if let limit, readings.count > limit { readings.removeLast(readings.count - limit) }
+            shown = Set(readings.map(\Reading.sensorID))
+            count = readings.count
+            output = plot ? chart(start, end, readings.map { ($0.sensorID, $0.timestamp, $0.speed) }, sensors) : renderer.render(readings)
+        }
+
+        // A limit that cut the output short says nothing about the sensors it left out.
+        let quiet = count == limit ? [] : sensors.filter { !shown.contains($0) }
+        if !quiet.isEmpty {
+            let unknown = try await Self.unknownSensors(quiet, url: settings.databaseURL.value)
+            if !unknown.isEmpty {
+                throw CommandFailure(.inputRejected, unknown.map(Self.unknownSensorMessage).joined(separator: "\n"))
+            }
         }
         let span = "from \(start.rfc3339) to \(end.rfc3339)"
-        guard found.count > 0 else {
+        guard count > 0 else {
             Terminal.note("speedo: no readings \(span)")
             return
         }
-        for sensor in sensors where !found.shown.contains(sensor) && found.count != limit {
+        for sensor in quiet {
             Terminal.note("speedo: no readings of \(EscapedText.quoted(sensor)) \(span)")
         }
-        FileHandle.standardOutput.write(Data(found.output))
+        FileHandle.standardOutput.write(Data(output))
+    }
+
+    private func chart(
+        _ since: Timestamp, _ until: Timestamp, _ points: [(String, Timestamp, Double)], _ sensors: [String]
+    ) -> [UInt8] {
+        HistoryPlot(width: Terminal.exportedColumns ?? 80, since: since, until: until).bytes(Self.series(sensors, points))
+    }
+
+    /// The slices' fragments by sensor, then by slice.
+    private static func fragments(_ sensors: [String], _ parts: [HistorySlice]) -> [[UInt8]] {
+        sensors.flatMap { sensor in parts.compactMap { $0.fragments[sensor] } }
+    }
+
+    /// Of sensors with no readings in the range, those with none at any time, with the closest known ids: probably
+    /// mistyped. Rare, so on a connection of its own.
+    private static func unknownSensors(_ quiet: [String], url: String) async throws -> [(String, [String])] {
+        try await runOnDedicatedThread(name: "speedo.history") {
+            let connection = try HistorySliceRead.connect(url)
+            defer { connection.close() }
+            let known = try connection.sensorsWithReadings(quiet)
+            let unknown = quiet.filter { !known.contains($0) }
+            let pool = unknown.isEmpty ? [] : try connection.knownSensors(limit: suggestionPool)
+            return unknown.map { ($0, Suggestions.closest(to: $0, among: pool)) }
+        }
+    }
+
+    private static func unknownSensorMessage(_ sensor: String, suggestions: [String]) -> String {
+        let hint = suggestions.isEmpty
+            ? "" : "; did you mean \(suggestions.map { EscapedText.escape($0) }.joined(separator: ", "))?"
+        return "no readings of sensor \(EscapedText.quoted(sensor)) at all in PostgreSQL\(hint)"
+    }
+
+    private static func unknownSensorMessage(_ sensor: String) -> String {
+        unknownSensorMessage(sensor, suggestions: [])
     }
 }
 
+/// One time slice of `history`, read on its own connection and thread.
+private struct HistorySliceRead: Sendable {
+    let url: String
+    let sensors: [String]
+    let width: TimeSpan?
+    let limit: Int?
+    /// Set when each slice renders its own rows (`HistoryRenderer.fragment`).
+    let renderer: HistoryRenderer?
+
+    /// A server that is still starting is waited for, briefly: `history` is interactive.
+    static func connect(_ url: String) throws(PostgresError) -> PostgresConnection {
+        try PostgresConnection.connect(
+            url, retry: Backoff(maximumDelay: .seconds(2), maximumAttempts: nil, deadline: .seconds(10))
+        ) { Terminal.note("speedo: \($0)") }
+    }
+
+    func run(_ slice: (since: Timestamp, until: Timestamp)) throws -> HistorySlice {
+        let connection = try Self.connect(url)
+        defer { connection.close() }
+        guard try connection.prepareForHistoryReads() > 0 else { return HistorySlice(hasSchema: false) }
+        var part = HistorySlice(hasSchema: true)
+        if let width {
+            let buckets = try connection.buckets(of: sensors, since: slice.since, until: slice.until, width: width, limit: limit)
+            part.count = buckets.count
+            let bySensor = Dictionary(grouping: buckets, by: \SpeedBucket.sensorID)
+            if let renderer { part.fragments = bySensor.mapValues(renderer.fragment) } else { part.buckets = bySensor }
+        } else {
+            let readings = try connection.readings(of: sensors, since: slice.since, until: slice.until, limit: limit)
+            part.count = readings.count
+            let bySensor = Dictionary(grouping: readings, by: \Reading.sensorID)
+            if let renderer { part.fragments = bySensor.mapValues(renderer.fragment) } else { part.readings = bySensor }
+        }
+        return part
+    }
+}
+
+/// What one slice found, carried off its database thread.
+private struct HistorySlice: Sendable {
+    /// False when speedo's tables are not there: nothing was ever written.
+    var hasSchema: Bool
+    var count = 0
+    /// By sensor, unless the slice rendered them (`fragments`).
+    var readings: [String: [Reading]] = [:]
+    var buckets: [String: [SpeedBucket]] = [:]
+    var fragments: [String: [UInt8]] = [:]
+}
+
 extension History {
-    /// Points grouped by sensor, in the order the sensors were named.
+    /// Points grouped by sensor, in the order of `sensors`.
     static func series(
         _ sensors: [String], _ points: [(String, Timestamp, Double)]
     ) -> [(sensor: String, points: [(Timestamp, Double)])] {
@@ -139,13 +238,4 @@ extension HistoryPlot {
     func bytes(_ series: [(sensor: String, points: [(Timestamp, Double)])]) -> [UInt8] {
         Array(render(series).map { $0 + "\n" }.joined().utf8)
     }
-}
-
-/// What `history` found, carried off its database thread.
-private struct HistoryFindings: Sendable {
-    var output: [UInt8]
-    var shown: Set<String>
-    var count: Int
-    /// Sensors without any reading, each with the closest known ids.
-    var unknown: [(String, [String])]
 }

@@ -9,47 +9,43 @@ enum HistoryFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// Renders readings or buckets in one of the `HistoryFormat`s, as the bytes for stdout.
+///
+/// The machine formats (csv, ndjson, json) render in fragments: each time slice that `history` reads on a
+/// connection of its own is rendered on that slice's thread (`fragment`), and `document` puts the fragments together
+/// in order, with the CSV header or the JSON brackets. A table needs every row to size its columns, so it is
+/// rendered at once.
 struct HistoryRenderer {
+    enum Rows {
+        case readings, buckets
+    }
+
     var format: HistoryFormat
 
     func render(_ readings: [Reading]) -> [UInt8] {
+        format == .table ? table(readings) : document([fragment(readings)], of: .readings)
+    }
+
+    func render(_ buckets: [SpeedBucket]) -> [UInt8] {
+        format == .table ? table(buckets) : document([fragment(buckets)], of: .buckets)
+    }
+
+    /// The rows of one slice, in a machine format: csv lines, ndjson lines, or json elements separated by `,\n`.
+    func fragment(_ readings: [Reading]) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(readings.count * 48)
         switch format {
-        case .table:
-            var table = TextTable([.init("SENSOR"), .init("TIME (UTC)"), .init("SPEED km/h", .right)])
-            for reading in readings {
-                table.append([EscapedText.escape(reading.sensorID), reading.timestamp.rfc3339, number(reading.speed)])
-            }
-            appendLines(table.render(), to: &out)
-        case .csv:
-            let csv = ReadingTextFormat.csv
-            out.reserveCapacity(readings.count * 48)
-            out.append(contentsOf: (csv.header! + "\n").utf8)
-            for reading in readings { csv.appendLine(reading, to: &out) }
+        case .table, .csv:
+            for reading in readings { ReadingTextFormat.csv.appendLine(reading, to: &out) }
         case .ndjson, .json:
             appendJSON(readings, to: &out) { CanonicalJSON.append($0, to: &$1) }
         }
         return out
     }
 
-    func render(_ buckets: [SpeedBucket]) -> [UInt8] {
+    func fragment(_ buckets: [SpeedBucket]) -> [UInt8] {
         var out: [UInt8] = []
         switch format {
-        case .table:
-            var table = TextTable([
-                .init("SENSOR"), .init("BUCKET START (UTC)"), .init("COUNT", .right), .init("MIN km/h", .right),
-                .init("AVG km/h", .right), .init("MAX km/h", .right), .init("P95 km/h", .right),
-            ])
-            for bucket in buckets {
-                table.append([
-                    EscapedText.escape(bucket.sensorID), bucket.start.rfc3339, "\(bucket.count)",
-                    rounded(bucket.minimum), rounded(bucket.average), rounded(bucket.maximum),
-                    rounded(bucket.percentile95),
-                ])
-            }
-            appendLines(table.render(), to: &out)
-        case .csv:
-            out.append(contentsOf: "sensor_id,bucket_start,count,min,avg,max,p95\n".utf8)
+        case .table, .csv:
             for bucket in buckets {
                 let cells = [
                     bucket.sensorID, bucket.start.rfc3339, "\(bucket.count)", number(bucket.minimum),
@@ -77,15 +73,63 @@ struct HistoryRenderer {
         return out
     }
 
-    /// `ndjson`: one object a line; `json`: one array, one element a line.
+    /// The fragments in order, as one output: after the CSV header, or inside one JSON array.
+    func document(_ fragments: [[UInt8]], of rows: Rows) -> [UInt8] {
+        let filled = fragments.filter { !$0.isEmpty }
+        var out: [UInt8] = []
+        out.reserveCapacity(filled.reduce(16) { $0 + $1.count })
+        switch format {
+        case .table, .csv:
+            let header = rows == .readings ? ReadingTextFormat.csv.header! : "sensor_id,bucket_start,count,min,avg,max,p95"
+            out.append(contentsOf: (header + "\n").utf8)
+            for fragment in filled { out.append(contentsOf: fragment) }
+        case .ndjson:
+            for fragment in filled { out.append(contentsOf: fragment) }
+        case .json:
+            out.append(UInt8(ascii: "["))
+            for (index, fragment) in filled.enumerated() {
+                if index > 0 { out.append(contentsOf: ",\n".utf8) }
+                out.append(contentsOf: fragment)
+            }
+            out.append(contentsOf: "]\n".utf8)
+        }
+        return out
+    }
+
+    func table(_ readings: [Reading]) -> [UInt8] {
+        var table = TextTable([.init("SENSOR"), .init("TIME (UTC)"), .init("SPEED km/h", .right)])
+        for reading in readings {
+            table.append([EscapedText.escape(reading.sensorID), reading.timestamp.rfc3339, number(reading.speed)])
+        }
+        var out: [UInt8] = []
+        appendLines(table.render(), to: &out)
+        return out
+    }
+
+    func table(_ buckets: [SpeedBucket]) -> [UInt8] {
+        var table = TextTable([
+            .init("SENSOR"), .init("BUCKET START (UTC)"), .init("COUNT", .right), .init("MIN km/h", .right),
+            .init("AVG km/h", .right), .init("MAX km/h", .right), .init("P95 km/h", .right),
+        ])
+        for bucket in buckets {
+            table.append([
+                EscapedText.escape(bucket.sensorID), bucket.start.rfc3339, "\(bucket.count)",
+                rounded(bucket.minimum), rounded(bucket.average), rounded(bucket.maximum),
+                rounded(bucket.percentile95),
+            ])
+        }
+        var out: [UInt8] = []
+        appendLines(table.render(), to: &out)
+        return out
+    }
+
+    /// `ndjson`: one object a line; `json`: elements separated by `,\n` (the brackets are the document's).
     private func appendJSON<Item>(_ items: [Item], to out: inout [UInt8], _ element: (Item, inout [UInt8]) -> Void) {
-        if format == .json { out.append(UInt8(ascii: "[")) }
         for (index, item) in items.enumerated() {
             if format == .json && index > 0 { out.append(contentsOf: ",\n".utf8) }
             element(item, &out)
             if format == .ndjson { out.append(UInt8(ascii: "\n")) }
         }
-        if format == .json { out.append(contentsOf: "]\n".utf8) }
     }
 
     private func appendLines(_ lines: [String], to out: inout [UInt8]) {

@@ -6,6 +6,7 @@ import SpeedoStore
 
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "ingest",
         abstract: "Validate NDJSON or CSV readings from files, stdin or HTTP and publish them to Kafka.",
         discussion: """
             Reads each FILE in order, or standard input when there is none or FILE is -. Each input is \

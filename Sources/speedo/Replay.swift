@@ -7,6 +7,7 @@ import SpeedoStore
 
 struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "replay",
         abstract: "Re-read the readings topic over a time range: to stdout, into PostgreSQL, or onto another topic.",
         discussion: """
             Each partition starts at its first record stamped at or after --since (offsets-for-times; where the \

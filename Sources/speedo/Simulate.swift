@@ -6,6 +6,7 @@ import SpeedoSimulator
 
 struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "simulate",
         abstract: "Simulate vehicles passing speed sensors and send their readings.",
         discussion: """
             Each sensor watches one simulated car: its driver cruises near the limit of the road \

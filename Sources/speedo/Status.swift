@@ -7,6 +7,7 @@ import SpeedoTUI
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "Show brokers, topics, consumer lag and what PostgreSQL holds.",
         discussion: """
             Kafka: the brokers, every topic with its partitions and watermarks, and for each consumer group \

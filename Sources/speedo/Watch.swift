@@ -7,6 +7,7 @@ import SpeedoTUI
 
 struct Watch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "watch",
         abstract: "Show the sensors live in the terminal: speed, gauge and sparkline per sensor.",
         discussion: """
             A panel per sensor: its latest speed, a gauge coloured by speed band, a sparkline of the last \

@@ -37,7 +37,7 @@ import Testing
         let url = try await Self.stored()
         let since = Self.mayFirst - .seconds(300), until = Self.mayFirst + .seconds(300)
         let (found, limited) = try await withConnection(url) { connection in
-            try connection.prepareForHistoryReads()
+            _ = try connection.prepareForHistoryReads()
             let sensors = ["car-b", "a-sensor-with-20-b.x", "nobody"]
             return (
                 try connection.readings(of: sensors, since: since, until: until, limit: nil),
@@ -57,7 +57,7 @@ import Testing
         let since = Self.mayFirst - .seconds(500), until = Self.mayFirst + .seconds(431)
         let sensors = ["car-b", "a-sensor-with-20-b.x"]
         let (byRange, byGrouping) = try await withConnection(url) { connection in
-            try connection.prepareForHistoryReads()
+            _ = try connection.prepareForHistoryReads()
             return (
                 try connection.buckets(of: sensors, since: since, until: until, width: width, limit: nil),
                 try connection.buckets(of: sensors, since: since, until: until, width: width, limit: nil, rangeScanSlots: 0))
@@ -93,5 +93,24 @@ import Testing
                 #expect(abs(bucket.percentile95 - wanted.percentile95) < 1e-9)
             }
         }
+    }
+
+    @Test func slicesCoverTheRangeOnBucketBoundaries() {
+        let since = Timestamp(microseconds: 1_000_000_000)
+        let until = since + TimeSpan(microseconds: 10 * 60_000_000 + 1)  // 10 minutes and a microsecond
+        for count in 1...12 {
+            for width in [nil, TimeSpan.seconds(60), TimeSpan.seconds(7 * 60)] {
+                let slices = HistorySlicing.slices(since: since, until: until, width: width, count: count)
+                #expect(slices.first?.since == since)
+                #expect(slices.last?.until == until)
+                #expect(slices.count <= count)
+                #expect(zip(slices, slices.dropFirst()).allSatisfy { $0.until == $1.since && $0.since < $0.until })
+                if let width {
+                    #expect(slices.dropFirst().allSatisfy { ($0.since - since).microseconds % width.microseconds == 0 })
+                }
+            }
+        }
+        #expect(HistorySlicing.slices(since: since, until: until, width: nil, count: 2).count == 2)
+        #expect(HistorySlicing.slices(since: since, until: since, width: nil, count: 4).count == 1)
     }
 }

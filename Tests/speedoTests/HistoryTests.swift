@@ -121,6 +121,17 @@ import Testing
             #expect(abs((line["p95"] as? Double ?? 0) - p95) < 1e-9)
         }
 
+        // However many slices the range is read in, the output is the same, to the byte.
+        for format in ["ndjson", "csv", "json"] {
+            for raw in [true, false] {
+                let query = ["car-b", "car-a", "--since", "@\(since)", "--until", "@\(Self.base + 600)", "--format", format]
+                    + (raw ? [] : ["--bucket", "2m"])
+                let outputs = try [1, 2, 3, 7].map { try history(stack, query + ["--parallel", "\($0)"]).stdout }
+                #expect(Set(outputs).count == 1, "\(format), raw \(raw): \(outputs.map { $0.prefix(300) })")
+                #expect(outputs[0].split(separator: "\n").count > 5)
+            }
+        }
+
         let table = try history(stack, ["car-a", "--since", "@\(since)", "--until", "@\(since + 120)", "--bucket", "2m"])
         #expect(table.stdout.hasPrefix("SENSOR  BUCKET START (UTC)    COUNT  MIN km/h  AVG km/h  MAX km/h  P95 km/h\n"))
     }
@@ -181,7 +192,8 @@ import Testing
         for arguments in [
             ["history", "s"], ["history", "s", "--since", "1h", "--until", "2h"],
             ["history", "s", "--since", "1h", "--bucket", "0s"], ["history", "s", "--since", "1h", "--limit", "0"],
-            ["history", "s", "--since", "yesterday"],
+            ["history", "s", "--since", "yesterday"], ["history", "s", "--since", "1h", "--parallel", "0"],
+            ["history", "s", "--since", "1h", "--parallel", "17"],
         ] {
             #expect(try speedo.run(arguments).status == 64, "\(arguments)")
         }

@@ -81,6 +81,37 @@ import Testing
         #expect(consumed.stdout == "slow\nslow\n")
     }
 
+    /// The seed's path, end to end: the simulator POSTs batches to the real HTTP server, which publishes them.
+    @Test func simulateViaPostsEveryReadingToTheIngestionAPI() async throws {
+        let cluster = try await blocking { try MockCluster() }
+        let topic = "binary-via-\(UInt32.random(in: 0...UInt32.max))"
+        try cluster.createTopic(name: topic, partitions: 2)
+        let server = try ServerProcess(arguments: ["ingest", "--listen", "127.0.0.1:0", "-b", cluster.bootstrapServers, "-t", topic])
+        let address = try await blocking { try server.waitForListeningAddress() }
+        let simulated = try await blocking {
+            try SpeedoBinary().run([
+                "simulate", "--sensors", "3", "--rate", "50", "--count", "120", "--seed", "9", "--batch", "7",
+                "--via", "http://\(address)/speed",
+            ])
+        }
+        #expect(simulated.status == 0, "\(simulated.stderr)")
+        let consumed = try await blocking {
+            try SpeedoBinary.execute(["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k\\n"])
+        }
+        let keys = consumed.stdout.split(separator: "\n")
+        #expect(keys.count == 120)
+        #expect(Set(keys) == ["sensor-0", "sensor-1", "sensor-2"])
+        #expect(try await blocking { server.terminate() }.status == 130)
+
+        // Nothing listens there any more: retried with backoff, then named, exit 69.
+        let unreachable = try await blocking {
+            try SpeedoBinary().run(
+                ["simulate", "--sensors", "1", "--count", "1", "--via", "http://\(address)/speed"], timeout: .seconds(90))
+        }
+        #expect(unreachable.status == 69, "\(unreachable.stderr)")
+        #expect(unreachable.stderr.contains("cannot reach the ingestion API at http://\(address)/speed"), "\(unreachable.stderr)")
+    }
+
     @Test func listenFailuresAreNamed() async throws {
         let cluster = try await blocking { try MockCluster() }
         // The broker's own port is taken.

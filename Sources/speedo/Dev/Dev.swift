@@ -2,6 +2,7 @@ import ArgumentParser
 
 struct Dev: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "dev",
         abstract: "Run the embedded local stack: a Kafka-protocol broker and a private PostgreSQL.",
         discussion: """
             The broker is librdkafka's mock cluster, served by a background speedo process; it keeps \

@@ -5,6 +5,7 @@ import SpeedoStore
 
 struct Gateway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "gateway",
         abstract: "Push each sensor's latest state from speed-latest to web clients over WebSocket.",
         discussion: """
             Follows every partition of the compacted topic speed-latest (written by `speedo consume latest`) from \
