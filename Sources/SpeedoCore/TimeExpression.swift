@@ -138,3 +138,11 @@ extension String {
         return String(self[first...last])
     }
 }
+
+extension Duration {
+    /// Seconds as a `Double`, for APIs that take a `TimeInterval`.
+    package var inSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

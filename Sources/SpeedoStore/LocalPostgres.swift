@@ -178,7 +178,7 @@ package final class LocalPostgres: Sendable {
                 guard log.contains("pre-existing shared memory block"),
                     let delay = patience.delay(afterFailedAttempts: failedAttempts, elapsed: .zero)
                 else { throw LocalPostgresError.startFailed(directory: directory, logTail: log) }
-                Thread.sleep(forTimeInterval: delay.seconds)
+                Thread.sleep(forTimeInterval: delay.inSeconds)
             }
         }
     }

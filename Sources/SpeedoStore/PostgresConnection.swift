@@ -45,7 +45,7 @@ package final class PostgresConnection {
                 onRetry(PostgresRetryNotice(
                     error: error, nextAttempt: failedAttempts + 1, maximumAttempts: retry.maximumAttempts,
                     delay: delay))
-                Thread.sleep(forTimeInterval: delay.seconds)
+                Thread.sleep(forTimeInterval: delay.inSeconds)
             }
         }
     }
@@ -235,7 +235,7 @@ package struct PostgresRetryNotice: Sendable, CustomStringConvertible {
         }
         let attempt = maximumAttempts.map { "\(nextAttempt)/\($0)" } ?? "\(nextAttempt)"
         return "PostgreSQL at \(server) not ready (\(error.shortReason)); "
-            + "retrying in \(String(format: "%.1f", delay.seconds)) s (attempt \(attempt))"
+            + "retrying in \(String(format: "%.1f", delay.inSeconds)) s (attempt \(attempt))"
     }
 }
 
@@ -253,11 +253,4 @@ private func forwardWarnings(_: UnsafeMutableRawPointer?, _ result: OpaquePointe
         let message = PQresultErrorMessage(result)
     else { return }
     FileHandle.standardError.write(Data(("postgres: " + String(cString: message)).utf8))
-}
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
 }

@@ -29,8 +29,11 @@ import Testing
         }
     }
 
-    func history(_ stack: HistoryStack, _ arguments: [String]) throws -> SpeedoBinary.Outcome {
-        try stack.speedo.run(["history"] + arguments + ["-d", stack.databaseURL])
+    /// On a thread of its own: a test waiting for a process must not hold one of the concurrency pool's threads,
+    /// which every other test running meanwhile needs.
+    func history(_ stack: HistoryStack, _ arguments: [String]) async throws -> SpeedoBinary.Outcome {
+        let (speedo, url) = (stack.speedo, stack.databaseURL)
+        return try await runOnDedicatedThread(name: "speedo-test") { try speedo.run(["history"] + arguments + ["-d", url]) }
     }
 
     let range = ["--since", "@\(base)", "--until", "@\(base + 120)"]
@@ -39,7 +42,7 @@ import Testing
         let stack = try await HistoryStack(partitions: 1)
         try await Self.store(Self.fixture, in: stack)
 
-        let csv = try history(stack, ["sensor-2", "sensor-1"] + range + ["--format", "csv"])
+        let csv = try await history(stack, ["sensor-2", "sensor-1"] + range + ["--format", "csv"])
         #expect(csv.status == 0, "\(csv.stderr)")
         #expect(csv.stdout == """
             sensor_id,speed,ts
@@ -51,7 +54,7 @@ import Testing
 
             """)
 
-        let table = try history(stack, ["sensor-1", "sensor-10"] + range + ["--limit", "3"])
+        let table = try await history(stack, ["sensor-1", "sensor-10"] + range + ["--limit", "3"])
         #expect(table.status == 0, "\(table.stderr)")
         #expect(table.stdout == """
             SENSOR    TIME (UTC)            SPEED km/h
@@ -61,14 +64,14 @@ import Testing
 
             """)
 
-        let ndjson = try history(stack, ["sensor-10", "sensor-2"] + range + ["--format", "ndjson"])
+        let ndjson = try await history(stack, ["sensor-10", "sensor-2"] + range + ["--format", "ndjson"])
         #expect(ndjson.stdout == """
             {"sensor_id":"sensor-10","speed":5,"ts":\(Self.base + 15).0}
             {"sensor_id":"sensor-2","speed":100,"ts":\(Self.base + 45).0}
 
             """)
 
-        let json = try history(stack, ["sensor-10", "sensor-2"] + range + ["--format", "json"])
+        let json = try await history(stack, ["sensor-10", "sensor-2"] + range + ["--format", "json"])
         #expect(json.stdout == """
             [{"sensor_id":"sensor-10","speed":5,"ts":\(Self.base + 15).0},
             {"sensor_id":"sensor-2","speed":100,"ts":\(Self.base + 45).0}]
@@ -87,7 +90,7 @@ import Testing
         }
         try await Self.store(readings, in: stack)
         let since = Self.base + 7  // buckets start at --since, not at a round minute
-        let run = try history(stack, [
+        let run = try await history(stack, [
             "car-a", "car-b", "--since", "@\(since)", "--until", "@\(Self.base + 600)", "--bucket", "2m",
             "--format", "ndjson",
         ])
@@ -126,13 +129,14 @@ import Testing
             for raw in [true, false] {
                 let query = ["car-b", "car-a", "--since", "@\(since)", "--until", "@\(Self.base + 600)", "--format", format]
                     + (raw ? [] : ["--bucket", "2m"])
-                let outputs = try [1, 2, 3, 7].map { try history(stack, query + ["--parallel", "\($0)"]).stdout }
+                var outputs: [String] = []
+                for slices in [1, 2, 7] { outputs.append(try await history(stack, query + ["--parallel", "\(slices)"]).stdout) }
                 #expect(Set(outputs).count == 1, "\(format), raw \(raw): \(outputs.map { $0.prefix(300) })")
                 #expect(outputs[0].split(separator: "\n").count > 5)
             }
         }
 
-        let table = try history(stack, ["car-a", "--since", "@\(since)", "--until", "@\(since + 120)", "--bucket", "2m"])
+        let table = try await history(stack, ["car-a", "--since", "@\(since)", "--until", "@\(since + 120)", "--bucket", "2m"])
         #expect(table.stdout.hasPrefix("SENSOR  BUCKET START (UTC)    COUNT  MIN km/h  AVG km/h  MAX km/h  P95 km/h\n"))
     }
 
@@ -140,13 +144,13 @@ import Testing
         let stack = try await HistoryStack(partitions: 1)
         try await Self.store(Self.fixture, in: stack)
 
-        let typo = try history(stack, ["sensor-3"] + range)
+        let typo = try await history(stack, ["sensor-3"] + range)
         #expect(typo.status == 65)
         #expect(typo.stdout.isEmpty)
         #expect(typo.stderr.contains(#"no readings of sensor "sensor-3" at all in PostgreSQL; did you mean sensor-1, sensor-2, sensor-10?"#), "\(typo.stderr)")
 
         for hostile in [#"'; drop table speed_readings; --"#, #"sensor-1' OR '1'='1"#, #"a","b"#, "x\u{1B}[2Jy"] {
-            let run = try history(stack, [hostile] + range)
+            let run = try await history(stack, [hostile] + range)
             #expect(run.status == 65, "\(run.stderr)")
             #expect(!run.stderr.contains("\u{1B}"), "escape codes reached the terminal")
         }
@@ -156,12 +160,12 @@ import Testing
     @Test func anEmptyRangeSaysSoOnStderr() async throws {
         let stack = try await HistoryStack(partitions: 1)
         try await Self.store(Self.fixture, in: stack)
-        let run = try history(stack, ["sensor-1", "--since", "@\(Self.base + 1000)", "--until", "@\(Self.base + 2000)"])
+        let run = try await history(stack, ["sensor-1", "--since", "@\(Self.base + 1000)", "--until", "@\(Self.base + 2000)"])
         #expect(run.status == 0)
         #expect(run.stdout.isEmpty)
         #expect(run.stderr.contains("no readings from 2024-05-01T12:16:40Z to 2024-05-01T12:33:20Z"), "\(run.stderr)")
 
-        let quiet = try history(stack, ["sensor-1", "sensor-2", "--since", "@\(Self.base + 400)", "--until", "@\(Self.base + 600)"])
+        let quiet = try await history(stack, ["sensor-1", "sensor-2", "--since", "@\(Self.base + 400)", "--until", "@\(Self.base + 600)"])
         #expect(quiet.status == 0)
         #expect(quiet.stdout.contains("sensor-2  2024-05-01T12:08:20Z"))
         #expect(quiet.stderr.contains(#"no readings of "sensor-1" from"#), "\(quiet.stderr)")

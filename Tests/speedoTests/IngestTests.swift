@@ -174,6 +174,30 @@ import Testing
         #expect(try topicContents(cluster, "sigterm") == (0..<10).map(RunningIngest.expectedRecord).sorted())
     }
 
+    /// A signal while the producer waits for room (the broker is down, the queue full, blocks waiting between the
+    /// reading and the producing thread): every line read is either published or reported, none silently lost.
+    @Test func sigtermWhileWaitingForRoomReportsWhatWasNotQueued() throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic(name: "stuck", partitions: 1)
+        let ingest = try RunningIngest([
+            "-b", cluster.bootstrapServers, "-t", "stuck", "-X", "queue.buffering.max.messages=5",
+            "-X", "message.timeout.ms=60000",
+        ])
+        try ingest.write(lines: 0..<3)
+        try waitForRecords(cluster, topic: "stuck", count: 3)
+        try cluster.setBroker(1, up: false)
+        try ingest.write(lines: 3..<40)
+        Thread.sleep(forTimeInterval: 1)
+        ingest.signal(SIGTERM)
+        let outcome = try ingest.finish(closingInput: false, timeout: 30)
+        #expect(outcome.status == 130, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("40 lines read, 3 published (confirmed by the broker), 0 rejected, 37 undelivered"),
+                "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("interrupted"), "\(outcome.stderr)")
+        try cluster.setBroker(1, up: true)
+        #expect(try topicContents(cluster, "stuck") == (0..<3).map(RunningIngest.expectedRecord).sorted())
+    }
+
     @Test func fullQueueWaitsInsteadOfDropping() throws {
         let cluster = try MockCluster()
         try cluster.createTopic(name: "backpressure", partitions: 1)

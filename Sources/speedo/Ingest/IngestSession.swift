@@ -39,7 +39,8 @@ final class DeliveryTally: Sendable {
     }
 }
 
-/// The reading loop of `speedo ingest`: lines → validation → publisher, with rejection reports and progress.
+/// The reading loop of `speedo ingest`: lines → validation → blocks for the producing thread (`IngestProducer`),
+/// with rejection reports and progress.
 struct IngestSession {
     enum Stop: Equatable {
         case endOfInput
@@ -59,13 +60,14 @@ struct IngestSession {
     }
 
     private static let chunkSize = 1 << 20
-    /// Valid readings are published in blocks of up to this many, in `ReadingPublisher.partitionOrder`; a block is
-    /// also published at the end of every chunk read, so a slow pipe never holds readings back.
+    /// Valid readings are handed over in blocks of up to this many (published in `ReadingPublisher.partitionOrder`);
+    /// a block is also handed over at the end of every chunk read, so a slow pipe never holds readings back.
     private static let blockSize = 4096
     /// How long a signal-interrupted ingest keeps flushing what it read.
     private static let interruptFlushTimeout = Duration.seconds(10)
 
     let publisher: ReadingPublisher
+    private let producer: IngestProducer
     let tally: DeliveryTally
     let interrupts: InterruptWatcher
     let rejects: RejectFile?
@@ -74,7 +76,7 @@ struct IngestSession {
 
     private var linesRead = 0
     /// The block being filled: readings with their delivery tags.
-    private var pending: [(reading: Reading, tag: UInt64)] = []
+    private var pending: IngestBlock = []
     private var rejected = 0
     private var progress = ProgressLine()
     private let clock = ContinuousClock()
@@ -85,6 +87,7 @@ struct IngestSession {
         format: InputFormat?, maxErrors: Int?
     ) {
         self.publisher = publisher
+        self.producer = IngestProducer(publisher: publisher, tally: tally, interrupts: interrupts)
         self.tally = tally
         self.interrupts = interrupts
         self.rejects = rejects
@@ -94,23 +97,39 @@ struct IngestSession {
         pending.reserveCapacity(Self.blockSize)
     }
 
+    /// Reads every input, then waits until the producing thread has handed every reading to librdkafka (or stopped).
     mutating func read(_ inputs: [InputStream]) throws -> Stop {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
         defer { buffer.deallocate() }
+        var reason = Stop.endOfInput
+        var failure: (any Error)?
         do {
             for (index, input) in inputs.enumerated() {
                 try read(input, index: index, buffer: buffer)
             }
-            return .endOfInput
         } catch let stop as StopReading {
-            // What was read before --max-errors stopped the reading is still published.
-            guard stop.reason == .tooManyErrors else { return stop.reason }
-            do {
-                try publishPending()
-            } catch let publishingStop as StopReading {
-                return publishingStop.reason
+            reason = stop.reason
+            // What was read before --max-errors stopped the reading is still published; so is what was read
+            // before a signal (the producing thread gives up only if it then has to wait for room).
+            if reason == .tooManyErrors {
+                do { try handOverPending() } catch let producing as StopReading { reason = producing.reason }
             }
-            return stop.reason
+        } catch {
+            // Reading failed (an input or the reject file): what was handed over is still published, then the
+            // error is reported.
+            failure = error
+        }
+        while true {
+            switch producer.finish(waitingAtMost: ProgressLine.interval) {
+            case .busy:
+                drawProgress()
+            case .stopped(let producing):
+                if let failure { throw failure }
+                return producing
+            case .done:
+                if let failure { throw failure }
+                return reason
+            }
         }
     }
 
@@ -124,14 +143,14 @@ struct IngestSession {
                 try splitter.feed(UnsafeRawBufferPointer(rebasing: buffer[..<count])) { line in
                     try handle(line, of: input, index: index, decoder: &decoder, now: now)
                 }
-                try publishPending()
+                try handOverPending()
                 drawProgress()
             case .idle:
                 drawProgress()
             case .endOfInput:
                 let now = Timestamp.current()
                 try splitter.finish { line in try handle(line, of: input, index: index, decoder: &decoder, now: now) }
-                try publishPending()
+                try handOverPending()
                 return
             case .interrupted:
                 throw StopReading(reason: .interrupted)
@@ -146,7 +165,7 @@ struct IngestSession {
         switch decoder.decode(line, now: now) {
         case .reading(let reading):
             pending.append((reading, DeliveryTally.tag(input: index, line: line.number)))
-            if pending.count == Self.blockSize { try publishPending() }
+            if pending.count == Self.blockSize { try handOverPending() }
         case .skipped:
             break
         case .rejected(let rejection):
@@ -157,40 +176,16 @@ struct IngestSession {
         }
     }
 
-    /// Publishes the pending block. When reading has to stop part way, the readings of the block not queued yet are
-    /// counted as not delivered.
-    private mutating func publishPending() throws {
+    /// Hands the pending block to the producing thread, waiting (in slices, to redraw progress) while it is behind.
+    private mutating func handOverPending() throws {
         guard !pending.isEmpty else { return }
         defer { pending.removeAll(keepingCapacity: true) }
-        let order = publisher.partitionOrder(of: pending.map(\.reading))
-        for (position, index) in order.enumerated() {
-            do {
-                try publish(pending[index].reading, tag: pending[index].tag)
-            } catch let stop as StopReading {
-                let reason = stop.reason == .interrupted
-                    ? CommandFailure(.interrupted, "interrupted before it was queued")
-                    : CommandFailure(.notDelivered, "not queued: the producer failed before it")
-                for later in order[(position + 1)...] { tally.noteFailure(tag: pending[later].tag, reason) }
-                throw stop
+        while true {
+            switch producer.hand(pending, waitingAtMost: ProgressLine.interval) {
+            case .accepted: return
+            case .full: drawProgress()
+            case .stopped(let reason): throw StopReading(reason: reason)
             }
-        }
-    }
-
-    /// Backpressure: a full queue makes reading wait (in slices, to redraw progress and notice signals).
-    private mutating func publish(_ reading: Reading, tag: UInt64) throws {
-        do {
-            let queued = try publisher.publish(reading, tag: tag, waitingInSlicesOf: ProgressLine.interval) {
-                drawProgress()
-                return !interrupts.isInterrupted
-            }
-            if !queued {
-                tally.noteFailure(tag: tag, CommandFailure(.interrupted, "interrupted while waiting for room in the producer queue"))
-                throw StopReading(reason: .interrupted)
-            }
-        } catch let error as KafkaError {
-            tally.noteFailure(tag: tag, error)
-            // A fatal error leaves the producer unusable: the rest could only fail the same way.
-            if error.isFatal { throw StopReading(reason: .producerFailed) }
         }
     }
 
