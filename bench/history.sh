@@ -74,17 +74,17 @@ bucket_micros=$((15 * 60 * 1000000))
 
 # The SQL of Sources/SpeedoStore/HistoryQueries.swift (readings(of:since:until:limit:) and the per-bucket range scan
 # of buckets(of:since:until:width:limit:)), parameters substituted; no --limit, so LIMIT NULL.
-raw_sql="SELECT sensor_id, ts, speed
+raw_sql="SELECT ts, speed
 FROM speed_readings
-WHERE sensor_id = ANY('{\"sensor-7\"}'::text[]) AND ts >= '$hour_since'::timestamptz AND ts < '$hour_until'::timestamptz
-ORDER BY sensor_id, ts
+WHERE sensor_id = 'sensor-7' AND ts >= '$hour_since'::timestamptz AND ts < '$hour_until'::timestamptz
+ORDER BY ts
 LIMIT NULL::bigint"
-bucket_sql="SELECT asked.sensor_id, slot.index AS bucket, stats.readings, stats.minimum, stats.average, stats.maximum,
+bucket_sql="SELECT asked.sensor_id, slot.index AS bucket, stats.readings, stats.minimum, stats.total, stats.maximum,
        stats.p95
 FROM unnest('{\"sensor-7\"}'::text[]) AS asked(sensor_id)
 CROSS JOIN generate_series(0::bigint, 96::bigint - 1) AS slot(index)
 CROSS JOIN LATERAL (
-    SELECT count(*) AS readings, min(speed) AS minimum, avg(speed) AS average, max(speed) AS maximum,
+    SELECT count(*) AS readings, min(speed) AS minimum, sum(speed) AS total, max(speed) AS maximum,
            percentile_cont(0.95) WITHIN GROUP (ORDER BY speed) AS p95
     FROM speed_readings r
     WHERE r.sensor_id = asked.sensor_id

@@ -15,12 +15,12 @@ package struct SpeedBucket: Sendable, Equatable {
 
 /// The read side of `speed_readings`, for `speedo history`.
 ///
-/// Every query filters on `sensor_id = ANY(…)` and a half-open `ts` range, which the primary key
-/// `(sensor_id, ts) INCLUDE (speed)` answers as an index-only range scan per sensor in only the daily partitions the
-/// range touches (partition pruning on `ts`; the heap is not read once VACUUM, or autovacuum after inserts, has
-/// marked the pages all-visible); nothing here needs an extension, so TimescaleDB hypertables or Citus distribution
-/// by `sensor_id` serve the same SQL. Values travel as parameters, never in the SQL text; results come back in
-/// binary form.
+/// Every query filters on one `sensor_id` (raw readings) or `sensor_id = ANY(…)` (buckets) and a half-open `ts`
+/// range, which the primary key `(sensor_id, ts) INCLUDE (speed)` answers as an index-only range scan per sensor in
+/// only the daily partitions the range touches (partition pruning on `ts`; the heap is not read once VACUUM, or
+/// autovacuum after inserts, has marked the pages all-visible); nothing here needs an extension, so TimescaleDB
+/// hypertables or Citus distribution by `sensor_id` serve the same SQL. Values travel as parameters, never in the SQL
+/// text; results come back in binary form.
 extension PostgresConnection {
     /// Session settings for the history reads, and the schema version (0: speedo never wrote here), in one round
     /// trip: JIT compilation costs 50–200 ms a query, more than it saves on these index range scans; a `work_mem`
@@ -38,32 +38,32 @@ extension PostgresConnection {
 
     private static let undefinedTable = "42P01"
 
-    /// The readings of `sensors` in [since, until), by sensor then time; at most `limit` when given.
+    /// The readings of `sensors` in [since, until), sensor by sensor in the order given, each in time order; at most
+    /// `limit` in all when given. One query per sensor, so that rows carry only `ts` and `speed` (a quarter less to
+    /// send, receive and decode than with the sensor id in every row).
     package func readings(
         of sensors: [String], since: Timestamp, until: Timestamp, limit: Int?
     ) throws(PostgresError) -> [Reading] {
-        let rows = try queryBinary(
-            """
-            SELECT sensor_id, ts, speed
-            FROM speed_readings
-            WHERE sensor_id = ANY($1::text[]) AND ts >= $2::timestamptz AND ts < $3::timestamptz
-            ORDER BY sensor_id, ts
-            LIMIT $4::bigint
-            """,
-            [Self.textArray(sensors), since.rfc3339, until.rfc3339, limit.map(String.init)])
-        let (sensorColumn, timeColumn, speedColumn) = (rows.column("sensor_id"), rows.column("ts"), rows.column("speed"))
         var readings: [Reading] = []
-        readings.reserveCapacity(rows.count)
-        // Rows of one sensor come together: its id is decoded once, and later rows share that `String`.
-        var sensorID = ""
-        for row in 0..<rows.count {
-            guard let timestamp = try rows.timestamp(row, timeColumn), let speed = try rows.double(row, speedColumn)
-            else { continue }
-            if !rows.hasText(row, sensorColumn, equalTo: sensorID) {
-                guard let decoded = rows.string(row, sensorColumn) else { continue }
-                sensorID = decoded
+        for sensorID in sensors {
+            let remaining = limit.map { $0 - readings.count }
+            if let remaining, remaining <= 0 { break }
+            let rows = try queryBinary(
+                """
+                SELECT ts, speed
+                FROM speed_readings
+                WHERE sensor_id = $1 AND ts >= $2::timestamptz AND ts < $3::timestamptz
+                ORDER BY ts
+                LIMIT $4::bigint
+                """,
+                [sensorID, since.rfc3339, until.rfc3339, remaining.map(String.init)])
+            let (timeColumn, speedColumn) = (rows.column("ts"), rows.column("speed"))
+            readings.reserveCapacity(readings.count + rows.count)
+            for row in 0..<rows.count {
+                guard let timestamp = try rows.timestamp(row, timeColumn), let speed = try rows.double(row, speedColumn)
+                else { continue }
+                readings.append(Reading(sensorID: sensorID, speed: speed, timestamp: timestamp))
             }
-            readings.append(Reading(sensorID: sensorID, speed: speed, timestamp: timestamp))
         }
         return readings
     }

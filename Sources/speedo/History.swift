@@ -103,7 +103,7 @@ struct History: AsyncParsableCommand {
         }
 
         // Each slice holds its rows by sensor; the output is by sensor, then by time.
-        let count: Int, output: [UInt8]
+        let count: Int, output: [[UInt8]]
         var shown = Set<String>()
         if renderedInSlices {
             count = parts.reduce(0) { $0 + $1.count }
@@ -114,13 +114,13 @@ struct History: AsyncParsableCommand {
             if let limit, buckets.count > limit { buckets.removeLast(buckets.count - limit) }
             shown = Set(buckets.map(\SpeedBucket.sensorID))
             count = buckets.count
-            output = plot ? chart(start, end, buckets.map { ($0.sensorID, $0.start, $0.average) }, sensors) : renderer.render(buckets)
+            output = plot ? [chart(start, end, buckets.map { ($0.sensorID, $0.start, $0.average) }, sensors)] : renderer.render(buckets[...])
         } else {
             var readings = sensors.flatMap { sensor in parts.flatMap { $0.readings[sensor] ?? [] } }
             if let limit, readings.count > limit { readings.removeLast(readings.count - limit) }
             shown = Set(readings.map(\Reading.sensorID))
             count = readings.count
-            output = plot ? chart(start, end, readings.map { ($0.sensorID, $0.timestamp, $0.speed) }, sensors) : renderer.render(readings)
+            output = plot ? [chart(start, end, readings.map { ($0.sensorID, $0.timestamp, $0.speed) }, sensors)] : renderer.render(readings[...])
         }
 
         // A limit that cut the output short says nothing about the sensors it left out.
@@ -139,7 +139,7 @@ struct History: AsyncParsableCommand {
         for sensor in quiet {
             Terminal.note("speedo: no readings of \(EscapedText.quoted(sensor)) \(span)")
         }
-        FileHandle.standardOutput.write(Data(output))
+        _ = try StandardOutput.write(output)
     }
 
     private func chart(
@@ -201,12 +201,12 @@ private struct HistorySliceRead: Sendable {
         if let width {
             let buckets = try connection.buckets(of: sensors, since: slice.since, until: slice.until, width: width, limit: limit)
             part.count = buckets.count
-            let bySensor = Dictionary(grouping: buckets, by: \SpeedBucket.sensorID)
+            let bySensor = buckets.runs(by: \.sensorID)
             if let renderer { part.fragments = bySensor.mapValues(renderer.fragment) } else { part.buckets = bySensor }
         } else {
             let readings = try connection.readings(of: sensors, since: slice.since, until: slice.until, limit: limit)
             part.count = readings.count
-            let bySensor = Dictionary(grouping: readings, by: \Reading.sensorID)
+            let bySensor = readings.runs(by: \.sensorID)
             if let renderer { part.fragments = bySensor.mapValues(renderer.fragment) } else { part.readings = bySensor }
         }
         return part
@@ -219,9 +219,25 @@ private struct HistorySlice: Sendable {
     var hasSchema: Bool
     var count = 0
     /// By sensor, unless the slice rendered them (`fragments`).
-    var readings: [String: [Reading]] = [:]
-    var buckets: [String: [SpeedBucket]] = [:]
+    var readings: [String: ArraySlice<Reading>] = [:]
+    var buckets: [String: ArraySlice<SpeedBucket>] = [:]
     var fragments: [String: [UInt8]] = [:]
+}
+
+extension Array {
+    /// The runs of adjacent elements with the same key, by key, as slices of this array rather than copies: the
+    /// queries return their rows sensor by sensor.
+    fileprivate func runs(by key: (Element) -> String) -> [String: ArraySlice<Element>] {
+        var runs: [String: ArraySlice<Element>] = [:]
+        var start = startIndex
+        while start < endIndex {
+            let runKey = key(self[start])
+            let end = self[start...].firstIndex { key($0) != runKey } ?? endIndex
+            runs[runKey] = self[start..<end]
+            start = end
+        }
+        return runs
+    }
 }
 
 extension History {

@@ -12,8 +12,8 @@ enum HistoryFormat: String, ExpressibleByArgument, CaseIterable {
 ///
 /// The machine formats (csv, ndjson, json) render in fragments: each time slice that `history` reads on a
 /// connection of its own is rendered on that slice's thread (`fragment`), and `document` puts the fragments together
-/// in order, with the CSV header or the JSON brackets. A table needs every row to size its columns, so it is
-/// rendered at once.
+/// in order, with the CSV header or the JSON brackets, as the pieces of the output (written one after another, not
+/// copied into one buffer). A table needs every row to size its columns, so it is rendered at once.
 struct HistoryRenderer {
     enum Rows {
         case readings, buckets
@@ -21,16 +21,16 @@ struct HistoryRenderer {
 
     var format: HistoryFormat
 
-    func render(_ readings: [Reading]) -> [UInt8] {
-        format == .table ? table(readings) : document([fragment(readings)], of: .readings)
+    func render(_ readings: ArraySlice<Reading>) -> [[UInt8]] {
+        format == .table ? [table(readings)] : document([fragment(readings)], of: .readings)
     }
 
-    func render(_ buckets: [SpeedBucket]) -> [UInt8] {
-        format == .table ? table(buckets) : document([fragment(buckets)], of: .buckets)
+    func render(_ buckets: ArraySlice<SpeedBucket>) -> [[UInt8]] {
+        format == .table ? [table(buckets)] : document([fragment(buckets)], of: .buckets)
     }
 
     /// The rows of one slice, in a machine format: csv lines, ndjson lines, or json elements separated by `,\n`.
-    func fragment(_ readings: [Reading]) -> [UInt8] {
+    func fragment(_ readings: ArraySlice<Reading>) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(readings.count * 48)
         switch format {
@@ -42,7 +42,7 @@ struct HistoryRenderer {
         return out
     }
 
-    func fragment(_ buckets: [SpeedBucket]) -> [UInt8] {
+    func fragment(_ buckets: ArraySlice<SpeedBucket>) -> [UInt8] {
         var out: [UInt8] = []
         switch format {
         case .table, .csv:
@@ -73,30 +73,23 @@ struct HistoryRenderer {
         return out
     }
 
-    /// The fragments in order, as one output: after the CSV header, or inside one JSON array.
-    func document(_ fragments: [[UInt8]], of rows: Rows) -> [UInt8] {
+    /// The fragments in order, as the pieces of one output: after the CSV header, or inside one JSON array.
+    func document(_ fragments: [[UInt8]], of rows: Rows) -> [[UInt8]] {
         let filled = fragments.filter { !$0.isEmpty }
-        var out: [UInt8] = []
-        out.reserveCapacity(filled.reduce(16) { $0 + $1.count })
         switch format {
         case .table, .csv:
             let header = rows == .readings ? ReadingTextFormat.csv.header! : "sensor_id,bucket_start,count,min,avg,max,p95"
-            out.append(contentsOf: (header + "\n").utf8)
-            for fragment in filled { out.append(contentsOf: fragment) }
+            return [Array((header + "\n").utf8)] + filled
         case .ndjson:
-            for fragment in filled { out.append(contentsOf: fragment) }
+            return filled
         case .json:
-            out.append(UInt8(ascii: "["))
-            for (index, fragment) in filled.enumerated() {
-                if index > 0 { out.append(contentsOf: ",\n".utf8) }
-                out.append(contentsOf: fragment)
-            }
-            out.append(contentsOf: "]\n".utf8)
+            let separator = Array(",\n".utf8)
+            return [[UInt8(ascii: "[")]] + filled.enumerated().flatMap { $0 > 0 ? [separator, $1] : [$1] }
+                + [Array("]\n".utf8)]
         }
-        return out
     }
 
-    func table(_ readings: [Reading]) -> [UInt8] {
+    func table(_ readings: ArraySlice<Reading>) -> [UInt8] {
         var table = TextTable([.init("SENSOR"), .init("TIME (UTC)"), .init("SPEED km/h", .right)])
         for reading in readings {
             table.append([EscapedText.escape(reading.sensorID), reading.timestamp.rfc3339, number(reading.speed)])
@@ -106,7 +99,7 @@ struct HistoryRenderer {
         return out
     }
 
-    func table(_ buckets: [SpeedBucket]) -> [UInt8] {
+    func table(_ buckets: ArraySlice<SpeedBucket>) -> [UInt8] {
         var table = TextTable([
             .init("SENSOR"), .init("BUCKET START (UTC)"), .init("COUNT", .right), .init("MIN km/h", .right),
             .init("AVG km/h", .right), .init("MAX km/h", .right), .init("P95 km/h", .right),
@@ -124,9 +117,10 @@ struct HistoryRenderer {
     }
 
     /// `ndjson`: one object a line; `json`: elements separated by `,\n` (the brackets are the document's).
-    private func appendJSON<Item>(_ items: [Item], to out: inout [UInt8], _ element: (Item, inout [UInt8]) -> Void) {
-        for (index, item) in items.enumerated() {
-            if format == .json && index > 0 { out.append(contentsOf: ",\n".utf8) }
+    private func appendJSON<Item>(_ items: ArraySlice<Item>, to out: inout [UInt8], _ element: (Item, inout [UInt8]) -> Void) {
+        for index in items.indices {
+            let item = items[index]
+            if format == .json && index > items.startIndex { out.append(contentsOf: ",\n".utf8) }
             element(item, &out)
             if format == .ndjson { out.append(UInt8(ascii: "\n")) }
         }

@@ -9,18 +9,17 @@ import SpeedoSimulator
 struct StandardOutputSink: ReadingSink {
     private let format: ReadingTextFormat
     private var buffer: [UInt8] = []
-    private static let blockSize = 1 << 16
 
     init(format: ReadingTextFormat = .ndjson) {
         self.format = format
-        buffer.reserveCapacity(Self.blockSize + 256)
+        buffer.reserveCapacity(StandardOutput.blockSize + 256)
         if let header = format.header { buffer.append(contentsOf: (header + "\n").utf8) }
     }
 
     mutating func write(_ batch: [Reading]) throws -> SinkState {
         for reading in batch {
             format.appendLine(reading, to: &buffer)
-            if buffer.count >= Self.blockSize, try flush() == .closed { return .closed }
+            if buffer.count >= StandardOutput.blockSize, try flush() == .closed { return .closed }
         }
         // Every batch goes out whole, so that a reader sees readings when they are due.
         return try flush()
@@ -33,7 +32,33 @@ struct StandardOutputSink: ReadingSink {
 
     private mutating func flush() throws -> SinkState {
         defer { buffer.removeAll(keepingCapacity: true) }
-        return try buffer.withUnsafeBytes { bytes in
+        return try StandardOutput.write(buffer)
+    }
+}
+
+/// Standard output through write(2) itself: no copy into `Data`, and a reader that went away is a state, not a crash.
+enum StandardOutput {
+    /// Large enough that a run is limited by the reader, not by system calls.
+    static let blockSize = 1 << 16
+
+    /// Writes `pieces` one after another: short ones gathered into blocks, so that many cost few system calls,
+    /// long ones as they are, so that they are not copied.
+    static func write(_ pieces: [[UInt8]]) throws -> SinkState {
+        var block: [UInt8] = []
+        for piece in pieces {
+            if piece.count < blockSize { block.append(contentsOf: piece) }
+            if piece.count >= blockSize || block.count >= blockSize {
+                guard try write(block) == .open else { return .closed }
+                block.removeAll(keepingCapacity: true)
+            }
+            if piece.count >= blockSize, try write(piece) == .closed { return .closed }
+        }
+        return try write(block)
+    }
+
+    /// Writes all of `bytes`; `.closed` when the reader is gone (EPIPE, seen only where SIGPIPE is ignored).
+    static func write(_ bytes: [UInt8]) throws -> SinkState {
+        try bytes.withUnsafeBytes { bytes in
             var offset = 0
             while offset < bytes.count {
                 let written = Glibc.write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
@@ -47,7 +72,7 @@ struct StandardOutputSink: ReadingSink {
                 case let code:
                     throw CommandFailure(
                         .notDelivered,
-                        "cannot write readings to standard output: \(String(cString: strerror(code))); "
+                        "cannot write to standard output: \(String(cString: strerror(code))); "
                             + "check where it is redirected (a full disk?)")
                 }
             }

@@ -33,21 +33,28 @@ import Testing
         return url
     }
 
-    @Test func readingsComeBackExactlyBySensorThenTime() async throws {
+    @Test func readingsComeBackExactlySensorBySensorInTheOrderGivenThenByTime() async throws {
         let url = try await Self.stored()
         let since = Self.mayFirst - .seconds(300), until = Self.mayFirst + .seconds(300)
-        let (found, limited) = try await withConnection(url) { connection in
+        let sensors = ["car-b", "nobody", "a-sensor-with-20-b.x"]
+        let expected = sensors.flatMap { sensor in
+            Self.readings.filter { $0.sensorID == sensor && $0.timestamp >= since && $0.timestamp < until }
+                .sorted { $0.timestamp < $1.timestamp }
+        }
+        let firstSensorCount = expected.prefix { $0.sensorID == "car-b" }.count
+        // A limit past the first sensor's readings goes on into the next sensor's.
+        let (found, limited, limitedAcross) = try await withConnection(url) { connection in
             _ = try connection.prepareForHistoryReads()
-            let sensors = ["car-b", "a-sensor-with-20-b.x", "nobody"]
             return (
                 try connection.readings(of: sensors, since: since, until: until, limit: nil),
-                try connection.readings(of: sensors, since: since, until: until, limit: 5))
+                try connection.readings(of: sensors, since: since, until: until, limit: 5),
+                try connection.readings(of: sensors, since: since, until: until, limit: firstSensorCount + 3))
         }
-        let expected = Self.readings.filter { $0.timestamp >= since && $0.timestamp < until }
-            .sorted { ($0.sensorID, $0.timestamp) < ($1.sensorID, $1.timestamp) }
         #expect(expected.count > 800)
+        #expect(firstSensorCount > 0 && firstSensorCount < expected.count - 3)
         #expect(found == expected)
         #expect(limited == Array(expected.prefix(5)))
+        #expect(limitedAcross == Array(expected.prefix(firstSensorCount + 3)))
     }
 
     @Test(arguments: [TimeSpan.seconds(60), TimeSpan.seconds(7 * 60)])
