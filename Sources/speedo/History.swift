@@ -102,24 +102,18 @@ struct History: AsyncParsableCommand {
             throw CommandFailure(.inputRejected, sensors.map(Self.unknownSensorMessage).joined(separator: "\n"))
         }
 
-        // Each slice holds its rows by sensor; the output is by sensor, then by time.
-        let count: Int, output: [[UInt8]]
-        var shown = Set<String>()
+        // Each slice holds its rows by sensor; the output is by sensor, then by time. A limit was applied by the
+        // query of the one slice.
+        let count = parts.reduce(0) { $0 + $1.count }
+        let shown = Set(parts.flatMap(\.sensorsFound))
+        let output: [[UInt8]]
         if renderedInSlices {
-            count = parts.reduce(0) { $0 + $1.count }
-            shown = Set(parts.flatMap { $0.fragments.keys })
             output = renderer.document(Self.fragments(sensors, parts), of: width == nil ? .readings : .buckets)
         } else if width != nil {
-            var buckets = sensors.flatMap { sensor in parts.flatMap { $0.buckets[sensor] ?? [] } }
-            if let limit, buckets.count > limit { buckets.removeLast(buckets.count - limit) }
-            shown = Set(buckets.map(\SpeedBucket.sensorID))
-            count = buckets.count
+            let buckets = sensors.flatMap { sensor in parts.flatMap { $0.buckets[sensor] ?? [] } }
             output = plot ? [chart(start, end, buckets.map { ($0.sensorID, $0.start, $0.average) }, sensors)] : renderer.render(buckets[...])
         } else {
-            var readings = sensors.flatMap { sensor in parts.flatMap { $0.readings[sensor] ?? [] } }
-            if let limit, readings.count > limit { readings.removeLast(readings.count - limit) }
-            shown = Set(readings.map(\Reading.sensorID))
-            count = readings.count
+            let readings = sensors.flatMap { sensor in parts.flatMap { $0.readings[sensor] ?? [] } }
             output = plot ? [chart(start, end, readings.map { ($0.sensorID, $0.timestamp, $0.speed) }, sensors)] : renderer.render(readings[...])
         }
 
@@ -222,6 +216,9 @@ private struct HistorySlice: Sendable {
     var readings: [String: ArraySlice<Reading>] = [:]
     var buckets: [String: ArraySlice<SpeedBucket>] = [:]
     var fragments: [String: [UInt8]] = [:]
+
+    /// The sensors with rows in this slice.
+    var sensorsFound: [String] { Array(readings.keys) + buckets.keys + fragments.keys }
 }
 
 extension Array {
