@@ -11,7 +11,14 @@ import Testing
     @Test(.enabled(if: getuid() == 0, "needs root to switch to an unprivileged user"))
     func lifecycleAsAnUnprivilegedUser() throws {
         let state = try TemporaryDirectory(owner: "nobody")
-        let speedo = SpeedoBinary(environment: ["XDG_STATE_HOME": state.path, "HOME": state.path], user: "nobody")
+        // The checkout may lie in a directory only its owner can enter (a clone into `mktemp -d`): the other user
+        // runs a copy of the binary from a directory anyone can read.
+        let binaries = try TemporaryDirectory()
+        let copy = binaries.path + "/speedo"
+        try FileManager.default.copyItem(atPath: SpeedoBinary.path, toPath: copy)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: copy)
+        var speedo = SpeedoBinary(environment: ["XDG_STATE_HOME": state.path, "HOME": state.path], user: "nobody")
+        speedo.executable = copy
         try exerciseLifecycle(speedo, state: state.path)
     }
 

@@ -22,10 +22,12 @@ struct SpeedoBinary {
     var environment: [String: String?] = [:]
     /// Runs the command as another user (through runuser) when set; only meaningful as root.
     var user: String?
+    /// The executable run: the built one unless a test runs a copy.
+    var executable = SpeedoBinary.path
 
     /// `input` becomes standard input (a regular file); without it, standard input is /dev/null.
     func run(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(60)) throws -> Outcome {
-        try Self.execute([Self.path] + arguments, environment: environment, user: user, input: input, timeout: timeout)
+        try Self.execute([executable] + arguments, environment: environment, user: user, input: input, timeout: timeout)
     }
 
     /// Runs any program, for cross-checks with independent clients (kcat, psql).
