@@ -21,12 +21,32 @@ package enum QueueFullPolicy: Sendable {
     case wait(until: ContinuousClock.Instant?)
 }
 
+/// Which delivery reports reach the handler.
+package enum DeliveryReports: Sendable {
+    case everyRecord
+    /// Only failures: a confirmed record just leaves the queue (`outstandingCount`), without a call into Swift.
+    case failuresOnly
+}
+
+/// Which thread serves librdkafka's delivery reports, and with them frees the records reported.
+package enum ReportServing: Sendable {
+    /// A poll thread of the producer's own: reports arrive whatever the senders do (servers, many senders).
+    case pollThread
+    /// The thread that sends, in `serveReports()` and whenever it waits (a full queue, `flush`, `close`). glibc's
+    /// allocator frees a record on the thread that allocated it without locking; freed on another thread (a poll
+    /// thread, or librdkafka's broker thread with `delivery.report.only.error`), every record takes the allocating
+    /// thread's arena lock against it, which cost kcat itself half again its time (bench/README.md). For one sending
+    /// thread at a time.
+    case sender
+}
+
 /// An idempotent (`enable.idempotence=true`, `acks=all`) producer.
 ///
 /// Threading: `send` never blocks with `.fail` and blocks the calling thread with `.wait`; `flush`, `close` and
-/// `waitForBrokers` block the calling thread. The delivery handler runs on the producer's own poll thread, one report
-/// at a time, except for records still undelivered when `close` gives up: their reports (with a purge error) run on
-/// the thread calling `close` (or `deinit`). Do not call `close` from the delivery handler.
+/// `waitForBrokers` block the calling thread. The delivery handler runs where reports are served (`ReportServing`):
+/// on the producer's own poll thread, one report at a time, or on the thread that sends, flushes or closes. Records
+/// still undelivered when `close` gives up get their reports (with a purge error) on the thread calling `close` (or
+/// `deinit`). Do not call `close` from the delivery handler.
 package final class KafkaProducer: Sendable {
     private struct State {
         var isOpen = true
@@ -38,11 +58,14 @@ package final class KafkaProducer: Sendable {
 
     private let handle: KafkaHandle
     private let deliveries: DeliveryContext
-    private let poller: PollingThread
+    /// nil when the sender serves the reports.
+    private let poller: PollingThread?
     private let state = Mutex(State())
 
     package init(
         configuration: KafkaConfiguration,
+        reports: DeliveryReports = .everyRecord,
+        servedBy serving: ReportServing = .pollThread,
         deliveryHandler: @escaping @Sendable (DeliveryReport) -> Void
     ) throws(KafkaError) {
         let conf = try configuration.makeConf(
@@ -59,15 +82,20 @@ package final class KafkaProducer: Sendable {
             guard let message, let opaque else { return }
             Unmanaged<DeliveryContext>.fromOpaque(opaque).takeUnretainedValue().report(message.pointee)
         }
-        let deliveries = DeliveryContext(handler: deliveryHandler)
+        let deliveries = DeliveryContext(handler: deliveryHandler, reportsSuccesses: reports == .everyRecord)
         let handle = try KafkaHandle(
             RD_KAFKA_PRODUCER, conf: conf, bootstrapServers: configuration.bootstrapServers, context: deliveries)
         self.handle = handle
         self.deliveries = deliveries
-        // Weak, so that the last reference to the handle (and thus rd_kafka_destroy) stays with the producer.
-        self.poller = PollingThread(name: "speedo-kpoll") { [weak handle, deliveries] in
-            guard let handle else { return }
-            if rd_kafka_poll(handle.pointer, 100) > 0 { deliveries.signalProgress() }
+        switch serving {
+        case .pollThread:
+            // Weak, so that the last reference to the handle (and thus rd_kafka_destroy) stays with the producer.
+            self.poller = PollingThread(name: "speedo-kpoll") { [weak handle, deliveries] in
+                guard let handle else { return }
+                if rd_kafka_poll(handle.pointer, 100) > 0 { deliveries.signalProgress() }
+            }
+        case .sender:
+            self.poller = nil
         }
     }
 
@@ -105,7 +133,7 @@ package final class KafkaProducer: Sendable {
                     isRetriable: true
                 )
             }
-            deliveries.waitForProgress(until: deadline)
+            waitForProgress(until: deadline)
         }
     }
 
@@ -132,9 +160,21 @@ package final class KafkaProducer: Sendable {
     }
 
     /// Sleeps until deliveries may have made room in the queue (at most 2 ms, never past `deadline`), for callers
-    /// that retry a `.fail` send themselves because they must not block while holding a lock.
+    /// that retry a `.fail` send themselves because they must not block while holding a lock. With
+    /// `ReportServing.sender` it serves the reports meanwhile.
     package func waitForProgress(until deadline: ContinuousClock.Instant?) {
-        deliveries.waitForProgress(until: deadline)
+        let slice = DeliveryContext.progressSlice(until: deadline)
+        if poller == nil {
+            rd_kafka_poll(handle.pointer, Int32(slice.clampedMilliseconds))
+        } else {
+            deliveries.waitForProgress(slice)
+        }
+    }
+
+    /// With `ReportServing.sender`: serves the reports that arrived, without waiting. The sending thread calls it
+    /// after each batch it sends, so that confirmations show (`outstandingCount`) and memory is given back.
+    package func serveReports() {
+        if poller == nil { rd_kafka_poll(handle.pointer, 0) }
     }
 
     /// The partitioner librdkafka applies to keyed records sent to `topic`, for callers that order records by the
@@ -186,7 +226,7 @@ package final class KafkaProducer: Sendable {
         let undelivered = waitForDeliveries(timeout: flushTimeout)
         // rd_kafka_yield only cuts short a poll that is serving callbacks; a poll waiting for events (the usual case once
         // everything is delivered) sleeps out its 100 ms. Yielding the queue it waits on wakes it at once.
-        poller.stop {
+        poller?.stop {
             let mainQueue = rd_kafka_queue_get_main(handle.pointer)
             rd_kafka_queue_yield(mainQueue)
             rd_kafka_queue_destroy(mainQueue)
@@ -225,7 +265,7 @@ package final class KafkaProducer: Sendable {
         while true {
             let outstanding = outstandingCount
             if outstanding == 0 || clock.now >= deadline { return outstanding }
-            deliveries.waitForProgress(until: deadline)
+            waitForProgress(until: deadline)
         }
     }
 
@@ -340,16 +380,19 @@ private func withBytes<R>(of array: [UInt8]?, _ body: (UnsafeRawBufferPointer?) 
 /// What the delivery callback needs: the caller's handler, and a condition that wakes senders waiting for room.
 private final class DeliveryContext: Sendable {
     private let handler: @Sendable (DeliveryReport) -> Void
+    private let reportsSuccesses: Bool
     private let progress = NSCondition()
     /// Topic names by librdkafka topic handle (which lives as long as the producer), so that reports do not decode
     /// the same C string for every record.
     private let topicNames = Mutex<(all: [UInt: String], last: (key: UInt, name: String)?)>(([:], nil))
 
-    init(handler: @escaping @Sendable (DeliveryReport) -> Void) {
+    init(handler: @escaping @Sendable (DeliveryReport) -> Void, reportsSuccesses: Bool) {
         self.handler = handler
+        self.reportsSuccesses = reportsSuccesses
     }
 
     func report(_ message: rd_kafka_message_t) {
+        if message.err == RD_KAFKA_RESP_ERR_NO_ERROR && !reportsSuccesses { return }
         let error = message.err == RD_KAFKA_RESP_ERR_NO_ERROR
             ? nil : KafkaError(message.err, while: "delivering a record")
         handler(DeliveryReport(
@@ -378,12 +421,18 @@ private final class DeliveryContext: Sendable {
         progress.unlock()
     }
 
-    /// Sleeps until a poll served events, at most 2 ms and not past `deadline`. Short, because most progress raises no
-    /// event: with `delivery.report.only.error` a confirmed record just leaves the queue, so the caller has to look at
-    /// the queue again; with 50 ms every `speedo ingest` ended up to 50 ms late and a full queue idled the reader.
-    func waitForProgress(until deadline: ContinuousClock.Instant?) {
-        var slice = Duration.milliseconds(2)
-        if let deadline { slice = max(.zero, min(slice, deadline - ContinuousClock.now)) }
+    /// How long one wait for progress lasts: at most 2 ms and not past `deadline`. Short, because not all progress
+    /// raises an event the waiter sees (a confirmed record whose report is not wanted just leaves the queue), so the
+    /// caller has to look at the queue again; with 50 ms every `speedo ingest` ended up to 50 ms late and a full queue
+    /// idled the reader.
+    static func progressSlice(until deadline: ContinuousClock.Instant?) -> Duration {
+        let slice = Duration.milliseconds(2)
+        guard let deadline else { return slice }
+        return max(.zero, min(slice, deadline - ContinuousClock.now))
+    }
+
+    /// Sleeps until the poll thread served events, or `slice` passed.
+    func waitForProgress(_ slice: Duration) {
         let seconds = Double(slice.components.seconds) + Double(slice.components.attoseconds) / 1e18
         progress.lock()
         _ = progress.wait(until: Date(timeIntervalSinceNow: seconds))

@@ -45,7 +45,8 @@ package enum TopicPreparation: Sendable, Equatable {
 ///
 /// Threading: every method may be called from any thread. Streaming publish blocks the calling thread only when it
 /// is asked to wait for room; the batch publish never blocks (it suspends). The delivery handler runs on the
-/// producer's poll thread (see `KafkaProducer`).
+/// producer's poll thread with `.everyRecord`, on the thread that publishes, flushes or closes with `.failuresOnly`
+/// (see `KafkaProducer`).
 package final class ReadingPublisher: Sendable {
     /// Streaming tags must leave this bit clear: batch records carry it.
     package static let batchTagFlag: UInt64 = 1 << 63
@@ -63,9 +64,10 @@ package final class ReadingPublisher: Sendable {
     /// Which streaming outcomes reach the delivery handler.
     package enum StreamingReports: Sendable {
         case everyRecord
-        /// Only failures: librdkafka then skips the report of every acknowledged record, a large share of the
-        /// cost of publishing at full speed. Every record still ends either acknowledged or reported, so
-        /// `confirmedCount` stays exact; batch publishing, which awaits each acknowledgement, is unavailable.
+        /// Only failures, for one publishing thread at a time, which also serves the reports (`serveReports()`, and
+        /// whenever it waits): the cheapest way to publish at full speed (`ReportServing.sender`). Every record still
+        /// ends either acknowledged or reported, so `confirmedCount` stays exact; batch publishing, which awaits each
+        /// acknowledgement, is unavailable.
         case failuresOnly
     }
 
@@ -95,11 +97,14 @@ package final class ReadingPublisher: Sendable {
         deliveryHandler: @escaping @Sendable (DeliveryReport) -> Void = { _ in }
     ) throws(KafkaError) {
         var tuned = configuration
-        let reportOption = streamingReports == .failuresOnly ? [("delivery.report.only.error", "true")] : []
-        tuned.properties = Self.producerDefaults + reportOption + configuration.properties
+        tuned.properties = Self.producerDefaults + configuration.properties
         let batches = BatchDeliveries()
         let streamed = self.streamed
-        self.producer = try KafkaProducer(configuration: tuned) { report in
+        let (reports, serving): (DeliveryReports, ReportServing) = switch streamingReports {
+        case .everyRecord: (.everyRecord, .pollThread)
+        case .failuresOnly: (.failuresOnly, .sender)
+        }
+        self.producer = try KafkaProducer(configuration: tuned, reports: reports, servedBy: serving) { report in
             if report.tag & Self.batchTagFlag != 0 {
                 batches.settle(tag: report.tag & ~Self.batchTagFlag, indexBits: Self.batchIndexBits, error: report.error)
             } else {
@@ -223,6 +228,12 @@ package final class ReadingPublisher: Sendable {
         return await withCheckedContinuation { continuation in
             batches.attach(continuation, to: batch)
         }
+    }
+
+    /// With `.failuresOnly`: serves the delivery reports that arrived (see `KafkaProducer.serveReports`); the
+    /// publishing thread calls it after each batch of readings.
+    package func serveReports() {
+        producer.serveReports()
     }
 
     /// Records queued or in flight whose outcome has not been reported yet.

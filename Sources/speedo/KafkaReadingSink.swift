@@ -30,6 +30,7 @@ struct KafkaReadingSink: ReadingSink {
                 if error.isFatal { throw error }
             }
         }
+        publisher.serveReports()
         return .open
     }
 

@@ -24,6 +24,8 @@ final class IngestProducer: @unchecked Sendable {
     }
 
     private static let capacity = 2
+    /// How often delivery reports are served while no block comes.
+    private static let reportServingInterval = Duration.milliseconds(100)
 
     private let publisher: ReadingPublisher
     private let tally: DeliveryTally
@@ -35,8 +37,11 @@ final class IngestProducer: @unchecked Sendable {
         self.publisher = publisher
         self.tally = tally
         self.interrupts = interrupts
-        let thread = Thread { [self] in produceUntilDone() }
-        thread.name = "speedo-produce"
+        let thread = Thread { [self] in
+            // Set from inside: only then does Foundation on Linux name the OS thread (seen in ps, perf, gdb).
+            Thread.current.name = "speedo-produce"
+            produceUntilDone()
+        }
         thread.start()
     }
 
@@ -113,10 +118,19 @@ final class IngestProducer: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Serves the publisher's delivery reports (this thread is the one that publishes) after each block and while
+    /// it waits for the next, so that confirmations show in the progress line while input trickles in.
     private func nextBlock() -> IngestBlock? {
+        publisher.serveReports()
         condition.lock()
+        while state.waiting.isEmpty && !state.noMoreBlocks {
+            if !condition.wait(until: Date(timeIntervalSinceNow: Self.reportServingInterval.inSeconds)) {
+                condition.unlock()
+                publisher.serveReports()
+                condition.lock()
+            }
+        }
         defer { condition.unlock() }
-        while state.waiting.isEmpty && !state.noMoreBlocks { condition.wait() }
         guard !state.waiting.isEmpty else { return nil }
         condition.broadcast()
         return state.waiting.removeFirst()
