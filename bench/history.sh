@@ -73,25 +73,34 @@ day_since_micros=$(($(date -u -d "$day_since" +%s) * 1000000))
 bucket_micros=$((15 * 60 * 1000000))
 
 # The SQL of Sources/SpeedoStore/HistoryQueries.swift (readings(of:since:until:limit:) and the per-bucket range scan
-# of buckets(of:since:until:width:limit:)), parameters substituted; no --limit, so LIMIT NULL.
+# of buckets(of:since:until:width:limit:), which returns each bucket's speeds for speedo to compute the statistics),
+# parameters substituted; no --limit, so LIMIT NULL.
 raw_sql="SELECT ts, speed
 FROM speed_readings
 WHERE sensor_id = 'sensor-7' AND ts >= '$hour_since'::timestamptz AND ts < '$hour_until'::timestamptz
 ORDER BY ts
 LIMIT NULL::bigint"
-bucket_sql="SELECT asked.sensor_id, slot.index AS bucket, stats.readings, stats.minimum, stats.total, stats.maximum,
-       stats.p95
-FROM unnest('{\"sensor-7\"}'::text[]) AS asked(sensor_id)
+bucket_lateral="FROM unnest('{\"sensor-7\"}'::text[]) AS asked(sensor_id)
 CROSS JOIN generate_series(0::bigint, 96::bigint - 1) AS slot(index)
 CROSS JOIN LATERAL (
-    SELECT count(*) AS readings, min(speed) AS minimum, sum(speed) AS total, max(speed) AS maximum,
-           percentile_cont(0.95) WITHIN GROUP (ORDER BY speed) AS p95
+    SELECT SELECTED
     FROM speed_readings r
     WHERE r.sensor_id = asked.sensor_id
       AND r.ts >= '$day_since'::timestamptz + slot.index * ($bucket_micros::bigint * interval '1 microsecond')
       AND r.ts < least('$day_since'::timestamptz + (slot.index + 1) * ($bucket_micros::bigint * interval '1 microsecond'),
                        '$day_until'::timestamptz)
-) AS stats
+) AS stats"
+bucket_sql="SELECT asked.sensor_id, slot.index AS bucket, stats.speeds
+${bucket_lateral/SELECTED/array_agg(speed) AS speeds}
+WHERE stats.speeds IS NOT NULL
+ORDER BY asked.sensor_id, slot.index
+LIMIT NULL::bigint"
+# The anchor for buckets: the same scans with the statistics computed by the server, as psql gets them (and as
+# speedo did until 2026-12-03).
+bucket_stats_sql="SELECT asked.sensor_id, slot.index AS bucket, stats.readings, stats.minimum, stats.total, stats.maximum,
+       stats.p95
+${bucket_lateral/SELECTED/count(*) AS readings, min(speed) AS minimum, sum(speed) AS total, max(speed) AS maximum,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY speed) AS p95}
 WHERE stats.readings > 0
 ORDER BY asked.sensor_id, slot.index
 LIMIT NULL::bigint"
@@ -116,7 +125,7 @@ raw_rows=$("$speedo" history sensor-7 --since "$hour_since" --until "$hour_until
 bucket_rows=$("$speedo" history sensor-7 --since "$day_since" --until "$day_until" --bucket 15m --format csv | wc -l)
 echo "speedo history: $raw_rows lines for the raw hour, $bucket_rows lines for the bucketed day (CSV, with header if any)" >&2
 
-for name in raw bucket; do
+for name in raw bucket bucket_stats; do
     query_var="${name}_sql"
     {
         echo "-- $(date -u +%FT%TZ), $rows rows in speed_readings, load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -124,7 +133,7 @@ for name in raw bucket; do
         echo
         psql -X -q -v ON_ERROR_STOP=1 -At "$SPEEDO_DATABASE_URL" -c "SET jit = off" -c "SET work_mem = '64MB'" \
             -c "EXPLAIN (ANALYZE, BUFFERS) ${!query_var}"
-    } >"bench/plans/history-$name.txt"
+    } >"bench/plans/history-${name//_/-}.txt"
 done
 
 # Median wall time in milliseconds of $runs runs of a command after one warm-up run.
@@ -145,7 +154,7 @@ raw_speedo=$(median_ms "$speedo" history sensor-7 --since "$hour_since" --until 
 raw_psql=$(median_ms psql_new "$raw_sql")
 raw_old=$(median_ms psql_old "$old_raw_sql")
 bucket_speedo=$(median_ms "$speedo" history sensor-7 --since "$day_since" --until "$day_until" --bucket 15m --format csv)
-bucket_psql=$(median_ms psql_new "$bucket_sql")
+bucket_psql=$(median_ms psql_new "$bucket_stats_sql")
 bucket_old=$(median_ms psql_old "$old_bucket_sql")
 
 printf '\n%s, %s rows, median of %s (ms, process start to exit), load average %s\n' \

@@ -13,6 +13,24 @@ package struct SpeedBucket: Sendable, Equatable {
     package var percentile95: Double
 }
 
+extension SpeedBucket {
+    /// The statistics of `speeds` (not empty, in time order), as PostgreSQL's aggregates would compute them: the
+    /// total summed in that order, the percentile by `Percentile.continuous`.
+    init(sensorID: String, start: Timestamp, speeds: [Double]) {
+        var total = 0.0, minimum = speeds[0], maximum = speeds[0]
+        for speed in speeds {
+            total += speed
+            minimum = Swift.min(minimum, speed)
+            maximum = Swift.max(maximum, speed)
+        }
+        var ordered = speeds
+        self.init(
+            sensorID: sensorID, start: start, count: speeds.count, minimum: minimum,
+            average: total / Double(speeds.count), maximum: maximum,
+            percentile95: Percentile.continuous(0.95, of: &ordered))
+    }
+}
+
 /// The read side of `speed_readings`, for `speedo history`.
 ///
 /// Every query filters on one `sensor_id` (raw readings) or `sensor_id = ANY(…)` (buckets) and a half-open `ts`
@@ -71,10 +89,13 @@ extension PostgresConnection {
     /// Count, min, avg, max and p95 of `sensors` per `width` bucket in [since, until), by sensor then bucket;
     /// buckets without readings are left out. Buckets start at `since`; the last one ends at `until`.
     ///
-    /// Up to `slotsPerQueryByRange` (sensor, bucket) pairs, each bucket is its own index-only range scan
-    /// (`bucketsByRange`): rows arrive in time order, so nothing is sorted but each bucket's speeds for the
-    /// percentile, in memory. Beyond that, probing every empty bucket would cost more than one pass over the rows,
-    /// so `bucketsByGrouping` groups them instead.
+    /// Up to `slotsPerQueryByRange` (sensor, bucket) pairs of at most `widestBucketByRange`, each bucket is its own
+    /// index-only range scan (`bucketsByRange`) whose speeds come back as one array, in time order, and the
+    /// statistics are computed here: a selection for the percentile instead of the server's sort (which was nearly
+    /// half of the server's time for a day in 15-minute buckets: bench/README.md). Rows are read one at a time, so
+    /// memory holds one bucket's speeds. Beyond that many buckets, probing every empty one would cost more than one
+    /// pass over the rows, and much wider buckets would make arrays too large to hold; `bucketsByGrouping` groups
+    /// the rows and computes the statistics in the server instead, with the same results.
     /// `rangeScanSlots` is there for tests, to run either strategy on the same rows.
     package func buckets(
         of sensors: [String], since: Timestamp, until: Timestamp, width: TimeSpan, limit: Int?,
@@ -82,16 +103,22 @@ extension PostgresConnection {
     ) throws(PostgresError) -> [SpeedBucket] {
         let perSensor = (until - since).microseconds / width.microseconds
             + ((until - since).microseconds % width.microseconds == 0 ? 0 : 1)
-        let (sql, extra) = perSensor * Int64(sensors.count) <= rangeScanSlots
-            ? (Self.bucketsByRange, String(perSensor)) : (Self.bucketsByGrouping, String(since.microseconds))
-        let rows = try queryBinary(
-            sql,
-            [
-                Self.textArray(sensors), since.rfc3339, until.rfc3339, extra, String(width.microseconds),
-                limit.map(String.init),
-            ])
-        let columns = ["sensor_id", "bucket", "readings", "minimum", "total", "maximum", "p95"].map(rows.column)
+        let common = [Self.textArray(sensors), since.rfc3339, until.rfc3339]
+        let tail = [String(width.microseconds), limit.map(String.init)]
         var buckets: [SpeedBucket] = []
+        guard perSensor * Int64(sensors.count) > rangeScanSlots || width > Self.widestBucketByRange else {
+            try forEachBinaryRow(Self.bucketsByRange, common + [String(perSensor)] + tail) { row throws(PostgresError) in
+                guard let sensorID = row.string(0, row.column("sensor_id")),
+                    let index = try row.int64(0, row.column("bucket")),
+                    let speeds = try row.doubles(0, row.column("speeds")), !speeds.isEmpty
+                else { return }
+                buckets.append(SpeedBucket(
+                    sensorID: sensorID, start: since + TimeSpan(microseconds: index * width.microseconds), speeds: speeds))
+            }
+            return buckets
+        }
+        let rows = try queryBinary(Self.bucketsByGrouping, common + [String(since.microseconds)] + tail)
+        let columns = ["sensor_id", "bucket", "readings", "minimum", "total", "maximum", "p95"].map(rows.column)
         buckets.reserveCapacity(rows.count)
         for row in 0..<rows.count {
             guard let sensorID = rows.string(row, columns[0]), let index = try rows.int64(row, columns[1]),
@@ -109,23 +136,26 @@ extension PostgresConnection {
     /// About a second of empty-bucket probes at worst (a few microseconds each).
     package static let slotsPerQueryByRange: Int64 = 100_000
 
+    /// An hour of readings is 36,000 speeds at 10 Hz (430 KB as an array); the server cannot build an array past
+    /// 1 GB (some 90 million speeds).
+    package static let widestBucketByRange = TimeSpan.seconds(3_600)
+
     /// $4: buckets per sensor; $5: width in microseconds. Bucket bounds are `since + i × width` as exact
-    /// microsecond intervals (no calendar days, so no time zone or DST can move them).
+    /// microsecond intervals (no calendar days, so no time zone or DST can move them). `array_agg` keeps the order
+    /// of the index scan: time order, the order in which `sum` would add them.
     static let bucketsByRange = """
-        SELECT asked.sensor_id, slot.index AS bucket, stats.readings, stats.minimum, stats.total, stats.maximum,
-               stats.p95
+        SELECT asked.sensor_id, slot.index AS bucket, stats.speeds
         FROM unnest($1::text[]) AS asked(sensor_id)
         CROSS JOIN generate_series(0::bigint, $4::bigint - 1) AS slot(index)
         CROSS JOIN LATERAL (
-            SELECT count(*) AS readings, min(speed) AS minimum, sum(speed) AS total, max(speed) AS maximum,
-                   percentile_cont(0.95) WITHIN GROUP (ORDER BY speed) AS p95
+            SELECT array_agg(speed) AS speeds
             FROM speed_readings r
             WHERE r.sensor_id = asked.sensor_id
               AND r.ts >= $2::timestamptz + slot.index * ($5::bigint * interval '1 microsecond')
               AND r.ts < least($2::timestamptz + (slot.index + 1) * ($5::bigint * interval '1 microsecond'),
                                $3::timestamptz)
         ) AS stats
-        WHERE stats.readings > 0
+        WHERE stats.speeds IS NOT NULL
         ORDER BY asked.sensor_id, slot.index
         LIMIT $6::bigint
         """

@@ -106,13 +106,41 @@ package final class PostgresConnection {
         BinaryRows(try execute(sql, parameters, binaryResults: true))
     }
 
+    /// `queryBinary`, with each row handed to `body` as it arrives (libpq's single-row mode) instead of the whole
+    /// result held at once: for rows so large (arrays of a bucket's readings) that a long range of them would not
+    /// fit in memory. `body` sees a one-row `BinaryRows`, valid only during the call. Blocks.
+    func forEachBinaryRow(
+        _ sql: String, _ parameters: [String?] = [], _ body: (BinaryRows) throws(PostgresError) -> Void
+    ) throws(PostgresError) {
+        let connection = try open()
+        let sent = withParameterValues(parameters) { values in
+            PQsendQueryParams(connection.pointer, sql, Int32(values.count), nil, values, nil, nil, 1)
+        }
+        guard sent == 1 else { throw .connectionLost(server: server, reason: connection.errorMessage) }
+        PQsetSingleRowMode(connection.pointer)
+        // libpq needs draining until it returns NULL, also after an error or when `body` throws.
+        defer { while let rest = PQgetResult(connection.pointer) { PQclear(rest) } }
+        while let raw = PQgetResult(connection.pointer) {
+            let result = try check(raw, statement: sql, on: connection)
+            if result.status == PGRES_SINGLE_TUPLE { try body(BinaryRows(result)) }
+        }
+    }
+
     private func execute(_ sql: String, _ parameters: [String?], binaryResults: Bool) throws(PostgresError) -> ResultHandle {
         let connection = try open()
+        let raw = withParameterValues(parameters) { values in
+            PQexecParams(connection.pointer, sql, Int32(values.count), nil, values, nil, nil, binaryResults ? 1 : 0)
+        }
+        return try check(raw, statement: sql, on: connection)
+    }
+
+    /// The parameters as the C strings libpq reads (nil = NULL), alive during `body`.
+    private func withParameterValues<Result>(
+        _ parameters: [String?], _ body: ([UnsafePointer<CChar>?]) -> Result
+    ) -> Result {
         let cStrings = parameters.map { $0.map { strdup($0)! } }
         defer { cStrings.forEach { free($0) } }
-        let values = cStrings.map { $0.map { UnsafePointer($0) } }
-        let raw = PQexecParams(connection.pointer, sql, Int32(values.count), nil, values, nil, nil, binaryResults ? 1 : 0)
-        return try check(raw, statement: sql, on: connection)
+        return body(cStrings.map { $0.map { UnsafePointer($0) } })
     }
 
     /// Runs `body` between BEGIN and COMMIT; any error thrown (by `body` or by COMMIT) rolls back
@@ -189,7 +217,7 @@ package final class PostgresConnection {
         let result = ResultHandle(raw)
         let status = result.status
         let succeeded = expected.map { status == $0 }
-            ?? [PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY].contains(status)
+            ?? [PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE, PGRES_EMPTY_QUERY].contains(status)
         if succeeded { return result }
         let error = result.serverError
         if connection.isBad {

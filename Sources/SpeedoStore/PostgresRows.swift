@@ -121,6 +121,31 @@ struct BinaryRows {
         }
     }
 
+    /// A one-dimensional `double precision[]` without NULL elements (`array_agg` of a NOT NULL column), in order.
+    func doubles(_ row: Int, _ column: Int32) throws(PostgresError) -> [Double]? {
+        guard let bytes = field(row, column) else { return nil }
+        func int32(at offset: Int) -> Int32 { Int32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int32.self)) }
+        // Header: dimensions, has-nulls flag, element type; then (length, lower bound) per dimension; then each
+        // element as a length and its bytes.
+        let elementType: Int32 = 701
+        let headerSize = 20
+        let malformed = PostgresError.decodingFailed(
+            column: String(cString: PQfname(result.pointer, column)),
+            value: "\(bytes.count) bytes in binary format", type: "double precision[]")
+        if bytes.count == 12, int32(at: 0) == 0 { return [] }
+        guard bytes.count >= headerSize, int32(at: 0) == 1, int32(at: 8) == elementType else { throw malformed }
+        let count = Int(int32(at: 12))
+        guard count >= 0, bytes.count == headerSize + count * 12 else { throw malformed }
+        var values: [Double] = []
+        values.reserveCapacity(count)
+        for offset in stride(from: headerSize, to: bytes.count, by: 12) {
+            guard int32(at: offset) == 8 else { throw malformed }
+            let bits = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt64.self))
+            values.append(Double(bitPattern: bits))
+        }
+        return values
+    }
+
     private func field(_ row: Int, _ column: Int32) -> UnsafeRawBufferPointer? {
         let (pointer, row) = (result.pointer, Int32(row))
         guard PQgetisnull(pointer, row, column) == 0, let value = PQgetvalue(pointer, row, column) else { return nil }
