@@ -314,7 +314,7 @@ _speedo_consume_postgres() {
     repeating_flags=()
     non_repeating_flags=(--exit-at-end --version -h --help)
     repeating_options=(-X)
-    non_repeating_options=(-b --brokers -t --topic -d --database-url --group --batch-size --batch-interval --log-interval)
+    non_repeating_options=(-b --brokers -t --topic -d --database-url --group --batch-size --batch-interval --log-interval --metrics-listen)
     __speedo_offer_flags_options 0
 
     # Offer option value completions
@@ -341,6 +341,9 @@ _speedo_consume_postgres() {
         return
         ;;
     '--log-interval')
+        return
+        ;;
+    '--metrics-listen')
         return
         ;;
     esac

@@ -30,7 +30,7 @@ function __speedo_parse_tokens -S
             __speedo_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
             case 'postgres'
-                __speedo_parse_subcommand 0 'b/brokers=' 't/topic=' 'X=+' 'd/database-url=' 'group=' 'batch-size=' 'batch-interval=' 'log-interval=' 'exit-at-end' 'version' 'h/help'
+                __speedo_parse_subcommand 0 'b/brokers=' 't/topic=' 'X=+' 'd/database-url=' 'group=' 'batch-size=' 'batch-interval=' 'log-interval=' 'exit-at-end' 'metrics-listen=' 'version' 'h/help'
             case 'latest'
                 __speedo_parse_subcommand 0 'b/brokers=' 't/topic=' 'X=+' 'group=' 'max-rate=' 'window=' 'exit-at-end' 'version' 'h/help'
             case 'stdout'
@@ -178,6 +178,7 @@ complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options 
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo consume postgres" batch-interval' -l 'batch-interval' -d '…or once its first record has waited this long, whichever comes first (e.g. 200ms, 1s).' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo consume postgres" log-interval' -l 'log-interval' -d 'How often to report throughput and lag on stderr.' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo consume postgres" exit-at-end' -l 'exit-at-end' -d 'Stop (exit 0) once every assigned partition has been read to its end and stored; for backfills and tests. Only the partitions assigned to this member count: run it alone in its group (a member that died less than its session timeout ago still holds its share).'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo consume postgres" metrics-listen' -l 'metrics-listen' -d 'Serve metrics at GET /metrics on this address (host:port; port 0 picks a free one, shown on stderr).' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo consume postgres" version' -l 'version' -d 'Show the version.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo consume postgres" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo consume latest" b brokers' -s 'b' -l 'brokers' -d 'Kafka bootstrap servers, host:port[,host:port…].' -rfka ''

@@ -88,8 +88,8 @@ struct HTTPIngestOptions: ParsableArguments {
 
 enum ListenAddress {
     /// `host:port`, `[v6]:port`; port 0 asks the system for a free one.
-    static func parse(_ text: String) throws -> (host: String, port: Int) {
-        let usage = "--listen takes host:port, e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080 (got \(text))"
+    static func parse(_ text: String, option: String = "--listen") throws -> (host: String, port: Int) {
+        let usage = "\(option) takes host:port, e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080 (got \(text))"
         guard let colon = text.lastIndex(of: ":") else { throw ValidationError(usage) }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }

@@ -88,6 +88,60 @@ import Testing
         #expect(try await stack.storedOffsets() == (try stack.highWatermarks()))
     }
 
+    /// `--metrics-listen`: after 3,000 valid records and one poison record, GET /metrics tells what was stored,
+    /// the dead letter, the batches, no lag and the partitions held; other requests are refused; SIGTERM stops both.
+    @Test func metricsListenServesWhatWasStoredAndTheLag() async throws {
+        let stack = try await HistoryStack()
+        let readings = makeReadings(count: 3_000, seed: 5)
+        try stack.produce(readings)
+        let poison = try SpeedoBinary.execute([
+            "bash", "-c", "echo 'bad:not json' | kcat -P -K: -b \"$1\" -t \"$2\" -p 0", "_",
+            stack.cluster.bootstrapServers, stack.topic,
+        ])
+        try #require(poison.status == 0, "kcat -P failed: \(poison.stderr)")
+        let writer = try BackgroundSpeedo(stack.speedo, stack.consumeArguments(["--metrics-listen", "127.0.0.1:0"]))
+        var address = ""
+        try await waitUntil(timeout: .seconds(30), "the metrics address") {
+            let prefix = "speedo: consume postgres: metrics at http://"
+            guard let line = writer.stderr.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return false }
+            address = String(line.dropFirst(prefix.count).prefix { $0 != "/" })
+            return true
+        }
+        try await waitUntil(timeout: .seconds(60), "every row") { try await stack.stored().rows == 3_000 }
+
+        func get(_ path: String, _ options: [String] = []) async throws -> (status: String, body: String) {
+            let url = "http://\(address)\(path)"
+            let result = try await runOnDedicatedThread {
+                try SpeedoBinary.execute(["curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}"] + options + [url])
+            }
+            let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+        }
+        // A sample's value (counters print as integers, gauges as decimals).
+        func value(_ sample: String, in metrics: String) -> Double? {
+            metrics.split(separator: "\n").first { $0.hasPrefix(sample + " ") }.flatMap { Double($0.dropFirst(sample.count + 1)) }
+        }
+        // The lag is brought up to date once a second.
+        var metrics = ""
+        try await waitUntil(timeout: .seconds(10), "no lag in the metrics") {
+            metrics = try await get("/metrics").body
+            return value("speedo_history_lag_records", in: metrics) == 0
+        }
+        #expect(value(#"speedo_history_rows_total{outcome="inserted"}"#, in: metrics) == 3_000, "\(metrics)")
+        #expect(value(#"speedo_history_rows_total{outcome="already_stored"}"#, in: metrics) == 0, "\(metrics)")
+        #expect(value("speedo_history_dead_letters_total", in: metrics) == 1, "\(metrics)")
+        #expect(value("speedo_history_assigned_partitions", in: metrics) == 6, "\(metrics)")
+        #expect((value("speedo_history_batches_total", in: metrics) ?? 0) >= 1, "\(metrics)")
+        let lastStored = value("speedo_history_last_stored_timestamp_seconds", in: metrics) ?? 0
+        #expect(abs(lastStored - Date().timeIntervalSince1970) < 120, "\(metrics)")
+        #expect(try await get("/metrics", ["-X", "POST"]).status == "405")
+        #expect(try await get("/other").status == "404")
+
+        kill(writer.process.processIdentifier, SIGTERM)
+        let status = try await writer.wait(timeout: .seconds(30))
+        #expect(status == 130, "the writer did not stop cleanly: \(writer.stderr)")
+    }
+
     /// Records written by another producer (kcat) that break the contract go to the dead-letter topic with the
     /// reason; their valid neighbours are stored.
     @Test func sendsInvalidRecordsToTheDeadLetterTopic() async throws {

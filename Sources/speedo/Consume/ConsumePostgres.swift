@@ -28,7 +28,7 @@ struct ConsumePostgres: AsyncParsableCommand {
             stored; nothing is skipped. Brokers down: librdkafka reconnects on its own. Progress (rows/s, totals, \
             lag per partition) goes to stderr every --log-interval. SIGINT or SIGTERM stores the batch in hand, \
             leaves the group and exits with 130; a second signal exits at once (nothing is lost: the next run \
-            resumes from the stored offsets).
+            resumes from the stored offsets). --metrics-listen serves the same in Prometheus' text format at GET             /metrics (rows stored, new or already there; dead letters; batches; retries; records not stored yet,             summed over this member's partitions; partitions assigned; when a batch was last stored).
 
             A record whose key is not its sensor_id is invalid too (records without a key are accepted).
 
@@ -37,6 +37,8 @@ struct ConsumePostgres: AsyncParsableCommand {
                   the dev stack, as group speedo-history
               speedo consume postgres --exit-at-end
                   a backfill: stop (exit 0) once caught up
+              speedo consume postgres --metrics-listen 127.0.0.1:9464
+                  with metrics for Prometheus at http://127.0.0.1:9464/metrics
               speedo consume postgres -b kafka1:9092 -d postgresql://speedo@db/speedo --group history-eu
                   a real cluster; start the same command on other machines to share the partitions
             """
@@ -70,6 +72,11 @@ struct ConsumePostgres: AsyncParsableCommand {
         """)
     var exitAtEnd = false
 
+    @Option(help: ArgumentHelp(
+        "Serve metrics at GET /metrics on this address (host:port; port 0 picks a free one, shown on stderr).",
+        valueName: "host:port"))
+    var metricsListen: String?
+
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
         guard try Self.duration(batchInterval, "--batch-interval") > .zero else {
@@ -79,6 +86,7 @@ struct ConsumePostgres: AsyncParsableCommand {
             throw ValidationError("--log-interval must be more than 0")
         }
         guard !group.isEmpty else { throw ValidationError("--group must not be empty") }
+        if let metricsListen { _ = try ListenAddress.parse(metricsListen, option: "--metrics-listen") }
     }
 
     private static func duration(_ text: String, _ option: String) throws -> Duration {
@@ -100,9 +108,15 @@ struct ConsumePostgres: AsyncParsableCommand {
             batchInterval: try Self.duration(batchInterval, "--batch-interval"),
             logInterval: try Self.duration(logInterval, "--log-interval"),
             exitAtEnd: exitAtEnd,
-            interrupts: InterruptWatcher())
-        let outcome = try await runOnDedicatedThread(name: "speedo.consume") {
-            try HistoryPump(settings: settings).run()
+            interrupts: InterruptWatcher(),
+            metrics: metricsListen.map { _ in HistoryMetrics() })
+        let pump: @Sendable () async throws -> HistoryPumpOutcome = {
+            try await runOnDedicatedThread(name: "speedo.consume") { try HistoryPump(settings: settings).run() }
+        }
+        let outcome = if let metricsListen, let metrics = settings.metrics {
+            try await Self.serving(metrics, on: metricsListen, while: pump)
+        } else {
+            try await pump()
         }
         switch outcome {
         case .reachedEnd:
@@ -112,6 +126,42 @@ struct ConsumePostgres: AsyncParsableCommand {
                 ? "everything read was stored"
                 : "\(unstored) records read but not stored (PostgreSQL unreachable) will be read again by the next run"
             throw CommandFailure(.interrupted, "consume postgres stopped by a signal; \(detail)")
+        }
+    }
+
+    /// Runs `body` once the metrics server listens, and stops the server when `body` returns.
+    private static func serving(
+        _ metrics: HistoryMetrics, on listen: String, while body: @escaping @Sendable () async throws -> HistoryPumpOutcome
+    ) async throws -> HistoryPumpOutcome {
+        let (host, port) = try ListenAddress.parse(listen, option: "--metrics-listen")
+        let (listening, announce) = AsyncStream<Void>.makeStream()
+        let application = HTTPServing.makeApplication(
+            host: host, port: port, responder: HistoryMetricsResponder(metrics: metrics),
+            onListening: { address in
+                Terminal.note("speedo: consume postgres: metrics at http://\(address)/metrics")
+                announce.yield()
+            })
+        return try await withThrowingTaskGroup(of: HistoryPumpOutcome?.self) { group in
+            group.addTask {
+                do {
+                    try await application.run()
+                } catch {
+                    throw CommandFailure(
+                        .unavailable, "cannot serve metrics on \(listen): \(error); is the port in use?")
+                }
+                return nil
+            }
+            group.addTask {
+                for await _ in listening { return try await body() }
+                return nil
+            }
+            // The first to end is the pump (after the server came up), or the server failing to start.
+            let outcome = try await group.next()
+            group.cancelAll()
+            guard let outcome = outcome ?? nil else {
+                throw CommandFailure(.unavailable, "the metrics server on \(listen) stopped")
+            }
+            return outcome
         }
     }
 }

@@ -15,6 +15,8 @@ struct HistoryPumpSettings {
     var exitAtEnd: Bool
     /// SIGINT/SIGTERM ask for a clean stop: store the batch in hand, leave the group.
     var interrupts: InterruptWatcher
+    /// `--metrics-listen`: kept up to date while running.
+    var metrics: HistoryMetrics?
 }
 
 /// How a run ended (failures are thrown).
@@ -99,6 +101,7 @@ final class HistoryPump: @unchecked Sendable {
 
     private func pump(_ consumer: KafkaConsumer) throws -> HistoryPumpOutcome {
         var nextLog = ContinuousClock.now + settings.logInterval
+        var nextMetrics = ContinuousClock.now
         while true {
             if settings.interrupts.isInterrupted {
                 try store(waiting: true, abandonOnFailure: false)
@@ -123,13 +126,24 @@ final class HistoryPump: @unchecked Sendable {
             if job.recordCount >= settings.batchSize || batchDeadline.map({ ContinuousClock.now >= $0 }) == true {
                 try store(waiting: false, abandonOnFailure: false)
             }
+            // A stored batch moves the committed offsets at once, not at the next batch: the lag shown on stderr and
+            // in the metrics reaches 0 when the topic goes quiet.
+            try absorb(stage.finishedOutcome())
             if ContinuousClock.now >= nextLog {
                 logProgress(consumer)
                 commitToKafka(consumer)
                 nextLog = ContinuousClock.now + settings.logInterval
             }
+            if let metrics = settings.metrics, ContinuousClock.now >= nextMetrics {
+                let lags = lags(consumer)
+                metrics.recordPosition(lag: lags.reduce(0) { $0 + ($1.lag ?? 0) }, assignedPartitions: lags.count)
+                nextMetrics = ContinuousClock.now + Self.metricsInterval
+            }
         }
     }
+
+    /// How often the lag shown by `--metrics-listen` is brought up to date (the pump's thread owns the consumer).
+    private static let metricsInterval = Duration.seconds(1)
 
     private func isCaughtUp(_ consumer: KafkaConsumer) -> Bool {
         partitions.isCaughtUp(consumer, topic: settings.topic)
@@ -288,14 +302,17 @@ final class HistoryPump: @unchecked Sendable {
         }
     }
 
-    private func logProgress(_ consumer: KafkaConsumer) {
-        var lags: [String] = []
-        for id in partitions.ids.sorted() {
-            guard let state = partitions[id] else { continue }
+    /// Per assigned partition, the records not stored yet (nil before its high watermark is known).
+    private func lags(_ consumer: KafkaConsumer) -> [(partition: Int32, lag: Int64?)] {
+        partitions.ids.sorted().compactMap { id in
+            guard let state = partitions[id] else { return nil }
             let high = consumer.lastKnownHighWatermark(topic: settings.topic, partition: id) ?? state.end
-            let lag = high.map { max(0, $0 - (state.committed ?? 0)) }
-            lags.append("[\(id)] \(lag.map(grouped) ?? "?")")
+            return (id, high.map { max(0, $0 - (state.committed ?? 0)) })
         }
+    }
+
+    private func logProgress(_ consumer: KafkaConsumer) {
+        let lags = lags(consumer).map { "[\($0.partition)] \($0.lag.map(grouped) ?? "?")" }
         let partitionsText = lags.isEmpty ? "no partitions assigned" : "lag \(lags.joined(separator: " "))"
         Terminal.note("speedo: consume postgres: \(stage.statistics.progressLine()); \(partitionsText)")
     }

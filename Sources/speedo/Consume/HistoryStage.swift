@@ -82,6 +82,15 @@ final class HistoryStage: Sendable {
         }
     }
 
+    /// The outcome of the last job if it is done, without waiting; nil while it is in flight or once collected.
+    func finishedOutcome() -> HistoryJobOutcome? {
+        state.withLock { state in
+            guard !state.busy else { return nil }
+            defer { state.outcome = nil }
+            return state.outcome
+        }
+    }
+
     /// Ends the thread once the job in flight is done, and closes the producer.
     func close() {
         _ = drain(abandonOnFailure: false)
@@ -131,6 +140,7 @@ final class HistoryStage: Sendable {
                 try deadLetters.send(job.deadLetters)
                 let result = try writer.write(job.batch)
                 statistics.add(result, deadLetters: job.deadLetters.count)
+                settings.metrics?.recordStored(result, deadLetters: job.deadLetters.count)
                 return .stored(job.batch.nextOffsets)
             } catch let error as PostgresError where error.isTransient {
                 problem = "PostgreSQL unreachable (\(error.shortReason))"
@@ -142,6 +152,7 @@ final class HistoryStage: Sendable {
             if state.withLock({ $0.abandonOnFailure }) { return .abandoned }
             if settings.interrupts.isInterrupted { return .interrupted(records: job.recordCount) }
             failures += 1
+            settings.metrics?.recordRetry()
             let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)
                 ?? Self.retryPolicy.maximumDelay
             Terminal.note("speedo: \(problem); retrying in \(String(format: "%.1f", delay.inSeconds)) s")
