@@ -193,13 +193,14 @@ package final class HistoryWriter {
             [group, topic, Self.arrayLiteral(ordered.map(\.key)), Self.arrayLiteral(ordered.map(\.value))])
     }
 
-    /// Creates the daily partitions of new days, outside the batch's transaction so that the partition-creation
-    /// lock is not held while rows are copied.
+    /// Creates the daily partitions of new days, and of the day after each, outside the batch's transaction so that
+    /// the partition-creation lock is not held while rows are copied. The day after is made ahead of its data, so
+    /// that live readings do not wait at midnight for a partition to be created.
     private func preparePartitions(for days: Set<Int64>, on connection: PostgresConnection) throws(PostgresError) {
         for day in days.subtracting(preparedDays).sorted() {
             let start = Date(timeIntervalSince1970: Double(day) * 86_400)
-            try connection.ensurePartitions(from: start, to: start)
-            preparedDays.insert(day)
+            try connection.ensurePartitions(from: start, to: start + 86_400)
+            preparedDays.formUnion([day, day + 1])
         }
     }
 

@@ -38,6 +38,28 @@ import Testing
         #expect(offsets == [0: 10, 3: 5])
     }
 
+    /// A reading older than any partition gets its day's partition; each day written gets the next day's too,
+    /// made before any reading of it arrives.
+    @Test func partitionsAreMadeForEachDayWrittenAndTheDayAfter() async throws {
+        let url = try await makeDatabase(migrated: true)
+        let partitions = try await withConnection(url) { connection in
+            let writer = HistoryWriter(conninfo: url, group: "g", topic: "speed-events")
+            defer { writer.close() }
+            var batch = HistoryBatch()
+            batch.append(Reading(sensorID: "old", speed: 1, timestamp: Timestamp(microseconds: 946_684_800_000_000)))
+            batch.append(Reading(sensorID: "may", speed: 2, timestamp: Self.mayFirst + .seconds(3_600)))
+            batch.advance(partition: 0, to: 2)
+            _ = try writer.write(batch)
+            return try connection.query("""
+                SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = 'speed_readings'::regclass ORDER BY 1
+                """).compactMap { $0["name"] }
+        }
+        #expect(partitions == [
+            "speed_readings_20000101", "speed_readings_20000102", "speed_readings_20240501", "speed_readings_20240502",
+        ])
+    }
+
     @Test func aReplayStoresNothingTwiceAndMovesTheOffsets() async throws {
         let url = try await makeDatabase(migrated: true)
         let (first, second, count, offsets) = try await withConnection(url) { check in

@@ -88,6 +88,28 @@ import Testing
         #expect(try await stack.storedOffsets() == (try stack.highWatermarks()))
     }
 
+    /// The broker goes down for three seconds in the middle of a live stream and comes back: the writer waits,
+    /// resumes, and stores every record exactly once.
+    @Test func survivesABrokerRestartMidStream() async throws {
+        let stack = try await HistoryStack()
+        let readings = makeReadings(count: 40_000, seed: 9)
+        let producing = Task { try await runOnDedicatedThread { try stack.produce(readings, over: .seconds(8)) } }
+        let writer = try BackgroundSpeedo(stack.speedo, stack.consumeArguments(["--batch-size", "1000"]))
+        try await waitUntil(timeout: .seconds(30), "first rows") { try await stack.stored().rows > 0 }
+        try stack.cluster.setBroker(1, up: false)
+        try await Task.sleep(for: .seconds(3))
+        let rowsWhileDown = try await stack.stored().rows
+        try stack.cluster.setBroker(1, up: true)
+        try await producing.value
+        try await waitUntil(timeout: .seconds(60), "every row") { try await stack.stored().rows >= 40_000 }
+        kill(writer.process.processIdentifier, SIGTERM)
+        let status = try await writer.wait(timeout: .seconds(30))
+        #expect(status == 130, "the writer did not stop cleanly: \(writer.stderr)")
+        #expect(rowsWhileDown < 40_000, "the broker went down after the stream had been stored")
+        #expect(try await stack.stored() == StoredSummary(rows: 40_000, keys: 40_000, speedSum: speedSum(readings)))
+        #expect(try await stack.storedOffsets() == (try stack.highWatermarks()))
+    }
+
     /// `--metrics-listen`: after 3,000 valid records and one poison record, GET /metrics tells what was stored,
     /// the dead letter, the batches, no lag and the partitions held; other requests are refused; SIGTERM stops both.
     @Test func metricsListenServesWhatWasStoredAndTheLag() async throws {
