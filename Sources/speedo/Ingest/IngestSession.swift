@@ -221,32 +221,9 @@ struct IngestSession {
 
     private mutating func drawProgress() {
         let (lines, rejected, publisher) = (linesRead, rejected, publisher)
-        progress.draw(elapsed: clock.now - started) {
-            "\(grouped(lines)) lines read, \(grouped(publisher.confirmedCount)) published, \(grouped(rejected)) rejected"
+        progress.draw(elapsed: clock.now - started) { seconds in
+            "\(grouped(lines)) lines read, \(grouped(publisher.confirmedCount)) published, \(grouped(rejected)) rejected, "
+                + "\(grouped(Int(Double(lines) / seconds))) lines/s"
         }
-    }
-}
-
-/// The carriage-return-updated status line, shown only on a terminal, once an input takes more than a second.
-struct ProgressLine {
-    static let interval = Duration.milliseconds(250)
-    private static let delay = Duration.seconds(1)
-
-    private let enabled = Terminal.standardErrorIsTerminal
-    private var lastDrawn: Duration?
-    private var isShown = false
-
-    mutating func draw(elapsed: Duration, _ text: () -> String) {
-        guard enabled, elapsed >= Self.delay else { return }
-        if let lastDrawn, elapsed - lastDrawn < Self.interval { return }
-        lastDrawn = elapsed
-        isShown = true
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text()).utf8))
-    }
-
-    /// Erases the line so that a message or the summary starts on a clean line.
-    func clear() {
-        guard isShown else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }
 }
