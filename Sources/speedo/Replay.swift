@@ -95,12 +95,13 @@ struct Replay: AsyncParsableCommand {
                 playback = ContinuousClock.now - playStarted
             }
             try sink.finish()
-            var line = "speedo replay: \(counts.readings) readings of \(counts.records) records in "
+            var line = "speedo replay: \(grouped(counts.readings)) readings of \(grouped(counts.records)) records in "
                 + Self.seconds(ContinuousClock.now - started)
             if let playback { line += " (played back over \(Self.seconds(playback)))" }
-            if counts.invalid > 0 { line += " (\(counts.invalid) invalid records skipped)" }
+            if counts.invalid > 0 { line += " (\(grouped(counts.invalid)) invalid records skipped)" }
             if let stored = (sink as? PostgresReplaySink)?.stored {
-                line += "; stored \(stored.rows) rows (\(stored.inserted) new, \(stored.rows - stored.inserted) already there)"
+                line += "; stored \(grouped(stored.rows)) rows (\(grouped(stored.inserted)) new, "
+                    + "\(grouped(stored.rows - stored.inserted)) already there)"
             }
             return line
         }
