@@ -15,19 +15,22 @@ package struct SpeedBucket: Sendable, Equatable {
 
 extension SpeedBucket {
     /// The statistics of `speeds` (not empty, in time order), as PostgreSQL's aggregates would compute them: the
-    /// total summed in that order, the percentile by `Percentile.continuous`.
-    init(sensorID: String, start: Timestamp, speeds: [Double]) {
+    /// total summed in that order, the percentile by `Percentile.continuous`, which reorders the array it is given
+    /// (taken over, so not copied).
+    init(sensorID: String, start: Timestamp, speeds: consuming [Double]) {
         var total = 0.0, minimum = speeds[0], maximum = speeds[0]
-        for speed in speeds {
-            total += speed
-            minimum = Swift.min(minimum, speed)
-            maximum = Swift.max(maximum, speed)
+        speeds.withUnsafeBufferPointer { values in
+            for speed in values {
+                total += speed
+                minimum = Swift.min(minimum, speed)
+                maximum = Swift.max(maximum, speed)
+            }
         }
-        var ordered = speeds
+        let count = speeds.count
+        var ordered = consume speeds
         self.init(
-            sensorID: sensorID, start: start, count: speeds.count, minimum: minimum,
-            average: total / Double(speeds.count), maximum: maximum,
-            percentile95: Percentile.continuous(0.95, of: &ordered))
+            sensorID: sensorID, start: start, count: count, minimum: minimum, average: total / Double(count),
+            maximum: maximum, percentile95: Percentile.continuous(0.95, of: &ordered))
     }
 }
 

@@ -76,10 +76,7 @@ final class HistoryStage: Sendable {
         defer { changed.unlock() }
         if abandonOnFailure { state.withLock { $0.abandonOnFailure = true } }
         while state.withLock({ $0.busy }) { changed.wait() }
-        return state.withLock { state in
-            defer { state.outcome = nil }
-            return state.outcome
-        }
+        return finishedOutcome()
     }
 
     /// The outcome of the last job if it is done, without waiting; nil while it is in flight or once collected.
