@@ -213,9 +213,21 @@ package final class ReadingPublisher: Sendable {
     /// at `deadline` (give or take 20 ms; what is still in flight is then `.unconfirmed`). Never waits for queue room:
     /// when the queue is full, that reading and the rest are `.notQueued` at once (`hitFullQueue`).
     package func publish(_ readings: [Reading], deadline: ContinuousClock.Instant) async -> BatchOutcome {
+        await withCheckedContinuation { continuation in
+            publish(readings, deadline: deadline) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// `publish(_:deadline:)` for callers that must not suspend (an event loop): `completion` runs once, with the
+    /// outcome, on whichever thread settles the batch last: the producer's poll thread, the deadline sweeper, or
+    /// the calling thread itself when nothing could be queued.
+    package func publish(
+        _ readings: [Reading], deadline: ContinuousClock.Instant,
+        completion: @escaping @Sendable (BatchOutcome) -> Void
+    ) {
         precondition(readings.count <= Self.maximumBatchSize, "a batch holds at most \(Self.maximumBatchSize) readings")
         precondition(streamingReports == .everyRecord, "batch publishing awaits every acknowledgement")
-        guard !readings.isEmpty else { return BatchOutcome(records: []) }
+        guard !readings.isEmpty else { return completion(BatchOutcome(records: [])) }
         let batch = batches.open(count: readings.count, deadline: deadline)
         for (index, reading) in readings.enumerated() {
             do {
@@ -225,9 +237,7 @@ package final class ReadingPublisher: Sendable {
                 break
             }
         }
-        return await withCheckedContinuation { continuation in
-            batches.attach(continuation, to: batch)
-        }
+        batches.attach(completion, to: batch)
     }
 
     /// With `.failuresOnly`: serves the delivery reports that arrived (see `KafkaProducer.serveReports`); the
@@ -315,13 +325,14 @@ private final class StreamCounts: Sendable {
     let failed = Atomic<Int>(0)
 }
 
-/// The bookkeeping of batches in flight: a state machine behind a lock whose transitions return the continuation
-/// to resume, resumed outside the lock.
+/// The bookkeeping of batches in flight: a state machine behind a lock whose transitions return the completion to
+/// call, called outside the lock.
 private final class BatchDeliveries: Sendable {
     private struct Batch {
         var outcomes: [BatchRecordOutcome]
         var awaiting: Int
-        var continuation: CheckedContinuation<BatchOutcome, Never>?
+        /// Attached once every record was handed over, so that a batch cannot finish while it is still being sent.
+        var completion: (@Sendable (BatchOutcome) -> Void)?
         let deadline: ContinuousClock.Instant
     }
 
@@ -351,36 +362,36 @@ private final class BatchDeliveries: Sendable {
             batches[batch] = entry
         }
 
-        mutating func attach(_ continuation: CheckedContinuation<BatchOutcome, Never>, to batch: UInt64) -> Resumption? {
-            batches[batch]!.continuation = continuation
+        mutating func attach(_ completion: @escaping @Sendable (BatchOutcome) -> Void, to batch: UInt64) -> Resumption? {
+            batches[batch]!.completion = completion
             if batches[batch]!.deadline <= .now { return finish(batch) }
             return finishIfComplete(batch)
         }
 
-        /// Batches still being sent have no continuation yet: `attach` checks their deadline.
+        /// Batches still being sent have no completion yet: `attach` checks their deadline.
         mutating func expire(before now: ContinuousClock.Instant) -> [Resumption] {
             let due = batches.compactMap { entry in
-                entry.value.continuation != nil && entry.value.deadline <= now ? entry.key : nil
+                entry.value.completion != nil && entry.value.deadline <= now ? entry.key : nil
             }
             return due.compactMap { finish($0) }
         }
 
         private mutating func finishIfComplete(_ batch: UInt64) -> Resumption? {
-            guard let entry = batches[batch], entry.awaiting == 0, entry.continuation != nil else { return nil }
+            guard let entry = batches[batch], entry.awaiting == 0, entry.completion != nil else { return nil }
             return finish(batch)
         }
 
         private mutating func finish(_ batch: UInt64) -> Resumption? {
-            guard let entry = batches.removeValue(forKey: batch), let continuation = entry.continuation else { return nil }
-            return Resumption(continuation: continuation, outcome: BatchOutcome(records: entry.outcomes))
+            guard let entry = batches.removeValue(forKey: batch), let completion = entry.completion else { return nil }
+            return Resumption(completion: completion, outcome: BatchOutcome(records: entry.outcomes))
         }
     }
 
     private struct Resumption {
-        let continuation: CheckedContinuation<BatchOutcome, Never>
+        let completion: @Sendable (BatchOutcome) -> Void
         let outcome: BatchOutcome
 
-        func resume() { continuation.resume(returning: outcome) }
+        func resume() { completion(outcome) }
     }
 
     /// How often (µs) the sweeper looks for batches past their deadline: how late at most a batch returns.
@@ -402,8 +413,8 @@ private final class BatchDeliveries: Sendable {
         state.withLock { $0.refuse(batch: batch, from: index, error: error) }
     }
 
-    func attach(_ continuation: CheckedContinuation<BatchOutcome, Never>, to batch: UInt64) {
-        state.withLock { $0.attach(continuation, to: batch) }?.resume()
+    func attach(_ completion: @escaping @Sendable (BatchOutcome) -> Void, to batch: UInt64) {
+        state.withLock { $0.attach(completion, to: batch) }?.resume()
     }
 
     func expire(before now: ContinuousClock.Instant) {

@@ -58,7 +58,7 @@ struct HTTPRefusal: Error, Sendable, Equatable {
     var message: String
     var headers: HTTPFields = [:]
 
-    var response: Response { HTTPReply.error(status, code, message, headers: headers) }
+    var answer: HTTPAnswer { HTTPReply.error(status, code, message, headers: headers) }
 
     static func methodNotAllowed(allow: String) -> HTTPRefusal {
         HTTPRefusal(
@@ -108,20 +108,32 @@ struct BearerTokenCheck: Sendable {
     }
 }
 
+/// A complete answer: status, headers (with the content type) and body, as any of speedo's servers sends it.
+struct HTTPAnswer: Sendable {
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    var body: [UInt8]
+
+    /// The same answer for a Hummingbird responder.
+    var response: Response {
+        Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
 enum HTTPReply {
     static func error(
         _ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]
-    ) -> Response {
+    ) -> HTTPAnswer {
         body(status, ErrorReply(error: code, message: message).json, headers: headers)
     }
 
     static func body(
         _ status: HTTPResponse.Status, _ body: [UInt8], contentType: String = "application/json",
         headers: HTTPFields = [:]
-    ) -> Response {
+    ) -> HTTPAnswer {
         var fields: HTTPFields = [.contentType: contentType]
         fields.append(contentsOf: headers)
-        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        return HTTPAnswer(status: status, headers: fields, body: body)
     }
 
     static let prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"

@@ -16,11 +16,20 @@ enum SpeedBodyFormat: Sendable {
     /// nil for any other media type. Parameters such as `charset=utf-8` are ignored: JSON is UTF-8.
     init?(contentType: String?) {
         guard let contentType else { return nil }
-        let mediaType = contentType.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces).lowercased()
-        switch mediaType {
-        case "application/json": self = .json
-        case "application/x-ndjson", "application/ndjson": self = .ndjson
-        default: return nil
+        // Compared byte by byte: this runs for every request, and Foundation's trimming and lowercasing took 5 % of
+        // the server's CPU.
+        var mediaType = Substring(contentType).utf8.prefix { $0 != UInt8(ascii: ";") }
+        while let first = mediaType.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { mediaType.removeFirst() }
+        while let last = mediaType.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { mediaType.removeLast() }
+        func isMediaType(_ name: String) -> Bool {
+            mediaType.lazy.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }.elementsEqual(name.utf8)
+        }
+        if isMediaType("application/json") {
+            self = .json
+        } else if isMediaType("application/x-ndjson") || isMediaType("application/ndjson") {
+            self = .ndjson
+        } else {
+            return nil
         }
     }
 }

@@ -1,18 +1,35 @@
 import Foundation
-import Hummingbird
+import HTTPTypes
+import NIOCore
 import SpeedoCore
 import SpeedoKafka
 
-/// The HTTP ingestion API: `POST /speed`, `GET /healthz`, `GET /metrics`.
+/// What the ingestion API looks at in a request's head to route and check it.
+struct IngestHTTPRequest: Sendable {
+    var method: HTTPRequest.Method
+    var path: Substring
+    var contentType: String?
+    var contentLength: Int?
+    var authorization: String?
+}
+
+/// What to do with a request once its head is in.
+enum IngestHTTPAdmission: Sendable {
+    /// Collect the body (at most `maximumBodySize`), then hand it to `ingest`.
+    case readBody(SpeedBodyFormat)
+    /// Give this answer whatever the body holds.
+    case answer(HTTPAnswer)
+}
+
+/// The HTTP ingestion API: `POST /speed`, `GET /healthz`, `GET /metrics`, independent of the server that carries it
+/// (`IngestHTTPHandler`): nothing here waits, so the server can run it on its event loop.
 ///
 /// Status codes: 200 readings delivered (rejected ones listed), 400 malformed body or every reading rejected,
 /// 401 missing or wrong bearer token (`/speed` and `/metrics`; `/healthz` stays open for load balancers and
 /// orchestrators, and tells nothing secret), 404 unknown path, 405 wrong method (with `Allow`), 413 body over
 /// `--max-body`, 415 unsupported `Content-Type`, 503 with `Retry-After` when a valid reading was not confirmed by the
 /// broker (queue full, broker failure, or no acknowledgement within `--delivery-timeout`). Bodies: `SpeedReply`.
-struct IngestHTTPResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
-
+struct IngestHTTPResponder: Sendable {
     struct Settings: Sendable {
         var maximumBodySize: Int
         /// How long a request waits for its acknowledgements. librdkafka's `message.timeout.ms` is set to the same,
@@ -36,63 +53,62 @@ struct IngestHTTPResponder: HTTPResponder {
     static let retryAfterQueueFull = "1"
     static let retryAfterNotDelivered = "5"
 
-    func respond(to request: Request, context: Context) async throws -> Response {
-        let started = ContinuousClock.now
-        let (route, response) = try await dispatch(request)
-        metrics.countRequest(route: route, status: response.status.code)
-        if settings.accessLog {
-            let elapsed = ContinuousClock.now - started
-            Terminal.note(
-                "\(request.method) \(EscapedText.escape(request.uri.path)) \(response.status.code) "
-                    + String(format: "%.3fms", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3))
+    /// The route label of the metrics: the path for the API's own paths, `other` for the rest, so that scanners
+    /// cannot grow the label set.
+    static func route(of path: Substring) -> String {
+        switch path {
+        case "/speed", "/healthz", "/metrics": String(path)
+        default: "other"
         }
-        return response
     }
 
-    /// The route label is the path for the API's own paths and `other` for the rest.
-    private func dispatch(_ request: Request) async throws -> (String, Response) {
-        let path = request.uri.path
-        switch path {
+    func admit(_ request: IngestHTTPRequest) -> IngestHTTPAdmission {
+        switch request.path {
         case "/speed":
-            guard request.method == .post else { return (path, Self.methodNotAllowed(allow: "POST")) }
-            if let refusal = authenticate(request) { return (path, refusal) }
-            return (path, try await ingest(request))
+            guard request.method == .post else { return .answer(HTTPRefusal.methodNotAllowed(allow: "POST").answer) }
+            if let refusal = authenticate(request) { return .answer(refusal) }
+            guard let format = SpeedBodyFormat(contentType: request.contentType) else {
+                let given = request.contentType.map { "Content-Type \(EscapedText.quoted($0))" } ?? "no Content-Type"
+                return .answer(HTTPReply.error(
+                    .unsupportedMediaType, "unsupported-media-type",
+                    "\(given) is not accepted; send \(SpeedBodyFormat.acceptedTypes)"))
+            }
+            if let declared = request.contentLength, declared > settings.maximumBodySize { return .answer(tooLarge()) }
+            return .readBody(format)
         case "/healthz":
-            guard request.method == .get else { return (path, Self.methodNotAllowed(allow: "GET")) }
-            return (path, healthReport())
+            guard request.method == .get else { return .answer(HTTPRefusal.methodNotAllowed(allow: "GET").answer) }
+            return .answer(healthReport())
         case "/metrics":
-            guard request.method == .get else { return (path, Self.methodNotAllowed(allow: "GET")) }
-            if let refusal = authenticate(request) { return (path, refusal) }
+            guard request.method == .get else { return .answer(HTTPRefusal.methodNotAllowed(allow: "GET").answer) }
+            if let refusal = authenticate(request) { return .answer(refusal) }
             let text = metrics.exposition(outstandingRecords: publisher.outstandingCount)
-            return (path, Self.reply(.ok, text, contentType: HTTPReply.prometheusContentType))
+            return .answer(HTTPReply.body(.ok, text, contentType: HTTPReply.prometheusContentType))
         default:
-            return ("other", Self.error(.notFound, "not-found", "no such resource; the API is POST /speed, GET /healthz and GET /metrics"))
+            return .answer(HTTPReply.error(
+                .notFound, "not-found", "no such resource; the API is POST /speed, GET /healthz and GET /metrics"))
         }
+    }
+
+    /// Counts the answered request and logs it with `--access-log`.
+    func answered(_ request: IngestHTTPRequest, status: HTTPResponse.Status, received: ContinuousClock.Instant) {
+        metrics.countRequest(route: Self.route(of: request.path), status: status.code)
+        guard settings.accessLog else { return }
+        let elapsed = ContinuousClock.now - received
+        Terminal.note(
+            "\(request.method) \(EscapedText.escape(String(request.path))) \(status.code) "
+                + String(format: "%.3fms", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3))
     }
 
     // MARK: POST /speed
 
-    private func ingest(_ request: Request) async throws -> Response {
-        guard let format = SpeedBodyFormat(contentType: request.headers[.contentType]) else {
-            let given = request.headers[.contentType].map { "Content-Type \(EscapedText.quoted($0))" } ?? "no Content-Type"
-            return Self.error(
-                .unsupportedMediaType, "unsupported-media-type",
-                "\(given) is not accepted; send \(SpeedBodyFormat.acceptedTypes)")
-        }
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > settings.maximumBodySize {
-            return tooLarge()
-        }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: settings.maximumBodySize)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            return tooLarge()
-        }
+    /// Validates the body's readings and publishes the valid ones; `reply` gets the answer once the broker
+    /// acknowledged or failed each of them (on the producer's poll thread, or at once on this one).
+    func ingest(_ body: ByteBuffer, format: SpeedBodyFormat, reply: @escaping @Sendable (HTTPAnswer) -> Void) {
         let decoded = body.withUnsafeReadableBytes { SpeedBodyDecoder.decode($0, format: format, now: .current()) }
         let items: [SpeedBodyItem]
         switch decoded {
         case .success(let decodedItems): items = decodedItems
-        case .failure(let malformed): return Self.reply(.badRequest, malformed.reply.json)
+        case .failure(let malformed): return reply(HTTPReply.body(.badRequest, malformed.reply.json))
         }
 
         var readings: [Reading] = []
@@ -110,23 +126,27 @@ struct IngestHTTPResponder: HTTPResponder {
         }
         guard !readings.isEmpty else {
             metrics.countReadings(accepted: 0, rejected: rejected.count, unconfirmed: 0)
-            return Self.reply(.badRequest, SpeedReply(accepted: 0, rejected: rejected).json)
+            return reply(HTTPReply.body(.badRequest, SpeedReply(accepted: 0, rejected: rejected).json))
         }
 
         let handedOver = ContinuousClock.now
-        let delivery = await publisher.publish(readings, deadline: handedOver + settings.deliveryTimeout + Self.deadlineGrace)
-        metrics.recordDelivery(ContinuousClock.now - handedOver)
-        let unconfirmed = zip(readingIndexes, delivery.records).filter { $0.1 != .delivered }.map(\.0)
-        let accepted = readings.count - unconfirmed.count
-        metrics.countReadings(accepted: accepted, rejected: rejected.count, unconfirmed: unconfirmed.count)
-        guard !unconfirmed.isEmpty else {
-            return Self.reply(.ok, SpeedReply(accepted: accepted, rejected: rejected).json)
+        let metrics = self.metrics
+        let total = readings.count
+        publisher.publish(readings, deadline: handedOver + settings.deliveryTimeout + Self.deadlineGrace) {
+            [readingIndexes, rejected] delivery in
+            metrics.recordDelivery(ContinuousClock.now - handedOver)
+            let unconfirmed = zip(readingIndexes, delivery.records).filter { $0.1 != .delivered }.map(\.0)
+            let accepted = total - unconfirmed.count
+            metrics.countReadings(accepted: accepted, rejected: rejected.count, unconfirmed: unconfirmed.count)
+            guard !unconfirmed.isEmpty else {
+                return reply(HTTPReply.body(.ok, SpeedReply(accepted: accepted, rejected: rejected).json))
+            }
+            let failure = Self.describeUnconfirmed(delivery, count: unconfirmed.count, of: total)
+            reply(HTTPReply.body(
+                .serviceUnavailable,
+                SpeedReply(accepted: accepted, rejected: rejected, failure: (failure.code, failure.message, unconfirmed)).json,
+                headers: [.retryAfter: failure.retryAfter]))
         }
-        let failure = Self.describeUnconfirmed(delivery, count: unconfirmed.count, of: readings.count)
-        return Self.reply(
-            .serviceUnavailable,
-            SpeedReply(accepted: accepted, rejected: rejected, failure: (failure.code, failure.message, unconfirmed)).json,
-            headers: [.retryAfter: failure.retryAfter])
     }
 
     private static func describeUnconfirmed(
@@ -155,52 +175,31 @@ struct IngestHTTPResponder: HTTPResponder {
         )
     }
 
-    private func tooLarge() -> Response {
-        Self.error(
+    func tooLarge() -> HTTPAnswer {
+        HTTPReply.error(
             .contentTooLarge, "body-too-large",
             "the body is larger than \(settings.maximumBodySize) bytes (--max-body); split the readings over several requests")
     }
 
     // MARK: GET /healthz
 
-    private func healthReport() -> Response {
+    private func healthReport() -> HTTPAnswer {
         let outstanding = publisher.outstandingCount
         switch health.current {
         case .reachable:
-            return Self.reply(.ok, HealthReply(
+            return HTTPReply.body(.ok, HealthReply(
                 status: "ok", brokers: settings.brokers, topic: settings.topic, message: nil,
                 outstanding: outstanding).json)
         case .unreachable(let reason):
-            return Self.reply(.serviceUnavailable, HealthReply(
+            return HTTPReply.body(.serviceUnavailable, HealthReply(
                 status: "unavailable", brokers: settings.brokers, topic: settings.topic, message: reason,
                 outstanding: outstanding).json)
         }
     }
 
-    // MARK: Authentication
-
     /// nil when the request may proceed.
-    private func authenticate(_ request: Request) -> Response? {
-        settings.authentication.refusal(authorization: request.headers[.authorization])?.response
-    }
-
-    // MARK: Responses
-
-    private static func methodNotAllowed(allow: String) -> Response {
-        HTTPRefusal.methodNotAllowed(allow: allow).response
-    }
-
-    private static func error(
-        _ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]
-    ) -> Response {
-        HTTPReply.error(status, code, message, headers: headers)
-    }
-
-    private static func reply(
-        _ status: HTTPResponse.Status, _ body: [UInt8], contentType: String = "application/json",
-        headers: HTTPFields = [:]
-    ) -> Response {
-        HTTPReply.body(status, body, contentType: contentType, headers: headers)
+    private func authenticate(_ request: IngestHTTPRequest) -> HTTPAnswer? {
+        settings.authentication.refusal(authorization: request.authorization)?.answer
     }
 }
 

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
-import Hummingbird
-import Logging
 import NIOCore
+import NIOExtras
+import NIOHTTP1
+import NIOPosix
 import SpeedoCore
 import SpeedoKafka
 import SpeedoStore
@@ -21,28 +22,27 @@ extension Ingest {
             topic: settings.topic.value)
 
         let publishing = self.publishing
+        let interrupts = InterruptWatcher()
         // Batches await every acknowledgement, so the HTTP mode needs the report of every record.
         let publisher = try await runOnDedicatedThread(name: "speedo-connect") {
             try ReadingPublisher.connected(
-                settings: settings, options: publishing, command: "ingest", interrupts: nil,
+                settings: settings, options: publishing, command: "ingest", interrupts: interrupts,
                 defaults: IngestHTTPServer.producerDefaults(deliveryTimeout: deliveryTimeout),
                 streamingReports: .everyRecord)
         }
         let health = BrokerHealth(publisher: publisher, interval: IngestHTTPServer.healthProbeInterval, initial: .reachable)
 
-        let application = HTTPServing.makeApplication(
-            host: host, port: port,
-            responder: IngestHTTPResponder(
-                settings: responderSettings, publisher: publisher, health: health, metrics: IngestHTTPMetrics()),
-            onListening: { address in
-                Terminal.note(
-                    "listening on http://\(address), publishing to \(settings.topic.value) at \(settings.brokers.value)")
-            })
+        let responder = IngestHTTPResponder(
+            settings: responderSettings, publisher: publisher, health: health, metrics: IngestHTTPMetrics())
+        let server: IngestHTTPServer
         do {
-            try await application.runService()
+            server = try await IngestHTTPServer(host: host, port: port, responder: responder)
         } catch {
             throw CommandFailure(.unavailable, "cannot serve HTTP on \(http.listen ?? ""): \(error); is the port in use?")
         }
+        Terminal.note("listening on http://\(server.address), publishing to \(settings.topic.value) at \(settings.brokers.value)")
+        try await runOnDedicatedThread(name: "speedo-signals") { interrupts.waitForSignal() }
+        try await server.shutDown()
 
         let undelivered = try await runOnDedicatedThread(name: "speedo-close") {
             health.stop()
@@ -56,7 +56,13 @@ extension Ingest {
     }
 }
 
-enum IngestHTTPServer {
+/// The listening socket of the HTTP ingestion API, on SwiftNIO's HTTP/1.1 server pipeline with one
+/// `IngestHTTPHandler` per connection.
+///
+/// Not Hummingbird, which the gateway and the metrics endpoints use: Hummingbird hands every request to a Swift task,
+/// and those hops held the API to about 23,000 requests a second where this answers from the event loop
+/// (bench/README.md).
+final class IngestHTTPServer: Sendable {
     static let healthProbeInterval = Duration.seconds(2)
 
     /// Overrides of `ReadingPublisher.producerDefaults` for the HTTP mode, before the operator's -X properties
@@ -68,5 +74,45 @@ enum IngestHTTPServer {
             ("message.timeout.ms", String(max(1, deliveryTimeout / .milliseconds(1)))),
             ("linger.ms", "0"),
         ]
+    }
+
+    /// `host:port` as bound (the port chosen when 0 was asked for), brackets around an IPv6 host.
+    let address: String
+    private let channel: any Channel
+    private let quiescing: ServerQuiescingHelper
+
+    /// Binds `host:port` and starts accepting connections.
+    init(host: String, port: Int, responder: IngestHTTPResponder) async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let quiescing = ServerQuiescingHelper(group: group)
+        channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelInitializer { connection in
+                connection.eventLoop.makeCompletedFuture {
+                    try connection.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withPipeliningAssistance: false, withErrorHandling: true)
+                    try connection.pipeline.syncOperations.addHandler(IngestHTTPHandler(responder: responder))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: host, port: port)
+            .get()
+        self.quiescing = quiescing
+        let shownHost = host.contains(":") ? "[\(host)]" : host
+        address = "\(shownHost):\(channel.localAddress?.port ?? port)"
+    }
+
+    /// Stops accepting connections, lets every request in flight get its answer, closes idle connections, and
+    /// returns once every connection is closed.
+    func shutDown() async throws {
+        let closed = channel.eventLoop.makePromise(of: Void.self)
+        quiescing.initiateShutdown(promise: closed)
+        try await closed.futureResult.get()
     }
 }

@@ -45,3 +45,11 @@ final class InterruptWatcher: Sendable {
 
     var isInterrupted: Bool { signal != nil }
 }
+
+extension InterruptWatcher {
+    /// Blocks the calling thread until SIGINT or SIGTERM arrives (at once if one already did).
+    func waitForSignal() {
+        var descriptor = pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)
+        while !isInterrupted, poll(&descriptor, 1, -1) < 0, errno == EINTR {}
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Hummingbird
 import HummingbirdTesting
 import SpeedoCore
@@ -60,14 +61,24 @@ final class IngestHTTPFixture: Sendable {
             publisher: publisher, health: health, metrics: metrics)
     }
 
-    /// Runs `body` against the application through Hummingbird's in-process test client.
+    /// Runs `body` with a client connected over TCP to the server, listening on a free port of 127.0.0.1 and shut down
+    /// gracefully afterwards.
     func withClient(
         maximumBodySize: Int = defaultMaximumBodySize, token: String? = nil,
-        _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void
+        _ body: @escaping @Sendable (IngestHTTPClient) async throws -> Void
     ) async throws {
-        let application = HTTPServing.makeApplication(
+        let server = try await IngestHTTPServer(
             host: "127.0.0.1", port: 0, responder: responder(maximumBodySize: maximumBodySize, token: token))
-        try await application.test(.router) { client in try await body(client) }
+        let port = try #require(Int(server.address.split(separator: ":").last ?? ""))
+        do {
+            try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+                try await body(IngestHTTPClient(client: client, port: port))
+            }
+        } catch {
+            try await server.shutDown()
+            throw error
+        }
+        try await server.shutDown()
     }
 
     /// Every record on the topic (all partitions), read with a consumer of its own until the end of each partition.
@@ -120,6 +131,59 @@ extension TestClientProtocol {
 
 extension TestResponse {
     var text: String { String(buffer: body) }
+}
+
+/// Requests to the ingestion API over one keep-alive connection.
+struct IngestHTTPClient: Sendable {
+    let client: TestClient
+    let port: Int
+
+    /// Sends `requests` as written, in one go (pipelined), on a connection of its own, and returns everything the
+    /// server sent until it closed the connection. Blocking socket calls, on a thread of their own.
+    func exchangeRaw(_ requests: String, timeout: Duration = .seconds(20)) async throws -> String {
+        try await runOnDedicatedThread(name: "speedo-test") { [port] in
+            let descriptor = try LoopbackSocket.connect(port: port)
+            defer { close(descriptor) }
+            let bytes = Array(requests.utf8)
+            var sent = 0
+            while sent < bytes.count {
+                let count = bytes[sent...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
+                guard count > 0 else { throw POSIXError(.EPIPE) }
+                sent += count
+            }
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                guard poll(&ready, 1, 100) > 0 else { continue }
+                let count = recv(descriptor, &buffer, buffer.count, 0)
+                guard count > 0 else { return String(decoding: received, as: UTF8.self) }
+                received.append(contentsOf: buffer[..<count])
+            }
+            throw POSIXError(.ETIMEDOUT)
+        }
+    }
+
+    func post(
+        _ body: String, to uri: String = "/speed", contentType: String? = "application/json",
+        headers extra: HTTPFields = [:]
+    ) async throws -> TestClient.Response {
+        var headers: HTTPFields = [:]
+        if let contentType { headers[.contentType] = contentType }
+        headers.append(contentsOf: extra)
+        return try await client.execute(
+            TestClient.Request(uri, method: .post, authority: "localhost", headers: headers, body: ByteBuffer(string: body)))
+    }
+
+    func get(_ uri: String, headers: HTTPFields = [:]) async throws -> TestClient.Response {
+        try await client.execute(TestClient.Request(uri, method: .get, authority: "localhost", headers: headers))
+    }
+}
+
+extension TestClient.Response {
+    var headers: HTTPFields { head.headerFields }
+    var text: String { body.map { String(buffer: $0) } ?? "" }
 }
 
 /// Epoch seconds a little in the past: valid under the "not in the future" rule whenever the test runs.

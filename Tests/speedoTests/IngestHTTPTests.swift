@@ -6,9 +6,20 @@ import Testing
 
 @testable import speedo
 
-/// `POST /speed`, `GET /healthz`, `GET /metrics` in-process, each answer checked to the byte, and what reached the
-/// topic read back with a consumer.
+/// `POST /speed`, `GET /healthz`, `GET /metrics` of the server in-process, over TCP, each answer checked to the byte,
+/// and what reached the topic read back with a consumer.
 @Suite struct IngestHTTPTests {
+    @Test func contentTypesMatchWithoutCaseSpacesOrParameters() {
+        #expect(SpeedBodyFormat(contentType: "application/json") == .json)
+        #expect(SpeedBodyFormat(contentType: " Application/JSON ; charset=utf-8") == .json)
+        #expect(SpeedBodyFormat(contentType: "\tapplication/x-ndjson\t") == .ndjson)
+        #expect(SpeedBodyFormat(contentType: "APPLICATION/NDJSON;charset=UTF-8") == .ndjson)
+        for refused in ["application/jsonl", "application/jso", "text/plain", "application/ json", "", ";application/json"] {
+            #expect(SpeedBodyFormat(contentType: refused) == nil, "\(refused)")
+        }
+        #expect(SpeedBodyFormat(contentType: nil) == nil)
+    }
+
     @Test func oneReadingIsOnTheTopicBeforeTheAnswer() async throws {
         let fixture = try await IngestHTTPFixture.make()
         let ts = recentEpoch()
@@ -103,6 +114,40 @@ import Testing
             #expect(empty.text == #"{"error":"no-readings","message":"the body holds no readings"}"#)
         }
         #expect(try await fixture.recordsOnTopic().isEmpty)
+    }
+
+    /// More requests sent ahead than the handler queues (`maximumQueuedParts`), so reading the socket stops and
+    /// resumes; every one is answered, in order, and what was valid is on the topic once.
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        let fixture = try await IngestHTTPFixture.make()
+        let ts = recentEpoch()
+        func post(_ body: String, closing: Bool = false) -> String {
+            "POST /speed HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\(closing ? "Connection: close\r\n" : "")\r\n\(body)"
+        }
+        let count = 1000
+        var requests = ""
+        var expected: [String] = []
+        for index in 0..<count {
+            if index == 500 {
+                requests += "GET /nowhere HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                expected.append("404")
+            }
+            requests += post(#"{"sensor_id":"pipe-\#(index)","speed":\#(index),"ts":\#(ts)}"#, closing: index == count - 1)
+            expected.append("200")
+        }
+        try await fixture.withClient { [requests, expected] client in
+            let answers = try await client.exchangeRaw(requests)
+            // Each answer's body ends where the next status line begins.
+            let statuses = answers.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            #expect(statuses == expected)
+            #expect(answers.hasSuffix(#"{"accepted":1,"rejected":[]}"#))
+            #expect(answers.lowercased().contains("connection: close"))
+        }
+        let speeds = try await fixture.valuesOnTopic().compactMap { value in
+            (try? JSONSerialization.jsonObject(with: Data(value.utf8)) as? [String: Any])?["speed"] as? Double
+        }
+        #expect(speeds.sorted() == (0..<count).map(Double.init))
     }
 
     @Test func bodyOverTheLimitIs413() async throws {
@@ -215,6 +260,38 @@ import Testing
 
 /// The delivery guarantee: no 2xx unless the broker acknowledged, 503 with Retry-After otherwise.
 @Suite struct IngestHTTPDeliveryTests {
+    /// `shutDown` (what SIGTERM calls): an idle keep-alive connection is closed at once, a request waiting for its
+    /// acknowledgement still gets its 200, and then the server is gone.
+    @Test func shutdownClosesIdleConnectionsAndAnswersTheRequestInFlight() async throws {
+        let fixture = try await IngestHTTPFixture.make()
+        let server = try await IngestHTTPServer(host: "127.0.0.1", port: 0, responder: fixture.responder())
+        let port = try #require(Int(server.address.split(separator: ":").last ?? ""))
+        let reading = #"{"sensor_id":"late","speed":1,"ts":\#(recentEpoch())}"#
+        let idle = TestClient(host: "127.0.0.1", port: port)
+        idle.connect()
+        #expect(try await IngestHTTPClient(client: idle, port: port).post(reading).status == .ok)
+
+        try fixture.cluster.setRoundTripTime(broker: 1, milliseconds: 3000)
+        let busy = TestClient(host: "127.0.0.1", port: port)
+        busy.connect()
+        async let inFlight = IngestHTTPClient(client: busy, port: port).post(reading)
+        // Shut down only once the reading is with the producer, waiting for its acknowledgement.
+        let handedOver = ContinuousClock.now + .seconds(20)
+        while fixture.publisher.outstandingCount == 0, ContinuousClock.now < handedOver {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try #require(fixture.publisher.outstandingCount > 0)
+        let started = ContinuousClock.now
+        try await server.shutDown()
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(try await inFlight.status == .ok)
+        try fixture.cluster.setRoundTripTime(broker: 1, milliseconds: 0)
+        await #expect(throws: (any Error).self) { try await IngestHTTPClient(client: idle, port: port).get("/healthz") }
+        try? await idle.shutdown()
+        try? await busy.shutdown()
+        #expect(try await fixture.valuesOnTopic().count == 2)
+    }
+
     @Test func brokerDownAnswers503UntilItIsBack() async throws {
         let fixture = try await IngestHTTPFixture.make(
             deliveryTimeout: .milliseconds(700), properties: [("reconnect.backoff.max.ms", "200")])
@@ -224,7 +301,7 @@ import Testing
             let refused = try await client.post(#"[{"sensor_id":"x","speed":1,"ts":\#(ts)},{"sensor_id":"y","speed":"fast"}]"#)
             #expect(refused.status == .serviceUnavailable)
             #expect(refused.headers[.retryAfter] == "5")
-            let body = try JSONSerialization.jsonObject(with: Data(buffer: refused.body)) as? [String: Any]
+            let body = try JSONSerialization.jsonObject(with: Data(buffer: refused.body ?? ByteBuffer())) as? [String: Any]
             #expect(body?["error"] as? String == "not-delivered")
             #expect(body?["accepted"] as? Int == 0)
             #expect(body?["unconfirmed"] as? [Int] == [0])

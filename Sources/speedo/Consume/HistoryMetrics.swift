@@ -67,15 +67,15 @@ struct HistoryMetricsResponder: HTTPResponder {
     let metrics: HistoryMetrics
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        let (route, response): (String, Response) = switch (request.uri.path, request.method) {
+        let (route, answer): (String, HTTPAnswer) = switch (request.uri.path, request.method) {
         case ("/metrics", .get):
             ("/metrics", HTTPReply.body(.ok, metrics.exposition(), contentType: HTTPReply.prometheusContentType))
         case ("/metrics", _):
-            ("/metrics", HTTPRefusal.methodNotAllowed(allow: "GET").response)
+            ("/metrics", HTTPRefusal.methodNotAllowed(allow: "GET").answer)
         default:
             ("other", HTTPReply.error(.notFound, "not-found", "no such resource; this server has GET /metrics only"))
         }
-        metrics.countRequest(route: route, status: response.status.code)
-        return response
+        metrics.countRequest(route: route, status: answer.status.code)
+        return answer.response
     }
 }

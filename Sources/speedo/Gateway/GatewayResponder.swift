@@ -14,16 +14,16 @@ struct GatewayResponder: HTTPResponder {
     let topic: String
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        let (route, response) = dispatch(request)
-        hub.metrics.countRequest(route: route, status: response.status.code)
-        return response
+        let (route, answer) = dispatch(request)
+        hub.metrics.countRequest(route: route, status: answer.status.code)
+        return answer.response
     }
 
-    private func dispatch(_ request: Request) -> (String, Response) {
+    private func dispatch(_ request: Request) -> (String, HTTPAnswer) {
         let path = request.uri.path
         switch path {
         case "/", GatewayAdmission.path, "/healthz", "/metrics":
-            guard request.method == .get else { return (path, HTTPRefusal.methodNotAllowed(allow: "GET").response) }
+            guard request.method == .get else { return (path, HTTPRefusal.methodNotAllowed(allow: "GET").answer) }
         default:
             return ("other", HTTPReply.error(
                 .notFound, "not-found",
@@ -36,14 +36,14 @@ struct GatewayResponder: HTTPResponder {
             return (path, health())
         case "/metrics":
             if let refusal = admission.authentication.refusal(authorization: request.headers[.authorization]) {
-                return (path, refusal.response)
+                return (path, refusal.answer)
             }
             return (path, HTTPReply.body(.ok, hub.metrics.exposition(), contentType: HTTPReply.prometheusContentType))
         default:
             let admitted = admission.admit(
                 uri: request.uri, authorization: request.headers[.authorization], origin: request.headers[.origin],
                 host: request.head.authority)
-            if case .failure(let refusal) = admitted { return (path, refusal.response) }
+            if case .failure(let refusal) = admitted { return (path, refusal.answer) }
             return (path, HTTPReply.error(
                 .upgradeRequired, "upgrade-required",
                 "\(GatewayAdmission.path) is a WebSocket: connect with a WebSocket client (ws://HOST:PORT\(GatewayAdmission.path))",
@@ -51,7 +51,7 @@ struct GatewayResponder: HTTPResponder {
         }
     }
 
-    private func health() -> Response {
+    private func health() -> HTTPAnswer {
         let connections = hub.connectionCount
         let (status, state, message): (HTTPResponse.Status, String, String?) =
             switch hub.feed {
