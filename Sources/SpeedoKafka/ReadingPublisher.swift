@@ -152,35 +152,49 @@ package final class ReadingPublisher: Sendable {
     }
 
     /// Queues one reading; its outcome reaches the delivery handler with `tag` (which must leave `batchTagFlag`
-    /// clear). With `.wait`, a full queue blocks the calling thread until there is room (backpressure).
-    package func publish(_ reading: Reading, tag: UInt64, whenQueueFull policy: QueueFullPolicy) throws(KafkaError) {
+    /// clear). `partition` is the one `partitionPlan` computed, or nil for librdkafka's partitioner. With `.wait`, a
+    /// full queue blocks the calling thread until there is room (backpressure).
+    package func publish(
+        _ reading: Reading, tag: UInt64, partition: Int32? = nil, whenQueueFull policy: QueueFullPolicy
+    ) throws(KafkaError) {
         precondition(tag & Self.batchTagFlag == 0, "streaming tags must leave ReadingPublisher.batchTagFlag clear")
-        try send(reading, tag: tag, whenQueueFull: policy)
+        try send(reading, tag: tag, partition: partition, whenQueueFull: policy)
         streamed.queued.add(1, ordering: .relaxed)
     }
 
-    /// Positions of `readings` in the order to publish them for the least work in librdkafka: grouped by the
-    /// partition librdkafka will pick for each key, input order kept within each partition (so every sensor's
-    /// readings stay in order). Queuing records partition by partition costs librdkafka about half the CPU of
-    /// records that alternate between partitions (bench/README.md). It only orders: librdkafka's partitioner still
-    /// routes each record, so a stale guess (the topic gained partitions) costs speed, never correctness. Input
-    /// order while the partition count is unknown. The first call asks the cluster for it and may block.
-    package func partitionOrder(of readings: [Reading]) -> [Int] {
-        guard let partitioner = currentKeyPartitioner() else { return Array(readings.indices) }
+    /// Where a block of readings goes, and in which order to queue it.
+    package struct PartitionPlan: Sendable, Equatable {
+        /// Positions of the readings grouped by partition, input order kept within each partition (so every
+        /// sensor's readings stay in order).
+        package var order: [Int]
+        /// The partition of each reading, by position: the one librdkafka's partitioner would pick for its key. nil
+        /// while the partition count is unknown, or when the partitioner ignores keys.
+        package var partitions: [Int32]?
+    }
+
+    /// Queuing records partition by partition costs librdkafka about half the CPU of records that alternate between
+    /// partitions (bench/README.md), and handing each its partition spares librdkafka hashing the key again. The
+    /// partition count is asked of the cluster on the first call (which may block) and again every
+    /// `PartitionLookup.refreshInterval`, so that a topic that gained partitions is followed within that time, as
+    /// librdkafka's own metadata refresh would. Input order while the count is unknown.
+    package func partitionPlan(of readings: [Reading]) -> PartitionPlan {
+        guard let partitioner = currentKeyPartitioner() else {
+            return PartitionPlan(order: Array(readings.indices), partitions: nil)
+        }
         let partitions = readings.map { reading in
             var sensorID = reading.sensorID
-            return Int(sensorID.withUTF8 { partitioner.partition(ofKey: UnsafeRawBufferPointer($0)) })
+            return sensorID.withUTF8 { partitioner.partition(ofKey: UnsafeRawBufferPointer($0)) }
         }
         // A counting sort: stable, one pass to count, one to place.
         var next = [Int](repeating: 0, count: Int(partitioner.partitionCount) + 1)
-        for partition in partitions { next[partition + 1] += 1 }
+        for partition in partitions { next[Int(partition) + 1] += 1 }
         for partition in next.indices.dropFirst() { next[partition] += next[partition - 1] }
         var order = [Int](repeating: 0, count: readings.count)
         for (index, partition) in partitions.enumerated() {
-            order[next[partition]] = index
-            next[partition] += 1
+            order[next[Int(partition)]] = index
+            next[Int(partition)] += 1
         }
-        return order
+        return PartitionPlan(order: order, partitions: partitions)
     }
 
     private func currentKeyPartitioner() -> KeyPartitioner? {
@@ -189,7 +203,8 @@ package final class ReadingPublisher: Sendable {
             switch lookup {
             case .notTried: return true
             case .failed(let at): return now - at >= PartitionLookup.retryInterval
-            case .known, .keyIgnored: return false
+            case .known(_, let at): return now - at >= PartitionLookup.refreshInterval
+            case .keyIgnored: return false
             }
         }
         if shouldAsk {
@@ -198,14 +213,14 @@ package final class ReadingPublisher: Sendable {
             do {
                 let name = configuration.properties.last { $0.0 == "partitioner" }?.1 ?? PartitionLookup.defaultPartitioner
                 let partitioner = try producer.keyPartitioner(topic: topic, partitioner: name, timeout: PartitionLookup.timeout)
-                outcome = partitioner.map(PartitionLookup.known) ?? .keyIgnored
+                outcome = partitioner.map { .known($0, at: now) } ?? .keyIgnored
             } catch {
                 outcome = .failed(at: now)
             }
             partitionLookup.withLock { $0 = outcome }
         }
         return partitionLookup.withLock { lookup in
-            if case .known(let partitioner) = lookup { partitioner } else { nil }
+            if case .known(let partitioner, _) = lookup { partitioner } else { nil }
         }
     }
 
@@ -262,17 +277,21 @@ package final class ReadingPublisher: Sendable {
         producer.close(flushTimeout: flushTimeout)
     }
 
-    private func send(_ reading: Reading, tag: UInt64, whenQueueFull policy: QueueFullPolicy) throws(KafkaError) {
+    private func send(
+        _ reading: Reading, tag: UInt64, partition: Int32? = nil, whenQueueFull policy: QueueFullPolicy
+    ) throws(KafkaError) {
         while true {
             // The shared buffer is locked only while librdkafka copies the record (waiting for room happens outside,
             // so a blocked streaming caller does not stall batch callers). When another thread holds it (concurrent
             // HTTP requests), a buffer of our own is cheaper than waiting for the lock.
             let failure: KafkaError?
-            if let attempt = encoding.withLockIfAvailable({ buffer in send(reading, tag: tag, encodingIn: &buffer) }) {
+            if let attempt = encoding.withLockIfAvailable({ buffer in
+                send(reading, tag: tag, partition: partition, encodingIn: &buffer)
+            }) {
                 failure = attempt
             } else {
                 var buffer: [UInt8] = []
-                failure = send(reading, tag: tag, encodingIn: &buffer)
+                failure = send(reading, tag: tag, partition: partition, encodingIn: &buffer)
             }
             guard let failure else { return }
             guard failure.isQueueFull, case .wait(let deadline) = policy else { throw failure }
@@ -282,7 +301,9 @@ package final class ReadingPublisher: Sendable {
     }
 
     /// Encodes key and value into `buffer` and hands the record to librdkafka once (never waiting for room).
-    private func send(_ reading: Reading, tag: UInt64, encodingIn buffer: inout [UInt8]) -> KafkaError? {
+    private func send(
+        _ reading: Reading, tag: UInt64, partition: Int32?, encodingIn buffer: inout [UInt8]
+    ) -> KafkaError? {
         buffer.removeAll(keepingCapacity: true)
         var sensorID = reading.sensorID
         sensorID.withUTF8 { buffer.append(contentsOf: $0) }
@@ -294,6 +315,7 @@ package final class ReadingPublisher: Sendable {
                     topic: topic,
                     key: UnsafeRawBufferPointer(rebasing: bytes[..<keyLength]),
                     value: UnsafeRawBufferPointer(rebasing: bytes[keyLength...]),
+                    partition: partition,
                     timestampMs: reading.timestamp.milliseconds,
                     tag: tag,
                     whenQueueFull: .fail)
@@ -305,11 +327,11 @@ package final class ReadingPublisher: Sendable {
     }
 }
 
-/// What `ReadingPublisher.partitionOrder` knows of the topic's partitioning.
+/// What `ReadingPublisher.partitionPlan` knows of the topic's partitioning.
 private enum PartitionLookup {
     case notTried
     case failed(at: ContinuousClock.Instant)
-    case known(KeyPartitioner)
+    case known(KeyPartitioner, at: ContinuousClock.Instant)
     /// The configured partitioner does not look at keys (`random`): there is no order to follow.
     case keyIgnored
 
@@ -317,6 +339,7 @@ private enum PartitionLookup {
     static let defaultPartitioner = "consistent_random"
     static let timeout = Duration.seconds(2)
     static let retryInterval = Duration.seconds(10)
+    static let refreshInterval = Duration.seconds(30)
 }
 
 /// Streaming records queued and reported failed, shared with the delivery callback.

@@ -130,7 +130,7 @@ struct ReadingPublisherTests {
     }
 
     @Test(arguments: [nil, "murmur2_random"])
-    func partitionOrderGroupsByTheAssignedPartitionAndKeepsInputOrderWithinIt(partitioner: String?) async throws {
+    func partitionPlanNamesTheAssignedPartitionsAndGroupsByThemInInputOrder(partitioner: String?) async throws {
         try await onOwnThread {
             let cluster = try MockCluster()
             let topic = uniqueName("order")
@@ -146,14 +146,16 @@ struct ReadingPublisherTests {
                     timestamp: Timestamp(microseconds: Self.base.microseconds + Int64(index)))
             }
 
-            let order = publisher.partitionOrder(of: readings)
+            let plan = publisher.partitionPlan(of: readings)
+            let order = plan.order
             #expect(order.sorted() == Array(readings.indices))
             for index in readings.indices {
                 try publisher.publish(readings[index], tag: UInt64(index), whenQueueFull: .fail)
             }
-            // The partitions librdkafka really chose: in the order given they never go back, and within one
-            // partition the input order is kept.
+            // The partitions librdkafka's partitioner really chose: the plan names each of them, in the order given
+            // they never go back, and within one partition the input order is kept.
             let partitionOf = Dictionary(uniqueKeysWithValues: log.wait(for: readings.count).map { (Int($0.tag), $0.partition) })
+            #expect(plan.partitions == readings.indices.map { partitionOf[$0] ?? -1 })
             let sequence = order.map { (partitionOf[$0] ?? -1, $0) }
             #expect(sequence.map(\.0) == sequence.map(\.0).sorted())
             #expect(sequence.elementsEqual(sequence.sorted { $0 < $1 }) { $0 == $1 })

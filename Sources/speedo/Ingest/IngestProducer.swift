@@ -6,7 +6,7 @@ import SpeedoKafka
 typealias IngestBlock = [(reading: Reading, tag: UInt64)]
 
 /// The producing half of `speedo ingest`, on a thread of its own: it takes the blocks the reading thread decoded,
-/// in order, and publishes each (in `ReadingPublisher.partitionOrder`, with backpressure), so that decoding the next
+/// in order, and publishes each (in `ReadingPublisher.partitionPlan`'s order and partitions, with backpressure), so that decoding the next
 /// block and encoding and producing this one use both cores instead of taking turns on one.
 ///
 /// At most `capacity` blocks wait between the two threads: a full producer queue stops the producing thread, which
@@ -138,10 +138,10 @@ final class IngestProducer: @unchecked Sendable {
 
     /// Publishes a block in partition order; when it has to stop part way, the readings not queued are reported.
     private func publish(_ block: IngestBlock) -> IngestSession.Stop? {
-        let order = publisher.partitionOrder(of: block.map(\.reading))
-        for (position, index) in order.enumerated() {
-            if let stop = publish(block[index].reading, tag: block[index].tag) {
-                reportUnqueued(order[(position + 1)...].map { block[$0] }, stop)
+        let plan = publisher.partitionPlan(of: block.map(\.reading))
+        for (position, index) in plan.order.enumerated() {
+            if let stop = publish(block[index].reading, tag: block[index].tag, partition: plan.partitions?[index]) {
+                reportUnqueued(plan.order[(position + 1)...].map { block[$0] }, stop)
                 return stop
             }
         }
@@ -149,9 +149,11 @@ final class IngestProducer: @unchecked Sendable {
     }
 
     /// Backpressure: a full queue makes this thread wait (and so, soon, the reading thread), until a signal.
-    private func publish(_ reading: Reading, tag: UInt64) -> IngestSession.Stop? {
+    private func publish(_ reading: Reading, tag: UInt64, partition: Int32?) -> IngestSession.Stop? {
         do {
-            let queued = try publisher.publish(reading, tag: tag, waitingInSlicesOf: ProgressLine.interval) {
+            let queued = try publisher.publish(
+                reading, tag: tag, partition: partition, waitingInSlicesOf: ProgressLine.interval
+            ) {
                 !interrupts.isInterrupted
             }
             if !queued {

@@ -60,7 +60,7 @@ struct IngestSession {
     }
 
     private static let chunkSize = 1 << 20
-    /// Valid readings are handed over in blocks of up to this many (published in `ReadingPublisher.partitionOrder`);
+    /// Valid readings are handed over in blocks of up to this many (published in `ReadingPublisher.partitionPlan`'s order);
     /// a block is also handed over at the end of every chunk read, so a slow pipe never holds readings back.
     private static let blockSize = 4096
     /// How long a signal-interrupted ingest keeps flushing what it read.
