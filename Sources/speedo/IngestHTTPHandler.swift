@@ -86,13 +86,21 @@ final class IngestHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch (part, state) {
         case (.head(let head), .idle):
-            let exchange = Exchange(
+            var exchange = Exchange(
                 request: Self.request(of: head), version: head.version, keepAlive: head.isKeepAlive,
                 received: .now)
+            // curl asks before sending a body over 1 KiB, and waits a second for the answer otherwise.
+            let expectsContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
             switch responder.admit(exchange.request) {
             case .readBody(let format):
                 state = .readingBody(exchange, format, nil)
+                if expectsContinue {
+                    let proceed = HTTPResponseHead(version: head.version, status: .continue)
+                    context.writeAndFlush(wrapOutboundOut(.head(proceed)), promise: nil)
+                }
             case .answer(let answer):
+                // A client told no before it sent its body may never send it: the connection cannot be reused.
+                if expectsContinue { exchange.keepAlive = false }
                 state = .discardingBody
                 write(answer, for: exchange, context: context)
             }

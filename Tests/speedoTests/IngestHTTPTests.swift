@@ -150,6 +150,30 @@ import Testing
         #expect(speeds.sorted() == (0..<count).map(Double.init))
     }
 
+    /// `Expect: 100-continue` (curl sends it with bodies over 1 KiB): a body the server will read gets `100 Continue`
+    /// first; a request refused from its head gets the refusal alone, and the connection closes.
+    @Test func expectContinueIsAnsweredBeforeTheBody() async throws {
+        let fixture = try await IngestHTTPFixture.make()
+        let body = #"{"sensor_id":"patient","speed":5,"ts":\#(recentEpoch())}"#
+        @Sendable func request(contentType: String) -> String {
+            "POST /speed HTTP/1.1\r\nHost: localhost\r\nContent-Type: \(contentType)\r\nExpect: 100-continue\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        }
+        try await fixture.withClient { client in
+            let accepted = try await client.exchangeRaw(
+                request(contentType: "application/json") + "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            let statuses = accepted.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            #expect(statuses == ["100", "200", "200"], "\(accepted)")
+            #expect(accepted.contains(#"{"accepted":1,"rejected":[]}"#))
+
+            let refused = try await client.exchangeRaw(request(contentType: "text/plain"))
+            #expect(refused.hasPrefix("HTTP/1.1 415 "), "\(refused)")
+            #expect(!refused.contains("100 Continue"))
+            #expect(refused.lowercased().contains("connection: close"))
+        }
+        #expect(try await fixture.valuesOnTopic().count == 1)
+    }
+
     @Test func bodyOverTheLimitIs413() async throws {
         let fixture = try await IngestHTTPFixture.make()
         let reading = #"{"sensor_id":"a","speed":1}"#
