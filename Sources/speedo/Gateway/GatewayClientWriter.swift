@@ -8,7 +8,8 @@ import Synchronization
 /// makes sure that one writing pass is queued there.
 final class GatewayLoopClients: Sendable {
     let eventLoop: any EventLoop
-    private unowned let hub: GatewayHub
+    /// Weak: the hub owns this, and a pass still queued when the gateway shuts down may run after the hub is gone.
+    private weak let hub: GatewayHub?
     /// Empty (nil) until the first client: the box is made off the loop.
     private let clients: NIOLoopBoundBox<[ObjectIdentifier: GatewayClientWriter]?>
     private let passQueued = Atomic<Bool>(false)
@@ -25,6 +26,7 @@ final class GatewayLoopClients: Sendable {
         guard !passQueued.exchange(true, ordering: .acquiringAndReleasing) else { return }
         eventLoop.execute { [self] in
             passQueued.store(false, ordering: .releasing)
+            guard let hub else { return }
             let log = hub.log
             let now = hub.now
             var totals = GatewayClientWriter.Totals()
