@@ -56,6 +56,83 @@ import Testing
         ])
     }
 
+    /// The issue's hostile corpus through the real binary: 10,000 lines, every second one hostile (truncated JSON,
+    /// lines over 1 MiB, huge and tiny numbers, NaN and Infinity, nested objects, duplicate keys, invalid UTF-8,
+    /// control characters and escapes in `sensor_id`, millisecond timestamps). Each hostile line is reported once
+    /// with its line number, field and rule; every valid neighbour is on the topic exactly once, read back with kcat.
+    @Test func hostileCorpusRejectsEachLineWithItsReasonAndDeliversEveryValidNeighbour() throws {
+        let cluster = try MockCluster()
+        let directory = try TemporaryDirectory()
+        let input = directory.path + "/hostile.ndjson"
+        let first = 1_700_000_000
+        let hostileKinds: [(line: [UInt8], reason: String)] = [
+            (Array(#"{"sensor_id":"cut","speed":4"#.utf8), "line: unexpected end of line at column 29"),
+            (Array(#"{"sensor_id":"cut","#.utf8), "line: expected a string key at column 20"),
+            (Array(#"{"sensor_id":"huge","speed":1e400}"#.utf8), "speed: must be between 0 and 1000 km/h (got 1e400)"),
+            (Array(#"{"sensor_id":"huge","speed":123456789012345678901234567890}"#.utf8),
+             "speed: must be between 0 and 1000 km/h (got 123456789012345678901234567890)"),
+            (Array(#"{"sensor_id":"tiny","speed":1,"ts":1e-300}"#.utf8), "ts: must not be before 2000-01-01T00:00:00Z (got 1e-300)"),
+            (Array(#"{"sensor_id":"tiny","speed":-1e-300}"#.utf8), "speed: must be between 0 and 1000 km/h (got -1e-300)"),
+            (Array(#"{"sensor_id":"nan","speed":NaN}"#.utf8), "line: unexpected character at column 28"),
+            (Array(#"{"sensor_id":"inf","speed":Infinity}"#.utf8), "line: unexpected character at column 28"),
+            (Array(#"{"sensor_id":"nest","speed":{"value":1}}"#.utf8), #"speed: must be a JSON number (got {"value":1})"#),
+            (Array(#"{"sensor_id":{"id":"nest"},"speed":1}"#.utf8), "sensor_id: must be a string"),
+            (Array(#"{"sensor_id":"twice","speed":5,"speed":6}"#.utf8), "speed: must appear only once"),
+            (Array(#"{"sensor_id":"a","sensor_id":"b","speed":5}"#.utf8), "sensor_id: must appear only once"),
+            (Array(#"{"sensor_id":"bad"#.utf8) + [0xFF, 0xFE] + Array(#"","speed":1}"#.utf8),
+             #"sensor_id: may only contain A-Z a-z 0-9 . _ : / -, not "\xFF" at character 4"#),
+            (Array(#"{"sensor_id":"ctl\u0001x","speed":1}"#.utf8),
+             #"sensor_id: may only contain A-Z a-z 0-9 . _ : / -, not "\u{1}" at character 4"#),
+            // A raw tab inside a string is not JSON at all.
+            (Array(#"{"sensor_id":"tab"#.utf8) + [0x09] + Array(#"x","speed":1}"#.utf8), "line: control character in string at column 18"),
+            (Array(#"{"sensor_id":"esc\u001b[2J","speed":1}"#.utf8),
+             #"sensor_id: may only contain A-Z a-z 0-9 . _ : / -, not "\u{1B}" at character 4"#),
+            (Array(#"{"sensor_id":"ms","speed":1,"ts":1700000000000}"#.utf8), "ts: looks like milliseconds since the epoch, send seconds"),
+        ]
+        // Over LineSplitter's 1 MiB: cut, reported, and the line after it read as usual.
+        let tooLong = Array(#"{"sensor_id":"long","pad":""#.utf8) + Array(repeating: UInt8(ascii: "x"), count: 1_100_000)
+            + Array(#"","speed":1}"#.utf8)
+        var bytes: [UInt8] = []
+        var expectedReasons: [Int: String] = [:]
+        var expectedRecords: [String] = []
+        for index in 0..<10_000 {
+            let number = index + 1
+            if index % 2 == 0 {
+                let sensor = "ok-\(index % 50)"
+                let ts = first + index
+                bytes += Array(#"{"sensor_id":"\#(sensor)","speed":\#(index % 1000),"ts":\#(ts)}"#.utf8)
+                expectedRecords.append(#"\#(sensor)|{"sensor_id":"\#(sensor)","speed":\#(index % 1000),"ts":\#(ts).0}|\#(ts)000"#)
+            } else if index % 2001 == 1 {
+                bytes += tooLong
+                expectedReasons[number] = "line: is longer than 1048576 bytes"
+            } else {
+                let kind = hostileKinds[(index / 2) % hostileKinds.count]
+                bytes += kind.line
+                expectedReasons[number] = kind.reason
+            }
+            bytes.append(UInt8(ascii: "\n"))
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: input))
+
+        let topic = "hostile"
+        let outcome = try speedo.run(["ingest", "-b", cluster.bootstrapServers, "-t", topic, input], timeout: .seconds(120))
+        #expect(outcome.status == 65, "\(outcome.stderr.suffix(2000))")
+        #expect(outcome.stderr.contains("10,000 lines read, 5,000 published (confirmed by the broker), 5,000 rejected, 0 undelivered"),
+            "\(outcome.stderr.suffix(2000))")
+        var reported: [Int: String] = [:]
+        for line in outcome.stderr.split(separator: "\n") where line.hasPrefix(input + ":") {
+            let rest = line.dropFirst(input.count + 1)
+            guard let colon = rest.firstIndex(of: ":"), let number = Int(rest[..<colon]) else { continue }
+            #expect(reported[number] == nil, "line \(number) reported twice")
+            reported[number] = String(rest[rest.index(after: colon)...].dropFirst())
+        }
+        #expect(reported.count == expectedReasons.count)
+        for (number, reason) in expectedReasons.sorted(by: { $0.key < $1.key }) {
+            #expect(reported[number]?.hasPrefix(reason) == true, "line \(number): \(reported[number] ?? "not reported")")
+        }
+        #expect(try topicContents(cluster, topic) == expectedRecords.sorted())
+    }
+
     @Test func csvWithHeaderFromStandardInput() throws {
         let cluster = try MockCluster()
         try cluster.createTopic(name: "csv", partitions: 2)
