@@ -17,7 +17,7 @@ struct IngestHTTPRequest: Sendable {
 enum IngestHTTPAdmission: Sendable {
     /// Collect the body (at most `maximumBodySize`), then hand it to `ingest`.
     case readBody(SpeedBodyFormat)
-    /// Give this answer whatever the body holds.
+    /// Send this answer at once; the body, if any, is read and dropped.
     case answer(HTTPAnswer)
 }
 
