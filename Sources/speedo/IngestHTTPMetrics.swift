@@ -1,5 +1,6 @@
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The HTTP mode's metrics, served by `GET /metrics` with the request counts every speedo server keeps.
 final class IngestHTTPMetrics: Sendable {
@@ -9,6 +10,8 @@ final class IngestHTTPMetrics: Sendable {
     private let unconfirmedReadings: Metrics.Counter
     private let deliveryLatency: Metrics.Timer
     private let outstandingRecords: Metrics.Gauge
+    private let awaitingGauge: Metrics.Gauge
+    private let awaiting = Atomic<Int>(0)
 
     init() {
         // Deliveries to a healthy cluster take about a millisecond; the top buckets reach the delivery timeout.
@@ -24,6 +27,7 @@ final class IngestHTTPMetrics: Sendable {
         unconfirmedReadings = Metrics.Counter(label: readings, dimensions: [("outcome", "unconfirmed")], factory: factory)
         deliveryLatency = Metrics.Timer(label: "speedo_http_delivery_duration_seconds", factory: factory)
         outstandingRecords = Metrics.Gauge(label: "speedo_producer_outstanding_records", factory: factory)
+        awaitingGauge = Metrics.Gauge(label: "speedo_http_requests_awaiting_delivery", factory: factory)
     }
 
     /// `route` is one of the API's paths, or `other`, so that scanners cannot grow the label set.
@@ -37,8 +41,17 @@ final class IngestHTTPMetrics: Sendable {
         if unconfirmed > 0 { unconfirmedReadings.increment(by: unconfirmed) }
     }
 
+    /// Requests whose readings were handed to the producer and are waiting for their acknowledgements.
+    var requestsAwaitingDelivery: Int { awaiting.load(ordering: .relaxed) }
+
+    /// A request's readings were handed to the producer; `recordDelivery` follows once they were reported.
+    func deliveryStarted() {
+        awaiting.add(1, ordering: .relaxed)
+    }
+
     /// From handing a request's readings to the producer until the last of them was reported.
     func recordDelivery(_ duration: Duration) {
+        awaiting.subtract(1, ordering: .relaxed)
         deliveryLatency.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
@@ -46,6 +59,7 @@ final class IngestHTTPMetrics: Sendable {
     /// not yet acknowledged, plus the protocol requests in flight).
     func exposition(outstandingRecords outstanding: Int) -> [UInt8] {
         outstandingRecords.record(outstanding)
+        awaitingGauge.record(requestsAwaitingDelivery)
         return registry.exposition()
     }
 }

@@ -131,6 +131,7 @@ struct IngestHTTPResponder: Sendable {
 
         let handedOver = ContinuousClock.now
         let metrics = self.metrics
+        metrics.deliveryStarted()
         let total = readings.count
         publisher.publish(readings, deadline: handedOver + settings.deliveryTimeout + Self.deadlineGrace) {
             [readingIndexes, rejected] delivery in

@@ -66,11 +66,16 @@ import Testing
         let reading = ["-H", "Content-Type: application/json", "--data-binary", #"{"sensor_id":"slow","speed":1}"#]
         #expect(try await curl(reading + ["http://\(address)/speed"]).hasPrefix("200 "))
 
-        // Every broker answer now takes 6 s: the next request, given 2 s to reach the server even on a busy
-        // machine, is still waiting for its acknowledgement when SIGTERM arrives, and must still get its 200.
+        // Every broker answer now takes 6 s: the next request is still waiting for its acknowledgement when SIGTERM
+        // arrives (sent once the server's metrics show it waiting), and must still get its 200.
         try cluster.setRoundTripTime(broker: 1, milliseconds: 6000)
         async let inFlight = curl(reading + ["http://\(address)/speed"])
-        try await Task.sleep(for: .seconds(2))
+        let handedOver = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < handedOver,
+            try await !curl(["http://\(address)/metrics"]).contains("\nspeedo_http_requests_awaiting_delivery 1.0\n")
+        {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         let outcome = try await blocking { server.terminate() }
         #expect(try await inFlight == #"200 {"accepted":1,"rejected":[]}"#)
         #expect(outcome.status == 130, "\(outcome.stderr)")

@@ -261,6 +261,7 @@ import Testing
                 #"speedo_http_readings_total{outcome="accepted"} 3"#,
                 #"speedo_http_readings_total{outcome="rejected"} 2"#,
                 #"speedo_http_delivery_duration_seconds_count 2"#,
+                "speedo_http_requests_awaiting_delivery 0.0",
                 "# TYPE speedo_http_delivery_duration_seconds histogram",
             ] {
                 #expect(lines.contains(expected), "missing \(expected) in:\n\(response.text)")
@@ -303,12 +304,13 @@ import Testing
         let busy = IngestHTTPClient(client: TestClient(host: "127.0.0.1", port: port), port: port)
         busy.client.connect()
         async let inFlight = busy.post(reading)
-        // Shut down only once the reading is with the producer, waiting for its acknowledgement.
-        let handedOver = ContinuousClock.now + .seconds(20)
-        while fixture.publisher.outstandingCount == 0, ContinuousClock.now < handedOver {
+        // Shut down only once the request is with the producer, waiting for its acknowledgement: a connection whose
+        // request was not read yet is idle, and closed.
+        let handedOver = ContinuousClock.now + .seconds(60)
+        while fixture.metrics.requestsAwaitingDelivery == 0, ContinuousClock.now < handedOver {
             try await Task.sleep(for: .milliseconds(20))
         }
-        try #require(fixture.publisher.outstandingCount > 0)
+        try #require(fixture.metrics.requestsAwaitingDelivery == 1)
         async let stopped: Void = server.shutDown()
 
         var idleClosed = false
