@@ -76,7 +76,9 @@ final class IngestHTTPServer: Sendable {
         ]
     }
 
-    /// `host:port` as bound (the port chosen when 0 was asked for), brackets around an IPv6 host.
+    /// The port bound: the one chosen when 0 was asked for.
+    let port: Int
+    /// `host:port` as bound, brackets around an IPv6 host.
     let address: String
     private let channel: any Channel
     private let quiescing: ServerQuiescingHelper
@@ -104,8 +106,8 @@ final class IngestHTTPServer: Sendable {
             .bind(host: host, port: port)
             .get()
         self.quiescing = quiescing
-        let shownHost = host.contains(":") ? "[\(host)]" : host
-        address = "\(shownHost):\(channel.localAddress?.port ?? port)"
+        self.port = channel.localAddress?.port ?? port
+        address = "\(host.contains(":") ? "[\(host)]" : host):\(self.port)"
     }
 
     /// Stops accepting connections, lets every request in flight get its answer, closes idle connections, and

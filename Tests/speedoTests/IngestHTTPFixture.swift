@@ -69,7 +69,7 @@ final class IngestHTTPFixture: Sendable {
     ) async throws {
         let server = try await IngestHTTPServer(
             host: "127.0.0.1", port: 0, responder: responder(maximumBodySize: maximumBodySize, token: token))
-        let port = try #require(Int(server.address.split(separator: ":").last ?? ""))
+        let port = server.port
         do {
             try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
                 try await body(IngestHTTPClient(client: client, port: port))
@@ -114,16 +114,6 @@ final class IngestHTTPFixture: Sendable {
 }
 
 extension TestClientProtocol {
-    func post(
-        _ body: String, to uri: String = "/speed", contentType: String? = "application/json",
-        headers extra: HTTPFields = [:]
-    ) async throws -> TestResponse {
-        var headers: HTTPFields = [:]
-        if let contentType { headers[.contentType] = contentType }
-        headers.append(contentsOf: extra)
-        return try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body)) { $0 }
-    }
-
     func get(_ uri: String, headers: HTTPFields = [:]) async throws -> TestResponse {
         try await execute(uri: uri, method: .get, headers: headers) { $0 }
     }

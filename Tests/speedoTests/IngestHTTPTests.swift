@@ -294,7 +294,7 @@ import Testing
         let fixture = try await IngestHTTPFixture.make(
             deliveryTimeout: .seconds(60), properties: [("reconnect.backoff.max.ms", "200")])
         let server = try await IngestHTTPServer(host: "127.0.0.1", port: 0, responder: fixture.responder())
-        let port = try #require(Int(server.address.split(separator: ":").last ?? ""))
+        let port = server.port
         let reading = #"{"sensor_id":"late","speed":1,"ts":\#(recentEpoch())}"#
         let idle = IngestHTTPClient(client: TestClient(host: "127.0.0.1", port: port), port: port)
         idle.client.connect()
