@@ -44,13 +44,14 @@ final class IngestHTTPMetrics: Sendable {
     /// Requests whose readings were handed to the producer and are waiting for their acknowledgements.
     var requestsAwaitingDelivery: Int { awaiting.load(ordering: .relaxed) }
 
-    /// A request's readings were handed to the producer; `recordDelivery` follows once they were reported.
+    /// A request's readings were handed to the producer; `deliveryFinished` follows once they were reported.
     func deliveryStarted() {
         awaiting.add(1, ordering: .relaxed)
     }
 
-    /// From handing a request's readings to the producer until the last of them was reported.
-    func recordDelivery(_ duration: Duration) {
+    /// The request no longer awaits delivery; `duration` ran from handing its readings to the producer until the
+    /// last of them was reported.
+    func deliveryFinished(after duration: Duration) {
         awaiting.subtract(1, ordering: .relaxed)
         deliveryLatency.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }

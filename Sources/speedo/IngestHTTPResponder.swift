@@ -135,7 +135,7 @@ struct IngestHTTPResponder: Sendable {
         let total = readings.count
         publisher.publish(readings, deadline: handedOver + settings.deliveryTimeout + Self.deadlineGrace) {
             [readingIndexes, rejected] delivery in
-            metrics.recordDelivery(ContinuousClock.now - handedOver)
+            metrics.deliveryFinished(after: ContinuousClock.now - handedOver)
             let unconfirmed = zip(readingIndexes, delivery.records).filter { $0.1 != .delivered }.map(\.0)
             let accepted = total - unconfirmed.count
             metrics.countReadings(accepted: accepted, rejected: rejected.count, unconfirmed: unconfirmed.count)
