@@ -314,7 +314,7 @@ _speedo_consume_postgres() {
     repeating_flags=()
     non_repeating_flags=(--exit-at-end --version -h --help)
     repeating_options=(-X)
-    non_repeating_options=(-b --brokers -t --topic -d --database-url --group --batch-size --batch-interval --log-interval --metrics-listen)
+    non_repeating_options=(-b --brokers -t --topic -d --database-url --group --batch-size --batch-interval --log-interval --metrics-listen --on-gap)
     __speedo_offer_flags_options 0
 
     # Offer option value completions
@@ -344,6 +344,10 @@ _speedo_consume_postgres() {
         return
         ;;
     '--metrics-listen')
+        return
+        ;;
+    '--on-gap')
+        __speedo_add_completions -W 'record'$'\n''stop'
         return
         ;;
     esac
@@ -541,7 +545,7 @@ _speedo_dev_env() {
 
 _speedo_status() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--check --version -h --help)
     repeating_options=(-X)
     non_repeating_options=(-b --brokers -t --topic -d --database-url --top --timeout)
     __speedo_offer_flags_options 0
@@ -658,13 +662,13 @@ _speedo_db() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    prune)
+    prune|gaps|reset-offsets)
         # Offer subcommand argument completions
         "_speedo_db_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'prune' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'prune gaps reset-offsets' -- "${cur}"))
         ;;
     esac
 }
@@ -679,6 +683,54 @@ _speedo_db_prune() {
     # Offer option value completions
     case "${prev}" in
     '--older-than')
+        return
+        ;;
+    '-d'|'--database-url')
+        return
+        ;;
+    esac
+}
+
+_speedo_db_gaps() {
+    repeating_flags=()
+    non_repeating_flags=(--all --acknowledge --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-d --database-url)
+    __speedo_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-d'|'--database-url')
+        return
+        ;;
+    esac
+}
+
+_speedo_db_reset-offsets() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(--partition -X)
+    non_repeating_options=(--group --to -b --brokers -t --topic -d --database-url)
+    __speedo_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--group')
+        return
+        ;;
+    '--to')
+        return
+        ;;
+    '--partition')
+        return
+        ;;
+    '-b'|'--brokers')
+        return
+        ;;
+    '-t'|'--topic')
+        return
+        ;;
+    '-X')
         return
         ;;
     '-d'|'--database-url')

@@ -59,7 +59,7 @@ _speedo() {
             'status:Show brokers, topics, consumer lag and what PostgreSQL holds.'
             'history:Show the stored readings of sensors over a time range, raw or time-bucketed.'
             'replay:Re-read the readings topic over a time range: to stdout, into PostgreSQL, or onto another topic.'
-            'db:Maintain the history in PostgreSQL (retention).'
+            'db:Maintain the history in PostgreSQL: retention, gaps, where writers resume.'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
@@ -160,6 +160,7 @@ _speedo_consume() {
 
 _speedo_consume_postgres() {
     local -i ret=1
+    local -ar ___on_gap=('record' 'stop')
     local -ar arg_specs=(
         '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
         '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
@@ -171,6 +172,7 @@ _speedo_consume_postgres() {
         '--log-interval[How often to report throughput and lag on stderr.]:duration:'
         '--exit-at-end[Stop (exit 0) once every assigned partition has been read to its end and stored; for backfills and tests. Only the partitions assigned to this member count\: run it alone in its group (a member that died less than its session timeout ago still holds its share).]'
         '--metrics-listen[Serve metrics at GET /metrics on this address (host\:port; port 0 picks a free one, shown on stderr).]:host\:port:'
+        '--on-gap[When records were removed from the topic before they were stored\: record the gap and go on, or stop (exit 65).]:record|stop:{__speedo_complete "${___on_gap[@]}"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -341,6 +343,7 @@ _speedo_status() {
         '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
         '--top[How many sensors to list, those with the most readings first.]:top:'
         '--timeout[How long to keep retrying an unreachable broker or database.]:duration:'
+        '--check[One line and a monitoring-plugin exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), for checks.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -405,12 +408,14 @@ _speedo_db() {
     command)
         local -ar subcommands=(
             'prune:Drop the daily partitions of speed_readings older than a retention age.'
+            'gaps:List the records the history is missing because the brokers removed them first.'
+            'reset-offsets:Set where a `consume postgres` group resumes reading the topic.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        prune)
+        prune|gaps|reset-offsets)
             "_speedo_db_${words[1]}" && ret=0
             ;;
         esac
@@ -425,6 +430,38 @@ _speedo_db_prune() {
     local -ar arg_specs=(
         '--older-than[Retention age\: drop partitions whose whole day ended at least this long ago (e.g. 7d, 12h, 2w).]:duration:'
         '--dry-run[List the partitions that would be dropped, with their rows; change nothing.]'
+        '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_speedo_db_gaps() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--all[Also list gaps acknowledged before.]'
+        '--acknowledge[Mark the gaps listed as acknowledged\: `status --check` stops counting them.]'
+        '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_speedo_db_reset-offsets() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--group[The consumer group whose offsets to set.]:id:'
+        '--to[earliest, latest, or an offset (with --partition).]:earliest|latest|offset:'
+        '*--partition[Only this partition (repeatable); default\: every partition of the topic.]:n:'
+        '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
+        '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
+        '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
         '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

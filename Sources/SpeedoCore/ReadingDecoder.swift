@@ -20,10 +20,14 @@ package struct ReadingDecoder: Sendable {
     private var hasSeenContent = false
     /// Reused for strings with escapes (JSON `\u…`, CSV `""`), so they cost no allocation after the first.
     private var scratch: [UInt8] = []
+    /// Times readings without `ts` (or with a null or empty one); nil gives them `now` as it is, which only a reader
+    /// that stores nothing may do (two such readings of one sensor would share a key in the history).
+    private let stamps: ReceptionStamps?
 
     /// With `format` nil, the first non-blank line decides: `{` means NDJSON, anything else CSV.
-    package init(format: InputFormat? = nil) {
+    package init(format: InputFormat? = nil, stamps: ReceptionStamps? = nil) {
         self.format = format
+        self.stamps = stamps
     }
 
     package mutating func decode(line: UnsafeRawBufferPointer, now: Timestamp) -> LineOutcome {
@@ -58,8 +62,10 @@ package struct ReadingDecoder: Sendable {
     }
 
     /// One JSON object, as in a Kafka record value written by `ingest` or by another producer.
-    package static func decode(value: UnsafeRawBufferPointer, now: Timestamp) -> Result<Reading, Rejection> {
-        var decoder = ReadingDecoder(format: .ndjson)
+    package static func decode(
+        value: UnsafeRawBufferPointer, now: Timestamp, stamps: ReceptionStamps? = nil
+    ) -> Result<Reading, Rejection> {
+        var decoder = ReadingDecoder(format: .ndjson, stamps: stamps)
         do throws(Rejection) {
             return .success(try decoder.decodeJSON(value, now: now))
         } catch {
@@ -74,7 +80,7 @@ package struct ReadingDecoder: Sendable {
     /// A JSON array of objects (an HTTP body such as `[{…},{…}]`): one result per element, in order.
     /// Fails as a whole only when the body is not a well-formed array.
     package static func decodeArray(
-        value: UnsafeRawBufferPointer, now: Timestamp
+        value: UnsafeRawBufferPointer, now: Timestamp, stamps: ReceptionStamps? = nil
     ) -> Result<[Result<Reading, Rejection>], Rejection> {
         Result { () throws(Rejection) in
             var scanner = JSONScanner(value)
@@ -89,7 +95,7 @@ package struct ReadingDecoder: Sendable {
                 while true {
                     scanner.skipWhitespace()
                     let element = try scanner.scanValue()
-                    results.append(decode(value: element.text(in: value), now: now))
+                    results.append(decode(value: element.text(in: value), now: now, stamps: stamps))
                     scanner.skipWhitespace()
                     guard let separator = scanner.peek() else { throw scanner.malformed("unexpected end of body") }
                     scanner.advance()
@@ -157,8 +163,13 @@ package struct ReadingDecoder: Sendable {
         guard let speed else { throw ReadingRules.missing("speed") }
         let validID = try jsonSensorID(sensorID, in: line)
         let validSpeed = try jsonSpeed(speed, in: line)
-        let timestamp = try ts.map { value throws(Rejection) in try jsonTime(value, in: line, now: now) } ?? now
-        return Reading(sensorID: validID, speed: validSpeed, timestamp: timestamp)
+        let timestamp = try ts.flatMap { value throws(Rejection) in try jsonTime(value, in: line, now: now) }
+        return Reading(sensorID: validID, speed: validSpeed, timestamp: timestamp ?? stamp(validID, now: now))
+    }
+
+    /// The time of a reading that came without one.
+    private func stamp(_ sensorID: String, now: Timestamp) -> Timestamp {
+        stamps?.stamp(sensorID, receivedAt: now) ?? now
     }
 
     @inline(__always)
@@ -225,8 +236,9 @@ package struct ReadingDecoder: Sendable {
         return try ReadingRules.speed(speed, shown: EscapedText.escape(bytes: text))
     }
 
+    /// nil for `null`, which stands for no time.
     private mutating func jsonTime(_ value: JSONScanner.Value, in line: UnsafeRawBufferPointer, now: Timestamp)
-        throws(Rejection) -> Timestamp
+        throws(Rejection) -> Timestamp?
     {
         switch value.kind {
         case .number(let number):
@@ -236,7 +248,7 @@ package struct ReadingDecoder: Sendable {
                 try ReadingRules.textTime(bytes, now: now)
             }
         case .null:
-            return now
+            return nil
         default:
             throw Rejection(
                 code: .wrongType, field: "ts", rule: ReadingRules.timeForms,
@@ -269,15 +281,15 @@ package struct ReadingDecoder: Sendable {
             }
             return try ReadingRules.speed(speed, shown: EscapedText.escape(bytes: bytes))
         }
-        guard fields.count == 3 else { return Reading(sensorID: sensorID, speed: speed, timestamp: now) }
-        let timestamp = try fields.withField(2, in: line, scratch: &scratch) { bytes throws(Rejection) in
-            if bytes.isEmpty { return now }
+        guard fields.count == 3 else { return Reading(sensorID: sensorID, speed: speed, timestamp: stamp(sensorID, now: now)) }
+        let timestamp = try fields.withField(2, in: line, scratch: &scratch) { bytes throws(Rejection) -> Timestamp? in
+            if bytes.isEmpty { return nil }
             if let number = DecimalNumber.parse(bytes) {
                 return try ReadingRules.epochTime(number, source: bytes, now: now)
             }
             return try ReadingRules.textTime(bytes, now: now)
         }
-        return Reading(sensorID: sensorID, speed: speed, timestamp: timestamp)
+        return Reading(sensorID: sensorID, speed: speed, timestamp: timestamp ?? stamp(sensorID, now: now))
     }
 }
 

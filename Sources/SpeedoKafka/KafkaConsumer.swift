@@ -11,6 +11,19 @@ package struct ConsumedRecord: Sendable, Hashable {
     /// nil when the record carries no timestamp.
     package var timestampMs: Int64?
     package var headers: [KafkaHeader]
+
+    package init(
+        topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?, timestampMs: Int64?,
+        headers: [KafkaHeader]
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.timestampMs = timestampMs
+        self.headers = headers
+    }
 }
 
 package enum ConsumerEvent: Sendable {

@@ -109,12 +109,17 @@ package final class LocalPostgres: Sendable {
         return connectionURL
     }
 
-    /// Fast shutdown (active sessions are disconnected), waiting until every server process is
-    /// gone. Does nothing when not running.
-    package func stop() throws {
+    /// How `stop` ends the server: `fast` disconnects sessions and shuts down cleanly; `immediate` quits at once,
+    /// as a crash would (the next start recovers from the WAL), which is how tests show writers surviving one.
+    package enum ShutdownMode: String, Sendable {
+        case fast, immediate
+    }
+
+    /// Stops the server, waiting until every server process is gone. Does nothing when not running.
+    package func stop(mode: ShutdownMode = .fast) throws {
         guard case .running = status() else { return }
         do {
-            try run(programs.pgCtl, ["-D", dataDirectory, "-m", "fast", "-w", "-t", "60", "-s", "stop"])
+            try run(programs.pgCtl, ["-D", dataDirectory, "-m", mode.rawValue, "-w", "-t", "60", "-s", "stop"])
         } catch {
             // Someone else may have stopped it in between; only a server still running is a failure.
             if case .running = status() { throw error }

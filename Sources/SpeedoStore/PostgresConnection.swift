@@ -210,7 +210,9 @@ package final class PostgresConnection {
         expecting expected: ExecStatusType? = nil
     ) throws(PostgresError) -> ResultHandle {
         guard let raw else {
-            if connection.isBad { throw .connectionLost(server: server, reason: connection.errorMessage) }
+            if connection.isBad || Self.meansConnectionLost(connection.errorMessage) {
+                throw .connectionLost(server: server, reason: connection.errorMessage)
+            }
             throw .queryFailed(
                 PostgresServerError(sqlState: "", message: connection.errorMessage), statement: statement)
         }
@@ -220,11 +222,21 @@ package final class PostgresConnection {
             ?? [PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE, PGRES_EMPTY_QUERY].contains(status)
         if succeeded { return result }
         let error = result.serverError
-        if connection.isBad {
+        if connection.isBad || (error.sqlState.isEmpty && Self.meansConnectionLost(error.message)) {
             let reason = error.message.isEmpty ? connection.errorMessage : error.message
             throw .connectionLost(server: server, reason: reason)
         }
         throw .queryFailed(error, statement: statement)
+    }
+
+    /// libpq's own words for a connection that broke under a statement. After a server crash or an immediate
+    /// restart, libpq can report the broken socket on the result while the connection still counts as good: without
+    /// this, the statement would look rejected by the server and not be retried.
+    private static func meansConnectionLost(_ message: String) -> Bool {
+        let lowered = message.lowercased()
+        return ["server closed the connection unexpectedly", "could not send data to server",
+                "could not receive data from server", "no connection to the server", "connection not open",
+                "ssl syscall error", "terminating connection"].contains { lowered.contains($0) }
     }
 }
 

@@ -41,6 +41,8 @@ package enum SchemaMigrations {
                         sql: SpeedReadingsSchema.version1),
         SchemaMigration(version: 2, description: "speed_readings primary key covers speed (index-only history reads)",
                         sql: SpeedReadingsSchema.version2),
+        SchemaMigration(version: 3, description: "gaps and conflicts: what the history could not hold, recorded",
+                        sql: SpeedReadingsSchema.version3),
     ]
 
     package static var knownVersion: Int { all.map(\.version).max() ?? 0 }

@@ -84,6 +84,38 @@ package enum SpeedReadingsSchema {
         $$;
         """
 
+    /// What the history could not hold, recorded by the writer in the transaction that moves its offsets past it:
+    /// - `speedo_history_gaps`: offsets of a partition whose records the brokers removed (retention, a size limit)
+    ///   before the group read them; `acknowledged_at` is set by `speedo db gaps --acknowledge`, after which
+    ///   `status --check` no longer counts the gap as critical.
+    /// - `speedo_history_conflicts`: readings whose sensor and time already had another speed stored (the primary
+    ///   key keeps the first); one row per sensor, time and speed, however often they are read again.
+    static let version3 = """
+        CREATE TABLE speedo_history_gaps (
+            group_id text NOT NULL,
+            topic text NOT NULL,
+            partition int NOT NULL,
+            first_offset bigint NOT NULL,
+            last_offset bigint NOT NULL,
+            detected_at timestamptz NOT NULL DEFAULT now(),
+            acknowledged_at timestamptz,
+            PRIMARY KEY (group_id, topic, partition, first_offset)
+        );
+
+        CREATE TABLE speedo_history_conflicts (
+            sensor_id text NOT NULL,
+            ts timestamptz NOT NULL,
+            speed double precision NOT NULL,
+            stored_speed double precision NOT NULL,
+            group_id text NOT NULL,
+            topic text NOT NULL,
+            partition int,
+            "offset" bigint,
+            detected_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (sensor_id, ts, speed)
+        );
+        """
+
     /// `speed_readings_YYYYMMDD` for the UTC day containing `date`.
     package static func partitionName(for date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)

@@ -99,7 +99,9 @@ private struct IngestJob: Sendable {
     func run() throws {
         let inputs = try paths.map { path throws(CommandFailure) in try InputStream(path: path) }
         let rejects = try rejectFile.map { path throws(CommandFailure) in try RejectFile(path: path) }
-        let interrupts = InterruptWatcher()
+        let interrupts = InterruptWatcher(stopDeadline: StopDeadline(
+            exitCode: .notDelivered,
+            consequence: "readings not confirmed by the broker yet are in doubt: they may or may not be on the topic"))
         let tally = DeliveryTally(inputNames: inputs.map(\.name))
         let publisher = try ReadingPublisher.connected(
             settings: settings, options: publishing, command: "ingest", interrupts: interrupts,

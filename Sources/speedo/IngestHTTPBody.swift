@@ -55,12 +55,12 @@ struct MalformedBody: Error, Sendable, Equatable {
 
 enum SpeedBodyDecoder {
     static func decode(
-        _ body: UnsafeRawBufferPointer, format: SpeedBodyFormat, now: Timestamp
+        _ body: UnsafeRawBufferPointer, format: SpeedBodyFormat, now: Timestamp, stamps: ReceptionStamps
     ) -> Result<[SpeedBodyItem], MalformedBody> {
         let items: Result<[SpeedBodyItem], MalformedBody>
         switch format {
-        case .json: items = decodeJSON(body, now: now)
-        case .ndjson: items = .success(decodeNDJSON(body, now: now))
+        case .json: items = decodeJSON(body, now: now, stamps: stamps)
+        case .ndjson: items = .success(decodeNDJSON(body, now: now, stamps: stamps))
         }
         if case .success(let decoded) = items, decoded.isEmpty {
             return .failure(MalformedBody(code: "no-readings", message: "the body holds no readings"))
@@ -68,16 +68,18 @@ enum SpeedBodyDecoder {
         return items
     }
 
-    private static func decodeJSON(_ body: UnsafeRawBufferPointer, now: Timestamp) -> Result<[SpeedBodyItem], MalformedBody> {
+    private static func decodeJSON(
+        _ body: UnsafeRawBufferPointer, now: Timestamp, stamps: ReceptionStamps
+    ) -> Result<[SpeedBodyItem], MalformedBody> {
         let first = body.firstIndex { !isJSONWhitespace($0) }
         guard let first else { return .success([]) }
         switch body[first] {
         case UInt8(ascii: "["):
-            return ReadingDecoder.decodeArray(value: body, now: now)
+            return ReadingDecoder.decodeArray(value: body, now: now, stamps: stamps)
                 .map { $0.enumerated().map { SpeedBodyItem(index: $0.offset, line: nil, outcome: $0.element) } }
                 .mapError { malformed($0, in: body) }
         case UInt8(ascii: "{"):
-            let outcome = ReadingDecoder.decode(value: body, now: now)
+            let outcome = ReadingDecoder.decode(value: body, now: now, stamps: stamps)
             if case .failure(let rejection) = outcome, rejection.code == .malformedLine {
                 return .failure(malformed(rejection, in: body))
             }
@@ -88,9 +90,11 @@ enum SpeedBodyDecoder {
         }
     }
 
-    private static func decodeNDJSON(_ body: UnsafeRawBufferPointer, now: Timestamp) -> [SpeedBodyItem] {
+    private static func decodeNDJSON(
+        _ body: UnsafeRawBufferPointer, now: Timestamp, stamps: ReceptionStamps
+    ) -> [SpeedBodyItem] {
         var splitter = LineSplitter(maximumLineLength: max(body.count, 1))
-        var decoder = ReadingDecoder(format: .ndjson)
+        var decoder = ReadingDecoder(format: .ndjson, stamps: stamps)
         var items: [SpeedBodyItem] = []
         func take(_ line: LineSplitter.Line) {
             let outcome: Result<Reading, Rejection>

@@ -45,6 +45,8 @@ struct IngestHTTPResponder: Sendable {
     let publisher: ReadingPublisher
     let health: BrokerHealth
     let metrics: IngestHTTPMetrics
+    /// One for the server, so that a sensor's readings without `ts` get distinct times across requests too.
+    let stamps = ReceptionStamps()
 
     /// Lets librdkafka's own timeout, which tells "failed" apart from "may still arrive", decide first.
     static let deadlineGrace = Duration.milliseconds(500)
@@ -104,7 +106,9 @@ struct IngestHTTPResponder: Sendable {
     /// Validates the body's readings and publishes the valid ones; `reply` gets the answer once the broker
     /// acknowledged or failed each of them (on the producer's poll thread, or at once on this one).
     func ingest(_ body: ByteBuffer, format: SpeedBodyFormat, reply: @escaping @Sendable (HTTPAnswer) -> Void) {
-        let decoded = body.withUnsafeReadableBytes { SpeedBodyDecoder.decode($0, format: format, now: .current()) }
+        let decoded = body.withUnsafeReadableBytes {
+            SpeedBodyDecoder.decode($0, format: format, now: .current(), stamps: stamps)
+        }
         let items: [SpeedBodyItem]
         switch decoded {
         case .success(let decodedItems): items = decodedItems

@@ -22,7 +22,10 @@ extension Ingest {
             topic: settings.topic.value)
 
         let publishing = self.publishing
-        let interrupts = InterruptWatcher()
+        let interrupts = InterruptWatcher(stopDeadline: StopDeadline(
+            exitCode: .notDelivered,
+            consequence: "requests still waiting for the broker got no answer; their readings are in doubt (they may "
+                + "or may not be on the topic: senders that send `ts` can resend them harmlessly)"))
         // Batches await every acknowledgement, so the HTTP mode needs the report of every record.
         let publisher = try await runOnDedicatedThread(name: "speedo-connect") {
             try ReadingPublisher.connected(

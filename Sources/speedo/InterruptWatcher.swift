@@ -1,4 +1,6 @@
+import Foundation
 import Glibc
+import SpeedoCore
 import Synchronization
 
 /// The first SIGINT/SIGTERM received, 0 before; global because a signal handler cannot capture context.
@@ -15,7 +17,9 @@ final class InterruptWatcher: Sendable {
     /// Readable once a signal arrived; never read from, so it stays readable.
     let wakeDescriptor: Int32
 
-    init() {
+    /// `stopDeadline`: for commands that run until stopped, the longest a stop may take before the process exits
+    /// without finishing it (a broker or database that no longer answers must not hold a service's stop hostage).
+    init(stopDeadline: StopDeadline? = nil) {
         var ends: [Int32] = [0, 0]
         precondition(pipe(&ends) == 0, "cannot create a pipe: \(String(cString: strerror(errno)))")
         for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
@@ -35,6 +39,14 @@ final class InterruptWatcher: Sendable {
         action.sa_flags = SA_RESTART
         sigaction(SIGINT, &action, nil)
         sigaction(SIGTERM, &action, nil)
+        if let stopDeadline {
+            let thread = Thread { [self] in
+                waitForSignal()
+                stopDeadline.enforce()
+            }
+            thread.name = "speedo.stop-deadline"
+            thread.start()
+        }
     }
 
     /// The signal received, if any.
@@ -51,5 +63,25 @@ extension InterruptWatcher {
     func waitForSignal() {
         var descriptor = pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)
         while !isInterrupted, poll(&descriptor, 1, -1) < 0, errno == EINTR {}
+    }
+}
+
+/// How long a long-running command may take to stop after SIGINT/SIGTERM, and what it leaves undone when it has to
+/// exit before finishing (documented in the README: every long-running command ends within `limit`).
+struct StopDeadline: Sendable {
+    /// Under systemd's default stop timeout (90 s), with room for the flushes a healthy stop needs.
+    static let limit = Duration.seconds(20)
+
+    var exitCode: SpeedoExitCode
+    /// For the last line on stderr: what a stop cut short leaves undone, and what becomes of it.
+    var consequence: String
+
+    /// Sleeps out the limit, then ends the process: called once the first signal came.
+    fileprivate func enforce() {
+        Thread.sleep(forTimeInterval: Self.limit.inSeconds)
+        FileHandle.standardError.write(Data((
+            "speedo: still stopping \(Int(Self.limit.inSeconds)) s after the signal (a broker or the database does not "
+                + "answer); exiting without waiting further: \(consequence)\n").utf8))
+        _exit(exitCode.rawValue)
     }
 }

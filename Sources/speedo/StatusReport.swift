@@ -86,11 +86,11 @@ struct KafkaStatusReport {
             }
         }
         for offset in offsets + committed {
-            let high = watermarks[offset.topic]?[offset.partition]?.high
+            let marks = watermarks[offset.topic]?[offset.partition]
             lagTable.append([
                 EscapedText.escape(offset.group), EscapedText.escape(offset.topic), "\(offset.partition)",
-                grouped(offset.nextOffset), high.map(grouped) ?? "?",
-                high.map { grouped(max(0, $0 - offset.nextOffset)) } ?? "?", offset.keptIn,
+                grouped(offset.nextOffset), marks.map { grouped($0.high) } ?? "?",
+                marks.map { Self.lag(offset.nextOffset, $0) } ?? "?", offset.keptIn,
             ])
         }
         lines += [""] + (lagTable.rows.isEmpty ? ["no consumer group has stored offsets yet"] : lagTable.render())
@@ -98,6 +98,49 @@ struct KafkaStatusReport {
             lines.append("(groups that commit their offsets to Kafka are not shown: this cluster would not list them)")
         }
         return lines
+    }
+
+    /// What a stored offset means against the partition's watermarks: a lag, or one of the two states a writer
+    /// cannot resume from without loss or an operator.
+    enum Position: Equatable {
+        case lag(Int64)
+        /// The brokers removed records before the group read them; the writer records the gap when it resumes.
+        case behindLogStart(missing: Int64)
+        /// Past the end: the topic was deleted and created again, or truncated.
+        case beyondEnd(by: Int64)
+
+        init(next: Int64, _ marks: Watermarks) {
+            if next > marks.high {
+                self = .beyondEnd(by: next - marks.high)
+            } else if next < marks.low {
+                self = .behindLogStart(missing: marks.low - next)
+            } else {
+                self = .lag(marks.high - next)
+            }
+        }
+    }
+
+    private static func lag(_ next: Int64, _ marks: Watermarks) -> String {
+        switch Position(next: next, marks) {
+        case .lag(let records): grouped(records)
+        case .behindLogStart(let missing): "\(grouped(marks.high - next)) (GAP: \(grouped(missing)) gone)"
+        case .beyondEnd(let by): "BEYOND END by \(grouped(by))"
+        }
+    }
+
+    /// Every stored offset whose position needs an operator, as words.
+    func troubles(in offsets: [StoreStatusReport.ConsumerOffset]) -> [String] {
+        offsets.compactMap { offset in
+            guard let marks = watermarks[offset.topic]?[offset.partition] else { return nil }
+            let place = "group \(offset.group) \(offset.topic)[\(offset.partition)]"
+            switch Position(next: offset.nextOffset, marks) {
+            case .lag: return nil
+            case .behindLogStart(let missing):
+                return "\(place): \(grouped(missing)) records removed before they were stored"
+            case .beyondEnd:
+                return "\(place): stored offset \(offset.nextOffset) beyond the end \(marks.high) (topic recreated?)"
+            }
+        }
     }
 }
 
@@ -127,6 +170,10 @@ struct StoreStatusReport {
     var sensorCount = 0
     var topSensors: [SensorSummary] = []
     var consumerOffsets: [ConsumerOffset] = []
+    /// Gaps not acknowledged yet.
+    var gaps: [RecordedGap] = []
+    var conflicts = 0
+    var lastConflict: Timestamp?
     var failure: String?
 
     static func gather(settings: ConnectionSettings, timeout: Duration, top: Int) -> StoreStatusReport {
@@ -169,6 +216,11 @@ struct StoreStatusReport {
                 last: Timestamp(seconds: try row.double("last") ?? 0) ?? Timestamp(microseconds: 0))
         }
 
+        if schemaVersion >= 3 {
+            gaps = try HistoryLedger.gaps(on: connection, includeAcknowledged: false)
+            (conflicts, lastConflict) = try HistoryLedger.conflicts(on: connection)
+        }
+
         consumerOffsets = try connection.query("""
             select group_id, topic, partition, next_offset from speedo_consumer_offsets order by 1, 2, 3
             """).map { row in
@@ -189,6 +241,16 @@ struct StoreStatusReport {
         lines.append(
             "            schema v\(schemaVersion), \(count(readings, "reading")) from \(count(sensorCount, "sensor")) "
                 + "in \(count(partitions, "daily partition"))")
+        if !gaps.isEmpty {
+            let missing = gaps.reduce(Int64(0)) { $0 + $1.recordCount }
+            lines.append("            NOT STORED: \(count(gaps.count, "gap")) not acknowledged, \(grouped(missing)) records "
+                + "removed by the brokers before they were read (`speedo db gaps`)")
+        }
+        if conflicts > 0 {
+            lines.append("            NOT STORED: \(count(conflicts, "conflicting reading")) (another speed stored for the "
+                + "same sensor and time; in speedo_history_conflicts and the dead-letter topic), the last at "
+                + "\(lastConflict?.rfc3339 ?? "?")")
+        }
         guard !topSensors.isEmpty else { return lines }
         var table = TextTable([.init("SENSOR"), .init("READINGS", .right), .init("FIRST"), .init("LAST")])
         for sensor in topSensors {

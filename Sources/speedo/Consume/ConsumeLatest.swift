@@ -83,7 +83,10 @@ struct ConsumeLatest: AsyncParsableCommand {
         let settings = LatestPumpSettings(
             kafka: KafkaConfiguration(resolved), topic: resolved.topic.value, group: group,
             windowSeconds: try windowSeconds(), emissionInterval: .seconds(1 / maxRate), exitAtEnd: exitAtEnd,
-            interrupts: InterruptWatcher())
+            interrupts: InterruptWatcher(stopDeadline: StopDeadline(
+                exitCode: .interrupted,
+                consequence: "states not acknowledged yet are published again by the next run (their offsets were "
+                    + "not committed)")))
         let outcome = try await runOnDedicatedThread(name: "speedo.consume") {
             try LatestPump(settings: settings).run()
         }

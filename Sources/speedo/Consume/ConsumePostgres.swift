@@ -28,9 +28,23 @@ struct ConsumePostgres: AsyncParsableCommand {
             stored; nothing is skipped. Brokers down: librdkafka reconnects on its own. Progress (rows/s, totals, \
             lag per partition) goes to stderr every --log-interval. SIGINT or SIGTERM stores the batch in hand, \
             leaves the group and exits with 130; a second signal exits at once (nothing is lost: the next run \
-            resumes from the stored offsets). --metrics-listen serves the same in Prometheus' text format at GET             /metrics (rows stored, new or already there; dead letters; batches; retries; records not stored yet,             summed over this member's partitions; partitions assigned; when a batch was last stored).
+            resumes from the stored offsets). --metrics-listen serves the same in Prometheus' text format at GET \
+            /metrics (rows stored: new, already there or conflicting; dead letters; gaps and the records they miss; \
+            batches; retries; records not stored yet, summed over this member's partitions; partitions assigned; \
+            when a batch was last stored).
 
             A record whose key is not its sensor_id is invalid too (records without a key are accepted).
+
+            Nothing is left out silently. A reading whose sensor and time already have another speed stored is a \
+            conflict: the history keeps the first, the other goes to the dead-letter topic (code conflict) and to \
+            the table speedo_history_conflicts (the same reading again is simply "already there"). Records the \
+            brokers removed before they were stored (retention, or the dev broker's size limit, overtaking a writer \
+            that was stopped or behind) are a gap: with --on-gap record (the default) it is printed as an error, \
+            stored in speedo_history_gaps with the same transaction that moves past it, counted in the metrics and \
+            shown by `speedo status` (`status --check` turns critical until `speedo db gaps --acknowledge`); with \
+            --on-gap stop the writer stores what came before and exits with 65 instead. A stored offset beyond a \
+            partition's end means the topic was deleted and created again (or truncated): the writer exits with 65 \
+            and says so, and `speedo db reset-offsets` is how an operator lets it start over.
 
             Examples:
               speedo consume postgres
@@ -77,6 +91,11 @@ struct ConsumePostgres: AsyncParsableCommand {
         valueName: "host:port"))
     var metricsListen: String?
 
+    @Option(help: ArgumentHelp(
+        "When records were removed from the topic before they were stored: record the gap and go on, or stop (exit 65).",
+        valueName: "record|stop"))
+    var onGap: GapPolicy = .record
+
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
         guard try Self.duration(batchInterval, "--batch-interval") > .zero else {
@@ -108,8 +127,11 @@ struct ConsumePostgres: AsyncParsableCommand {
             batchInterval: try Self.duration(batchInterval, "--batch-interval"),
             logInterval: try Self.duration(logInterval, "--log-interval"),
             exitAtEnd: exitAtEnd,
-            interrupts: InterruptWatcher(),
-            metrics: metricsListen.map { _ in HistoryMetrics() })
+            interrupts: InterruptWatcher(stopDeadline: StopDeadline(
+                exitCode: .interrupted,
+                consequence: "nothing is lost: the next run resumes from the offsets stored in PostgreSQL with the rows")),
+            metrics: metricsListen.map { _ in HistoryMetrics() },
+            onGap: onGap)
         let pump: @Sendable () async throws -> HistoryPumpOutcome = {
             try await runOnDedicatedThread(name: "speedo.consume") { try HistoryPump(settings: settings).run() }
         }
@@ -165,3 +187,5 @@ struct ConsumePostgres: AsyncParsableCommand {
         }
     }
 }
+
+extension GapPolicy: ExpressibleByArgument {}

@@ -72,7 +72,11 @@ struct ConsumeStdout: AsyncParsableCommand {
         configuration.properties.insert(("auto.offset.reset", start == .end ? "latest" : "earliest"), at: 0)
         let settings = StdoutPumpSettings(
             kafka: configuration, topic: resolved.topic.value, group: group, start: start, format: format,
-            exitAtEnd: exitAtEnd, interrupts: InterruptWatcher())
+            exitAtEnd: exitAtEnd,
+            interrupts: InterruptWatcher(stopDeadline: StopDeadline(
+                exitCode: .interrupted,
+                consequence: "records after the offsets last committed are written again by the next run of this "
+                    + "group")))
         // A reader that goes away must show up as EPIPE, not kill the process.
         signal(SIGPIPE, SIG_IGN)
         let outcome = try await runOnDedicatedThread(name: "speedo.consume") {

@@ -10,6 +10,9 @@ final class HistoryMetrics: Sendable {
     private let registry = HTTPMetricsRegistry()
     private let insertedRows: Metrics.Counter
     private let rowsAlreadyStored: Metrics.Counter
+    private let conflictingRows: Metrics.Counter
+    private let gaps: Metrics.Counter
+    private let missingRecords: Metrics.Counter
     private let deadLetters: Metrics.Counter
     private let batches: Metrics.Counter
     private let storeRetries: Metrics.Counter
@@ -22,6 +25,9 @@ final class HistoryMetrics: Sendable {
         let rows = "speedo_history_rows_total"
         insertedRows = Metrics.Counter(label: rows, dimensions: [("outcome", "inserted")], factory: factory)
         rowsAlreadyStored = Metrics.Counter(label: rows, dimensions: [("outcome", "already_stored")], factory: factory)
+        conflictingRows = Metrics.Counter(label: rows, dimensions: [("outcome", "conflict")], factory: factory)
+        gaps = Metrics.Counter(label: "speedo_history_gaps_total", factory: factory)
+        missingRecords = Metrics.Counter(label: "speedo_history_missing_records_total", factory: factory)
         deadLetters = Metrics.Counter(label: "speedo_history_dead_letters_total", factory: factory)
         batches = Metrics.Counter(label: "speedo_history_batches_total", factory: factory)
         storeRetries = Metrics.Counter(label: "speedo_history_store_retries_total", factory: factory)
@@ -30,10 +36,17 @@ final class HistoryMetrics: Sendable {
         lastStored = Metrics.Gauge(label: "speedo_history_last_stored_timestamp_seconds", factory: factory)
     }
 
-    /// A batch committed: its rows (new or already there) and the dead letters confirmed before it.
-    func recordStored(_ result: HistoryWriteResult, deadLetters letters: Int) {
+    /// A batch committed: its rows (new, already there or conflicting), the gaps recorded with it, and the dead
+    /// letters confirmed before it.
+    func recordStored(_ result: HistoryWriteResult, gaps gapCount: Int, deadLetters letters: Int) {
         if result.inserted > 0 { insertedRows.increment(by: result.inserted) }
-        if result.rows > result.inserted { rowsAlreadyStored.increment(by: result.rows - result.inserted) }
+        let alreadyStored = result.rows - result.inserted - result.conflicts
+        if alreadyStored > 0 { rowsAlreadyStored.increment(by: alreadyStored) }
+        if result.conflicts > 0 { conflictingRows.increment(by: result.conflicts) }
+        if result.missingRecords > 0 {
+            gaps.increment(by: gapCount)
+            missingRecords.increment(by: result.missingRecords)
+        }
         if letters > 0 { deadLetters.increment(by: letters) }
         batches.increment()
         lastStored.record(Date().timeIntervalSince1970)

@@ -17,6 +17,18 @@ struct HistoryPumpSettings {
     var interrupts: InterruptWatcher
     /// `--metrics-listen`: kept up to date while running.
     var metrics: HistoryMetrics?
+    /// `--on-gap`: what to do when records were removed from the topic before they were stored.
+    var onGap: GapPolicy = .record
+}
+
+/// What `consume postgres` does when the brokers no longer hold records it has not stored yet (retention, or the dev
+/// broker's size limit, removed them first).
+enum GapPolicy: String, CaseIterable {
+    /// Record the gap (speedo_history_gaps, the metrics, an error line, `status`) and go on with what is left:
+    /// waiting would only let retention remove more.
+    case record
+    /// Exit (65) without moving past the gap, for an operator to decide.
+    case stop
 }
 
 /// How a run ended (failures are thrown).
@@ -57,6 +69,8 @@ final class HistoryPump: @unchecked Sendable {
     /// A failure inside the rebalance handler, which cannot throw: raised by the loop right after `poll`.
     private var handlerFailure: (any Error)?
     private var lastKafkaError: String?
+    /// The consumer `run` created: the rebalance handler asks it for watermarks.
+    private var consumer: KafkaConsumer?
 
     private static let retryPolicy = Backoff(
         initialDelay: .milliseconds(200), multiplier: 2, maximumDelay: .seconds(5), jitter: 0.2,
@@ -79,7 +93,11 @@ final class HistoryPump: @unchecked Sendable {
             rebalance: RebalanceHandler(
                 onAssign: { [unowned self] in assign($0) },
                 onRevoke: { [unowned self] in revoke($0) }))
-        defer { consumer.close() }
+        self.consumer = consumer
+        defer {
+            self.consumer = nil
+            consumer.close()
+        }
         try waitForBrokers(consumer)
         try consumer.subscribe(topics: [settings.topic])
         Terminal.note(
@@ -152,19 +170,33 @@ final class HistoryPump: @unchecked Sendable {
     private func handle(_ event: ConsumerEvent) throws {
         switch event {
         case .record(let record):
-            guard record.topic == settings.topic, let next = partitions[record.partition]?.next, record.offset >= next
-            else { return }  // from a partition no longer ours, or before a re-seek
+            // Skipped: from a partition no longer ours, or before a re-seek.
+            guard record.topic == settings.topic, let position = partitions[record.partition],
+                record.offset >= position.next ?? 0
+            else { return }
+            if let next = position.next, record.offset > next {
+                try checkForGap(partition: record.partition, expected: next, found: record.offset)
+            }
             switch record.verdict(now: Timestamp.current()) {
-            case .valid(let reading): job.batch.append(reading)
-            case .invalid(let letter): job.deadLetters.append(letter)
+            case .valid(let reading):
+                job.batch.append(reading, from: RecordPosition(partition: record.partition, offset: record.offset))
+            case .invalid(let letter):
+                job.deadLetters.append(letter)
             }
             partitions.processed(record.partition, offset: record.offset)
             job.batch.advance(partition: record.partition, to: record.offset + 1)
             if batchDeadline == nil { batchDeadline = ContinuousClock.now + settings.batchInterval }
         case .endOfPartition(let topic, let partition, let offset):
-            guard topic == settings.topic else { return }
-            // The stored position may move past a gap the end revealed (see `reachedEnd`).
-            if let moved = partitions.reachedEnd(partition, offset: offset) {
+            guard topic == settings.topic, let position = partitions[partition] else { return }
+            if let next = position.next {
+                if offset < next {
+                    throw HistoryPumpFailure.beyondEnd(
+                        topic: topic, partition: partition, stored: next, end: offset, group: settings.group)
+                }
+                if offset > next { try checkForGap(partition: partition, expected: next, found: offset) }
+            }
+            // An empty partition with nothing stored stores nothing either (offset 0 is where it starts anyway).
+            if let moved = partitions.reachedEnd(partition, offset: offset), moved > position.next ?? 0 {
                 job.batch.advance(partition: partition, to: moved)
             }
         case .error(let error):
@@ -174,6 +206,29 @@ final class HistoryPump: @unchecked Sendable {
                 Terminal.note("speedo: Kafka: \(error.message) (retrying)")
                 lastKafkaError = error.message
             }
+        }
+    }
+
+    /// The partition went on at `found` where `expected` was next. Offsets may skip without loss (transaction
+    /// markers, compaction); a loss is when the brokers no longer hold the skipped offsets: their log now starts
+    /// after `expected`. When the brokers cannot say, the skip counts as a loss: a false alarm is loud, a missed
+    /// one is silent.
+    private func checkForGap(partition: Int32, expected: Int64, found: Int64) throws {
+        let logStart = try? consumer?.watermarks(topic: settings.topic, partition: partition, timeout: .seconds(5)).low
+        guard (logStart ?? found) > expected else { return }
+        let gap = HistoryGap(partition: partition, firstOffset: expected, lastOffset: min(logStart ?? found, found) - 1)
+        let range = "\(settings.topic)[\(partition)] offsets \(gap.firstOffset)–\(gap.lastOffset)"
+        let count = "\(grouped(Int(gap.recordCount))) records"
+        switch settings.onGap {
+        case .record:
+            Terminal.note(
+                "speedo: error: \(range) (\(count)) were removed by the brokers before they were stored (retention or "
+                    + "a size limit): those readings are missing from the history. Recorded in speedo_history_gaps "
+                    + "(`speedo db gaps`); going on from offset \(found).")
+            job.batch.recordGap(gap)
+        case .stop:
+            try store(waiting: true, abandonOnFailure: false)
+            throw HistoryPumpFailure.gap(range: range, count: count, group: settings.group)
         }
     }
 
@@ -231,7 +286,13 @@ final class HistoryPump: @unchecked Sendable {
         var starts: [TopicPartition: Int64] = [:]
         for partition in ours {
             let start = stored[partition.partition]
-            partitions.track(partition.partition, next: start ?? 0, committed: start)
+            if let start, let end = try? consumer?.watermarks(
+                topic: settings.topic, partition: partition.partition, timeout: .seconds(5)).high, start > end
+            {
+                handlerFailure = handlerFailure ?? HistoryPumpFailure.beyondEnd(
+                    topic: settings.topic, partition: partition.partition, stored: start, end: end, group: settings.group)
+            }
+            partitions.track(partition.partition, next: start, committed: start)
             starts[partition] = start ?? TopicPartitionOffset.earliest
         }
         let shown = ours.sorted { $0.partition < $1.partition }.map { partition in
@@ -286,7 +347,7 @@ final class HistoryPump: @unchecked Sendable {
             try consumer.seek(
                 TopicPartitionOffset(topic: settings.topic, partition: id, offset: start ?? TopicPartitionOffset.earliest),
                 timeout: .seconds(10))
-            partitions.track(id, next: start ?? 0, committed: start)
+            partitions.track(id, next: start, committed: start)
         }
         needsReseek = false
     }
@@ -324,5 +385,30 @@ final class HistoryPump: @unchecked Sendable {
         }
         guard !positions.isEmpty else { return }
         try? consumer.commit(offsets: positions)
+    }
+}
+
+/// Why `consume postgres` cannot go on without an operator.
+enum HistoryPumpFailure: SpeedoFailure {
+    /// A stored offset lies past the partition's end: the topic was deleted and created again, or truncated.
+    case beyondEnd(topic: String, partition: Int32, stored: Int64, end: Int64, group: String)
+    /// Records were removed before they were stored, and `--on-gap stop` asked to stop there.
+    case gap(range: String, count: String, group: String)
+
+    var exitCode: SpeedoExitCode { .inputRejected }
+
+    var description: String {
+        switch self {
+        case .beyondEnd(let topic, let partition, let stored, let end, let group):
+            "group \(group) resumes \(topic)[\(partition)] at offset \(stored) (stored in PostgreSQL), but the "
+                + "partition ends at \(end): the topic was deleted and created again (or truncated) since, so its "
+                + "offsets no longer mean what the history stored. Nothing was read from it. To read the new topic "
+                + "from its start: `speedo db reset-offsets --group \(group) -t \(topic) --to earliest` (rows already "
+                + "stored stay; readings stored before are absorbed as already there)"
+        case .gap(let range, let count, let group):
+            "\(range) (\(count)) were removed by the brokers before group \(group) stored them; stopped there as "
+                + "--on-gap stop asks (everything before the gap is stored). To record the gap and go on: run again "
+                + "with --on-gap record"
+        }
     }
 }

@@ -135,9 +135,16 @@ final class HistoryStage: Sendable {
             let problem: String
             do {
                 try deadLetters.send(job.deadLetters)
-                let result = try writer.write(job.batch)
-                statistics.add(result, deadLetters: job.deadLetters.count)
-                settings.metrics?.recordStored(result, deadLetters: job.deadLetters.count)
+                var conflicts: [HistoryConflict] = []
+                let result = try writer.write(job.batch) { found in
+                    // Sent before the transaction that records them commits: never recorded without a dead letter.
+                    try deadLetters.send(found.map { DeadLetter(conflict: $0, topic: settings.topic) })
+                    conflicts = found
+                }
+                report(conflicts)
+                statistics.add(result, deadLetters: job.deadLetters.count + result.conflicts)
+                settings.metrics?.recordStored(
+                    result, gaps: job.batch.gaps.count, deadLetters: job.deadLetters.count + result.conflicts)
                 return .stored(job.batch.nextOffsets)
             } catch let error as PostgresError where error.isTransient {
                 problem = "PostgreSQL unreachable (\(error.shortReason))"
@@ -156,6 +163,20 @@ final class HistoryStage: Sendable {
             Thread.sleep(forTimeInterval: delay.inSeconds)
         }
     }
+    /// One error line per conflict, up to a few per batch: a replay of another history can conflict on every row.
+    private func report(_ conflicts: [HistoryConflict]) {
+        for conflict in conflicts.prefix(Self.conflictsShownPerBatch) {
+            let position = conflict.position.map { " (\(settings.topic)[\($0.partition)]@\($0.offset))" } ?? ""
+            Terminal.note("speedo: error: conflict\(position): \(conflict.explanation); sent to the dead-letter topic, "
+                + "recorded in speedo_history_conflicts")
+        }
+        if conflicts.count > Self.conflictsShownPerBatch {
+            Terminal.note("speedo: error: \(grouped(conflicts.count - Self.conflictsShownPerBatch)) more conflicts in "
+                + "this batch, each recorded in speedo_history_conflicts and sent to the dead-letter topic")
+        }
+    }
+
+    private static let conflictsShownPerBatch = 5
 }
 
 /// Rows stored, for the progress lines and the final summary; written by the store thread, read by the loop.
@@ -165,6 +186,8 @@ final class Statistics: Sendable {
         var started: ContinuousClock.Instant?
         var rows = 0
         var inserted = 0
+        var conflicts = 0
+        var missingRecords: Int64 = 0
         var deadLetters = 0
         var lastReport = ContinuousClock.now
         var rowsAtLastReport = 0
@@ -180,6 +203,8 @@ final class Statistics: Sendable {
         counts.withLock { counts in
             counts.rows += result.rows
             counts.inserted += result.inserted
+            counts.conflicts += result.conflicts
+            counts.missingRecords += result.missingRecords
             counts.deadLetters += deadLetters
         }
     }
@@ -192,7 +217,7 @@ final class Statistics: Sendable {
             counts.lastReport = now
             counts.rowsAtLastReport = counts.rows
             return "\(grouped(Int(rate))) rows/s, \(grouped(counts.rows)) rows in total, "
-                + "\(grouped(counts.deadLetters)) dead letters"
+                + "\(grouped(counts.deadLetters)) dead letters" + Self.losses(counts)
         }
     }
 
@@ -201,9 +226,17 @@ final class Statistics: Sendable {
             let elapsed = counts.started.map { (ContinuousClock.now - $0).inSeconds } ?? 0
             let rate = Double(counts.rows) / max(elapsed, 0.001)
             return "stored \(grouped(counts.rows)) rows (\(grouped(counts.inserted)) new, "
-                + "\(grouped(counts.rows - counts.inserted)) already there), sent \(grouped(counts.deadLetters)) "
-                + "records to \(deadLetterTopic), in \(String(format: "%.2f", elapsed)) s from the first assignment "
-                + "(\(grouped(Int(rate))) rows/s)"
+                + "\(grouped(counts.rows - counts.inserted - counts.conflicts)) already there), sent "
+                + "\(grouped(counts.deadLetters)) records to \(deadLetterTopic), in \(String(format: "%.2f", elapsed)) s "
+                + "from the first assignment (\(grouped(Int(rate))) rows/s)" + Self.losses(counts)
         }
+    }
+
+    /// What could not be stored, when anything: never left out of a line about what was.
+    private static func losses(_ counts: Counts) -> String {
+        guard counts.conflicts > 0 || counts.missingRecords > 0 else { return "" }
+        return "; NOT STORED: \(grouped(counts.conflicts)) conflicting readings (in speedo_history_conflicts and the "
+            + "dead-letter topic), \(grouped(Int(counts.missingRecords))) records removed by the brokers before they "
+            + "were read (in speedo_history_gaps)"
     }
 }

@@ -73,6 +73,8 @@ struct IngestSession {
     let rejects: RejectFile?
     let format: InputFormat?
     let maxErrors: Int?
+    /// Shared by every input, so that a sensor's readings without `ts` get distinct times across files too.
+    private let stamps = ReceptionStamps()
 
     private var linesRead = 0
     /// The block being filled: readings with their delivery tags.
@@ -135,7 +137,7 @@ struct IngestSession {
 
     private mutating func read(_ input: InputStream, index: Int, buffer: UnsafeMutableRawBufferPointer) throws {
         var splitter = LineSplitter()
-        var decoder = ReadingDecoder(format: format)
+        var decoder = ReadingDecoder(format: format, stamps: stamps)
         while true {
             switch try input.read(into: buffer, interrupts: interrupts, slice: ProgressLine.interval) {
             case .bytes(let count):

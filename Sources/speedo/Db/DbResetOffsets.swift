@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import SpeedoCore
+import SpeedoKafka
+import SpeedoStore
+
+struct DbResetOffsets: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reset-offsets",
+        abstract: "Set where a `consume postgres` group resumes reading the topic.",
+        discussion: """
+            `speedo consume postgres` keeps the offset each partition resumes from in PostgreSQL \
+            (speedo_consumer_offsets), written with the rows. It never changes them on its own: when the topic \
+            was deleted and created again (a new broker, `speedo dev up` after the dev broker was lost), the stored \
+            offsets lie beyond the new partitions' ends and the writer stops, saying so. This command is the \
+            operator's way on:
+
+              --to earliest   forget the stored offsets: the writer reads from the earliest record the brokers hold
+              --to latest     resume at each partition's current end: what is on the topic now is skipped
+              --to OFFSET     resume at this offset (with --partition)
+
+            Rows already stored stay; a reading read again is absorbed as already there. Stop the group's writers \
+            first: a running writer would store its own offsets again with its next batch. Prints each partition's \
+            offset before and after on stdout.
+
+            Examples:
+              speedo db reset-offsets --to earliest
+              speedo db reset-offsets --group history-eu --to latest
+              speedo db reset-offsets --partition 3 --to 1200
+            """
+    )
+
+    @Option(help: ArgumentHelp("The consumer group whose offsets to set.", valueName: "id"))
+    var group = "speedo-history"
+
+    @Option(help: ArgumentHelp("earliest, latest, or an offset (with --partition).", valueName: "earliest|latest|offset"))
+    var to: String
+
+    @Option(help: ArgumentHelp("Only this partition (repeatable); default: every partition of the topic.", valueName: "n"))
+    var partition: [Int32] = []
+
+    @OptionGroup(title: "Kafka")
+    var kafka: KafkaOptions
+
+    @OptionGroup(title: "PostgreSQL")
+    var database: DatabaseOptions
+
+    private enum Target {
+        case earliest, latest, offset(Int64)
+    }
+
+    private func target() throws -> Target {
+        switch to {
+        case "earliest": return .earliest
+        case "latest": return .latest
+        default:
+            guard let offset = Int64(to), offset >= 0 else {
+                throw ValidationError("--to must be earliest, latest or an offset of 0 or more (got \(to))")
+            }
+            guard !partition.isEmpty else {
+                throw ValidationError("--to \(to) needs --partition: an offset means something in one partition only")
+            }
+            return .offset(offset)
+        }
+    }
+
+    func validate() throws {
+        _ = try target()
+        guard !group.isEmpty else { throw ValidationError("--group must not be empty") }
+        if let negative = partition.first(where: { $0 < 0 }) {
+            throw ValidationError("--partition must be 0 or more (got \(negative))")
+        }
+    }
+
+    func run() async throws {
+        let target = try target()
+        let settings = try ConnectionSettings.resolve(kafka: kafka, database: database)
+        let (group, topic, chosen) = (self.group, settings.topic.value, self.partition)
+        // Which partitions, and for --to latest where they end: only the brokers know.
+        let needsBrokers = switch target {
+        case .earliest: chosen.isEmpty
+        case .latest: true
+        case .offset: false
+        }
+        var ends: [Int32: Int64] = [:]
+        if needsBrokers {
+            ends = try await runOnDedicatedThread(name: "speedo.db.offsets") {
+                let admin = try KafkaAdmin(configuration: KafkaConfiguration(settings))
+                try admin.waitForBrokers(timeout: .seconds(10))
+                return try admin.watermarks(topic: topic).mapValues(\.high)
+            }
+        }
+        let partitions = chosen.isEmpty ? ends.keys.sorted() : chosen.sorted()
+        var moves: [Int32: Int64?] = [:]
+        for partition in partitions {
+            switch target {
+            case .earliest: moves[partition] = .some(nil)
+            case .latest:
+                guard let end = ends[partition] else {
+                    throw CommandFailure(.usage, "\(topic) has no partition \(partition) (it has \(ends.count))")
+                }
+                moves[partition] = end
+            case .offset(let offset): moves[partition] = offset
+            }
+        }
+        let (url, chosenMoves) = (settings.databaseURL.value, moves)
+        let before = try await runOnDedicatedThread(name: "speedo.db.offsets") { () throws -> [Int32: Int64] in
+            let connection = try PostgresConnection.connect(
+                url, retry: Backoff(maximumDelay: .seconds(2), maximumAttempts: nil, deadline: .seconds(10))
+            ) { Terminal.note("speedo: \($0)") }
+            defer { connection.close() }
+            try SchemaMigrations.apply(on: connection)
+            let before = try HistoryLedger.offsets(on: connection, group: group, topic: topic)
+            try HistoryLedger.resetOffsets(on: connection, group: group, topic: topic, to: chosenMoves)
+            return before
+        }
+        var listing = ""
+        for partition in partitions {
+            let old = before[partition].map(String.init) ?? "earliest"
+            let new = (moves[partition] ?? nil).map(String.init) ?? "earliest"
+            listing += "\(topic)[\(partition)]  \(old) -> \(new)\n"
+        }
+        FileHandle.standardOutput.write(Data(listing.utf8))
+        Terminal.note("speedo: db reset-offsets: group \(group) resumes \(count(partitions.count, "partition")) of "
+            + "\(topic) as listed; start its writers again")
+    }
+}
