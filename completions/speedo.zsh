@@ -105,16 +105,16 @@ _speedo_ingest() {
 _speedo_simulate() {
     local -i ret=1
     local -ar arg_specs=(
-        '--sensors[How many sensors to simulate, one vehicle each.]:sensors:'
-        '--rate[Readings per second from each sensor.]:hz:'
-        '--duration[Stop after this long (500ms, 90s, 15m, 1h).]:duration:'
+        '--sensors[How many sensors to simulate, one vehicle each (1 to 1000000).]:sensors:'
+        '--rate[Readings per second from each sensor, from 0.0001 (one in under 3 hours) to 1000.]:hz:'
+        '--duration[Stop after this long (500ms, 90s, 15m, 1h), up to 36500d.]:duration:'
         '--count[Stop after this many readings in total (all sensors).]:n:'
         '--seed[Seed of the simulation; the same seed repeats the same drive.]:seed:'
         '--prefix[Sensor ids are <prefix>0 to <prefix>N-1.]:text:'
         '--start[Time stamped on the first reading.]:time:'
         '--stdout[Write the readings to stdout as NDJSON, one canonical JSON object per line.]'
         '--via[POST the readings as JSON arrays to the ingestion API at this URL.]:url:'
-        '--batch[Readings per POST with --via (default\: 500).]:n:'
+        '--batch[Readings per POST with --via, 1 to 100000 (default\: 500).]:n:'
         '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
         '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
         '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
@@ -356,11 +356,11 @@ _speedo_history() {
         '*:sensor:'
         '--since[Start of the range (inclusive)\: a duration back from now (90s, 15m, 1h, 7d), an RFC 3339 time or @EPOCH.]:time:'
         '--until[End of the range (exclusive), written like --since.]:time:'
-        '--bucket[Aggregate per bucket of this length (e.g. 1m, 1h).]:duration:'
+        '--bucket[Aggregate per bucket of this length (e.g. 1m, 1h), from 1ms to 36500d.]:duration:'
         '--format[Output format.]:format:{__speedo_complete "${___format[@]}"}'
-        '--limit[Print at most this many rows (readings or buckets).]:rows:'
+        '--limit[Print at most this many rows (readings or buckets), 1 or more.]:rows:'
         '--plot[Draw a chart (km/h over time) per sensor instead of printing rows; --bucket plots the averages.]'
-        '--parallel[Read the range as this many time slices over as many connections at once (PostgreSQL runs each query on one core).]:connections:'
+        '--parallel[Read the range as this many time slices over as many connections at once, 1 to 16 (PostgreSQL runs each query on one core).]:connections:'
         '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -378,7 +378,7 @@ _speedo_replay() {
         '--until[End of the range (exclusive), written like --since.]:time:'
         '*--sensor[Only this sensor'\''s readings (repeatable; default\: all).]:id:'
         '--to[stdout, postgres or topic\:NAME.]:target:'
-        '--pace[max, or the recorded cadence sped up\: 1x, 10x, 0.5x.]:pace:'
+        '--pace[max, or the recorded cadence sped up\: 1x, 10x, 0.5x (from 0.001x to 1000000x).]:pace:'
         '--format[Format on stdout.]:format:{__speedo_complete "${___format[@]}"}'
         '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
         '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
@@ -423,7 +423,7 @@ _speedo_db() {
 _speedo_db_prune() {
     local -i ret=1
     local -ar arg_specs=(
-        '--older-than[Retention age\: drop partitions whose whole day ended at least this long ago (e.g. 7d, 12h, 2w).]:duration:'
+        '--older-than[Retention age\: drop partitions whose whole day ended at least this long ago (e.g. 7d, 12h, 2w), from 1s to 36500d.]:duration:'
         '--dry-run[List the partitions that would be dropped, with their rows; change nothing.]'
         '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
         '--version[Show the version.]'

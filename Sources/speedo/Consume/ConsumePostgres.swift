@@ -54,15 +54,15 @@ struct ConsumePostgres: AsyncParsableCommand {
         "The consumer group; its offsets are kept in PostgreSQL (speedo_consumer_offsets).", valueName: "id"))
     var group = "speedo-history"
 
-    @Option(help: ArgumentHelp("Store a batch once it holds this many records…", valueName: "records"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Store a batch once it holds this many records…", valueName: "records"))
     var batchSize = 20_000
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "…or once its first record has waited this long, whichever comes first (e.g. 200ms, 1s).",
         valueName: "duration"))
     var batchInterval = "200ms"
 
-    @Option(help: ArgumentHelp("How often to report throughput and lag on stderr.", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("How often to report throughput and lag on stderr.", valueName: "duration"))
     var logInterval = "10s"
 
     @Flag(help: """
@@ -78,23 +78,19 @@ struct ConsumePostgres: AsyncParsableCommand {
     var metricsListen: String?
 
     func validate() throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
-        guard try Self.duration(batchInterval, "--batch-interval") > .zero else {
-            throw ValidationError("--batch-interval must be more than 0")
-        }
-        guard try Self.duration(logInterval, "--log-interval") > .zero else {
-            throw ValidationError("--log-interval must be more than 0")
-        }
+        try OptionBounds.check(batchSize, "--batch-size", 1...1_000_000)
+        _ = try batchWait()
+        _ = try logEvery()
         guard !group.isEmpty else { throw ValidationError("--group must not be empty") }
         if let metricsListen { _ = try ListenAddress.parse(metricsListen, option: "--metrics-listen") }
     }
 
-    private static func duration(_ text: String, _ option: String) throws -> Duration {
-        do {
-            return .microseconds(try TimeSpan.parse(text).microseconds)
-        } catch {
-            throw ValidationError("\(option): \(error)")
-        }
+    private func batchWait() throws -> Duration {
+        try OptionBounds.duration(batchInterval, "--batch-interval", .milliseconds(1)...TimeSpan.hours(1)).duration
+    }
+
+    private func logEvery() throws -> Duration {
+        try OptionBounds.duration(logInterval, "--log-interval", .milliseconds(100)...TimeSpan.hours(24)).duration
     }
 
     func run() async throws {
@@ -105,8 +101,8 @@ struct ConsumePostgres: AsyncParsableCommand {
             group: group,
             databaseURL: resolved.databaseURL.value,
             batchSize: batchSize,
-            batchInterval: try Self.duration(batchInterval, "--batch-interval"),
-            logInterval: try Self.duration(logInterval, "--log-interval"),
+            batchInterval: try batchWait(),
+            logInterval: try logEvery(),
             exitAtEnd: exitAtEnd,
             interrupts: InterruptWatcher(),
             metrics: metricsListen.map { _ in HistoryMetrics() })
@@ -146,8 +142,7 @@ struct ConsumePostgres: AsyncParsableCommand {
                 do {
                     try await application.run()
                 } catch {
-                    throw CommandFailure(
-                        .unavailable, "cannot serve metrics on \(listen): \(error); is the port in use?")
+                    throw HTTPServing.listenFailure(error, on: listen, option: "--metrics-listen")
                 }
                 return nil
             }
