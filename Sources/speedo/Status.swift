@@ -25,7 +25,7 @@ struct Status: ParsableCommand {
     @OptionGroup(title: "PostgreSQL")
     var database: DatabaseOptions
 
-    @Option(parsing: .unconditional, help: "How many sensors to list, those with the most readings first.")
+    @Option(parsing: .unconditional, help: "How many sensors to list (0 to 100000), those with the most readings first.")
     var top = 10
 
     @Option(parsing: .unconditional, help: ArgumentHelp("How long to keep retrying an unreachable broker or database.", valueName: "duration"))

@@ -40,7 +40,7 @@ struct Watch: AsyncParsableCommand {
             """
     )
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("How much history the sparklines show (e.g. 30s, 5m).", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("How much history the sparklines show, from 1s to 24h (e.g. 30s, 5m).", valueName: "duration"))
     var window = "60s"
 
     @Option(parsing: .unconditional, help: ArgumentHelp("A sensor silent this long is shown as stale.", valueName: "duration"))
@@ -57,7 +57,7 @@ struct Watch: AsyncParsableCommand {
     var once = false
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
-        "The width of the --once frame.", discussion: "Default: $COLUMNS, then 100.", valueName: "n"))
+        "The width of the --once frame, 20 to 1000.", discussion: "Default: $COLUMNS, then 100.", valueName: "n"))
     var columns: Int?
 
     @OptionGroup(title: "Kafka")

@@ -44,11 +44,11 @@ struct ConsumeLatest: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The consumer group; its offsets are committed to Kafka.", valueName: "id"))
     var group = "speedo-latest"
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("At most this many records per second per sensor.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("At most this many records per second per sensor, from 0.001 to 1000.", valueName: "n"))
     var maxRate = 10.0
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
-        "The span of the rolling statistics, by event time, in whole seconds (e.g. 60s, 5m).", valueName: "duration"))
+        "The span of the rolling statistics, by event time, in whole seconds from 1s to 24h (e.g. 60s, 5m).", valueName: "duration"))
     var window = "60s"
 
     @Flag(help: """

@@ -54,11 +54,11 @@ struct ConsumePostgres: AsyncParsableCommand {
         "The consumer group; its offsets are kept in PostgreSQL (speedo_consumer_offsets).", valueName: "id"))
     var group = "speedo-history"
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Store a batch once it holds this many records…", valueName: "records"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Store a batch once it holds this many records (1 to 1000000)…", valueName: "records"))
     var batchSize = 20_000
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
-        "…or once its first record has waited this long, whichever comes first (e.g. 200ms, 1s).",
+        "…or once its first record has waited this long, whichever comes first (e.g. 200ms, 1s; at most 1h).",
         valueName: "duration"))
     var batchInterval = "200ms"
 
