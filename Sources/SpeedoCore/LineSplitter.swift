@@ -5,7 +5,8 @@
 /// straddles chunks is assembled in an internal buffer. The newline is not included, the CR of a
 /// CRLF is removed, a UTF-8 byte order mark at the very start of the stream is skipped, and a final
 /// line without newline is delivered by `finish`. Line numbers count from 1 and include blank lines,
-/// so they match what an editor shows.
+/// so they match what an editor shows. A line longer than `maximumLineLength` is delivered cut (flagged) as soon as
+/// it is that long, not at its newline, which may never come (`/dev/zero`); the rest of it is skipped.
 package struct LineSplitter: Sendable {
     package struct Line {
         package let bytes: UnsafeRawBufferPointer
@@ -16,7 +17,10 @@ package struct LineSplitter: Sendable {
 
     package let maximumLineLength: Int
     private var pending: [UInt8] = []
-    private var pendingIsTruncated = false
+    /// The beginning of the current line was delivered (cut); its bytes up to the next newline are dropped.
+    private var isSkippingRestOfLine = false
+    /// Bytes of the current line that arrived in earlier chunks (kept or skipped).
+    private var unterminatedLength = 0
     private var lastLineNumber = 0
     private var isAtStreamStart = true
 
@@ -25,6 +29,12 @@ package struct LineSplitter: Sendable {
     /// Lines longer than `maximumLineLength` are cut (and flagged) instead of buffered without bound.
     package init(maximumLineLength: Int = 1 << 20) {
         self.maximumLineLength = maximumLineLength
+    }
+
+    /// The line still without its newline, once it is longer than `maximumLineLength`: its number and its length so
+    /// far, for a caller that gives up on input that is not lines at all.
+    package var overlongLine: (number: Int, length: Int)? {
+        isSkippingRestOfLine ? (lastLineNumber, unterminatedLength) : nil
     }
 
     package mutating func feed(_ chunk: UnsafeRawBufferPointer, _ body: (Line) throws -> Void) rethrows {
@@ -36,16 +46,19 @@ package struct LineSplitter: Sendable {
         let count = chunk.count
         while start < count {
             guard let newline = Self.firstNewline(in: chunk, from: start) else {
-                appendPending(UnsafeRawBufferPointer(rebasing: chunk[start...]))
+                try appendPending(UnsafeRawBufferPointer(rebasing: chunk[start...]), body)
                 return
             }
             let piece = UnsafeRawBufferPointer(rebasing: chunk[start..<newline])
-            if pending.isEmpty && !pendingIsTruncated {
+            if isSkippingRestOfLine {
+                isSkippingRestOfLine = false
+            } else if pending.isEmpty {
                 try emit(piece, isTruncated: false, body)
             } else {
-                appendPending(piece)
-                try emitPending(body)
+                try appendPending(piece, body)
+                if isSkippingRestOfLine { isSkippingRestOfLine = false } else { try emitPending(isTruncated: false, body) }
             }
+            unterminatedLength = 0
             start = newline + 1
         }
     }
@@ -54,8 +67,9 @@ package struct LineSplitter: Sendable {
     package mutating func finish(_ body: (Line) throws -> Void) rethrows {
         // Fewer than three bytes may have arrived, all a prefix of the byte order mark: they are a line.
         isAtStreamStart = false
-        guard !pending.isEmpty || pendingIsTruncated else { return }
-        try emitPending(body)
+        defer { (isSkippingRestOfLine, unterminatedLength) = (false, 0) }
+        guard !pending.isEmpty, !isSkippingRestOfLine else { return }
+        try emitPending(isTruncated: false, body)
     }
 
     /// The stream's first bytes may split the byte order mark across chunks: they wait in `pending`
@@ -78,22 +92,21 @@ package struct LineSplitter: Sendable {
         return consumed
     }
 
-    private mutating func appendPending(_ bytes: UnsafeRawBufferPointer) {
+    private mutating func appendPending(_ bytes: UnsafeRawBufferPointer, _ body: (Line) throws -> Void) rethrows {
+        unterminatedLength += bytes.count
+        guard !isSkippingRestOfLine else { return }
         let room = maximumLineLength - pending.count
         if bytes.count > room {
             pending.append(contentsOf: bytes.prefix(max(room, 0)))
-            pendingIsTruncated = true
+            try emitPending(isTruncated: true, body)
+            isSkippingRestOfLine = true
         } else {
             pending.append(contentsOf: bytes)
         }
     }
 
-    private mutating func emitPending(_ body: (Line) throws -> Void) rethrows {
-        defer {
-            pending.removeAll(keepingCapacity: pending.count <= 1 << 16)
-            pendingIsTruncated = false
-        }
-        let isTruncated = pendingIsTruncated
+    private mutating func emitPending(isTruncated: Bool, _ body: (Line) throws -> Void) rethrows {
+        defer { pending.removeAll(keepingCapacity: pending.count <= 1 << 16) }
         try pending.withUnsafeBytes { bytes in try emit(bytes, isTruncated: isTruncated, body) }
     }
 

@@ -271,7 +271,7 @@ package struct ReadingDecoder: Sendable {
 
         let sensorID = try fields.withField(0, in: line, scratch: &scratch) { bytes throws(Rejection) in
             guard !bytes.isEmpty else { throw ReadingRules.missing("sensor_id") }
-            return try ReadingRules.sensorID(bytes)
+            return try ReadingRules.sensorID(CSVField.withoutFormulaGuard(bytes))
         }
         let speed = try fields.withField(1, in: line, scratch: &scratch) { bytes throws(Rejection) in
             guard !bytes.isEmpty else { throw ReadingRules.missing("speed") }

@@ -4,7 +4,7 @@ package enum ReadingTextFormat: String, Sendable, CaseIterable {
     /// One canonical JSON object per line (`CanonicalJSON`).
     case ndjson
     /// `sensor_id,speed,ts` after a header line, `ts` in RFC 3339 (UTC): readable in a spreadsheet, and read back
-    /// by `ingest`. Sensor ids need no quoting: their characters exclude commas, quotes and line breaks.
+    /// by `ingest`. The id is a `CSVField`: quoted, escaped and kept from being a formula where it needs it.
     case csv
 
     /// The line that comes before the first reading, if the format has one (without its newline).
@@ -21,7 +21,7 @@ package enum ReadingTextFormat: String, Sendable, CaseIterable {
         case .ndjson:
             CanonicalJSON.append(reading, to: &buffer)
         case .csv:
-            buffer.append(contentsOf: reading.sensorID.utf8)
+            CSVField.append(reading.sensorID, to: &buffer)
             buffer.append(UInt8(ascii: ","))
             CanonicalJSON.appendNumber(reading.speed, to: &buffer)
             buffer.append(UInt8(ascii: ","))

@@ -6,11 +6,16 @@ package struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible
         self.microseconds = microseconds
     }
 
+    package static func milliseconds(_ milliseconds: Int64) -> TimeSpan { TimeSpan(microseconds: milliseconds * 1_000) }
     package static func seconds(_ seconds: Int64) -> TimeSpan { TimeSpan(microseconds: seconds * 1_000_000) }
+    package static func hours(_ hours: Int64) -> TimeSpan { .seconds(hours * 3_600) }
+    package static func days(_ days: Int64) -> TimeSpan { .seconds(days * 86_400) }
 
     package static func < (lhs: TimeSpan, rhs: TimeSpan) -> Bool { lhs.microseconds < rhs.microseconds }
 
     package var seconds: Double { Double(microseconds) / 1_000_000 }
+
+    package var duration: Duration { .microseconds(microseconds) }
 
     /// Units from largest to smallest; `w` parses but is rendered as days (`2w` → `14d`),
     /// which people read faster than weeks.
@@ -75,12 +80,12 @@ package struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible
             guard let unit = units.first(where: { $0.symbol == symbol }) else { return nil }
             var divisor: Int64 = 1
             for _ in 0..<scale { divisor *= 10 }
+            // Beyond Int64 (about 292,000 years) the span saturates: it is a valid duration that every caller's
+            // range refuses, with a message naming the option, rather than a puzzling "invalid duration".
             let (product, overflow) = value.multipliedReportingOverflow(by: unit.microseconds)
-            guard !overflow else { return nil }
             let (whole, remainder) = product.quotientAndRemainder(dividingBy: divisor)
             let (sum, sumOverflow) = total.addingReportingOverflow(whole + (remainder * 2 >= divisor ? 1 : 0))
-            guard !sumOverflow else { return nil }
-            total = sum
+            total = overflow || sumOverflow ? .max : sum
         }
         return TimeSpan(microseconds: total)
     }

@@ -25,10 +25,41 @@ package struct KafkaConfiguration: Sendable {
     /// A property a client sets itself and refuses to let callers weaken.
     struct EnforcedProperty {
         let key: String
+        /// Other names librdkafka takes for the same property.
+        var aliases: Set<String> = []
         let value: String
         /// Spellings of `value` the caller may repeat harmlessly.
         let acceptedValues: Set<String>
         let reason: String
+
+        /// Refuses `key=value` when it names this property with a value that weakens it.
+        func check(_ key: String, _ value: String, client: String) throws(KafkaError) {
+            guard key == self.key || aliases.contains(key), !acceptedValues.contains(value) else { return }
+            throw KafkaError(
+                code: .forbiddenProperty,
+                message: "property \(key)=\(value) is not allowed for the \(client): \(reason); "
+                    + "remove it (the \(client) always uses \(self.key)=\(self.value))"
+            )
+        }
+    }
+
+    /// What every speedo producer promises (DESIGN.md: idempotent, acks=all), whatever `-X` says.
+    static let producerGuarantees: [EnforcedProperty] = [
+        .init(key: "enable.idempotence", value: "true", acceptedValues: ["true"],
+              reason: "without idempotence a retried send can duplicate or reorder readings"),
+        .init(key: "acks", aliases: ["request.required.acks"], value: "all", acceptedValues: ["all", "-1"],
+              reason: "a record counts as delivered only once all in-sync replicas have it"),
+    ]
+
+    /// Checks `-X` properties before anything connects, so that a mistake is a usage error at once rather than a
+    /// client that fails (or waits) later: each must be a property librdkafka knows with a value it takes (set on a
+    /// throwaway configuration), and none may weaken the producers' guarantees, whichever clients the command uses.
+    package static func check(properties: [(String, String)]) throws(KafkaError) {
+        let conf = KafkaConf()
+        for (key, value) in properties {
+            for rule in producerGuarantees { try rule.check(key, value, client: "producer") }
+            try conf.set(key, value)
+        }
     }
 
     /// Builds an `rd_kafka_conf_t`: bootstrap servers, then `defaults` (overridable), then the caller's properties,
@@ -39,13 +70,7 @@ package struct KafkaConfiguration: Sendable {
         enforced: [EnforcedProperty] = []
     ) throws(KafkaError) -> KafkaConf {
         for (key, value) in properties {
-            if let rule = enforced.first(where: { $0.key == key }), !rule.acceptedValues.contains(value) {
-                throw KafkaError(
-                    code: .forbiddenProperty,
-                    message: "property \(key)=\(value) is not allowed for the \(client): \(rule.reason); "
-                        + "remove it (the \(client) always uses \(key)=\(rule.value))"
-                )
-            }
+            for rule in enforced { try rule.check(key, value, client: client) }
         }
         let conf = KafkaConf()
         try conf.set("bootstrap.servers", bootstrapServers)

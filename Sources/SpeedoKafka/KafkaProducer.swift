@@ -71,12 +71,7 @@ package final class KafkaProducer: Sendable {
         let conf = try configuration.makeConf(
             client: "producer",
             defaults: [],
-            enforced: [
-                .init(key: "enable.idempotence", value: "true", acceptedValues: ["true"],
-                      reason: "without idempotence a retried send can duplicate or reorder readings"),
-                .init(key: "acks", value: "all", acceptedValues: ["all", "-1"],
-                      reason: "a record counts as delivered only once all in-sync replicas have it"),
-            ]
+            enforced: KafkaConfiguration.producerGuarantees
         )
         rd_kafka_conf_set_dr_msg_cb(conf.pointer) { _, message, opaque in
             guard let message, let opaque else { return }

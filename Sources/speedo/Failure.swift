@@ -25,7 +25,13 @@ extension ConfigurationError: SpeedoFailure {
 }
 
 extension KafkaError: SpeedoFailure {
-    var exitCode: SpeedoExitCode { .unavailable }
+    /// A property librdkafka refused or speedo forbids is the operator's `-X`: bad usage, not an unavailable broker.
+    var exitCode: SpeedoExitCode {
+        switch code {
+        case .invalidProperty, .forbiddenProperty: .usage
+        default: .unavailable
+        }
+    }
 }
 
 extension PostgresError: SpeedoFailure {

@@ -32,15 +32,25 @@ enum HTTPServing {
             logger: logger)
     }
 
+    /// Why a server could not listen on `address` (as the operator wrote it), for the operator: NIO's own text,
+    /// `bind(descriptor:…) (errno: 98)`, names neither the address nor what to do.
+    static func listenFailure(_ error: any Error, on address: String, option: String) -> CommandFailure {
+        let problem = switch (error as? IOError)?.errnoCode ?? 0 {
+        case EADDRINUSE:
+            "\(address) is already in use (another process listens there); choose another port with \(option), or stop that process"
+        case EACCES:
+            "listening on \(address) is not permitted (ports below 1024 need privileges); choose a port from 1024 up with \(option)"
+        case EADDRNOTAVAIL:
+            "\(address) is not an address of this machine; choose one of its addresses with \(option), e.g. 127.0.0.1 or 0.0.0.0"
+        default:
+            "cannot listen on \(address): \(error)"
+        }
+        return CommandFailure(.unavailable, problem)
+    }
+
     /// Reads `--token-file`: the file's content, trimmed, which must be printable ASCII without spaces.
     static func bearerToken(fromFile path: String) throws -> String {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw CommandFailure(.usage, "cannot read the token file \(path): \(error.localizedDescription)")
-        }
-        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = try tokenFileText(path).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty else {
             throw CommandFailure(.usage, "the token file \(path) is empty; put the bearer token clients must send in it")
         }
@@ -48,6 +58,47 @@ enum HTTPServing {
             throw CommandFailure(.usage, "the token in \(path) has spaces or non-ASCII characters; use a token of printable ASCII")
         }
         return token
+    }
+
+    /// A token is a line or two: more than this is not a token file (e.g. /dev/zero or a log), and is not read on.
+    private static let largestTokenFile = 64 << 10
+
+    /// The file's text, or a usage error that says what is wrong with it (missing, a directory, unreadable, too big).
+    private static func tokenFileText(_ path: String) throws -> String {
+        func refuse(_ problem: String) -> CommandFailure {
+            CommandFailure(.usage, "--token-file \(path): \(problem); give a file that holds the bearer token clients must send")
+        }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else {
+            let reason = errno
+            switch reason {
+            case ENOENT: throw refuse("there is no such file")
+            case EACCES: throw refuse("this user (uid \(getuid())) may not read it")
+            default: throw refuse("it cannot be opened (\(String(cString: strerror(reason))))")
+            }
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        if fstat(descriptor, &status) == 0 {
+            switch status.st_mode & S_IFMT {
+            case S_IFDIR: throw refuse("it is a directory")
+            case S_IFREG: break
+            default: throw refuse("it is not a regular file")
+            }
+        }
+        var bytes = [UInt8](repeating: 0, count: largestTokenFile + 1)
+        var filled = 0
+        while filled < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw refuse("it cannot be read (\(String(cString: strerror(errno))))")
+            }
+            filled += count
+        }
+        guard filled <= largestTokenFile else { throw refuse("it is larger than \(largestTokenFile / 1024) KiB") }
+        return String(decoding: bytes[..<filled], as: UTF8.self)
     }
 }
 

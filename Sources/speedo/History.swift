@@ -37,21 +37,27 @@ struct History: AsyncParsableCommand {
     @OptionGroup(title: "Time range")
     var range: TimeRangeOptions
 
-    @Option(help: ArgumentHelp("Aggregate per bucket of this length (e.g. 1m, 1h).", valueName: "duration"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Aggregate per bucket of this length (e.g. 1m, 1h), from 1ms to 36500d.", valueName: "duration"))
     var bucket: String?
 
     @Option(help: "Output format.")
     var format = HistoryFormat.table
 
-    @Option(help: ArgumentHelp("Print at most this many rows (readings or buckets).", valueName: "rows"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Print at most this many rows (readings or buckets), 1 or more.", valueName: "rows"))
     var limit: Int?
 
     @Flag(help: "Draw a chart (km/h over time) per sensor instead of printing rows; --bucket plots the averages.")
     var plot = false
 
-    @Option(help: ArgumentHelp(
-        "Read the range as this many time slices over as many connections at once (PostgreSQL runs each query on one core).",
-        valueName: "connections"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Read the range as this many time slices over as many connections at once, 1 to 16 (PostgreSQL runs each query on one core).",
+            valueName: "connections"))
     var parallel = 2
 
     @OptionGroup(title: "PostgreSQL")
@@ -63,16 +69,13 @@ struct History: AsyncParsableCommand {
     func validate() throws {
         guard !sensors.isEmpty else { throw ValidationError("name at least one sensor") }
         _ = try range.resolve(now: Timestamp.current())
-        if let width = try bucketWidth(), width <= TimeSpan(microseconds: 0) {
-            throw ValidationError("--bucket must be more than 0 (got \(width))")
-        }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1 (got \(limit))") }
-        guard (1...16).contains(parallel) else { throw ValidationError("--parallel takes 1 to 16 connections (got \(parallel))") }
+        _ = try bucketWidth()
+        if let limit { try OptionBounds.check(limit, "--limit", 1...) }
+        try OptionBounds.check(parallel, "--parallel", 1...16)
     }
 
     private func bucketWidth() throws -> TimeSpan? {
-        guard let bucket else { return nil }
-        do { return try TimeSpan.parse(bucket) } catch { throw ValidationError("--bucket: \(error)") }
+        try bucket.map { try OptionBounds.duration($0, "--bucket", .milliseconds(1)...TimeSpan.days(36_500)) }
     }
 
     func run() async throws {

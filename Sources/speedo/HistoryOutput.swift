@@ -47,11 +47,13 @@ struct HistoryRenderer {
         switch format {
         case .table, .csv:
             for bucket in buckets {
-                let cells = [
-                    bucket.sensorID, bucket.start.rfc3339, "\(bucket.count)", number(bucket.minimum),
-                    number(bucket.average), number(bucket.maximum), number(bucket.percentile95),
+                CSVField.append(bucket.sensorID, to: &out)
+                let figures = [
+                    bucket.start.rfc3339, "\(bucket.count)", number(bucket.minimum), number(bucket.average),
+                    number(bucket.maximum), number(bucket.percentile95),
                 ]
-                out.append(contentsOf: (cells.joined(separator: ",") + "\n").utf8)
+                out.append(contentsOf: figures.map { "," + $0 }.joined().utf8)
+                out.append(UInt8(ascii: "\n"))
             }
         case .ndjson, .json:
             appendJSON(buckets, to: &out) { bucket, buffer in

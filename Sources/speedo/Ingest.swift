@@ -55,7 +55,7 @@ struct Ingest: AsyncParsableCommand {
         valueName: "path"))
     var rejectFile: String?
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Stop reading after this many rejected lines; what was read is still published.", valueName: "n"))
     var maxErrors: Int?
 
@@ -73,7 +73,7 @@ struct Ingest: AsyncParsableCommand {
             ].compactMap { $0 }
             if let first = fileModeOnly.first { throw ValidationError("\(first) cannot be combined with --listen") }
         }
-        if let maxErrors, maxErrors < 1 { throw ValidationError("--max-errors must be 1 or more (got \(maxErrors))") }
+        if let maxErrors { try OptionBounds.check(maxErrors, "--max-errors", 1...) }
     }
 
     func run() async throws {

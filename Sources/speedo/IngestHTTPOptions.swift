@@ -17,10 +17,10 @@ struct HTTPIngestOptions: ParsableArguments {
             valueName: "host:port"))
     var listen: String?
 
-    @Option(help: ArgumentHelp("Largest request body accepted (413 beyond it): bytes, or with KiB or MiB.", valueName: "size"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Largest request body accepted (413 beyond it): bytes, or with KiB or MiB.", valueName: "size"))
     var maxBody: String?
 
-    @Option(
+    @Option(parsing: .unconditional, 
         help: ArgumentHelp(
             "How long a reading may wait for the broker's acknowledgement before its request answers 503.",
             valueName: "duration"))
@@ -67,17 +67,8 @@ struct HTTPIngestOptions: ParsableArguments {
 
     func parsedDeliveryTimeout() throws -> Duration {
         guard let deliveryTimeout else { return Self.defaultDeliveryTimeout }
-        let span: TimeSpan
-        do {
-            span = try TimeSpan.parse(deliveryTimeout)
-        } catch {
-            throw ValidationError("--delivery-timeout: \(error)")
-        }
         // librdkafka needs message.timeout.ms (set to this) well above linger.ms.
-        guard span.microseconds >= 100_000 else {
-            throw ValidationError("--delivery-timeout must be at least 100ms (got \(deliveryTimeout))")
-        }
-        return .microseconds(span.microseconds)
+        return try OptionBounds.duration(deliveryTimeout, "--delivery-timeout", .milliseconds(100)...TimeSpan.hours(1)).duration
     }
 
     /// The token, read now; nil without --token-file.

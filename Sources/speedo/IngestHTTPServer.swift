@@ -41,7 +41,7 @@ extension Ingest {
         do {
             server = try await IngestHTTPServer(host: host, port: port, responder: responder)
         } catch {
-            throw CommandFailure(.unavailable, "cannot serve HTTP on \(http.listen ?? ""): \(error); is the port in use?")
+            throw HTTPServing.listenFailure(error, on: http.listen ?? "", option: "--listen")
         }
         Terminal.note("listening on http://\(server.address), publishing to \(settings.topic.value) at \(settings.brokers.value)")
         try await runOnDedicatedThread(name: "speedo-signals") { interrupts.waitForSignal() }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpeedoCore
+import SpeedoKafka
 
 /// How to reach Kafka: shared by every command that reads or writes a topic.
 struct KafkaOptions: ParsableArguments {
@@ -27,6 +28,18 @@ struct KafkaOptions: ParsableArguments {
             discussion: "This is how SASL and SSL are set, e.g. -X security.protocol=SASL_SSL -X sasl.mechanism=PLAIN.",
             valueName: "key=value"))
     var properties: [String] = []
+
+    /// Every `-X` checked against librdkafka and speedo's producer guarantees before anything connects.
+    func validate() throws {
+        do {
+            try KafkaConfiguration.check(properties: properties.map { argument in
+                let property = try KafkaProperty.parse(argument)
+                return (property.key, property.value)
+            })
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
 }
 
 /// How to reach PostgreSQL: shared by every command that reads or writes history.

@@ -4,24 +4,20 @@ import SpeedoKafka
 
 /// How readings reach Kafka: shared by every command that publishes them (`ingest`, `simulate`).
 struct PublishingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Partitions of the topic when it has to be created.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Partitions of the topic when it has to be created, 1 to 10000.", valueName: "n"))
     var partitions: Int32 = 6
 
-    @Option(help: ArgumentHelp(
-        "How long to keep retrying when no broker answers at startup (e.g. 30s, 2m).", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "How long to keep retrying when no broker answers at startup (e.g. 30s, 2m; at most 24h).", valueName: "duration"))
     var connectTimeout = "30s"
 
     func validate() throws {
-        guard partitions >= 1 else { throw ValidationError("--partitions must be 1 or more (got \(partitions))") }
+        try OptionBounds.check(partitions, "--partitions", 1...10_000)
         _ = try parsedConnectTimeout()
     }
 
     func parsedConnectTimeout() throws -> Duration {
-        do {
-            return .microseconds(try TimeSpan.parse(connectTimeout).microseconds)
-        } catch {
-            throw ValidationError("--connect-timeout: \(error)")
-        }
+        try OptionBounds.duration(connectTimeout, "--connect-timeout", .seconds(0)...TimeSpan.hours(24)).duration
     }
 }
 

@@ -45,7 +45,7 @@ struct Replay: AsyncParsableCommand {
     @Option(help: ArgumentHelp("stdout, postgres or topic:NAME.", valueName: "target"))
     var to = ReplayTarget.standardOutput
 
-    @Option(help: ArgumentHelp("max, or the recorded cadence sped up: 1x, 10x, 0.5x.", valueName: "pace"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("max, or the recorded cadence sped up: 1x, 10x, 0.5x (from 0.001x to 1000000x).", valueName: "pace"))
     var pace = ReplayPace.asFastAsPossible
 
     @Option(help: "Format on stdout.")
@@ -62,6 +62,9 @@ struct Replay: AsyncParsableCommand {
 
     func validate() throws {
         _ = try range.resolve(now: Timestamp.current())
+        if case .recorded(let speedUp) = pace {
+            try OptionBounds.check(speedUp, "--pace", 0.001...1_000_000, shown: "\(speedUp)x")
+        }
         if case .topic(let name) = to, name.isEmpty { throw ValidationError("--to topic:NAME needs a topic name") }
     }
 

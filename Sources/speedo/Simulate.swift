@@ -31,25 +31,32 @@ struct Simulate: ParsableCommand {
             """
     )
 
-    @Option(help: "How many sensors to simulate, one vehicle each.")
+    @Option(parsing: .unconditional, help: "How many sensors to simulate, one vehicle each (1 to 1000000).")
     var sensors: Int
 
-    @Option(help: ArgumentHelp("Readings per second from each sensor.", valueName: "hz"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Readings per second from each sensor, from 0.0001 (one in under 3 hours) to 1000.", valueName: "hz"))
     var rate = 1.0
 
-    @Option(help: ArgumentHelp("Stop after this long (500ms, 90s, 15m, 1h).", valueName: "duration"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Stop after this long (500ms, 90s, 15m, 1h), up to 36500d.", valueName: "duration"))
     var duration: String?
 
-    @Option(help: ArgumentHelp("Stop after this many readings in total (all sensors).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this many readings in total (all sensors).", valueName: "n"))
     var count: Int64?
 
-    @Option(help: ArgumentHelp("Seed of the simulation; the same seed repeats the same drive.", discussion: "Default: random, printed in the summary."))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Seed of the simulation; the same seed repeats the same drive.", discussion: "Default: random, printed in the summary."))
     var seed: UInt64?
 
     @Option(help: ArgumentHelp("Sensor ids are <prefix>0 to <prefix>N-1.", valueName: "text"))
     var prefix = "sensor-"
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Time stamped on the first reading.",
             discussion: "A duration back from now (1h), an RFC 3339 time or @EPOCH. Default: now. Pacing stays real-time.",
@@ -62,7 +69,9 @@ struct Simulate: ParsableCommand {
     @Option(help: ArgumentHelp("POST the readings as JSON arrays to the ingestion API at this URL.", valueName: "url"))
     var via: String?
 
-    @Option(help: ArgumentHelp("Readings per POST with --via (default: \(Self.defaultBatch)).", valueName: "n"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Readings per POST with --via, 1 to 100000 (default: \(Self.defaultBatch)).", valueName: "n"))
     var batch: Int?
 
     @OptionGroup(title: "Kafka (the default output)")
@@ -77,17 +86,14 @@ struct Simulate: ParsableCommand {
     /// Readings are stamped to the microsecond, and one sensor's must stay distinct (they are a primary key
     /// in PostgreSQL): a millisecond apart leaves room for the spreading of sensors over a period.
     static let largestRatePerSensor = 1_000.0
+    /// A reading every 10,000 s; slower ones would make the pacing periods overflow long before they mattered.
+    static let smallestRatePerSensor = 0.0001
 
     func validate() throws {
-        guard sensors >= 1 else { throw ValidationError("--sensors must be at least 1 (got \(sensors))") }
-        guard rate > 0, rate.isFinite else {
-            throw ValidationError("--rate is readings per second per sensor and must be more than 0 (got \(rate))")
-        }
-        guard rate <= Self.largestRatePerSensor else {
-            throw ValidationError(
-                "--rate is per sensor and at most \(Int(Self.largestRatePerSensor)) Hz (got \(rate)); "
-                    + "for more readings per second, add --sensors")
-        }
+        try OptionBounds.check(sensors, "--sensors", 1...1_000_000)
+        try OptionBounds.check(
+            rate, "--rate", Self.smallestRatePerSensor...Self.largestRatePerSensor,
+            hint: rate > Self.largestRatePerSensor ? "; --rate is per sensor: for more readings per second, add --sensors" : "")
         guard Double(sensors) * rate <= Self.largestTotalRate else {
             throw ValidationError(
                 "--sensors \(sensors) at --rate \(rate) is more than \(Int(Self.largestTotalRate)) readings/s in total; "
@@ -97,7 +103,7 @@ struct Simulate: ParsableCommand {
             throw ValidationError(
                 "--duration and --count both end the run: give one of them, or neither to run until Ctrl-C")
         }
-        if let count, count < 1 { throw ValidationError("--count must be at least 1 (got \(count))") }
+        if let count { try OptionBounds.check(count, "--count", 1...) }
         _ = try stopCondition()
         switch (toStandardOutput, via) {
         case (true, .some):
@@ -108,7 +114,7 @@ struct Simulate: ParsableCommand {
         if let via { _ = try ingestionURL(via) }
         if let batch {
             guard via != nil else { throw ValidationError("--batch sets the readings per POST and needs --via URL") }
-            guard batch >= 1 else { throw ValidationError("--batch must be at least 1 (got \(batch))") }
+            try OptionBounds.check(batch, "--batch", 1...100_000)
         }
         do {
             _ = try Fleet.sensorIDs(sensors: sensors, prefix: prefix)
@@ -121,14 +127,7 @@ struct Simulate: ParsableCommand {
     private func stopCondition() throws -> StopCondition? {
         if let count { return .count(count) }
         guard let duration else { return nil }
-        let span: TimeSpan
-        do {
-            span = try TimeSpan.parse(duration)
-        } catch {
-            throw ValidationError("--duration: \(error)")
-        }
-        guard span.microseconds > 0 else { throw ValidationError("--duration must be longer than 0 (got \(duration))") }
-        return .duration(.microseconds(span.microseconds))
+        return .duration(try OptionBounds.duration(duration, "--duration", .milliseconds(1)...TimeSpan.days(36_500)).duration)
     }
 
     private func ingestionURL(_ text: String) throws -> URL {

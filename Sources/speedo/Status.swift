@@ -34,26 +34,22 @@ struct Status: ParsableCommand {
     @OptionGroup(title: "PostgreSQL")
     var database: DatabaseOptions
 
-    @Option(help: "How many sensors to list, those with the most readings first.")
+    @Option(parsing: .unconditional, help: "How many sensors to list (0 to 100000), those with the most readings first.")
     var top = 10
 
-    @Option(help: ArgumentHelp("How long to keep retrying an unreachable broker or database.", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("How long to keep retrying an unreachable broker or database.", valueName: "duration"))
     var timeout = "10s"
 
     @Flag(help: "One line and a monitoring-plugin exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), for checks.")
     var check = false
 
     func validate() throws {
-        guard top >= 0 else { throw ValidationError("--top must be 0 or more (got \(top))") }
+        try OptionBounds.check(top, "--top", 0...100_000)
         _ = try parsedTimeout()
     }
 
     private func parsedTimeout() throws -> Duration {
-        do {
-            return .microseconds(try TimeSpan.parse(timeout).microseconds)
-        } catch {
-            throw ValidationError("--timeout: \(error)")
-        }
+        try OptionBounds.duration(timeout, "--timeout", .milliseconds(1)...TimeSpan.hours(1)).duration
     }
 
     func run() throws {

@@ -40,10 +40,10 @@ struct Watch: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("How much history the sparklines show (e.g. 30s, 5m).", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("How much history the sparklines show, from 1s to 24h (e.g. 30s, 5m).", valueName: "duration"))
     var window = "60s"
 
-    @Option(help: ArgumentHelp("A sensor silent this long is shown as stale.", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("A sensor silent this long is shown as stale.", valueName: "duration"))
     var stale = "5s"
 
     @Option(help: ArgumentHelp("Where readings come from: latest (speed-latest) or events (the readings topic)."))
@@ -56,8 +56,8 @@ struct Watch: AsyncParsableCommand {
     @Flag(help: "Print one plain-text frame to stdout and exit; needs no terminal.")
     var once = false
 
-    @Option(help: ArgumentHelp(
-        "The width of the --once frame.", discussion: "Default: $COLUMNS, then 100.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "The width of the --once frame, 20 to 1000.", discussion: "Default: $COLUMNS, then 100.", valueName: "n"))
     var columns: Int?
 
     @OptionGroup(title: "Kafka")
@@ -67,25 +67,23 @@ struct Watch: AsyncParsableCommand {
     private static let catchUpTimeout = Duration.seconds(15)
 
     func validate() throws {
-        let window = try Self.positiveSpan(self.window, option: "--window")
-        if window > .seconds(86_400) { throw ValidationError("--window must be at most 24h (got \(self.window))") }
-        _ = try Self.positiveSpan(stale, option: "--stale")
+        _ = try windowSpan()
+        _ = try staleSpan()
         if let sensors, SensorGlob(sensors) == nil {
             throw ValidationError("--sensors needs at least one pattern, such as sensor-1* (got \"\(sensors)\")")
         }
         if let columns {
             guard once else { throw ValidationError("--columns applies to --once; the dashboard fills the terminal") }
-            guard (20...1_000).contains(columns) else {
-                throw ValidationError("--columns must be from 20 to 1000 (got \(columns))")
-            }
+            try OptionBounds.check(columns, "--columns", 20...1_000)
         }
     }
 
-    private static func positiveSpan(_ text: String, option: String) throws -> TimeSpan {
-        let span: TimeSpan
-        do { span = try TimeSpan.parse(text) } catch { throw ValidationError("\(option): \(error)") }
-        guard span > TimeSpan(microseconds: 0) else { throw ValidationError("\(option) must be more than 0 (got \(text))") }
-        return span
+    private func windowSpan() throws -> TimeSpan {
+        try OptionBounds.duration(window, "--window", .seconds(1)...TimeSpan.hours(24))
+    }
+
+    private func staleSpan() throws -> TimeSpan {
+        try OptionBounds.duration(stale, "--stale", .milliseconds(100)...TimeSpan.hours(24))
     }
 
     func run() async throws {
@@ -96,9 +94,9 @@ struct Watch: AsyncParsableCommand {
                     + "or `speedo consume stdout` for the stream")
         }
         let resolved = try ConnectionSettings.resolve(kafka: kafka, database: nil)
-        let window = try Self.positiveSpan(self.window, option: "--window")
+        let window = try windowSpan()
         let settings = DashboardSettings(
-            window: window, staleAfter: try Self.positiveSpan(stale, option: "--stale"),
+            window: window, staleAfter: try staleSpan(),
             sensorFilter: sensors.flatMap(SensorGlob.init))
         let configuration = KafkaConfiguration(resolved)
         let brokers = resolved.brokers.value

@@ -70,6 +70,25 @@ import Testing
         }
     }
 
+    /// A line that never ends (`/dev/zero`) is delivered, cut, as soon as it is too long, and its length so far is
+    /// known, so that a reader can name it and give up instead of reading on in silence.
+    @Test func anOverlongLineIsDeliveredBeforeItsNewline() {
+        var splitter = LineSplitter(maximumLineLength: 16)
+        var delivered: [(Int, Int, Bool)] = []
+        for _ in 0..<5 {
+            Array(repeating: UInt8(0), count: 10).withUnsafeBytes { chunk in
+                splitter.feed(chunk) { delivered.append(($0.number, $0.bytes.count, $0.isTruncated)) }
+            }
+        }
+        #expect(delivered.count == 1 && delivered[0] == (1, 16, true))
+        #expect(splitter.overlongLine?.number == 1 && splitter.overlongLine?.length == 50)
+        Array("tail\nnext\n".utf8).withUnsafeBytes { chunk in
+            splitter.feed(chunk) { delivered.append(($0.number, $0.bytes.count, $0.isTruncated)) }
+        }
+        #expect(delivered.count == 2 && delivered[1] == (2, 4, false), "\(delivered)")
+        #expect(splitter.overlongLine == nil)
+    }
+
     @Test func linesInsideOneChunkAreNotCopied() {
         var splitter = LineSplitter()
         Array("one\ntwo\nthr".utf8).withUnsafeBytes { chunk in

@@ -36,7 +36,8 @@ import Testing
         return try await runOnDedicatedThread(name: "speedo-test") { try speedo.run(["history"] + arguments + ["-d", url]) }
     }
 
-    let range = ["--since", "@\(base)", "--until", "@\(base + 120)"]
+    static let range = ["--since", "@\(base)", "--until", "@\(base + 120)"]
+    var range: [String] { Self.range }
 
     @Test func everyFormatIsExact() async throws {
         let stack = try await HistoryStack(partitions: 1)
@@ -157,6 +158,77 @@ import Testing
         #expect(try await stack.stored().rows == Self.fixture.count)
     }
 
+    /// Rows another writer put into PostgreSQL, with ids no speedo ingest would accept: the CSV stays one record of
+    /// three fields per row (RFC 4180), nothing raw reaches a terminal, no field starts a spreadsheet formula.
+    @Test func csvQuotesEscapesAndDefusesHostileIds() async throws {
+        let stack = try await HistoryStack(partitions: 1)
+        try await Self.store(Self.fixture, in: stack)  // creates the day's partition
+        let shownAs: [(id: String, field: String)] = [
+            ("a,b", "a,b"), ("say \"hi\"", "say \"hi\""), ("two\nlines", #"two\nlines"#), ("cr\rlf", #"cr\rlf"#),
+            ("\u{1B}[2Jcleared", #"\u{1B}[2Jcleared"#), ("=HYPERLINK(\"http://evil\",\"x\")", "'=HYPERLINK(\"http://evil\",\"x\")"),
+            ("+1+1", "'+1+1"), ("@SUM(A1)", "'@SUM(A1)"), ("-2+3", "'-2+3"), ("\tindented", #"\tindented"#),
+            (#"back\slash"#, #"back\\slash"#), ("bell\u{07}", #"bell\u{7}"#), ("rtl\u{202E}txt", #"rtl\u{202E}txt"#),
+            ("Zürich", "Zürich"),
+        ]
+        for (offset, hostile) in shownAs.enumerated() {
+            let literal = "'" + hostile.id.replacingOccurrences(of: "'", with: "''") + "'"
+            _ = try await stack.query(
+                "insert into speed_readings (sensor_id, ts, speed) values (\(literal), to_timestamp(\(Self.base + Int64(offset))), \(offset))")
+        }
+        // After `--`: ids starting with - or + are not options.
+        let (speedo, url) = (stack.speedo, stack.databaseURL)
+        let arguments = ["history", "-d", url] + range + ["--format", "csv", "--"] + shownAs.map(\.id)
+        let run = try await runOnDedicatedThread { try speedo.run(arguments) }
+        #expect(run.status == 0, "\(run.stderr)")
+        for raw in ["\u{1B}", "\r", "\t", "\u{07}", "\u{202E}"] {
+            #expect(!run.stdout.contains(raw), "a raw \(raw.unicodeScalars.first!.value) reached stdout")
+        }
+        let records = try RFC4180.parse(run.stdout)
+        #expect(records.first == ["sensor_id", "speed", "ts"])
+        let rows = records.dropFirst()
+        try #require(rows.count == shownAs.count, "\(run.stdout)")
+        // Rows come by id (bytes), then by time: match them by speed, which is each id's offset.
+        for row in rows {
+            try #require(row.count == 3, "\(row)")
+            let expected = shownAs[try #require(Int(row[1]))]
+            #expect(row[0] == expected.field, "\(expected.id.debugDescription)")
+            #expect(!["=", "+", "-", "@"].contains(row[0].first.map(String.init) ?? ""), "\(row[0]) starts a formula")
+        }
+
+        // The table shows the same escapes.
+        let table = try await history(stack, ["two\nlines"] + range)
+        #expect(table.stdout.contains(#"two\nlines"#), "\(table.stdout)")
+    }
+
+    /// `history --format csv | speedo ingest --format csv`: every valid id, even one that starts like a formula,
+    /// comes back unchanged.
+    @Test func csvOfValidIdsIsReadBackByIngest() async throws {
+        let stack = try await HistoryStack(partitions: 1)
+        let ids = ["-leading-dash", "a.b_c:d/e-f", "sensor-1"]
+        let readings = ids.enumerated().map { Self.reading($1, Double($0) + 0.5, Int64($0)) }
+        try await Self.store(readings, in: stack)
+        let (speedo, url) = (stack.speedo, stack.databaseURL)
+        let csv = try await runOnDedicatedThread {
+            try speedo.run(["history", "-d", url] + Self.range + ["--format", "csv", "--"] + ids)
+        }
+        #expect(csv.status == 0, "\(csv.stderr)")
+        #expect(csv.stdout.contains("'-leading-dash,"), "\(csv.stdout)")
+
+        let bootstrap = stack.cluster.bootstrapServers
+        let ingest = try await runOnDedicatedThread {
+            try speedo.run(
+                ["ingest", "--format", "csv", "-b", bootstrap, "-t", "round-trip", "--partitions", "1"], input: csv.stdout)
+        }
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        let consumed = try await runOnDedicatedThread {
+            try speedo.run(["consume", "stdout", "-b", bootstrap, "-t", "round-trip", "--exit-at-end", "--format", "csv"])
+        }
+        #expect(consumed.status == 0, "\(consumed.stderr)")
+        // ingest groups a block's readings by key before publishing them: compare them in one order.
+        let idsAndSpeeds = { (text: String) in try RFC4180.parse(text).map { $0.prefix(2).joined(separator: ",") }.sorted() }
+        #expect(try idsAndSpeeds(consumed.stdout) == idsAndSpeeds(csv.stdout), "\(consumed.stdout)")
+    }
+
     @Test func anEmptyRangeSaysSoOnStderr() async throws {
         let stack = try await HistoryStack(partitions: 1)
         try await Self.store(Self.fixture, in: stack)
@@ -201,5 +273,54 @@ import Testing
         ] {
             #expect(try speedo.run(arguments).status == 64, "\(arguments)")
         }
+    }
+}
+
+/// An independent RFC 4180 reader: records of fields, quoted fields with doubled quotes, CRLF or LF line ends.
+enum RFC4180 {
+    struct Malformed: Error { let at: Int }
+
+    static func parse(_ text: String) throws -> [[String]] {
+        var records: [[String]] = [], record: [String] = [], field = ""
+        let characters = Array(text.unicodeScalars)
+        var index = 0, quoted = false, fieldStarted = false
+        while index < characters.count {
+            let character = characters[index]
+            if quoted {
+                if character == "\"" {
+                    if index + 1 < characters.count, characters[index + 1] == "\"" {
+                        field.unicodeScalars.append("\"")
+                        index += 1
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    field.unicodeScalars.append(character)
+                }
+            } else if character == "\"" {
+                guard !fieldStarted else { throw Malformed(at: index) }
+                quoted = true
+            } else if character == "," {
+                record.append(field)
+                field = ""
+                fieldStarted = false
+                index += 1
+                continue
+            } else if character == "\n" {
+                record.append(field)
+                records.append(record)
+                record = []
+                field = ""
+                fieldStarted = false
+                index += 1
+                continue
+            } else {
+                field.unicodeScalars.append(character)
+            }
+            fieldStarted = true
+            index += 1
+        }
+        guard !quoted, field.isEmpty, record.isEmpty else { throw Malformed(at: index) }
+        return records
     }
 }

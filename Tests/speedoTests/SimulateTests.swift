@@ -79,7 +79,7 @@ import Testing
         (["--sensors", "3", "--stdout", "--via", "http://127.0.0.1:9/speed"], "choose one"),
         (["--sensors", "3", "--stdout", "--duration", "1s", "--count", "5"], "--duration and --count"),
         (["--sensors", "3", "--stdout", "--batch", "10"], "needs --via"),
-        (["--sensors", "0", "--stdout"], "--sensors must be at least 1"),
+        (["--sensors", "0", "--stdout"], "--sensors must be from 1 to 1000000 (got 0)"),
         (["--sensors", "3", "--rate", "0", "--stdout"], "--rate"),
         (["--sensors", "3", "--rate", "5000", "--stdout"], "add --sensors"),
         (["--sensors", "3", "--stdout", "--duration", "soon"], "invalid duration"),

@@ -44,11 +44,11 @@ struct ConsumeLatest: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The consumer group; its offsets are committed to Kafka.", valueName: "id"))
     var group = "speedo-latest"
 
-    @Option(help: ArgumentHelp("At most this many records per second per sensor.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("At most this many records per second per sensor, from 0.001 to 1000.", valueName: "n"))
     var maxRate = 10.0
 
-    @Option(help: ArgumentHelp(
-        "The span of the rolling statistics, by event time, in whole seconds (e.g. 60s, 5m).", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "The span of the rolling statistics, by event time, in whole seconds from 1s to 24h (e.g. 60s, 5m).", valueName: "duration"))
     var window = "60s"
 
     @Flag(help: """
@@ -59,21 +59,14 @@ struct ConsumeLatest: AsyncParsableCommand {
 
     func validate() throws {
         guard !group.isEmpty else { throw ValidationError("--group must not be empty") }
-        guard maxRate.isFinite, maxRate > 0, maxRate <= 1_000 else {
-            throw ValidationError("--max-rate must be more than 0 and at most 1000 (got \(maxRate))")
-        }
+        try OptionBounds.check(maxRate, "--max-rate", 0.001...1_000)
         _ = try windowSeconds()
     }
 
     private func windowSeconds() throws -> Int {
-        let span: TimeSpan
-        do {
-            span = try TimeSpan.parse(window)
-        } catch {
-            throw ValidationError("--window: \(error)")
-        }
-        guard span.microseconds >= 1_000_000, span.microseconds % 1_000_000 == 0, span <= .seconds(86_400) else {
-            throw ValidationError("--window must be whole seconds, from 1s to 24h (got \(window))")
+        let span = try OptionBounds.duration(window, "--window", .seconds(1)...TimeSpan.hours(24))
+        guard span.microseconds % 1_000_000 == 0 else {
+            throw ValidationError("--window must be whole seconds (got \(window))")
         }
         return Int(span.microseconds / 1_000_000)
     }

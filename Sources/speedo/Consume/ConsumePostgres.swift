@@ -68,15 +68,15 @@ struct ConsumePostgres: AsyncParsableCommand {
         "The consumer group; its offsets are kept in PostgreSQL (speedo_consumer_offsets).", valueName: "id"))
     var group = "speedo-history"
 
-    @Option(help: ArgumentHelp("Store a batch once it holds this many records…", valueName: "records"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Store a batch once it holds this many records (1 to 1000000)…", valueName: "records"))
     var batchSize = 20_000
 
-    @Option(help: ArgumentHelp(
-        "…or once its first record has waited this long, whichever comes first (e.g. 200ms, 1s).",
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "…or once its first record has waited this long, whichever comes first (e.g. 200ms, 1s; at most 1h).",
         valueName: "duration"))
     var batchInterval = "200ms"
 
-    @Option(help: ArgumentHelp("How often to report throughput and lag on stderr.", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("How often to report throughput and lag on stderr.", valueName: "duration"))
     var logInterval = "10s"
 
     @Flag(help: """
@@ -97,23 +97,19 @@ struct ConsumePostgres: AsyncParsableCommand {
     var onGap: GapPolicy = .record
 
     func validate() throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
-        guard try Self.duration(batchInterval, "--batch-interval") > .zero else {
-            throw ValidationError("--batch-interval must be more than 0")
-        }
-        guard try Self.duration(logInterval, "--log-interval") > .zero else {
-            throw ValidationError("--log-interval must be more than 0")
-        }
+        try OptionBounds.check(batchSize, "--batch-size", 1...1_000_000)
+        _ = try batchWait()
+        _ = try logEvery()
         guard !group.isEmpty else { throw ValidationError("--group must not be empty") }
         if let metricsListen { _ = try ListenAddress.parse(metricsListen, option: "--metrics-listen") }
     }
 
-    private static func duration(_ text: String, _ option: String) throws -> Duration {
-        do {
-            return .microseconds(try TimeSpan.parse(text).microseconds)
-        } catch {
-            throw ValidationError("\(option): \(error)")
-        }
+    private func batchWait() throws -> Duration {
+        try OptionBounds.duration(batchInterval, "--batch-interval", .milliseconds(1)...TimeSpan.hours(1)).duration
+    }
+
+    private func logEvery() throws -> Duration {
+        try OptionBounds.duration(logInterval, "--log-interval", .milliseconds(100)...TimeSpan.hours(24)).duration
     }
 
     func run() async throws {
@@ -124,8 +120,8 @@ struct ConsumePostgres: AsyncParsableCommand {
             group: group,
             databaseURL: resolved.databaseURL.value,
             batchSize: batchSize,
-            batchInterval: try Self.duration(batchInterval, "--batch-interval"),
-            logInterval: try Self.duration(logInterval, "--log-interval"),
+            batchInterval: try batchWait(),
+            logInterval: try logEvery(),
             exitAtEnd: exitAtEnd,
             interrupts: InterruptWatcher(stopDeadline: StopDeadline(
                 exitCode: .interrupted,
@@ -168,8 +164,7 @@ struct ConsumePostgres: AsyncParsableCommand {
                 do {
                     try await application.run()
                 } catch {
-                    throw CommandFailure(
-                        .unavailable, "cannot serve metrics on \(listen): \(error); is the port in use?")
+                    throw HTTPServing.listenFailure(error, on: listen, option: "--metrics-listen")
                 }
                 return nil
             }

@@ -32,9 +32,11 @@ struct DbPrune: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp(
-        "Retention age: drop partitions whose whole day ended at least this long ago (e.g. 7d, 12h, 2w).",
-        valueName: "duration"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Retention age: drop partitions whose whole day ended at least this long ago (e.g. 7d, 12h, 2w), from 1s to 36500d.",
+            valueName: "duration"))
     var olderThan: String
 
     @Flag(help: "List the partitions that would be dropped, with their rows; change nothing.")
@@ -48,12 +50,7 @@ struct DbPrune: AsyncParsableCommand {
     }
 
     private func age() throws -> TimeSpan {
-        let age: TimeSpan
-        do { age = try TimeSpan.parse(olderThan) } catch { throw ValidationError("--older-than: \(error)") }
-        guard age > TimeSpan(microseconds: 0) else {
-            throw ValidationError("--older-than must be more than 0 (got \(olderThan)); e.g. 30d keeps a month")
-        }
-        return age
+        try OptionBounds.duration(olderThan, "--older-than", .seconds(1)...TimeSpan.days(36_500), hint: "; e.g. 30d keeps a month")
     }
 
     func run() async throws {

@@ -33,10 +33,14 @@ struct DbResetOffsets: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The consumer group whose offsets to set.", valueName: "id"))
     var group = "speedo-history"
 
-    @Option(help: ArgumentHelp("earliest, latest, or an offset (with --partition).", valueName: "earliest|latest|offset"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("earliest, latest, or an offset of 0 or more (with --partition).", valueName: "earliest|latest|offset"))
     var to: String
 
-    @Option(help: ArgumentHelp("Only this partition (repeatable); default: every partition of the topic.", valueName: "n"))
+    @Option(
+        parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("Only this partition, 0 or more (repeatable); default: every partition of the topic.", valueName: "n"))
     var partition: [Int32] = []
 
     @OptionGroup(title: "Kafka")
@@ -67,9 +71,7 @@ struct DbResetOffsets: AsyncParsableCommand {
     func validate() throws {
         _ = try target()
         guard !group.isEmpty else { throw ValidationError("--group must not be empty") }
-        if let negative = partition.first(where: { $0 < 0 }) {
-            throw ValidationError("--partition must be 0 or more (got \(negative))")
-        }
+        for partition in partition { try OptionBounds.check(partition, "--partition", 0...) }
     }
 
     func run() async throws {

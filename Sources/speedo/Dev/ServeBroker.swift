@@ -15,11 +15,16 @@ struct ServeBroker: ParsableCommand {
     @Option(help: "The dev stack's state directory.")
     var stateDirectory: String
 
-    @Option(help: "How many mock brokers to run.")
+    @Option(parsing: .unconditional, help: "How many mock brokers to run.")
     var brokers = 1
 
-    @Option(help: "Partitions of the readings topic.")
+    @Option(parsing: .unconditional, help: "Partitions of the readings topic.")
     var partitions: Int32 = 6
+
+    func validate() throws {
+        try OptionBounds.check(brokers, "--brokers", 1...16)
+        try OptionBounds.check(partitions, "--partitions", 1...10_000)
+    }
 
     func run() throws {
         let interrupts = InterruptWatcher()

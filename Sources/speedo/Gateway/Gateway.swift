@@ -59,34 +59,28 @@ struct Gateway: AsyncParsableCommand {
             valueName: "origin"))
     var allowedOrigins: [String] = []
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Close a client whose oldest undelivered update has waited longer than this.", valueName: "duration"))
     var maxLag = "2s"
 
-    @Option(help: ArgumentHelp("Ping idle clients this often; one that does not answer in time is closed.", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Ping idle clients this often; one that does not answer in time is closed.", valueName: "duration"))
     var pingInterval = "30s"
 
     func validate() throws {
         _ = try ListenAddress.parse(listen)
-        _ = try Self.duration(maxLag, option: "--max-lag", range: .milliseconds(10) ... .seconds(3_600))
-        _ = try Self.duration(pingInterval, option: "--ping-interval", range: .milliseconds(100) ... .seconds(3_600))
+        _ = try lagLimit()
+        _ = try pingEvery()
         for origin in allowedOrigins where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
             throw ValidationError("--allow-origin takes scheme://host[:port], e.g. https://dash.example.com (got \(origin))")
         }
     }
 
-    static func duration(_ text: String, option: String, range: ClosedRange<Duration>) throws -> Duration {
-        let span: TimeSpan
-        do {
-            span = try TimeSpan.parse(text)
-        } catch {
-            throw ValidationError("\(option): \(error)")
-        }
-        let duration = Duration.microseconds(span.microseconds)
-        guard range.contains(duration) else {
-            throw ValidationError("\(option) must be between \(range.lowerBound) and \(range.upperBound) (got \(text))")
-        }
-        return duration
+    private func lagLimit() throws -> Duration {
+        try OptionBounds.duration(maxLag, "--max-lag", .milliseconds(10)...TimeSpan.hours(1)).duration
+    }
+
+    private func pingEvery() throws -> Duration {
+        try OptionBounds.duration(pingInterval, "--ping-interval", .milliseconds(100)...TimeSpan.hours(1)).duration
     }
 
     func run() async throws {
@@ -95,10 +89,10 @@ struct Gateway: AsyncParsableCommand {
         let admission = GatewayAdmission(
             authentication: BearerTokenCheck(token: try tokenFile.map(HTTPServing.bearerToken(fromFile:))),
             allowedOrigins: allowedOrigins)
-        let maxLag = try Self.duration(maxLag, option: "--max-lag", range: .milliseconds(10) ... .seconds(3_600))
+        let maxLag = try lagLimit()
         let serverSettings = GatewayServer.Settings(
             admission: admission,
-            pingInterval: try Self.duration(pingInterval, option: "--ping-interval", range: .milliseconds(100) ... .seconds(3_600)),
+            pingInterval: try pingEvery(),
             closeTimeout: .seconds(5))
         let hub = GatewayHub(maxLag: maxLag, metrics: GatewayMetrics())
         let topic = GatewayHub.topic
@@ -125,7 +119,7 @@ struct Gateway: AsyncParsableCommand {
         do {
             try await application.runService()
         } catch {
-            throw CommandFailure(.unavailable, "cannot serve HTTP on \(listen): \(error); is the port in use?")
+            throw HTTPServing.listenFailure(error, on: listen, option: "--listen")
         }
         try await runOnDedicatedThread(name: "speedo-close") { follower.stop() }
         Terminal.note("speedo gateway: stopped on a signal; every client was sent a close frame")

@@ -60,6 +60,9 @@ struct IngestSession {
     }
 
     private static let chunkSize = 1 << 20
+    /// A line still without a newline after this many bytes means the input is not lines at all (`/dev/zero`, a
+    /// binary file): it is given up on instead of skipped for ever.
+    private static let longestLineSkipped = 64 << 20
     /// Valid readings are handed over in blocks of up to this many (published in `ReadingPublisher.partitionPlan`'s order);
     /// a block is also handed over at the end of every chunk read, so a slow pipe never holds readings back.
     private static let blockSize = 4096
@@ -146,6 +149,12 @@ struct IngestSession {
                     try handle(line, of: input, index: index, decoder: &decoder, now: now)
                 }
                 try handOverPending()
+                if let overlong = splitter.overlongLine, overlong.length > Self.longestLineSkipped {
+                    note(
+                        "\(input.name):\(overlong.number): no newline in \(Self.longestLineSkipped >> 20) MiB: this is not "
+                            + "NDJSON or CSV lines; the rest of \(input.name) is not read")
+                    return
+                }
                 drawProgress()
             case .idle:
                 drawProgress()

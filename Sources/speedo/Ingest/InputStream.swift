@@ -26,7 +26,13 @@ final class InputStream {
             }
         }
         var status = stat()
-        mayBlock = fstat(descriptor, &status) != 0 || (status.st_mode & S_IFMT) != S_IFREG
+        let known = fstat(descriptor, &status) == 0
+        if known, status.st_mode & S_IFMT == S_IFDIR {
+            if ownsDescriptor { close(descriptor) }
+            throw CommandFailure(
+                .usage, "\(path) is a directory, not a file of readings: name its files (e.g. \(path)/*.ndjson)")
+        }
+        mayBlock = !known || (status.st_mode & S_IFMT) != S_IFREG
     }
 
     deinit {
