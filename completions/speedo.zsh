@@ -91,7 +91,7 @@ _speedo_ingest() {
         '--connect-timeout[How long to keep retrying when no broker answers at startup (e.g. 30s, 2m).]:duration:'
         '--listen[Serve the HTTP ingestion API on this address instead of reading files or stdin.]:host\:port:'
         '--max-body[Largest request body accepted (413 beyond it)\: bytes, or with KiB or MiB.]:size:'
-        '--delivery-timeout[How long a reading may wait for the broker'\''s acknowledgement before its request answers 503.]:duration:'
+        '--delivery-timeout[How long a reading may wait for the broker'\''s acknowledgement before its request answers 503 (in doubt).]:duration:'
         '--token-file[Require `Authorization\: Bearer <token>` on /speed and /metrics; the token is the file'\''s content, trimmed.]:path:'
         '--access-log[Log one line per HTTP request on stderr.]'
         '--version[Show the version.]'

@@ -12,7 +12,10 @@ struct HTTPIngestOptions: ParsableArguments {
                 (application/x-ndjson); it answers 200 only once the broker acknowledged every valid reading, \
                 and 503 with Retry-After when the queue is full or a reading was not confirmed. GET /healthz \
                 tells whether the brokers answer; GET /metrics serves Prometheus metrics. Port 0 picks a free \
-                port; the address in use is logged on stderr.
+                port; the address in use is logged on stderr. A reading not confirmed in time is answered 503 \
+                delivery-in-doubt: it may still be on the topic. Send each reading's ts: a resend of a reading \
+                with its ts is stored once, while one without ts is stamped with the time it arrives, so its \
+                resend becomes a second reading.
                 """,
             valueName: "host:port"))
     var listen: String?
@@ -22,7 +25,7 @@ struct HTTPIngestOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "How long a reading may wait for the broker's acknowledgement before its request answers 503.",
+            "How long a reading may wait for the broker's acknowledgement before its request answers 503 (in doubt).",
             valueName: "duration"))
     var deliveryTimeout: String?
 

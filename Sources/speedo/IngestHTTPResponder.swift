@@ -28,7 +28,8 @@ enum IngestHTTPAdmission: Sendable {
 /// 401 missing or wrong bearer token (`/speed` and `/metrics`; `/healthz` stays open for load balancers and
 /// orchestrators, and tells nothing secret), 404 unknown path, 405 wrong method (with `Allow`), 413 body over
 /// `--max-body`, 415 unsupported `Content-Type`, 503 with `Retry-After` when a valid reading was not confirmed by the
-/// broker (queue full, broker failure, or no acknowledgement within `--delivery-timeout`). Bodies: `SpeedReply`.
+/// broker: `queue-full` and `not-delivered` (not written), `delivery-in-doubt` (sent but not acknowledged, within
+/// `--delivery-timeout` or librdkafka's own: it may be on the topic). Bodies: `SpeedReply`.
 struct IngestHTTPResponder: Sendable {
     struct Settings: Sendable {
         var maximumBodySize: Int
@@ -162,16 +163,28 @@ struct IngestHTTPResponder: Sendable {
                 retryAfterQueueFull
             )
         }
-        let reason = delivery.records.lazy.compactMap { record -> String? in
+        let failures = delivery.records.compactMap { record -> (reason: String, inDoubt: Bool)? in
             switch record {
             case .delivered: nil
-            case .failed(let error), .notQueued(let error): error.message
-            case .unconfirmed: "no acknowledgement within --delivery-timeout"
+            case .failed(let error): (error.message, error.isInDoubt)
+            case .notQueued(let error): (error.message, false)
+            case .unconfirmed: ("no acknowledgement within --delivery-timeout", true)
             }
-        }.first ?? "not sent"
+        }
+        if let doubtful = failures.first(where: \.inDoubt) {
+            return (
+                "delivery-in-doubt",
+                "the broker did not confirm \(which) (\(doubtful.reason)); they were sent, so they may be on the topic "
+                    + "all the same: resend those listed in unconfirmed after Retry-After seconds, with their ts, which "
+                    + "makes a resend of one already stored harmless (a reading without ts is stamped when it arrives, "
+                    + "so its resend would be stored as a second reading)",
+                retryAfterNotDelivered
+            )
+        }
         return (
             "not-delivered",
-            "the broker did not confirm \(which) (\(reason)); resend those listed in unconfirmed after Retry-After seconds",
+            "the broker did not confirm \(which) (\(failures.first?.reason ?? "not sent")); none of them was written: "
+                + "resend those listed in unconfirmed after Retry-After seconds",
             retryAfterNotDelivered
         )
     }

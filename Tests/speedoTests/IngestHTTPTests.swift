@@ -375,6 +375,32 @@ import Testing
         #expect(try await fixture.valuesOnTopic() == [#"{"sensor_id":"z","speed":2,"ts":\#(ts).0}"#])
     }
 
+    /// The issue's finding: a reading answered 503 not-delivered ("sending the record again is safe") appeared on the
+    /// topic once the broker resumed. A broker that takes the record but answers late makes it in doubt.
+    @Test func sentButUnacknowledgedReadingIsInDoubt() async throws {
+        let fixture = try await IngestHTTPFixture.make(deliveryTimeout: .milliseconds(500))
+        let ts = recentEpoch()
+        try fixture.cluster.setRoundTripTime(broker: 1, milliseconds: 3_000)
+        try await fixture.withClient { client in
+            let answer = try await client.post(#"{"sensor_id":"doubt","speed":7,"ts":\#(ts)}"#)
+            #expect(answer.status == .serviceUnavailable)
+            let body = try JSONSerialization.jsonObject(with: Data(buffer: answer.body ?? ByteBuffer())) as? [String: Any]
+            #expect(body?["error"] as? String == "delivery-in-doubt", "\(answer.text)")
+            #expect(body?["unconfirmed"] as? [Int] == [0])
+            let message = body?["message"] as? String ?? ""
+            #expect(message.contains("may be on the topic all the same") && message.contains("with their ts"), "\(message)")
+            #expect(!answer.text.contains("again is safe"), "\(answer.text)")
+        }
+        try fixture.cluster.setRoundTripTime(broker: 1, milliseconds: 0)
+        // Which is what happened: the broker wrote it.
+        var values: [String] = []
+        for _ in 0..<50 where values.isEmpty {
+            values = try await fixture.valuesOnTopic()
+            if values.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(values == [#"{"sensor_id":"doubt","speed":7,"ts":\#(ts).0}"#])
+    }
+
     @Test func fullQueueAnswers503WithTheReadingsToResend() async throws {
         // A slow broker and a queue of five: the sixth reading of the request finds the queue full.
         let fixture = try await IngestHTTPFixture.make(properties: [("queue.buffering.max.messages", "5")])
