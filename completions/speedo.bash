@@ -188,7 +188,7 @@ _speedo_ingest() {
     repeating_flags=()
     non_repeating_flags=(--access-log --version -h --help)
     repeating_options=(-X)
-    non_repeating_options=(-b --brokers -t --topic --format --reject-file --max-errors --partitions --connect-timeout --listen --max-body --delivery-timeout --token-file)
+    non_repeating_options=(-b --brokers -t --topic --format --reject-file --max-errors --partitions --connect-timeout --listen --max-body --delivery-timeout --token-file --max-connections --idle-timeout --header-timeout)
     __speedo_offer_flags_options -1
 
     # Offer option value completions
@@ -228,6 +228,15 @@ _speedo_ingest() {
         return
         ;;
     '--token-file')
+        return
+        ;;
+    '--max-connections')
+        return
+        ;;
+    '--idle-timeout')
+        return
+        ;;
+    '--header-timeout')
         return
         ;;
     esac
@@ -452,7 +461,7 @@ _speedo_gateway() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=(-X --allow-origin)
-    non_repeating_options=(-b --brokers -t --topic --listen --token-file --max-lag --ping-interval)
+    non_repeating_options=(-b --brokers -t --topic --listen --token-file --max-connections --idle-timeout --header-timeout --max-lag --ping-interval)
     __speedo_offer_flags_options 0
 
     # Offer option value completions
@@ -473,6 +482,15 @@ _speedo_gateway() {
         return
         ;;
     '--allow-origin')
+        return
+        ;;
+    '--max-connections')
+        return
+        ;;
+    '--idle-timeout')
+        return
+        ;;
+    '--header-timeout')
         return
         ;;
     '--max-lag')

@@ -39,6 +39,9 @@ struct HTTPIngestOptions: ParsableArguments {
     @Flag(help: "Log one line per HTTP request on stderr.")
     var accessLog = false
 
+    @OptionGroup(title: "HTTP connections")
+    var connections: HTTPLimitOptions
+
     static let defaultMaximumBodySize = 1 << 20
     static let defaultDeliveryTimeout = Duration.seconds(5)
 
@@ -46,6 +49,7 @@ struct HTTPIngestOptions: ParsableArguments {
     var listenOnlyOptionsGiven: [String] {
         [maxBody.map { _ in "--max-body" }, deliveryTimeout.map { _ in "--delivery-timeout" },
          tokenFile.map { _ in "--token-file" }, accessLog ? "--access-log" : nil].compactMap { $0 }
+            + connections.given
     }
 
     func validate() throws {

@@ -20,6 +20,7 @@ extension Ingest {
             maximumBodySize: try http.maximumBodySize(), deliveryTimeout: deliveryTimeout,
             authentication: BearerTokenCheck(token: try http.bearerToken()), accessLog: http.accessLog, brokers: settings.brokers.value,
             topic: settings.topic.value)
+        let limits = try http.connections.limits()
 
         let publishing = self.publishing
         let interrupts = InterruptWatcher()
@@ -36,7 +37,7 @@ extension Ingest {
             settings: responderSettings, publisher: publisher, health: health, metrics: IngestHTTPMetrics())
         let server: IngestHTTPServer
         do {
-            server = try await IngestHTTPServer(host: host, port: port, responder: responder)
+            server = try await IngestHTTPServer(host: host, port: port, responder: responder, limits: limits)
         } catch {
             throw CommandFailure(.unavailable, "cannot serve HTTP on \(http.listen ?? ""): \(error); is the port in use?")
         }
@@ -84,7 +85,7 @@ final class IngestHTTPServer: Sendable {
     private let quiescing: ServerQuiescingHelper
 
     /// Binds `host:port` and starts accepting connections.
-    init(host: String, port: Int, responder: IngestHTTPResponder) async throws {
+    init(host: String, port: Int, responder: IngestHTTPResponder, limits: HTTPConnectionLimits = .standard) async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let quiescing = ServerQuiescingHelper(group: group)
         channel = try await ServerBootstrap(group: group)
@@ -92,11 +93,13 @@ final class IngestHTTPServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(limits.makeAcceptLimiter())
                     try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
                 }
             }
             .childChannelInitializer { connection in
                 connection.eventLoop.makeCompletedFuture {
+                    try connection.pipeline.syncOperations.addHandler(HTTPConnectionDeadlines(limits: limits))
                     try connection.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: false, withErrorHandling: true)
                     try connection.pipeline.syncOperations.addHandler(IngestHTTPHandler(responder: responder))

@@ -64,11 +64,11 @@ final class IngestHTTPFixture: Sendable {
     /// Runs `body` with a client connected over TCP to the server, listening on a free port of 127.0.0.1 and shut down
     /// gracefully afterwards.
     func withClient(
-        maximumBodySize: Int = defaultMaximumBodySize, token: String? = nil,
+        maximumBodySize: Int = defaultMaximumBodySize, token: String? = nil, limits: HTTPConnectionLimits = .standard,
         _ body: @escaping @Sendable (IngestHTTPClient) async throws -> Void
     ) async throws {
         let server = try await IngestHTTPServer(
-            host: "127.0.0.1", port: 0, responder: responder(maximumBodySize: maximumBodySize, token: token))
+            host: "127.0.0.1", port: 0, responder: responder(maximumBodySize: maximumBodySize, token: token), limits: limits)
         let port = server.port
         do {
             try await TestClient.withClient(host: "127.0.0.1", port: port) { client in

@@ -31,6 +31,10 @@ struct Gateway: AsyncParsableCommand {
             only from the gateway's own pages unless --allow-origin names the site (scheme://host[:port]); clients \
             that send no Origin, or a ws:// or wss:// one (not browsers), are accepted.
 
+            Connections are bounded: at most --max-connections at once (more wait to be accepted), a request head \
+            must be complete within --header-timeout of its first byte, and a connection without a request in \
+            progress is closed after --idle-timeout (WebSocket clients are kept alive by pings instead).
+
             SIGINT or SIGTERM stop accepting connections, send every client a close frame, and exit 130.
 
             Examples:
@@ -58,6 +62,9 @@ struct Gateway: AsyncParsableCommand {
             "Accept browser WebSockets from pages of this origin, e.g. https://dash.example.com (repeatable).",
             valueName: "origin"))
     var allowedOrigins: [String] = []
+
+    @OptionGroup(title: "Connections")
+    var connections: HTTPLimitOptions
 
     @Option(help: ArgumentHelp(
         "Close a client whose oldest undelivered update has waited longer than this.", valueName: "duration"))
@@ -95,11 +102,12 @@ struct Gateway: AsyncParsableCommand {
         let admission = GatewayAdmission(
             authentication: BearerTokenCheck(token: try tokenFile.map(HTTPServing.bearerToken(fromFile:))),
             allowedOrigins: allowedOrigins)
+        let limits = try connections.limits()
         let maxLag = try Self.duration(maxLag, option: "--max-lag", range: .milliseconds(10) ... .seconds(3_600))
         let serverSettings = GatewayServer.Settings(
             admission: admission,
             pingInterval: try Self.duration(pingInterval, option: "--ping-interval", range: .milliseconds(100) ... .seconds(3_600)),
-            closeTimeout: .seconds(5))
+            closeTimeout: .seconds(5), limits: limits)
         let hub = GatewayHub(maxLag: maxLag, metrics: GatewayMetrics())
         let topic = GatewayHub.topic
 
@@ -107,7 +115,7 @@ struct Gateway: AsyncParsableCommand {
             try hub.follow(KafkaConfiguration(settings))
         }
         let application = HTTPServing.makeApplication(
-            host: host, port: port,
+            host: host, port: port, limits: limits,
             responder: GatewayResponder(admission: admission, hub: hub, brokers: settings.brokers.value, topic: topic),
             server: GatewayServer.builder(settings: serverSettings, hub: hub),
             onListening: { address in
