@@ -187,7 +187,7 @@ _speedo() {
 _speedo_ingest() {
     repeating_flags=()
     non_repeating_flags=(--access-log --version -h --help)
-    repeating_options=(-X)
+    repeating_options=(-X --allow-host --allow-origin)
     non_repeating_options=(-b --brokers -t --topic --format --reject-file --max-errors --partitions --connect-timeout --listen --max-body --delivery-timeout --token-file --max-connections --idle-timeout --header-timeout)
     __speedo_offer_flags_options -1
 
@@ -228,6 +228,12 @@ _speedo_ingest() {
         return
         ;;
     '--token-file')
+        return
+        ;;
+    '--allow-host')
+        return
+        ;;
+    '--allow-origin')
         return
         ;;
     '--max-connections')
@@ -460,7 +466,7 @@ _speedo_watch() {
 _speedo_gateway() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
-    repeating_options=(-X --allow-origin)
+    repeating_options=(-X --allow-host --allow-origin)
     non_repeating_options=(-b --brokers -t --topic --listen --token-file --max-connections --idle-timeout --header-timeout --max-lag --ping-interval)
     __speedo_offer_flags_options 0
 
@@ -479,6 +485,9 @@ _speedo_gateway() {
         return
         ;;
     '--token-file')
+        return
+        ;;
+    '--allow-host')
         return
         ;;
     '--allow-origin')

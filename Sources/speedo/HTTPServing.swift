@@ -35,6 +35,14 @@ enum HTTPServing {
             logger: logger)
     }
 
+    /// Listening on every interface without a token lets anyone who can reach the machine in: say so once, at start.
+    static func warnIfExposed(host: String, command: String, protected: Bool, advice: String = "pass --token-file") {
+        guard !protected, HTTPHostPolicy.isWildcard(host) else { return }
+        Terminal.note(
+            "speedo \(command): warning: listening on all interfaces (\(host)) without a token: anyone who can reach this "
+                + "machine can use it; \(advice), or listen on 127.0.0.1")
+    }
+
     /// Reads `--token-file`: the file's content, trimmed, which must be printable ASCII without spaces.
     static func bearerToken(fromFile path: String) throws -> String {
         let text: String

@@ -217,6 +217,7 @@ final class IngestHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             path: uri.prefix { $0 != "?" },
             contentType: head.headers.first(name: "content-type"),
             contentLength: head.headers.first(name: "content-length").flatMap { Int($0) },
-            authorization: head.headers.first(name: "authorization"))
+            authorization: head.headers.first(name: "authorization"), host: head.headers.first(name: "host"),
+            origin: head.headers.first(name: "origin"))
     }
 }

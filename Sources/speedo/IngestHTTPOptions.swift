@@ -15,7 +15,9 @@ struct HTTPIngestOptions: ParsableArguments {
                 port; the address in use is logged on stderr. A reading not confirmed in time is answered 503 \
                 delivery-in-doubt: it may still be on the topic. Send each reading's ts: a resend of a reading \
                 with its ts is stored once, while one without ts is stamped with the time it arrives, so its \
-                resend becomes a second reading.
+                resend becomes a second reading. Requests must name an IP address, localhost, the --listen host \
+                or an --allow-host name in their Host (421 otherwise), and browser pages of other origins need \
+                --allow-origin (403 otherwise).
                 """,
             valueName: "host:port"))
     var listen: String?
@@ -32,12 +34,15 @@ struct HTTPIngestOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "Require `Authorization: Bearer <token>` on /speed and /metrics; the token is the file's content, trimmed.",
-            discussion: "GET /healthz stays open, for load balancers.",
+            discussion: "GET /healthz stays open, for load balancers. Listening on all interfaces without it prints a warning.",
             valueName: "path"))
     var tokenFile: String?
 
     @Flag(help: "Log one line per HTTP request on stderr.")
     var accessLog = false
+
+    @OptionGroup(title: "HTTP clients")
+    var hosts: HTTPHostOptions
 
     @OptionGroup(title: "HTTP connections")
     var connections: HTTPLimitOptions
@@ -49,7 +54,7 @@ struct HTTPIngestOptions: ParsableArguments {
     var listenOnlyOptionsGiven: [String] {
         [maxBody.map { _ in "--max-body" }, deliveryTimeout.map { _ in "--delivery-timeout" },
          tokenFile.map { _ in "--token-file" }, accessLog ? "--access-log" : nil].compactMap { $0 }
-            + connections.given
+            + hosts.given + connections.given
     }
 
     func validate() throws {

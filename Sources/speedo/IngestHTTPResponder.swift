@@ -11,6 +11,8 @@ struct IngestHTTPRequest: Sendable {
     var contentType: String?
     var contentLength: Int?
     var authorization: String?
+    var host: String?
+    var origin: String?
 }
 
 /// What to do with a request once its head is in.
@@ -26,7 +28,8 @@ enum IngestHTTPAdmission: Sendable {
 ///
 /// Status codes: 200 readings delivered (rejected ones listed), 400 malformed body or every reading rejected,
 /// 401 missing or wrong bearer token (`/speed` and `/metrics`; `/healthz` stays open for load balancers and
-/// orchestrators, and tells nothing secret), 404 unknown path, 405 wrong method (with `Allow`), 413 body over
+/// orchestrators, and tells nothing secret), 403 a browser page of a foreign Origin, 421 a Host the server does not
+/// answer for (`HTTPHostPolicy`, on every path), 404 unknown path, 405 wrong method (with `Allow`), 413 body over
 /// `--max-body`, 415 unsupported `Content-Type`, 503 with `Retry-After` when a valid reading was not confirmed by the
 /// broker: `queue-full` and `not-delivered` (not written), `delivery-in-doubt` (sent but not acknowledged, within
 /// `--delivery-timeout` or librdkafka's own: it may be on the topic). Bodies: `SpeedReply`.
@@ -37,6 +40,7 @@ struct IngestHTTPResponder: Sendable {
         /// so it normally fails an unacknowledged record itself (definitely not delivered) just before this.
         var deliveryTimeout: Duration
         var authentication: BearerTokenCheck
+        var hosts: HTTPHostPolicy
         var accessLog: Bool
         var brokers: String
         var topic: String
@@ -64,6 +68,7 @@ struct IngestHTTPResponder: Sendable {
     }
 
     func admit(_ request: IngestHTTPRequest) -> IngestHTTPAdmission {
+        if let refusal = settings.hosts.refusal(host: request.host, origin: request.origin) { return .answer(refusal.answer) }
         switch request.path {
         case "/speed":
             guard request.method == .post else { return .answer(HTTPRefusal.methodNotAllowed(allow: "POST").answer) }

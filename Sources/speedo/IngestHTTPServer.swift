@@ -18,8 +18,8 @@ extension Ingest {
         let deliveryTimeout = try http.parsedDeliveryTimeout()
         let responderSettings = IngestHTTPResponder.Settings(
             maximumBodySize: try http.maximumBodySize(), deliveryTimeout: deliveryTimeout,
-            authentication: BearerTokenCheck(token: try http.bearerToken()), accessLog: http.accessLog, brokers: settings.brokers.value,
-            topic: settings.topic.value)
+            authentication: BearerTokenCheck(token: try http.bearerToken()), hosts: http.hosts.policy(listenHost: host),
+            accessLog: http.accessLog, brokers: settings.brokers.value, topic: settings.topic.value)
         let limits = try http.connections.limits()
 
         let publishing = self.publishing
@@ -42,6 +42,7 @@ extension Ingest {
             throw CommandFailure(.unavailable, "cannot serve HTTP on \(http.listen ?? ""): \(error); is the port in use?")
         }
         Terminal.note("listening on http://\(server.address), publishing to \(settings.topic.value) at \(settings.brokers.value)")
+        HTTPServing.warnIfExposed(host: host, command: "ingest", protected: http.tokenFile != nil)
         try await runOnDedicatedThread(name: "speedo-signals") { interrupts.waitForSignal() }
         try await server.shutDown()
 

@@ -24,23 +24,26 @@ final class GatewayFixture: Sendable {
     let limits: HTTPConnectionLimits
 
     static func make(
-        token: String? = nil, allowedOrigins: [String] = [], maxLag: Duration = .seconds(2),
+        token: String? = nil, allowedOrigins: [String] = [], allowedHosts: [String] = [], maxLag: Duration = .seconds(2),
         limits: HTTPConnectionLimits = .standard
     ) async throws -> GatewayFixture {
         let fixture = try await runOnDedicatedThread(name: "speedo-test") {
-            try GatewayFixture(token: token, allowedOrigins: allowedOrigins, maxLag: maxLag, limits: limits)
+            try GatewayFixture(
+                token: token, hosts: HTTPHostPolicy(
+                    listenHost: "127.0.0.1", allowedHosts: allowedHosts, allowedOrigins: allowedOrigins),
+                maxLag: maxLag, limits: limits)
         }
         try await waitUntil("the follower caught up with \(GatewayHub.topic)") { fixture.hub.feed == .caughtUp }
         return fixture
     }
 
-    private init(token: String?, allowedOrigins: [String], maxLag: Duration, limits: HTTPConnectionLimits) throws(KafkaError) {
+    private init(token: String?, hosts: HTTPHostPolicy, maxLag: Duration, limits: HTTPConnectionLimits) throws(KafkaError) {
         self.limits = limits
         let cluster = try MockCluster()
         self.cluster = cluster
         try cluster.createTopic(name: GatewayHub.topic, partitions: 3)
         hub = GatewayHub(maxLag: maxLag, metrics: GatewayMetrics())
-        admission = GatewayAdmission(authentication: BearerTokenCheck(token: token), allowedOrigins: allowedOrigins)
+        admission = GatewayAdmission(authentication: BearerTokenCheck(token: token), hosts: hosts)
         follower = try hub.follow(KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
     }
 

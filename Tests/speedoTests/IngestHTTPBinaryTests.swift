@@ -162,6 +162,23 @@ import Testing
         #expect(outcome.status == 130 && !outcome.timedOut, "\(outcome.stderr)")
     }
 
+    @Test func listeningOnEveryInterfaceWithoutATokenWarns() async throws {
+        let cluster = try await blocking { try MockCluster() }
+        let directory = try TemporaryDirectory()
+        let tokenFile = directory.path + "/token"
+        try "a-token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        for (extra, warns) in [([String](), true), (["--token-file", tokenFile], false)] {
+            let server = try ServerProcess(
+                arguments: ["ingest", "--listen", "0.0.0.0:0", "-b", cluster.bootstrapServers, "-t", "exposed"] + extra)
+            _ = try await blocking { try server.waitForListeningAddress() }
+            let outcome = try await blocking { server.terminate() }
+            let warned = outcome.stderr.contains(
+                "speedo ingest: warning: listening on all interfaces (0.0.0.0) without a token: anyone who can reach this "
+                    + "machine can use it; pass --token-file, or listen on 127.0.0.1")
+            #expect(warned == warns, "\(extra): \(outcome.stderr)")
+        }
+    }
+
     @Test func listenFailuresAreNamed() async throws {
         let cluster = try await blocking { try MockCluster() }
         // The broker's own port is taken.

@@ -56,8 +56,9 @@ final class IngestHTTPFixture: Sendable {
     func responder(maximumBodySize: Int = defaultMaximumBodySize, token: String? = nil) -> IngestHTTPResponder {
         IngestHTTPResponder(
             settings: .init(
-                maximumBodySize: maximumBodySize, deliveryTimeout: deliveryTimeout, authentication: BearerTokenCheck(token: token), accessLog: false,
-                brokers: cluster.bootstrapServers, topic: topic),
+                maximumBodySize: maximumBodySize, deliveryTimeout: deliveryTimeout, authentication: BearerTokenCheck(token: token),
+                hosts: HTTPHostPolicy(listenHost: "127.0.0.1"), accessLog: false, brokers: cluster.bootstrapServers,
+                topic: topic),
             publisher: publisher, health: health, metrics: metrics)
     }
 

@@ -217,6 +217,39 @@ import Testing
         }
     }
 
+    /// DNS rebinding: a page of evil.example whose name now points here sends `Host: evil.example` and its Origin.
+    @Test func foreignHostsAndOriginsAreRefused() async throws {
+        let fixture = try await IngestHTTPFixture.make()
+        let ts = recentEpoch()
+        try await fixture.withClient { client in
+            let reading = #"{"sensor_id":"rebound","speed":1,"ts":\#(ts)}"#
+            let rebinding = try await client.exchangeRaw(
+                "POST /speed HTTP/1.1\r\nHost: evil.example\r\nOrigin: http://evil.example\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(reading.utf8.count)\r\nConnection: close\r\n\r\n"
+                    + reading)
+            #expect(rebinding.hasPrefix("HTTP/1.1 421 "), "\(rebinding)")
+            #expect(rebinding.contains(#""error":"host-not-allowed""#), "\(rebinding)")
+            #expect(rebinding.contains(#"Host \"evil.example\""#) && rebinding.contains("--allow-host evil.example"), "\(rebinding)")
+
+            let foreignPage = try await client.exchangeRaw(
+                "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:\(client.port)\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n")
+            #expect(foreignPage.hasPrefix("HTTP/1.1 403 "), "\(foreignPage)")
+            #expect(foreignPage.contains("--allow-origin http://evil.example"), "\(foreignPage)")
+
+            for host in ["127.0.0.1:\(client.port)", "localhost:\(client.port)", "[::1]:\(client.port)", "10.1.2.3"] {
+                let answer = try await client.exchangeRaw(
+                    "GET /healthz HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n")
+                #expect(answer.hasPrefix("HTTP/1.1 200 "), "Host \(host): \(answer)")
+            }
+            let sameOrigin = try await client.exchangeRaw(
+                "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:\(client.port)\r\nOrigin: http://127.0.0.1:\(client.port)\r\n"
+                    + "Connection: close\r\n\r\n")
+            #expect(sameOrigin.hasPrefix("HTTP/1.1 200 "), "\(sameOrigin)")
+            #expect(try await client.post(reading).status == .ok)
+        }
+        #expect(try await fixture.valuesOnTopic() == [#"{"sensor_id":"rebound","speed":1,"ts":\#(ts).0}"#])
+    }
+
     @Test func bearerTokenGuardsSpeedAndMetricsButNotHealth() async throws {
         let fixture = try await IngestHTTPFixture.make()
         try await fixture.withClient(token: "s3cret-token") { client in

@@ -28,8 +28,11 @@ struct Gateway: AsyncParsableCommand {
 
             With --token-file, /ws/speed and /metrics need the token: `Authorization: Bearer <token>`, or \
             ?token=<token> on /ws/speed (browsers cannot set headers on a WebSocket). A browser's WebSocket is accepted \
-            only from the gateway's own pages unless --allow-origin names the site (scheme://host[:port]); clients \
-            that send no Origin, or a ws:// or wss:// one (not browsers), are accepted.
+            only from the gateway's own pages and the sites named with --allow-origin (scheme://host[:port]); clients \
+            that send no Origin, or a ws:// or wss:// one (not browsers), are accepted. Every request must name in \
+            its Host an IP address, localhost, the --listen host or a name given with --allow-host (421 otherwise): \
+            a web page cannot reach the gateway by re-pointing its own name at it (DNS rebinding). Listening on all \
+            interfaces without --token-file prints a warning.
 
             Connections are bounded: at most --max-connections at once (more wait to be accepted), a request head \
             must be complete within --header-timeout of its first byte, and a connection without a request in \
@@ -56,12 +59,8 @@ struct Gateway: AsyncParsableCommand {
         "Require this token (the file's content, trimmed) on /ws/speed and /metrics.", valueName: "path"))
     var tokenFile: String?
 
-    @Option(
-        name: .customLong("allow-origin"),
-        help: ArgumentHelp(
-            "Accept browser WebSockets from pages of this origin, e.g. https://dash.example.com (repeatable).",
-            valueName: "origin"))
-    var allowedOrigins: [String] = []
+    @OptionGroup(title: "Clients")
+    var hosts: HTTPHostOptions
 
     @OptionGroup(title: "Connections")
     var connections: HTTPLimitOptions
@@ -77,9 +76,6 @@ struct Gateway: AsyncParsableCommand {
         _ = try ListenAddress.parse(listen)
         _ = try Self.duration(maxLag, option: "--max-lag", range: .milliseconds(10) ... .seconds(3_600))
         _ = try Self.duration(pingInterval, option: "--ping-interval", range: .milliseconds(100) ... .seconds(3_600))
-        for origin in allowedOrigins where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
-            throw ValidationError("--allow-origin takes scheme://host[:port], e.g. https://dash.example.com (got \(origin))")
-        }
     }
 
     static func duration(_ text: String, option: String, range: ClosedRange<Duration>) throws -> Duration {
@@ -101,7 +97,7 @@ struct Gateway: AsyncParsableCommand {
         let (host, port) = try ListenAddress.parse(listen)
         let admission = GatewayAdmission(
             authentication: BearerTokenCheck(token: try tokenFile.map(HTTPServing.bearerToken(fromFile:))),
-            allowedOrigins: allowedOrigins)
+            hosts: hosts.policy(listenHost: host))
         let limits = try connections.limits()
         let maxLag = try Self.duration(maxLag, option: "--max-lag", range: .milliseconds(10) ... .seconds(3_600))
         let serverSettings = GatewayServer.Settings(
@@ -122,6 +118,7 @@ struct Gateway: AsyncParsableCommand {
                 Terminal.note("listening on http://\(address) (WebSocket ws://\(address)\(GatewayAdmission.path)), "
                     + "following \(topic) at \(settings.brokers.value)")
             })
+        HTTPServing.warnIfExposed(host: host, command: "gateway", protected: tokenFile != nil)
         // Notices a client that fell behind even when no update comes to reveal it.
         let sweeper = Task {
             while !Task.isCancelled {

@@ -84,7 +84,7 @@ extension GatewayAdmission {
 }
 
 /// Hummingbird's HTTP/1.1-with-WebSocket channel, with two changes: a refused upgrade is answered by the gateway's
-/// HTTP responder (400, 401, 403 with a JSON message) instead of an empty 400, and the first request is timed
+/// HTTP responder (400, 401, 403, 421 with a JSON message) instead of an empty 400, and the first request is timed
 /// (`HTTPConnectionDeadlines`), which Hummingbird leaves untimed until it knows whether the connection upgrades; its
 /// own idle timeout takes over for later requests, WebSocket pings after an upgrade.
 ///
