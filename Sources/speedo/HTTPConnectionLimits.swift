@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import HummingbirdCore
 import NIOCore
 import SpeedoCore
@@ -14,15 +15,25 @@ struct HTTPConnectionLimits: Sendable {
     /// A request's head (request line and headers) must be complete within this of its first byte.
     var headerTimeout: Duration
 
-    /// Below the usual limit of 1,024 descriptors, leaving room for the broker's and the database's connections.
     static let standard = HTTPConnectionLimits(
-        maximumConnections: 512, idleTimeout: .seconds(60), headerTimeout: .seconds(10))
+        maximumConnections: defaultMaximumConnections, idleTimeout: .seconds(60), headerTimeout: .seconds(10))
+
+    /// Descriptors kept for what is not a client: the brokers, the database, files, the listening socket.
+    static let reservedDescriptors = 64
+
+    /// As many connections as the process may open descriptors (`ulimit -n`) less `reservedDescriptors`: accepting
+    /// more would fail anyway, and fail for everything else the server opens too.
+    static let defaultMaximumConnections: Int = {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return 1_024 }
+        return max(16, Int(clamping: limit.rlim_cur) - reservedDescriptors)
+    }()
 }
 
 /// `--max-connections`, `--idle-timeout`, `--header-timeout`: the same options, the same rules, for every server.
 struct HTTPLimitOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Serve at most this many connections at once; more wait to be accepted until one closes (default: 512).",
+        "Serve at most this many connections at once; more wait to be accepted until one closes (default: ulimit -n less 64).",
         valueName: "count"))
     var maxConnections: Int?
 

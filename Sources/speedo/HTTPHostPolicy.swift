@@ -111,7 +111,8 @@ struct HTTPHostOptions: ParsableArguments {
             discussion: """
                 Without it, only IP addresses, localhost and the --listen host are accepted as Host: a request for \
                 another name is answered 421, so that a web page cannot reach the server by re-pointing its own \
-                name at it (DNS rebinding). Name the host clients use when they reach the server by name.
+                name at it (DNS rebinding). Listening on all interfaces does not widen this. Name the host \
+                clients use when they reach the server by name.
                 """,
             valueName: "name"))
     var allowedHosts: [String] = []

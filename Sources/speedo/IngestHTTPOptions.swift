@@ -41,10 +41,10 @@ struct HTTPIngestOptions: ParsableArguments {
     @Flag(help: "Log one line per HTTP request on stderr.")
     var accessLog = false
 
-    @OptionGroup(title: "HTTP clients")
+    @OptionGroup
     var hosts: HTTPHostOptions
 
-    @OptionGroup(title: "HTTP connections")
+    @OptionGroup
     var connections: HTTPLimitOptions
 
     static let defaultMaximumBodySize = 1 << 20
