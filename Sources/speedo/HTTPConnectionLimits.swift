@@ -4,7 +4,7 @@ import HummingbirdCore
 import NIOCore
 import SpeedoCore
 
-/// What one client may hold of an HTTP server: how many connections are served at once, how long a connection may
+/// What the clients of an HTTP server may hold of it: how many connections are served at once, how long a connection may
 /// wait between requests, and how long a request's head may take to arrive. Together with reading no more from a
 /// client whose answers are not drained, they bound a server's memory and descriptors whatever its clients do.
 struct HTTPConnectionLimits: Sendable {
@@ -25,7 +25,7 @@ struct HTTPConnectionLimits: Sendable {
     /// more would fail anyway, and fail for everything else the server opens too.
     static let defaultMaximumConnections: Int = {
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return 1_024 }
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return 1 << 16 }
         return max(16, Int(clamping: limit.rlim_cur) - reservedDescriptors)
     }()
 }

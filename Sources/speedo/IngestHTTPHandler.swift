@@ -42,7 +42,8 @@ final class IngestHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let responder: IngestHTTPResponder
     private var state = State.idle
-    /// Parts of pipelined requests that arrived while a request was waiting for its delivery.
+    /// Parts of pipelined requests that arrived while a request was waiting for its delivery, or while the client left
+    /// its answers unread.
     private var queued = CircularBuffer<HTTPServerRequestPart>()
     /// A read was asked for while the queue was full.
     private var readHeldBack = false
