@@ -34,9 +34,10 @@ struct Gateway: AsyncParsableCommand {
             a web page cannot reach the gateway by re-pointing its own name at it (DNS rebinding). Listening on all \
             interfaces without --token-file prints a warning.
 
-            Connections are bounded: at most --max-connections at once (more wait to be accepted), a request head \
-            must be complete within --header-timeout of its first byte, and a connection without a request in \
-            progress is closed after --idle-timeout (WebSocket clients are kept alive by pings instead).
+            Connections are bounded: at most --max-connections at once (more wait to be accepted), a connection's \
+            first request head must be complete within --header-timeout of its first byte (a later one within \
+            --idle-timeout of the answer before), and a connection without a request in progress is closed after \
+            --idle-timeout (WebSocket clients are kept alive by pings instead).
 
             SIGINT or SIGTERM stop accepting connections, send every client a close frame, and exit 130.
 
