@@ -187,8 +187,8 @@ _speedo() {
 _speedo_ingest() {
     repeating_flags=()
     non_repeating_flags=(--access-log --version -h --help)
-    repeating_options=(-X)
-    non_repeating_options=(-b --brokers -t --topic --format --reject-file --max-errors --partitions --connect-timeout --listen --max-body --delivery-timeout --token-file)
+    repeating_options=(-X --allow-host --allow-origin)
+    non_repeating_options=(-b --brokers -t --topic --format --reject-file --max-errors --partitions --connect-timeout --listen --max-body --delivery-timeout --token-file --max-connections --idle-timeout --header-timeout)
     __speedo_offer_flags_options -1
 
     # Offer option value completions
@@ -228,6 +228,21 @@ _speedo_ingest() {
         return
         ;;
     '--token-file')
+        return
+        ;;
+    '--allow-host')
+        return
+        ;;
+    '--allow-origin')
+        return
+        ;;
+    '--max-connections')
+        return
+        ;;
+    '--idle-timeout')
+        return
+        ;;
+    '--header-timeout')
         return
         ;;
     esac
@@ -455,8 +470,8 @@ _speedo_watch() {
 _speedo_gateway() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
-    repeating_options=(-X --allow-origin)
-    non_repeating_options=(-b --brokers -t --topic --listen --token-file --max-lag --ping-interval)
+    repeating_options=(-X --allow-host --allow-origin)
+    non_repeating_options=(-b --brokers -t --topic --listen --token-file --max-connections --idle-timeout --header-timeout --max-lag --ping-interval)
     __speedo_offer_flags_options 0
 
     # Offer option value completions
@@ -476,7 +491,19 @@ _speedo_gateway() {
     '--token-file')
         return
         ;;
+    '--allow-host')
+        return
+        ;;
     '--allow-origin')
+        return
+        ;;
+    '--max-connections')
+        return
+        ;;
+    '--idle-timeout')
+        return
+        ;;
+    '--header-timeout')
         return
         ;;
     '--max-lag')

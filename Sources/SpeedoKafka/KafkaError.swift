@@ -36,26 +36,36 @@ package struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
     package let isRetriable: Bool
     /// The client instance is unusable and must be recreated (e.g. an idempotent producer that lost its sequence).
     package let isFatal: Bool
+    /// A failed delivery whose record may have been written all the same (librdkafka's "possibly persisted": it was
+    /// sent, but no acknowledgement came back): a resend may make a second copy.
+    package let isInDoubt: Bool
 
     package var description: String { message }
 
-    package init(code: Code, message: String, isRetriable: Bool = false, isFatal: Bool = false) {
+    package init(code: Code, message: String, isRetriable: Bool = false, isFatal: Bool = false, isInDoubt: Bool = false) {
         self.code = code
         self.message = message
         self.isRetriable = isRetriable
         self.isFatal = isFatal
+        self.isInDoubt = isInDoubt
     }
 
     /// Wraps a bare response code, classifying retriability ourselves because librdkafka only offers that
-    /// flag on `rd_kafka_error_t` objects.
-    init(_ err: rd_kafka_resp_err_t, while action: String) {
+    /// flag on `rd_kafka_error_t` objects. `inDoubt`: a delivery report said the record was possibly persisted.
+    init(_ err: rd_kafka_resp_err_t, while action: String, inDoubt: Bool = false) {
+        let advice = inDoubt ? Self.inDoubtAdvice : Self.advice(for: err)
         self.init(
             code: .librdkafka(err.rawValue),
-            message: "\(action) failed: \(String(cString: rd_kafka_err2str(err)))\(Self.advice(for: err))",
+            message: "\(action) failed: \(String(cString: rd_kafka_err2str(err)))\(advice)",
             isRetriable: Self.retriableCodes.contains(err),
-            isFatal: err == RD_KAFKA_RESP_ERR__FATAL
+            isFatal: err == RD_KAFKA_RESP_ERR__FATAL,
+            isInDoubt: inDoubt
         )
     }
+
+    private static let inDoubtAdvice =
+        "; the record was sent but not acknowledged, so it may be on the topic all the same (in doubt): a resend of a "
+        + "reading with its ts is stored once, one without ts would be stored twice"
 
     /// Takes ownership of (and destroys) an `rd_kafka_error_t`.
     init(consuming error: OpaquePointer, while action: String) {
@@ -89,7 +99,7 @@ package struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
         case RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
             "; are the brokers running and reachable? (`speedo dev up` starts a local one)"
         case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
-            "; the broker did not acknowledge in time (message.timeout.ms); sending the record again is safe"
+            "; the record was not sent before message.timeout.ms passed, so it is not on the topic: sending it again is safe"
         case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
             "; does the topic exist? create it first"
         default:

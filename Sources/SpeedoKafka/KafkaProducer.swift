@@ -75,7 +75,7 @@ package final class KafkaProducer: Sendable {
         )
         rd_kafka_conf_set_dr_msg_cb(conf.pointer) { _, message, opaque in
             guard let message, let opaque else { return }
-            Unmanaged<DeliveryContext>.fromOpaque(opaque).takeUnretainedValue().report(message.pointee)
+            Unmanaged<DeliveryContext>.fromOpaque(opaque).takeUnretainedValue().report(message)
         }
         let deliveries = DeliveryContext(handler: deliveryHandler, reportsSuccesses: reports == .everyRecord)
         let handle = try KafkaHandle(
@@ -386,10 +386,14 @@ private final class DeliveryContext: Sendable {
         self.reportsSuccesses = reportsSuccesses
     }
 
-    func report(_ message: rd_kafka_message_t) {
+    func report(_ pointer: UnsafePointer<rd_kafka_message_t>) {
+        let message = pointer.pointee
         if message.err == RD_KAFKA_RESP_ERR_NO_ERROR && !reportsSuccesses { return }
         let error = message.err == RD_KAFKA_RESP_ERR_NO_ERROR
-            ? nil : KafkaError(message.err, while: "delivering a record")
+            ? nil
+            : KafkaError(
+                message.err, while: "delivering a record",
+                inDoubt: rd_kafka_message_status(pointer) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED)
         handler(DeliveryReport(
             tag: UInt64(UInt(bitPattern: message._private)),
             topic: topicName(message.rkt),

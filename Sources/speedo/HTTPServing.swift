@@ -12,18 +12,21 @@ import Synchronization
 /// errors and count requests.
 enum HTTPServing {
     /// Builds a server on `host:port` (port 0: a free one, told to `onListening`); tests run the same application
-    /// in-process. `server` chooses the connection handling (plain HTTP/1.1, or with WebSocket upgrades).
+    /// in-process. `server` chooses the connection handling (plain HTTP/1.1 by default, where the idle timeout also
+    /// bounds a slow request head, or with WebSocket upgrades); `limits` bounds the connections either way.
     static func makeApplication<Responder: HTTPResponder>(
-        host: String, port: Int, responder: Responder, server: HTTPServerBuilder = .http1(),
-        onListening: @escaping @Sendable (String) -> Void = { _ in }
+        host: String, port: Int, limits: HTTPConnectionLimits = .standard, responder: Responder,
+        server: HTTPServerBuilder? = nil, onListening: @escaping @Sendable (String) -> Void = { _ in }
     ) -> some ApplicationProtocol where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
         var logger = Logger(label: "speedo.http")
         // Hummingbird's own notices (startup, shutdown) would duplicate ours; access lines are opt-in.
         logger.logLevel = .warning
         return Application(
             responder: responder,
-            server: server,
-            configuration: ApplicationConfiguration(address: .hostname(host, port: port)),
+            server: server ?? .http1(configuration: .init(idleTimeout: TimeAmount(limits.idleTimeout))),
+            configuration: ApplicationConfiguration(
+                address: .hostname(host, port: port),
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maximumConnections)),
             onServerRunning: { channel in
                 let bound = channel.localAddress
                 let shownHost = host.contains(":") ? "[\(host)]" : host
@@ -46,6 +49,14 @@ enum HTTPServing {
             "cannot listen on \(address): \(error)"
         }
         return CommandFailure(.unavailable, problem)
+    }
+
+    /// Listening on every interface without a token lets anyone who can reach the machine in: say so once, at start.
+    static func warnIfExposed(host: String, command: String, protected: Bool, advice: String = "pass --token-file") {
+        guard !protected, HTTPHostPolicy.isWildcard(host) else { return }
+        Terminal.note(
+            "speedo \(command): warning: listening on all interfaces (\(host)) without a token: anyone who can reach this "
+                + "machine can use it; \(advice), or listen on 127.0.0.1")
     }
 
     /// Reads `--token-file`: the file's content, trimmed, which must be printable ASCII without spaces.

@@ -26,7 +26,12 @@ struct Ingest: AsyncParsableCommand {
 
             Exit codes: 0 every line published; 65 some lines rejected (the valid ones were published); \
             69 no broker reachable within --connect-timeout; 75 some readings not confirmed by the broker \
-            (publishing them again is safe); 130 interrupted.
+            (the message says how many are in doubt: sent but not acknowledged, so possibly on the topic); \
+            130 interrupted.
+
+            Give every reading its ts, so that publishing it again is harmless: a reading resent with the \
+            same ts and speed is stored once by `consume postgres`, while one without ts gets a new ingestion \
+            time and would be stored twice.
 
             With --listen, serves the HTTP ingestion API instead (see --listen); SIGINT or SIGTERM stop \
             accepting connections, the requests in flight get their answers, the producer is flushed, and the \
@@ -121,7 +126,11 @@ private struct IngestJob: Sendable {
         }
         if summary.undelivered > 0 || stop == .producerFailed {
             var message = "\(grouped(summary.undelivered)) \(summary.undelivered == 1 ? "reading was" : "readings were") not confirmed by the broker (see above); "
-                + "publishing them again is safe"
+                + (summary.inDoubt == 0
+                    ? "none was written, so publishing them again is safe"
+                    : "\(grouped(summary.inDoubt)) of them may have been written all the same (in doubt): publishing them again "
+                        + "is harmless for readings with ts (stored once), while readings without ts get a new ingestion time "
+                        + "and would be stored twice")
             if stop == .producerFailed { message += "; reading stopped because the producer failed" }
             throw CommandFailure(.notDelivered, message)
         }

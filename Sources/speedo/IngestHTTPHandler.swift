@@ -11,6 +11,10 @@ import NIOHTTP1
 /// Pipelined requests are kept here, in order, until the one before is answered. NIO's pipelining handler would do
 /// it too, but it stops reading the socket while any response is pending, and resuming cost two `epoll_ctl` calls
 /// per request (bench/README.md). Reading stops only when a client has sent `maximumQueuedParts` ahead.
+///
+/// A client that sends requests without reading the answers would otherwise make the server keep every answer: while
+/// the socket is not writable (NIO's write buffer is past its high-water mark), requests wait in the queue unanswered,
+/// so that such a client holds at most one buffer of answers, one read of requests and `maximumQueuedParts`.
 final class IngestHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -38,7 +42,8 @@ final class IngestHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let responder: IngestHTTPResponder
     private var state = State.idle
-    /// Parts of pipelined requests that arrived while a request was waiting for its delivery.
+    /// Parts of pipelined requests that arrived while a request was waiting for its delivery, or while the client left
+    /// its answers unread.
     private var queued = CircularBuffer<HTTPServerRequestPart>()
     /// A read was asked for while the queue was full.
     private var readHeldBack = false
@@ -53,11 +58,20 @@ final class IngestHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if case .awaitingDelivery = state {
-            queued.append(part)
-        } else {
+        if !isAwaitingDelivery, queued.isEmpty, context.channel.isWritable {
             process(part, context: context)
+            finishTurn(context: context)
+        } else {
+            queued.append(part)
         }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            takeUpQueued(context: context)
+            finishTurn(context: context)
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func read(context: ChannelHandlerContext) {
@@ -71,7 +85,7 @@ final class IngestHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
         closeWhenIdle = true
-        if case .idle = state, queued.isEmpty { context.close(promise: nil) }
+        finishTurn(context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -91,6 +105,7 @@ final class IngestHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 received: .now)
             // curl asks before sending a body over 1 KiB, and waits a second for the answer otherwise.
             let expectsContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
+            context.triggerUserOutboundEvent(HTTPConnectionActivity.requestHeadReceived, promise: nil)
             switch responder.admit(exchange.request) {
             case .readBody(let format):
                 state = .readingBody(exchange, format, nil)
@@ -118,6 +133,7 @@ final class IngestHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             state = .readingBody(exchange, format, body)
         case (.end, .readingBody(let exchange, let format, let body)):
             state = .awaitingDelivery(exchange)
+            context.triggerUserOutboundEvent(HTTPConnectionActivity.requestReceived, promise: nil)
             let eventLoop = context.eventLoop
             let connection = NIOLoopBound((self, context), eventLoop: eventLoop)
             responder.ingest(body ?? ByteBuffer(), format: format) { answer in
@@ -130,7 +146,7 @@ final class IngestHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.body, .discardingBody):
             break
         case (.end, .discardingBody):
-            becomeIdle(context: context)
+            state = .idle
         case (.head, _), (.body, _), (.end, _):
             // The parser delivers a request's parts in order, and pipelined requests wait in `queued`.
             preconditionFailure("HTTP request part out of order in state \(state)")
@@ -139,21 +155,36 @@ final class IngestHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func delivered(_ answer: HTTPAnswer, for exchange: Exchange, context: ChannelHandlerContext) {
         write(answer, for: exchange, context: context)
-        becomeIdle(context: context)
+        state = .idle
+        takeUpQueued(context: context)
+        finishTurn(context: context)
     }
 
-    /// Takes up the requests that arrived meanwhile, in order, until one has to wait again.
-    private func becomeIdle(context: ChannelHandlerContext) {
-        state = .idle
-        while isActive, let part = queued.popFirst() {
+    private var isAwaitingDelivery: Bool {
+        if case .awaitingDelivery = state { true } else { false }
+    }
+
+    /// Takes up the requests that arrived meanwhile, in order, until one has to wait for its delivery or the client
+    /// for its answers.
+    private func takeUpQueued(context: ChannelHandlerContext) {
+        while isActive, !isAwaitingDelivery, context.channel.isWritable, let part = queued.popFirst() {
             process(part, context: context)
-            if case .awaitingDelivery = state { break }
         }
+    }
+
+    /// Reads again once the queue has room, and tells the deadlines (or, shutting down, closes) once nothing is left
+    /// to answer.
+    private func finishTurn(context: ChannelHandlerContext) {
         if readHeldBack, queued.count < Self.maximumQueuedParts {
             readHeldBack = false
             context.read()
         }
-        if closeWhenIdle, case .idle = state, queued.isEmpty { context.close(promise: nil) }
+        guard isActive, case .idle = state, queued.isEmpty else { return }
+        if closeWhenIdle {
+            context.close(promise: nil)
+        } else {
+            context.triggerUserOutboundEvent(HTTPConnectionActivity.awaitingRequest, promise: nil)
+        }
     }
 
     private func write(_ answer: HTTPAnswer, for exchange: Exchange, context: ChannelHandlerContext) {
@@ -187,6 +218,7 @@ final class IngestHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             path: uri.prefix { $0 != "?" },
             contentType: head.headers.first(name: "content-type"),
             contentLength: head.headers.first(name: "content-length").flatMap { Int($0) },
-            authorization: head.headers.first(name: "authorization"))
+            authorization: head.headers.first(name: "authorization"), host: head.headers.first(name: "host"),
+            origin: head.headers.first(name: "origin"))
     }
 }

@@ -12,7 +12,12 @@ struct HTTPIngestOptions: ParsableArguments {
                 (application/x-ndjson); it answers 200 only once the broker acknowledged every valid reading, \
                 and 503 with Retry-After when the queue is full or a reading was not confirmed. GET /healthz \
                 tells whether the brokers answer; GET /metrics serves Prometheus metrics. Port 0 picks a free \
-                port; the address in use is logged on stderr.
+                port; the address in use is logged on stderr. A reading not confirmed in time is answered 503 \
+                delivery-in-doubt: it may still be on the topic. Send each reading's ts: a resend of a reading \
+                with its ts is stored once, while one without ts is stamped with the time it arrives, so its \
+                resend becomes a second reading. Requests must name an IP address, localhost, the --listen host \
+                or an --allow-host name in their Host (421 otherwise), and browser pages of other origins need \
+                --allow-origin (403 otherwise).
                 """,
             valueName: "host:port"))
     var listen: String?
@@ -22,19 +27,25 @@ struct HTTPIngestOptions: ParsableArguments {
 
     @Option(parsing: .unconditional, 
         help: ArgumentHelp(
-            "How long a reading may wait for the broker's acknowledgement before its request answers 503.",
+            "How long a reading may wait for the broker's acknowledgement before its request answers 503 (in doubt).",
             valueName: "duration"))
     var deliveryTimeout: String?
 
     @Option(
         help: ArgumentHelp(
             "Require `Authorization: Bearer <token>` on /speed and /metrics; the token is the file's content, trimmed.",
-            discussion: "GET /healthz stays open, for load balancers.",
+            discussion: "GET /healthz stays open, for load balancers. Listening on all interfaces without it prints a warning.",
             valueName: "path"))
     var tokenFile: String?
 
     @Flag(help: "Log one line per HTTP request on stderr.")
     var accessLog = false
+
+    @OptionGroup
+    var hosts: HTTPHostOptions
+
+    @OptionGroup
+    var connections: HTTPLimitOptions
 
     static let defaultMaximumBodySize = 1 << 20
     static let defaultDeliveryTimeout = Duration.seconds(5)
@@ -43,6 +54,7 @@ struct HTTPIngestOptions: ParsableArguments {
     var listenOnlyOptionsGiven: [String] {
         [maxBody.map { _ in "--max-body" }, deliveryTimeout.map { _ in "--delivery-timeout" },
          tokenFile.map { _ in "--token-file" }, accessLog ? "--access-log" : nil].compactMap { $0 }
+            + hosts.given + connections.given
     }
 
     func validate() throws {

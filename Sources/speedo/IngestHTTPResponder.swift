@@ -11,6 +11,8 @@ struct IngestHTTPRequest: Sendable {
     var contentType: String?
     var contentLength: Int?
     var authorization: String?
+    var host: String?
+    var origin: String?
 }
 
 /// What to do with a request once its head is in.
@@ -26,9 +28,11 @@ enum IngestHTTPAdmission: Sendable {
 ///
 /// Status codes: 200 readings delivered (rejected ones listed), 400 malformed body or every reading rejected,
 /// 401 missing or wrong bearer token (`/speed` and `/metrics`; `/healthz` stays open for load balancers and
-/// orchestrators, and tells nothing secret), 404 unknown path, 405 wrong method (with `Allow`), 413 body over
+/// orchestrators, and tells nothing secret), 403 a browser page of a foreign Origin, 421 a Host the server does not
+/// answer for (`HTTPHostPolicy`, on every path), 404 unknown path, 405 wrong method (with `Allow`), 413 body over
 /// `--max-body`, 415 unsupported `Content-Type`, 503 with `Retry-After` when a valid reading was not confirmed by the
-/// broker (queue full, broker failure, or no acknowledgement within `--delivery-timeout`). Bodies: `SpeedReply`.
+/// broker: `queue-full` and `not-delivered` (not written), `delivery-in-doubt` (sent but not acknowledged, within
+/// `--delivery-timeout` or librdkafka's own: it may be on the topic). Bodies: `SpeedReply`.
 struct IngestHTTPResponder: Sendable {
     struct Settings: Sendable {
         var maximumBodySize: Int
@@ -36,6 +40,7 @@ struct IngestHTTPResponder: Sendable {
         /// so it normally fails an unacknowledged record itself (definitely not delivered) just before this.
         var deliveryTimeout: Duration
         var authentication: BearerTokenCheck
+        var hosts: HTTPHostPolicy
         var accessLog: Bool
         var brokers: String
         var topic: String
@@ -65,6 +70,7 @@ struct IngestHTTPResponder: Sendable {
     }
 
     func admit(_ request: IngestHTTPRequest) -> IngestHTTPAdmission {
+        if let refusal = settings.hosts.refusal(host: request.host, origin: request.origin) { return .answer(refusal.answer) }
         switch request.path {
         case "/speed":
             guard request.method == .post else { return .answer(HTTPRefusal.methodNotAllowed(allow: "POST").answer) }
@@ -166,16 +172,28 @@ struct IngestHTTPResponder: Sendable {
                 retryAfterQueueFull
             )
         }
-        let reason = delivery.records.lazy.compactMap { record -> String? in
+        let failures = delivery.records.compactMap { record -> (reason: String, inDoubt: Bool)? in
             switch record {
             case .delivered: nil
-            case .failed(let error), .notQueued(let error): error.message
-            case .unconfirmed: "no acknowledgement within --delivery-timeout"
+            case .failed(let error): (error.message, error.isInDoubt)
+            case .notQueued(let error): (error.message, false)
+            case .unconfirmed: ("no acknowledgement within --delivery-timeout", true)
             }
-        }.first ?? "not sent"
+        }
+        if let doubtful = failures.first(where: \.inDoubt) {
+            return (
+                "delivery-in-doubt",
+                "the broker did not confirm \(which) (\(doubtful.reason)); they were sent, so they may be on the topic "
+                    + "all the same: resend those listed in unconfirmed after Retry-After seconds, with their ts, which "
+                    + "makes a resend of one already stored harmless (a reading without ts is stamped when it arrives, "
+                    + "so its resend would be stored as a second reading)",
+                retryAfterNotDelivered
+            )
+        }
         return (
             "not-delivered",
-            "the broker did not confirm \(which) (\(reason)); resend those listed in unconfirmed after Retry-After seconds",
+            "the broker did not confirm \(which) (\(failures.first?.reason ?? "not sent")); none of them was written: "
+                + "resend those listed in unconfirmed after Retry-After seconds",
             retryAfterNotDelivered
         )
     }

@@ -18,8 +18,9 @@ extension Ingest {
         let deliveryTimeout = try http.parsedDeliveryTimeout()
         let responderSettings = IngestHTTPResponder.Settings(
             maximumBodySize: try http.maximumBodySize(), deliveryTimeout: deliveryTimeout,
-            authentication: BearerTokenCheck(token: try http.bearerToken()), accessLog: http.accessLog, brokers: settings.brokers.value,
-            topic: settings.topic.value)
+            authentication: BearerTokenCheck(token: try http.bearerToken()), hosts: http.hosts.policy(listenHost: host),
+            accessLog: http.accessLog, brokers: settings.brokers.value, topic: settings.topic.value)
+        let limits = try http.connections.limits()
 
         let publishing = self.publishing
         let interrupts = InterruptWatcher(stopDeadline: StopDeadline(
@@ -39,11 +40,12 @@ extension Ingest {
             settings: responderSettings, publisher: publisher, health: health, metrics: IngestHTTPMetrics())
         let server: IngestHTTPServer
         do {
-            server = try await IngestHTTPServer(host: host, port: port, responder: responder)
+            server = try await IngestHTTPServer(host: host, port: port, responder: responder, limits: limits)
         } catch {
             throw HTTPServing.listenFailure(error, on: http.listen ?? "", option: "--listen")
         }
         Terminal.note("listening on http://\(server.address), publishing to \(settings.topic.value) at \(settings.brokers.value)")
+        HTTPServing.warnIfExposed(host: host, command: "ingest", protected: http.tokenFile != nil)
         try await runOnDedicatedThread(name: "speedo-signals") { interrupts.waitForSignal() }
         try await server.shutDown()
 
@@ -87,7 +89,7 @@ final class IngestHTTPServer: Sendable {
     private let quiescing: ServerQuiescingHelper
 
     /// Binds `host:port` and starts accepting connections.
-    init(host: String, port: Int, responder: IngestHTTPResponder) async throws {
+    init(host: String, port: Int, responder: IngestHTTPResponder, limits: HTTPConnectionLimits = .standard) async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let quiescing = ServerQuiescingHelper(group: group)
         channel = try await ServerBootstrap(group: group)
@@ -95,11 +97,13 @@ final class IngestHTTPServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(limits.makeAcceptLimiter())
                     try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
                 }
             }
             .childChannelInitializer { connection in
                 connection.eventLoop.makeCompletedFuture {
+                    try connection.pipeline.syncOperations.addHandler(HTTPConnectionDeadlines(limits: limits))
                     try connection.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: false, withErrorHandling: true)
                     try connection.pipeline.syncOperations.addHandler(IngestHTTPHandler(responder: responder))

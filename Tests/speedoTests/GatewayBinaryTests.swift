@@ -46,6 +46,21 @@ import Testing
         #expect(gateway.stderr.contains("stopped on a signal"), "\(gateway.stderr)")
     }
 
+    @Test func listeningOnEveryInterfaceWithoutATokenWarns() async throws {
+        let cluster = try await runOnDedicatedThread(name: "speedo-test") { () throws -> MockCluster in
+            let cluster = try MockCluster()
+            try cluster.createTopic(name: ConnectionSettings.latestTopic, partitions: 1)
+            return cluster
+        }
+        let gateway = try BackgroundSpeedo(speedo, ["gateway", "-b", cluster.bootstrapServers, "--listen", "0.0.0.0:0"])
+        try await waitUntil("the gateway listens") { gateway.stderr.contains("listening on http://0.0.0.0:") }
+        kill(gateway.process.processIdentifier, SIGTERM)
+        _ = try await gateway.wait(timeout: .seconds(15))
+        #expect(
+            gateway.stderr.contains("speedo gateway: warning: listening on all interfaces (0.0.0.0) without a token"),
+            "\(gateway.stderr)")
+    }
+
     /// From "listening on http://127.0.0.1:PORT (…".
     private static func port(in stderr: String) -> Int? {
         guard let range = stderr.firstRange(of: "listening on http://127.0.0.1:") else { return nil }
@@ -55,7 +70,8 @@ import Testing
     @Test func badOptionsAreUsageErrors() throws {
         for arguments in [
             ["--listen", "nowhere"], ["--allow-origin", "dash.example.com"], ["--max-lag", "0s"],
-            ["--ping-interval", "soon"], ["--token-file", "/nonexistent/token"],
+            ["--ping-interval", "soon"], ["--token-file", "/nonexistent/token"], ["--allow-host", "a b"],
+            ["--idle-timeout", "0s"], ["--header-timeout", "forever"], ["--max-connections", "0"],
         ] {
             let run = try speedo.run(["gateway", "-b", "127.0.0.1:1"] + arguments, timeout: .seconds(30))
             #expect(run.status == 64, "\(arguments): \(run.stderr)")

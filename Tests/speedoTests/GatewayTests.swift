@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import SpeedoCore
 import SpeedoKafka
+import SpeedoStore
 import Testing
 
 @testable import speedo
@@ -170,10 +171,12 @@ import Testing
 
         let listed = try await GatewayFixture.make(allowedOrigins: ["https://dash.example/"])
         try await listed.withServer { port, client in
-            for origin in ["http://127.0.0.1:\(port)", "https://dash.example.evil", "null"] {
+            for origin in ["http://127.0.0.1:\(port + 1)", "https://dash.example.evil", "null"] {
                 let refused = try await handshake(port: port, path: "/ws/speed", headers: ["Origin: \(origin)"])
                 #expect(refused.status == 403, "\(origin) was let in")
             }
+            // The gateway's own page still connects when other sites are allowed.
+            #expect(try await handshake(port: port, path: "/ws/speed", headers: ["Origin: http://127.0.0.1:\(port)"]).status == 101)
             #expect(try await handshake(port: port, path: "/ws/speed", headers: ["Origin: https://DASH.example"]).status == 101)
             #expect(try await handshake(port: port, path: "/ws/speed").status == 101)
             try await listed.produce([latestState("a", speed: 3)])
@@ -181,6 +184,42 @@ import Testing
             let library = WebSocketProbe(url: "ws://127.0.0.1:\(port)/ws/speed")
             #expect(try await library.waitForMessages(1).count == 1)
             library.disconnect()
+        }
+    }
+
+    /// The issue's finding: `Host: evil.example` with `Origin: http://evil.example` was upgraded (DNS rebinding).
+    @Test func foreignHostsAreRefusedOnEveryPath() async throws {
+        let fixture = try await GatewayFixture.make()
+        try await fixture.withServer { port, client in
+            let rebinding = try await handshake(
+                port: port, path: "/ws/speed", host: "evil.example", headers: ["Origin: http://evil.example"])
+            #expect(rebinding.status == 421)
+            #expect(rebinding.body.contains(#""error":"host-not-allowed""#), "\(rebinding.body)")
+            #expect(rebinding.body.contains("--allow-host evil.example"), "\(rebinding.body)")
+            for (path, host) in [("/", "evil.example:\(port)"), ("/healthz", "evil.example")] {
+                let answer = try await runOnDedicatedThread(name: "speedo-test") {
+                    let descriptor = try LoopbackSocket.connect(port: port)
+                    defer { close(descriptor) }
+                    LoopbackSocket.send(descriptor, "GET \(path) HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+                    return LoopbackSocket.receive(descriptor, timeout: .seconds(5))
+                }
+                #expect(answer.hasPrefix("HTTP/1.1 421 "), "\(path): \(answer)")
+            }
+
+            // The normal clients: by address, by localhost, and the page's own origin.
+            #expect(try await client.get("/").status == .ok)
+            #expect(try await handshake(port: port, path: "/ws/speed").status == 101)
+            #expect(try await handshake(port: port, path: "/ws/speed", host: "localhost:\(port)",
+                headers: ["Origin: http://localhost:\(port)"]).status == 101)
+        }
+
+        let named = try await GatewayFixture.make(allowedHosts: ["dash.example"])
+        try await named.withServer { port, _ in
+            let allowed = try await handshake(
+                port: port, path: "/ws/speed", host: "dash.example:\(port)", headers: ["Origin: http://dash.example:\(port)"])
+            #expect(allowed.status == 101)
+            let other = try await handshake(port: port, path: "/ws/speed", host: "evil.example")
+            #expect(other.status == 421)
         }
     }
 

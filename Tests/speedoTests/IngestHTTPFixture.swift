@@ -56,19 +56,20 @@ final class IngestHTTPFixture: Sendable {
     func responder(maximumBodySize: Int = defaultMaximumBodySize, token: String? = nil) -> IngestHTTPResponder {
         IngestHTTPResponder(
             settings: .init(
-                maximumBodySize: maximumBodySize, deliveryTimeout: deliveryTimeout, authentication: BearerTokenCheck(token: token), accessLog: false,
-                brokers: cluster.bootstrapServers, topic: topic),
+                maximumBodySize: maximumBodySize, deliveryTimeout: deliveryTimeout, authentication: BearerTokenCheck(token: token),
+                hosts: HTTPHostPolicy(listenHost: "127.0.0.1"), accessLog: false, brokers: cluster.bootstrapServers,
+                topic: topic),
             publisher: publisher, health: health, metrics: metrics)
     }
 
     /// Runs `body` with a client connected over TCP to the server, listening on a free port of 127.0.0.1 and shut down
     /// gracefully afterwards.
     func withClient(
-        maximumBodySize: Int = defaultMaximumBodySize, token: String? = nil,
+        maximumBodySize: Int = defaultMaximumBodySize, token: String? = nil, limits: HTTPConnectionLimits = .standard,
         _ body: @escaping @Sendable (IngestHTTPClient) async throws -> Void
     ) async throws {
         let server = try await IngestHTTPServer(
-            host: "127.0.0.1", port: 0, responder: responder(maximumBodySize: maximumBodySize, token: token))
+            host: "127.0.0.1", port: 0, responder: responder(maximumBodySize: maximumBodySize, token: token), limits: limits)
         let port = server.port
         do {
             try await TestClient.withClient(host: "127.0.0.1", port: port) { client in

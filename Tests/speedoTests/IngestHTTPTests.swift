@@ -217,6 +217,39 @@ import Testing
         }
     }
 
+    /// DNS rebinding: a page of evil.example whose name now points here sends `Host: evil.example` and its Origin.
+    @Test func foreignHostsAndOriginsAreRefused() async throws {
+        let fixture = try await IngestHTTPFixture.make()
+        let ts = recentEpoch()
+        try await fixture.withClient { client in
+            let reading = #"{"sensor_id":"rebound","speed":1,"ts":\#(ts)}"#
+            let rebinding = try await client.exchangeRaw(
+                "POST /speed HTTP/1.1\r\nHost: evil.example\r\nOrigin: http://evil.example\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(reading.utf8.count)\r\nConnection: close\r\n\r\n"
+                    + reading)
+            #expect(rebinding.hasPrefix("HTTP/1.1 421 "), "\(rebinding)")
+            #expect(rebinding.contains(#""error":"host-not-allowed""#), "\(rebinding)")
+            #expect(rebinding.contains(#"Host \"evil.example\""#) && rebinding.contains("--allow-host evil.example"), "\(rebinding)")
+
+            let foreignPage = try await client.exchangeRaw(
+                "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:\(client.port)\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n")
+            #expect(foreignPage.hasPrefix("HTTP/1.1 403 "), "\(foreignPage)")
+            #expect(foreignPage.contains("--allow-origin http://evil.example"), "\(foreignPage)")
+
+            for host in ["127.0.0.1:\(client.port)", "localhost:\(client.port)", "[::1]:\(client.port)", "10.1.2.3"] {
+                let answer = try await client.exchangeRaw(
+                    "GET /healthz HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n")
+                #expect(answer.hasPrefix("HTTP/1.1 200 "), "Host \(host): \(answer)")
+            }
+            let sameOrigin = try await client.exchangeRaw(
+                "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:\(client.port)\r\nOrigin: http://127.0.0.1:\(client.port)\r\n"
+                    + "Connection: close\r\n\r\n")
+            #expect(sameOrigin.hasPrefix("HTTP/1.1 200 "), "\(sameOrigin)")
+            #expect(try await client.post(reading).status == .ok)
+        }
+        #expect(try await fixture.valuesOnTopic() == [#"{"sensor_id":"rebound","speed":1,"ts":\#(ts).0}"#])
+    }
+
     @Test func bearerTokenGuardsSpeedAndMetricsButNotHealth() async throws {
         let fixture = try await IngestHTTPFixture.make()
         try await fixture.withClient(token: "s3cret-token") { client in
@@ -373,6 +406,32 @@ import Testing
         }
         // Only what was confirmed is on the topic: the timed-out reading was never written.
         #expect(try await fixture.valuesOnTopic() == [#"{"sensor_id":"z","speed":2,"ts":\#(ts).0}"#])
+    }
+
+    /// The issue's finding: a reading answered 503 not-delivered ("sending the record again is safe") appeared on the
+    /// topic once the broker resumed. A broker that takes the record but answers late makes it in doubt.
+    @Test func sentButUnacknowledgedReadingIsInDoubt() async throws {
+        let fixture = try await IngestHTTPFixture.make(deliveryTimeout: .milliseconds(500))
+        let ts = recentEpoch()
+        try fixture.cluster.setRoundTripTime(broker: 1, milliseconds: 3_000)
+        try await fixture.withClient { client in
+            let answer = try await client.post(#"{"sensor_id":"doubt","speed":7,"ts":\#(ts)}"#)
+            #expect(answer.status == .serviceUnavailable)
+            let body = try JSONSerialization.jsonObject(with: Data(buffer: answer.body ?? ByteBuffer())) as? [String: Any]
+            #expect(body?["error"] as? String == "delivery-in-doubt", "\(answer.text)")
+            #expect(body?["unconfirmed"] as? [Int] == [0])
+            let message = body?["message"] as? String ?? ""
+            #expect(message.contains("may be on the topic all the same") && message.contains("with their ts"), "\(message)")
+            #expect(!answer.text.contains("again is safe"), "\(answer.text)")
+        }
+        try fixture.cluster.setRoundTripTime(broker: 1, milliseconds: 0)
+        // Which is what happened: the broker wrote it.
+        var values: [String] = []
+        for _ in 0..<50 where values.isEmpty {
+            values = try await fixture.valuesOnTopic()
+            if values.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(values == [#"{"sensor_id":"doubt","speed":7,"ts":\#(ts).0}"#])
     }
 
     @Test func fullQueueAnswers503WithTheReadingsToResend() async throws {

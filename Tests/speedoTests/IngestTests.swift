@@ -214,8 +214,27 @@ import Testing
         #expect(outcome.stderr.contains("12 lines read, 5 published (confirmed by the broker), 0 rejected, 7 undelivered"),
                 "\(outcome.stderr)")
         #expect(outcome.stderr.contains("<stdin>:6: not delivered:"))
+        #expect(outcome.stderr.contains("none was written, so publishing them again is safe"), "\(outcome.stderr)")
         try cluster.setBroker(1, up: true)
         #expect(try topicContents(cluster, "down").count == 5)
+    }
+
+    /// Sent, then no acknowledgement (a broker answering after 4 s, librdkafka giving up after 1 s): the records may
+    /// be on the topic, and the exit message must not call a resend safe.
+    @Test func recordsSentButNotAcknowledgedAreInDoubt() throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic(name: "doubt", partitions: 1)
+        let ingest = try RunningIngest(["-b", cluster.bootstrapServers, "-t", "doubt", "-X", "message.timeout.ms=1000"])
+        try ingest.write(lines: 0..<2)
+        try waitForRecords(cluster, topic: "doubt", count: 2)
+        try cluster.setRoundTripTime(broker: 1, milliseconds: 4_000)
+        try ingest.write(lines: 2..<5)
+        let outcome = try ingest.finish()
+        try cluster.setRoundTripTime(broker: 1, milliseconds: 0)
+        #expect(outcome.status == 75, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("<stdin>:3: in doubt:"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("3 of them may have been written all the same (in doubt)"), "\(outcome.stderr)")
+        #expect(!outcome.stderr.contains("again is safe"), "\(outcome.stderr)")
     }
 
     @Test func recordsSentWhileTheBrokerIsBrieflyDownAreDelivered() throws {

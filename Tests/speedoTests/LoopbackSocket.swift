@@ -48,3 +48,68 @@ enum LoopbackSocket {
         return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
     }
 }
+
+extension LoopbackSocket {
+    /// Sends all of `text`; false when the connection broke first.
+    @discardableResult
+    static func send(_ descriptor: Int32, _ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard count > 0 else { return false }
+            sent += count
+        }
+        return true
+    }
+
+    /// Waits up to `timeout` for the server to end the connection, throwing away what it sends meanwhile; true when
+    /// it did.
+    static func waitForClose(_ descriptor: Int32, timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while ContinuousClock.now < deadline {
+            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 20) == 1 else { continue }
+            if recv(descriptor, &buffer, buffer.count, 0) <= 0 { return true }
+        }
+        return false
+    }
+
+    /// What the server sends within `timeout`, up to the end of the first answer's head at least.
+    static func receive(_ descriptor: Int32, timeout: Duration) -> String {
+        let deadline = ContinuousClock.now + timeout
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while ContinuousClock.now < deadline, !String(decoding: received, as: UTF8.self).contains("\r\n\r\n") {
+            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 20) == 1 else { continue }
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            guard count > 0 else { break }
+            received.append(contentsOf: buffer[..<count])
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
+    /// Connects with a small receive buffer and sends `request` up to `count` times without reading anything, until
+    /// the server stops taking them (a send blocked for `stall`). Returns the open descriptor, which the caller closes,
+    /// and how many requests went out.
+    static func flood(port: Int, request: String, count: Int, stall: Duration) throws -> (descriptor: Int32, sent: Int) {
+        let descriptor = try connect(port: port, receiveBuffer: 4096)
+        var timeout = timeval(tv_sec: Int(stall.components.seconds), tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let perChunk = 1_000
+        let chunk = Array(String(repeating: request, count: perChunk).utf8)
+        var sentBytes = 0
+        var chunkOffset = 0
+        while sentBytes < count / perChunk * chunk.count {
+            let written = chunk[chunkOffset...].withUnsafeBytes {
+                Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
+            guard written > 0 else { break }
+            sentBytes += written
+            chunkOffset = (chunkOffset + written) % chunk.count
+        }
+        return (descriptor, sentBytes / request.utf8.count)
+    }
+}

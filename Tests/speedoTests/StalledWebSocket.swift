@@ -9,8 +9,13 @@ final class StalledWebSocket: Sendable {
     /// The server's answer to the handshake, up to the blank line.
     let responseHead: String
 
-    static func open(port: Int, path: String = "/ws/speed", headers: [String] = []) async throws -> StalledWebSocket {
-        try await runOnDedicatedThread(name: "speedo-test") { try StalledWebSocket(port: port, path: path, headers: headers) }
+    /// `host`: the Host header, 127.0.0.1:PORT when nil.
+    static func open(
+        port: Int, path: String = "/ws/speed", host: String? = nil, headers: [String] = []
+    ) async throws -> StalledWebSocket {
+        try await runOnDedicatedThread(name: "speedo-test") {
+            try StalledWebSocket(port: port, path: path, host: host ?? "127.0.0.1:\(port)", headers: headers)
+        }
     }
 
     /// The status code of the handshake's answer (101 when upgraded).
@@ -18,10 +23,10 @@ final class StalledWebSocket: Sendable {
         Int(responseHead.split(separator: " ", maxSplits: 2).dropFirst().first ?? "") ?? 0
     }
 
-    private init(port: Int, path: String, headers: [String]) throws {
+    private init(port: Int, path: String, host: String, headers: [String]) throws {
         let descriptor = try LoopbackSocket.connect(port: port, receiveBuffer: 2048)
         self.descriptor = descriptor
-        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
             + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
             + headers.map { $0 + "\r\n" }.joined() + "\r\n"
         _ = request.withCString { send(descriptor, $0, strlen($0), 0) }
@@ -62,8 +67,8 @@ extension Array where Element == UInt8 {
 
 /// Attempts a WebSocket handshake on a connection of its own; returns the answer's status and body (a refusal's
 /// JSON, or nothing after a 101).
-func handshake(port: Int, path: String, headers: [String] = []) async throws -> (status: Int, body: String) {
-    let client = try await StalledWebSocket.open(port: port, path: path, headers: headers)
+func handshake(port: Int, path: String, host: String? = nil, headers: [String] = []) async throws -> (status: Int, body: String) {
+    let client = try await StalledWebSocket.open(port: port, path: path, host: host, headers: headers)
     guard client.status != 101 else { return (101, "") }
     let (bytes, _) = try await client.drain(timeout: .milliseconds(500))
     return (client.status, String(decoding: bytes, as: UTF8.self))

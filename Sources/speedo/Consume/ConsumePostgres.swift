@@ -152,6 +152,9 @@ struct ConsumePostgres: AsyncParsableCommand {
         _ metrics: HistoryMetrics, on listen: String, while body: @escaping @Sendable () async throws -> HistoryPumpOutcome
     ) async throws -> HistoryPumpOutcome {
         let (host, port) = try ListenAddress.parse(listen, option: "--metrics-listen")
+        HTTPServing.warnIfExposed(
+            host: host, command: "consume postgres", protected: false,
+            advice: "its metrics name topics, partitions and lag: keep the port behind a firewall")
         let (listening, announce) = AsyncStream<Void>.makeStream()
         let application = HTTPServing.makeApplication(
             host: host, port: port, responder: HistoryMetricsResponder(metrics: metrics),

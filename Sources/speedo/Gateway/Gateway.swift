@@ -28,8 +28,16 @@ struct Gateway: AsyncParsableCommand {
 
             With --token-file, /ws/speed and /metrics need the token: `Authorization: Bearer <token>`, or \
             ?token=<token> on /ws/speed (browsers cannot set headers on a WebSocket). A browser's WebSocket is accepted \
-            only from the gateway's own pages unless --allow-origin names the site (scheme://host[:port]); clients \
-            that send no Origin, or a ws:// or wss:// one (not browsers), are accepted.
+            only from the gateway's own pages and the sites named with --allow-origin (scheme://host[:port]); clients \
+            that send no Origin, or a ws:// or wss:// one (not browsers), are accepted. Every request must name in \
+            its Host an IP address, localhost, the --listen host or a name given with --allow-host (421 otherwise): \
+            a web page cannot reach the gateway by re-pointing its own name at it (DNS rebinding). Listening on all \
+            interfaces without --token-file prints a warning.
+
+            Connections are bounded: at most --max-connections at once (more wait to be accepted), a connection's \
+            first request head must be complete within --header-timeout of its first byte (a later one within \
+            --idle-timeout of the answer before), and a connection without a request in progress is closed after \
+            --idle-timeout (WebSocket clients are kept alive by pings instead).
 
             SIGINT or SIGTERM stop accepting connections, send every client a close frame, and exit 130.
 
@@ -52,12 +60,11 @@ struct Gateway: AsyncParsableCommand {
         "Require this token (the file's content, trimmed) on /ws/speed and /metrics.", valueName: "path"))
     var tokenFile: String?
 
-    @Option(
-        name: .customLong("allow-origin"),
-        help: ArgumentHelp(
-            "Accept browser WebSockets from pages of this origin, e.g. https://dash.example.com (repeatable).",
-            valueName: "origin"))
-    var allowedOrigins: [String] = []
+    @OptionGroup(title: "Clients")
+    var hosts: HTTPHostOptions
+
+    @OptionGroup(title: "Connections")
+    var connections: HTTPLimitOptions
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
         "Close a client whose oldest undelivered update has waited longer than this.", valueName: "duration"))
@@ -70,9 +77,6 @@ struct Gateway: AsyncParsableCommand {
         _ = try ListenAddress.parse(listen)
         _ = try lagLimit()
         _ = try pingEvery()
-        for origin in allowedOrigins where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
-            throw ValidationError("--allow-origin takes scheme://host[:port], e.g. https://dash.example.com (got \(origin))")
-        }
     }
 
     private func lagLimit() throws -> Duration {
@@ -88,12 +92,13 @@ struct Gateway: AsyncParsableCommand {
         let (host, port) = try ListenAddress.parse(listen)
         let admission = GatewayAdmission(
             authentication: BearerTokenCheck(token: try tokenFile.map(HTTPServing.bearerToken(fromFile:))),
-            allowedOrigins: allowedOrigins)
+            hosts: hosts.policy(listenHost: host))
+        let limits = try connections.limits()
         let maxLag = try lagLimit()
         let serverSettings = GatewayServer.Settings(
             admission: admission,
             pingInterval: try pingEvery(),
-            closeTimeout: .seconds(5))
+            closeTimeout: .seconds(5), limits: limits)
         let hub = GatewayHub(maxLag: maxLag, metrics: GatewayMetrics())
         let topic = GatewayHub.topic
 
@@ -101,13 +106,14 @@ struct Gateway: AsyncParsableCommand {
             try hub.follow(KafkaConfiguration(settings))
         }
         let application = HTTPServing.makeApplication(
-            host: host, port: port,
+            host: host, port: port, limits: limits,
             responder: GatewayResponder(admission: admission, hub: hub, brokers: settings.brokers.value, topic: topic),
             server: GatewayServer.builder(settings: serverSettings, hub: hub),
             onListening: { address in
                 Terminal.note("listening on http://\(address) (WebSocket ws://\(address)\(GatewayAdmission.path)), "
                     + "following \(topic) at \(settings.brokers.value)")
             })
+        HTTPServing.warnIfExposed(host: host, command: "gateway", protected: tokenFile != nil)
         // Notices a client that fell behind even when no update comes to reveal it.
         let sweeper = Task {
             while !Task.isCancelled {

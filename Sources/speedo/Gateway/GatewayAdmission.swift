@@ -24,58 +24,23 @@ struct GatewaySubscription: Sendable, Equatable {
 }
 
 /// Decides, before a WebSocket upgrade, whether `GET /ws/speed` may proceed, and with which subscription: the
-/// Origin (403), the bearer token (401) and the query (400), in that order. The same answer is given to the
-/// upgrade (which goes ahead only when admitted) and to the plain HTTP response a refused client gets.
+/// Host and Origin (421, 403: `HTTPHostPolicy`), the bearer token (401) and the query (400), in that order. The same
+/// answer is given to the upgrade (which goes ahead only when admitted) and to the plain HTTP response a refused client
+/// gets.
 struct GatewayAdmission: Sendable {
     static let path = "/ws/speed"
 
     let authentication: BearerTokenCheck
-    /// `--allow-origin`, normalised (lower case, no trailing slash); empty: same origin only.
-    let allowedOrigins: Set<String>
+    let hosts: HTTPHostPolicy
 
-    init(authentication: BearerTokenCheck, allowedOrigins: [String]) {
-        self.authentication = authentication
-        self.allowedOrigins = Set(allowedOrigins.map(Self.normalisedOrigin))
-    }
-
-    /// `host` is the request's Host (its authority), compared with `origin` when no origin list is given.
+    /// `host` is the request's Host (its authority).
     func admit(uri: URI, authorization: String?, origin: String?, host: String?) -> Result<GatewaySubscription, HTTPRefusal> {
-        if let refusal = originRefusal(origin, host: host) { return .failure(refusal) }
+        if let refusal = hosts.refusal(host: host, origin: origin) { return .failure(refusal) }
         let parameters = uri.queryParameters
         if let refusal = authentication.refusal(authorization: authorization, queryToken: parameters["token"]) {
             return .failure(refusal)
         }
         return Self.subscription(parameters)
-    }
-
-    /// Browsers always send Origin on a WebSocket handshake, the origin of the page (http, https, or `null`), which a
-    /// page cannot forge. Other clients send none, or (some WebSocket libraries) one of their own with a ws or wss
-    /// scheme, which no page has: they are let through, the token is what guards them.
-    private func originRefusal(_ origin: String?, host: String?) -> HTTPRefusal? {
-        guard let origin else { return nil }
-        let normalised = Self.normalisedOrigin(origin)
-        if normalised.hasPrefix("ws://") || normalised.hasPrefix("wss://") { return nil }
-        if allowedOrigins.isEmpty {
-            let originHost = normalised.split(separator: "://", maxSplits: 1).dropFirst().first
-            if let originHost, let host, originHost == host.lowercased() { return nil }
-            return HTTPRefusal(
-                status: .forbidden, code: "origin-not-allowed",
-                message: "pages from \(EscapedText.quoted(origin)) may not connect: only pages served by this gateway may; "
-                    + "start it with --allow-origin \(EscapedText.escape(origin)) to let that site in")
-        }
-        guard allowedOrigins.contains(normalised) else {
-            return HTTPRefusal(
-                status: .forbidden, code: "origin-not-allowed",
-                message: "pages from \(EscapedText.quoted(origin)) may not connect; the gateway allows "
-                    + allowedOrigins.sorted().joined(separator: ", ") + " (--allow-origin)")
-        }
-        return nil
-    }
-
-    private static func normalisedOrigin(_ origin: String) -> String {
-        var text = origin.lowercased()
-        while text.hasSuffix("/") { text.removeLast() }
-        return text
     }
 
     private static let usage = "use sensor=ID (repeatable), sensors=GLOB (e.g. sensors=truck-*), format=json|number and token=TOKEN"

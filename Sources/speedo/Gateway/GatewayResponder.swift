@@ -21,11 +21,14 @@ struct GatewayResponder: HTTPResponder {
 
     private func dispatch(_ request: Request) -> (String, HTTPAnswer) {
         let path = request.uri.path
+        if let refusal = admission.hosts.refusal(host: request.head.authority, origin: request.headers[.origin]) {
+            return (Self.route(of: path), refusal.answer)
+        }
         switch path {
         case "/", GatewayAdmission.path, "/healthz", "/metrics":
             guard request.method == .get else { return (path, HTTPRefusal.methodNotAllowed(allow: "GET").answer) }
         default:
-            return ("other", HTTPReply.error(
+            return (Self.route(of: path), HTTPReply.error(
                 .notFound, "not-found",
                 "no such resource; the gateway serves GET / (a live page), GET /ws/speed (WebSocket), GET /healthz and GET /metrics"))
         }
@@ -48,6 +51,14 @@ struct GatewayResponder: HTTPResponder {
                 .upgradeRequired, "upgrade-required",
                 "\(GatewayAdmission.path) is a WebSocket: connect with a WebSocket client (ws://HOST:PORT\(GatewayAdmission.path))",
                 headers: [.upgrade: "websocket"]))
+        }
+    }
+
+    /// The path for the gateway's own paths, `other` for the rest, so that scanners cannot grow the label set.
+    private static func route(of path: String) -> String {
+        switch path {
+        case "/", GatewayAdmission.path, "/healthz", "/metrics": path
+        default: "other"
         }
     }
 

@@ -15,6 +15,7 @@ enum GatewayServer {
         var pingInterval: Duration
         /// How long a closing client has to answer the close frame.
         var closeTimeout: Duration
+        var limits: HTTPConnectionLimits
     }
 
     /// The socket send buffer of a WebSocket connection: a few seconds of every sensor's updates.
@@ -23,6 +24,7 @@ enum GatewayServer {
     static func builder(settings: Settings, hub: GatewayHub) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
             let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
+                http1: .init(idleTimeout: TimeAmount(settings.limits.idleTimeout)),
                 ws: WebSocketServerConfiguration(
                     autoPing: .enabled(timePeriod: settings.pingInterval), closeTimeout: settings.closeTimeout))
             let webSocket = HTTP1WebSocketUpgradeChannel(responder: responder, configuration: configuration) { head, channel, _ in
@@ -32,7 +34,7 @@ enum GatewayServer {
                     await serve(subscription, channel: channel, hub: hub, inbound: inbound, outbound: outbound)
                 }
             }
-            return GatewayChildChannel(webSocket: webSocket, admission: settings.admission)
+            return GatewayChildChannel(webSocket: webSocket, admission: settings.admission, limits: settings.limits)
         }
     }
 
@@ -81,8 +83,10 @@ extension GatewayAdmission {
     }
 }
 
-/// Hummingbird's HTTP/1.1-with-WebSocket channel, with one change: a refused upgrade is answered by the gateway's
-/// HTTP responder (400, 401, 403 with a JSON message) instead of an empty 400.
+/// Hummingbird's HTTP/1.1-with-WebSocket channel, with two changes: a refused upgrade is answered by the gateway's
+/// HTTP responder (400, 401, 403, 421 with a JSON message) instead of an empty 400, and the first request is timed
+/// (`HTTPConnectionDeadlines`), which Hummingbird leaves untimed until it knows whether the connection upgrades; its
+/// own idle timeout takes over for later requests, WebSocket pings after an upgrade.
 ///
 /// It does so by taking the `Upgrade` header off a request that `GatewayAdmission` refuses, before the upgrade
 /// handler sees it: the request then goes through as plain HTTP, and the responder, deciding the same way, answers
@@ -92,12 +96,14 @@ private struct GatewayChildChannel: ServerChildChannel {
 
     let webSocket: HTTP1WebSocketUpgradeChannel
     let admission: GatewayAdmission
+    let limits: HTTPConnectionLimits
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         webSocket.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let operations = channel.pipeline.syncOperations
             let upgrader = try operations.handler(
                 type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
+            try operations.addHandler(HTTPConnectionDeadlines(limits: limits), position: .first)
             try operations.addHandler(RefusedUpgradeFilter(admission: admission), position: .before(upgrader))
             return value
         }
@@ -108,7 +114,8 @@ private struct GatewayChildChannel: ServerChildChannel {
     }
 }
 
-/// Sees the first request head of a connection, before the upgrade handler.
+/// Sees the first request head of a connection, before the upgrade handler; from there on, the connection's deadlines
+/// are Hummingbird's.
 private final class RefusedUpgradeFilter: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -127,6 +134,7 @@ private final class RefusedUpgradeFilter: ChannelInboundHandler, RemovableChanne
         if head.headers.contains(name: "upgrade") && !admits(head) {
             head.headers.remove(name: "upgrade")
         }
+        context.triggerUserOutboundEvent(HTTPConnectionActivity.handedOver, promise: nil)
         context.fireChannelRead(wrapInboundOut(.head(head)))
         // Only a connection's first request can upgrade.
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)

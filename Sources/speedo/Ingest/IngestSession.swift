@@ -12,6 +12,8 @@ final class DeliveryTally: Sendable {
 
     private let inputNames: [String]
     private let failed = Atomic<Int>(0)
+    /// Failures where the record was sent but not acknowledged: it may be on the topic all the same.
+    private let inDoubt = Atomic<Int>(0)
 
     init(inputNames: [String]) {
         self.inputNames = inputNames
@@ -20,6 +22,7 @@ final class DeliveryTally: Sendable {
     static func tag(input: Int, line: Int) -> UInt64 { UInt64(input) << lineBits | UInt64(line) }
 
     var failedCount: Int { failed.load(ordering: .relaxed) }
+    var inDoubtCount: Int { inDoubt.load(ordering: .relaxed) }
 
     var record: @Sendable (DeliveryReport) -> Void {
         { [self] report in
@@ -30,10 +33,12 @@ final class DeliveryTally: Sendable {
     /// A reading that never reached the producer (interrupted while waiting for room, or refused).
     func noteFailure(tag: UInt64, _ error: any Error) {
         let previous = failed.add(1, ordering: .relaxed).oldValue
+        let doubtful = (error as? KafkaError)?.isInDoubt == true
+        if doubtful { inDoubt.add(1, ordering: .relaxed) }
         guard previous < Self.reportedFailureLimit else { return }
         let name = inputNames[Int(tag >> Self.lineBits)]
         let line = tag & (1 << Self.lineBits - 1)
-        var message = "\(name):\(line): not delivered: \(error)"
+        var message = "\(name):\(line): \(doubtful ? "in doubt" : "not delivered"): \(error)"
         if previous + 1 == Self.reportedFailureLimit { message += " (further failures are only counted)" }
         Terminal.note(message)
     }
@@ -56,6 +61,8 @@ struct IngestSession {
     struct Summary {
         var rejected: Int
         var undelivered: Int
+        /// Of `undelivered`, those that may be on the topic all the same.
+        var inDoubt: Int
         var text: String
     }
 
@@ -222,7 +229,7 @@ struct IngestSession {
             + "\(grouped(rejected)) rejected, \(grouped(undelivered)) undelivered in "
             + String(format: "%.2f", seconds) + " s (\(grouped(rate)) lines/s)"
         progress.clear()
-        return Summary(rejected: rejected, undelivered: undelivered, text: text)
+        return Summary(rejected: rejected, undelivered: undelivered, inDoubt: tally.inDoubtCount, text: text)
     }
 
     private mutating func note(_ message: String) {
