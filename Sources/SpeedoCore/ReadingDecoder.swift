@@ -1,3 +1,17 @@
+/// The time given to a reading that carries no `ts` (or a null or empty one).
+package enum MissingTime: Sendable {
+    /// When it was received, kept apart per sensor: what ingest gives it.
+    case received(ReceptionStamps)
+    /// The time of the record it was read from (its Kafka timestamp), when that is a valid reading time: reading the
+    /// record again gives it the same time, so a replay or a second writer stores it under the same key.
+    case recorded(Timestamp)
+
+    /// `recorded` at a Kafka timestamp (milliseconds), when the record has one.
+    package static func recorded(kafkaTimestampMs: Int64?) -> MissingTime? {
+        kafkaTimestampMs.map { .recorded(Timestamp(microseconds: $0 * 1_000)) }
+    }
+}
+
 package enum InputFormat: String, Sendable, CaseIterable {
     case ndjson
     case csv
@@ -20,14 +34,14 @@ package struct ReadingDecoder: Sendable {
     private var hasSeenContent = false
     /// Reused for strings with escapes (JSON `\u…`, CSV `""`), so they cost no allocation after the first.
     private var scratch: [UInt8] = []
-    /// Times readings without `ts` (or with a null or empty one); nil gives them `now` as it is, which only a reader
-    /// that stores nothing may do (two such readings of one sensor would share a key in the history).
-    private let stamps: ReceptionStamps?
+    /// The time of readings without `ts` (or with a null or empty one); nil gives them `now` as it is, which only a
+    /// reader that stores nothing may do (two such readings of one sensor would share a key in the history).
+    private let missingTime: MissingTime?
 
     /// With `format` nil, the first non-blank line decides: `{` means NDJSON, anything else CSV.
-    package init(format: InputFormat? = nil, stamps: ReceptionStamps? = nil) {
+    package init(format: InputFormat? = nil, missingTime: MissingTime? = nil) {
         self.format = format
-        self.stamps = stamps
+        self.missingTime = missingTime
     }
 
     package mutating func decode(line: UnsafeRawBufferPointer, now: Timestamp) -> LineOutcome {
@@ -63,9 +77,9 @@ package struct ReadingDecoder: Sendable {
 
     /// One JSON object, as in a Kafka record value written by `ingest` or by another producer.
     package static func decode(
-        value: UnsafeRawBufferPointer, now: Timestamp, stamps: ReceptionStamps? = nil
+        value: UnsafeRawBufferPointer, now: Timestamp, missingTime: MissingTime? = nil
     ) -> Result<Reading, Rejection> {
-        var decoder = ReadingDecoder(format: .ndjson, stamps: stamps)
+        var decoder = ReadingDecoder(format: .ndjson, missingTime: missingTime)
         do throws(Rejection) {
             return .success(try decoder.decodeJSON(value, now: now))
         } catch {
@@ -73,14 +87,16 @@ package struct ReadingDecoder: Sendable {
         }
     }
 
-    package static func decode(value: [UInt8], now: Timestamp) -> Result<Reading, Rejection> {
-        value.withUnsafeBytes { decode(value: $0, now: now) }
+    package static func decode(
+        value: [UInt8], now: Timestamp, missingTime: MissingTime? = nil
+    ) -> Result<Reading, Rejection> {
+        value.withUnsafeBytes { decode(value: $0, now: now, missingTime: missingTime) }
     }
 
     /// A JSON array of objects (an HTTP body such as `[{…},{…}]`): one result per element, in order.
     /// Fails as a whole only when the body is not a well-formed array.
     package static func decodeArray(
-        value: UnsafeRawBufferPointer, now: Timestamp, stamps: ReceptionStamps? = nil
+        value: UnsafeRawBufferPointer, now: Timestamp, missingTime: MissingTime? = nil
     ) -> Result<[Result<Reading, Rejection>], Rejection> {
         Result { () throws(Rejection) in
             var scanner = JSONScanner(value)
@@ -95,7 +111,7 @@ package struct ReadingDecoder: Sendable {
                 while true {
                     scanner.skipWhitespace()
                     let element = try scanner.scanValue()
-                    results.append(decode(value: element.text(in: value), now: now, stamps: stamps))
+                    results.append(decode(value: element.text(in: value), now: now, missingTime: missingTime))
                     scanner.skipWhitespace()
                     guard let separator = scanner.peek() else { throw scanner.malformed("unexpected end of body") }
                     scanner.advance()
@@ -169,7 +185,12 @@ package struct ReadingDecoder: Sendable {
 
     /// The time of a reading that came without one.
     private func stamp(_ sensorID: String, now: Timestamp) -> Timestamp {
-        stamps?.stamp(sensorID, receivedAt: now) ?? now
+        switch missingTime {
+        case .received(let stamps): stamps.stamp(sensorID, receivedAt: now)
+        case .recorded(let time) where time >= ReadingRules.earliestTime && time <= now + ReadingRules.allowedFutureSkew:
+            time
+        case .recorded, nil: now
+        }
     }
 
     @inline(__always)

@@ -75,11 +75,11 @@ enum SpeedBodyDecoder {
         guard let first else { return .success([]) }
         switch body[first] {
         case UInt8(ascii: "["):
-            return ReadingDecoder.decodeArray(value: body, now: now, stamps: stamps)
+            return ReadingDecoder.decodeArray(value: body, now: now, missingTime: .received(stamps))
                 .map { $0.enumerated().map { SpeedBodyItem(index: $0.offset, line: nil, outcome: $0.element) } }
                 .mapError { malformed($0, in: body) }
         case UInt8(ascii: "{"):
-            let outcome = ReadingDecoder.decode(value: body, now: now, stamps: stamps)
+            let outcome = ReadingDecoder.decode(value: body, now: now, missingTime: .received(stamps))
             if case .failure(let rejection) = outcome, rejection.code == .malformedLine {
                 return .failure(malformed(rejection, in: body))
             }
@@ -94,7 +94,7 @@ enum SpeedBodyDecoder {
         _ body: UnsafeRawBufferPointer, now: Timestamp, stamps: ReceptionStamps
     ) -> [SpeedBodyItem] {
         var splitter = LineSplitter(maximumLineLength: max(body.count, 1))
-        var decoder = ReadingDecoder(format: .ndjson, stamps: stamps)
+        var decoder = ReadingDecoder(format: .ndjson, missingTime: .received(stamps))
         var items: [SpeedBodyItem] = []
         func take(_ line: LineSplitter.Line) {
             let outcome: Result<Reading, Rejection>

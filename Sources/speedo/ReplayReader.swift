@@ -64,7 +64,8 @@ struct ReplayReader {
                 if record.offset + 1 >= ends[partition] { finish(record.partition) }
                 counts.records += 1
                 progress?.advance(offsets: 1)
-                guard let value = record.value, case .success(let reading) = ReadingDecoder.decode(value: value, now: now)
+                guard let value = record.value, case .success(let reading) = ReadingDecoder.decode(
+                        value: value, now: now, missingTime: .recorded(kafkaTimestampMs: record.timestampMs))
                 else {
                     counts.invalid += 1
                     return

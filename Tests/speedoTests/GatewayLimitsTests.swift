@@ -12,7 +12,7 @@ import Testing
         try await fixture.withServer { port, _ in
             let closedAfter = try await slowHeaderClient(port: port)
             let elapsed = try #require(closedAfter, "a client sending a header line every 100 ms was never disconnected")
-            #expect(elapsed >= .milliseconds(280) && elapsed < .seconds(2), "closed after \(elapsed)")
+            #expect(elapsed >= .milliseconds(950) && elapsed < .seconds(5), "closed after \(elapsed)")
         }
     }
 

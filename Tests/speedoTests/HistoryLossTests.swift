@@ -25,6 +25,25 @@ import Testing
         #expect(try rows.map { try $0.double("speed") } == [10, 20, 30])
     }
 
+    /// A record without `ts` written by another producer takes its Kafka timestamp: read a second time (offsets
+    /// reset), it is the same row, not a second one stamped with the reader's clock.
+    @Test func foreignRecordsWithoutTimeKeepTheirRecordTimeWhenReadAgain() async throws {
+        let stack = try await HistoryStack(partitions: 1)
+        let sent = (Int64(Date().timeIntervalSince1970) - 60) * 1_000 + 123
+        try produceRecords(
+            [TestRecord(key: "foreign-1", value: #"{"sensor_id":"foreign-1","speed":33}"#, timestampMs: sent)],
+            to: stack.topic, on: stack.cluster)
+        for round in 0..<2 {
+            let run = try stack.speedo.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stderr.contains(round == 0 ? "(1 new, 0 already there)" : "(0 new, 1 already there)"), "\(run.stderr)")
+            _ = try await stack.query("UPDATE speedo_consumer_offsets SET next_offset = 0")
+        }
+        let rows = try await stack.query(
+            "SELECT (extract(epoch FROM ts) * 1000)::bigint AS ms FROM speed_readings WHERE sensor_id = 'foreign-1'")
+        #expect(try rows.map { try $0.int("ms") } == [Int(sent)])
+    }
+
     /// The HTTP body decoder stamps a sensor's readings apart within one array, and across requests.
     @Test func httpBodiesStampEachReadingOfASensorApart() throws {
         let stamps = ReceptionStamps()

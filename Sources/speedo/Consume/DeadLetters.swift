@@ -33,7 +33,9 @@ enum RecordVerdict {
 
 extension ConsumedRecord {
     func verdict(now: Timestamp) -> RecordVerdict {
-        switch ReadingDecoder.decode(value: value ?? [], now: now) {
+        // A reading without `ts` (from another producer) takes its record's Kafka timestamp, never the reader's
+        // clock: read again (a replay, a second writer after a rebalance) it then has the same key.
+        switch ReadingDecoder.decode(value: value ?? [], now: now, missingTime: .recorded(kafkaTimestampMs: timestampMs)) {
         case .failure(let rejection):
             return .invalid(DeadLetter(record: self, code: rejection.code.rawValue, reason: rejection.description))
         case .success(let reading):

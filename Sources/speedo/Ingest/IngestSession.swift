@@ -147,7 +147,7 @@ struct IngestSession {
 
     private mutating func read(_ input: InputStream, index: Int, buffer: UnsafeMutableRawBufferPointer) throws {
         var splitter = LineSplitter()
-        var decoder = ReadingDecoder(format: format, stamps: stamps)
+        var decoder = ReadingDecoder(format: format, missingTime: .received(stamps))
         while true {
             switch try input.read(into: buffer, interrupts: interrupts, slice: ProgressLine.interval) {
             case .bytes(let count):
