@@ -22,6 +22,47 @@ import Testing
         try exerciseLifecycle(speedo, state: state.path)
     }
 
+    /// A broker killed behind speedo's back comes back on the same address, and clients that kept running (a
+    /// consumer and a producer nobody told) carry on with the new, empty broker.
+    @Test func brokerComesBackOnTheSameAddressForRunningClients() async throws {
+        let state = try TemporaryDirectory()
+        let speedo = SpeedoBinary(environment: ["XDG_STATE_HOME": state.path])
+        defer { _ = try? speedo.run(["dev", "down"]) }
+        let up = try speedo.run(["dev", "up"])
+        try #require(up.status == 0, "dev up failed: \(up.stderr)")
+        let brokers = try #require(try devEnvironment(speedo)["SPEEDO_BROKERS"])
+
+        let consumed = try TemporaryFile()
+        let consumer = try BackgroundSpeedo(speedo, ["consume", "stdout", "-b", brokers], standardOutput: consumed.path)
+        let producer = try BackgroundSpeedo(
+            speedo, ["simulate", "--sensors", "2", "--rate", "2", "--prefix", "restart-", "-b", brokers])
+        try await waitUntil(timeout: .seconds(30), "the consumer reading the producer's readings") {
+            consumed.contents().contains("restart-")
+        }
+
+        let killed = try recordedBrokerPID(state: state.path)
+        kill(killed, SIGKILL)
+        try waitUntilGone(killed)
+        let again = try speedo.run(["dev", "up"])
+        try #require(again.status == 0, "dev up after a kill failed: \(again.stderr)")
+        #expect(again.stdout.contains("broker    started   \(brokers) "), "not on the same address: \(again.stdout)")
+        #expect(try devEnvironment(speedo)["SPEEDO_BROKERS"] == brokers)
+
+        // The new broker started empty: readings of the producer on it were published after the restart.
+        try await waitUntil(timeout: .seconds(60), "the running simulate publishing to the new broker") {
+            let read = try SpeedoBinary.execute(
+                ["kcat", "-C", "-b", brokers, "-t", "speed-events", "-e", "-q", "-f", "%k\\n"], timeout: .seconds(10))
+            return read.stdout.contains("restart-")
+        }
+        let ingest = try speedo.run(["ingest", "-b", brokers], input: "{\"sensor_id\":\"after-restart\",\"speed\":42}\n")
+        #expect(ingest.status == 0, "ingest to the new broker failed: \(ingest.stderr)")
+        try await waitUntil(timeout: .seconds(60), "the running consumer reading a reading sent after the restart") {
+            consumed.contents().contains("\"after-restart\"")
+        }
+        #expect(consumer.process.isRunning, "the consumer ended: \(consumer.stderr)")
+        #expect(producer.process.isRunning, "the producer ended: \(producer.stderr)")
+    }
+
     private func exerciseLifecycle(_ speedo: SpeedoBinary, state: String) throws {
         defer { _ = try? speedo.run(["dev", "down"]) }
 

@@ -15,6 +15,9 @@ struct DevStatus: ParsableCommand {
         case .running(let record):
             let answering = TCPProbe.accepts(record.bootstrapServers) ? "" : ", NOT accepting connections"
             print("broker    running   \(record.bootstrapServers) (pid \(record.pid)\(answering))")
+            if let mock = record.mockBootstrapServers {
+                print("          the same address after every restart; forwarded to the mock cluster at \(mock)")
+            }
             print("          in memory: keeps about 5 MiB or 100,000 record batches per partition (some 35,000 "
                 + "readings at a low rate) and drops the oldest beyond that, as retention would")
         case .stale(let record):
