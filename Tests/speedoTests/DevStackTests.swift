@@ -63,6 +63,31 @@ import Testing
         #expect(producer.process.isRunning, "the producer ended: \(producer.stderr)")
     }
 
+    /// The dev topics are sized for the demo's 20 sensors at 1 Hz: a partition of its own for each keeps a working
+    /// day of its readings within the mock's limit (README, `dev status`); two in one partition would halve it.
+    @Test func demoSensorsEachGetAPartitionOfTheirOwn() throws {
+        let state = try TemporaryDirectory()
+        let speedo = SpeedoBinary(environment: ["XDG_STATE_HOME": state.path])
+        defer { _ = try? speedo.run(["dev", "down"]) }
+        let up = try speedo.run(["dev", "up"])
+        try #require(up.status == 0, "dev up failed: \(up.stderr)")
+        let brokers = try #require(try devEnvironment(speedo)["SPEEDO_BROKERS"])
+
+        let simulate = try speedo.run(["simulate", "--sensors", "20", "--rate", "100", "--count", "40", "-b", brokers])
+        try #require(simulate.status == 0, "simulate failed: \(simulate.stderr)")
+        let read = try SpeedoBinary.execute(
+            ["kcat", "-C", "-b", brokers, "-t", "speed-events", "-e", "-q", "-f", "%k %p\\n"])
+        try #require(read.status == 0, "kcat -C failed: \(read.stderr)")
+        var partitionsBySensor: [String: Set<String>] = [:]
+        for line in read.stdout.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            partitionsBySensor[String(fields[0]), default: []].insert(String(fields[1]))
+        }
+        #expect(partitionsBySensor.count == 20, "\(read.stdout)")
+        let partitions = partitionsBySensor.values.flatMap { $0 }
+        #expect(Set(partitions).count == 20, "sensors share partitions: \(partitionsBySensor)")
+    }
+
     private func exerciseLifecycle(_ speedo: SpeedoBinary, state: String) throws {
         defer { _ = try? speedo.run(["dev", "down"]) }
 

@@ -19,8 +19,14 @@ struct ServeBroker: ParsableCommand {
     @Option(parsing: .unconditional, help: "How many mock brokers to run.")
     var brokers = 1
 
-    @Option(parsing: .unconditional, help: "Partitions of the readings topic.")
-    var partitions: Int32 = 6
+    /// The mock keeps 5 MiB per partition: about 38,000 readings sent one per batch, as a sensor at 1 Hz sends them
+    /// (measured by scripts/dev-broker-capacity.sh), which is 10.5 hours of one sensor but 5.3 of two. 64 is the
+    /// smallest power of two (so that 2, 4 or 8 history writers split it evenly) under which librdkafka's default
+    /// partitioner (CRC32 of the key) gives each of the demo's sensors, sensor-0 to sensor-19, a partition of its own.
+    static let defaultPartitions: Int32 = 64
+
+    @Option(parsing: .unconditional, help: "Partitions of the readings and latest-state topics.")
+    var partitions = defaultPartitions
 
     func validate() throws {
         try OptionBounds.check(brokers, "--brokers", 1...16)
