@@ -13,6 +13,8 @@ struct DevStack {
 
     var brokerRecordPath: String { directory + "/broker.json" }
     var brokerLogPath: String { directory + "/broker.log" }
+    /// Kept across restarts and `dev down`: the port clients were given.
+    var brokerPortPath: String { directory + "/broker-port" }
 
     func postgres() throws(LocalPostgresError) -> LocalPostgres {
         try LocalPostgres(directory: directory + "/postgres")
@@ -47,6 +49,8 @@ struct DevStack {
         var pid: Int32
         var bootstrapServers: String
         var startedAt: Date
+        /// Where the mock cluster itself listens (what Kafka metadata advertises), behind `bootstrapServers`.
+        var mockBootstrapServers: String?
     }
 
     enum BrokerState: Equatable {
@@ -80,6 +84,38 @@ struct DevStack {
 
     func removeBrokerRecord() {
         try? FileManager.default.removeItem(atPath: brokerRecordPath)
+    }
+
+    static func brokerAddress(port: UInt16) -> String { "127.0.0.1:\(port)" }
+
+    /// The port the dev broker was given the last time, if any.
+    func rememberedBrokerPort() -> UInt16? {
+        (try? String(contentsOfFile: brokerPortPath, encoding: .utf8))
+            .flatMap { UInt16($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// Listens on the remembered broker port, so that running clients and exported SPEEDO_BROKERS reach the new
+    /// broker; on a new free port (then remembered) the first time, or when another process took the old one.
+    func bindBrokerListener() throws -> LoopbackListener {
+        if let remembered = rememberedBrokerPort() {
+            do {
+                return try LoopbackListener.bind(port: remembered)
+            } catch .portTaken {
+                Terminal.note(
+                    "speedo dev broker: port \(remembered), the dev broker's address until now, is taken by another "
+                        + "process (`ss -ltnp 'sport = :\(remembered)'` names it); listening on a new port instead")
+            } catch {
+                throw CommandFailure(.unavailable, "the dev broker cannot listen: \(error)")
+            }
+        }
+        let listener: LoopbackListener
+        do {
+            listener = try LoopbackListener.bind(port: 0)
+        } catch {
+            throw CommandFailure(.unavailable, "the dev broker cannot listen on a loopback port: \(error)")
+        }
+        try String(listener.port).write(toFile: brokerPortPath, atomically: true, encoding: .utf8)
+        return listener
     }
 
     /// Starts `speedo dev serve-broker` detached from us and waits until its record appears and its

@@ -22,6 +22,72 @@ import Testing
         try exerciseLifecycle(speedo, state: state.path)
     }
 
+    /// A broker killed behind speedo's back comes back on the same address, and clients that kept running (a
+    /// consumer and a producer nobody told) carry on with the new, empty broker.
+    @Test func brokerComesBackOnTheSameAddressForRunningClients() async throws {
+        let state = try TemporaryDirectory()
+        let speedo = SpeedoBinary(environment: ["XDG_STATE_HOME": state.path])
+        defer { _ = try? speedo.run(["dev", "down"]) }
+        let up = try speedo.run(["dev", "up"])
+        try #require(up.status == 0, "dev up failed: \(up.stderr)")
+        let brokers = try #require(try devEnvironment(speedo)["SPEEDO_BROKERS"])
+
+        let consumed = try TemporaryFile()
+        let consumer = try BackgroundSpeedo(speedo, ["consume", "stdout", "-b", brokers], standardOutput: consumed.path)
+        let producer = try BackgroundSpeedo(
+            speedo, ["simulate", "--sensors", "2", "--rate", "2", "--prefix", "restart-", "-b", brokers])
+        try await waitUntil(timeout: .seconds(30), "the consumer reading the producer's readings") {
+            consumed.contents().contains("restart-")
+        }
+
+        let killed = try recordedBrokerPID(state: state.path)
+        kill(killed, SIGKILL)
+        try waitUntilGone(killed)
+        let again = try speedo.run(["dev", "up"])
+        try #require(again.status == 0, "dev up after a kill failed: \(again.stderr)")
+        #expect(again.stdout.contains("broker    started   \(brokers) "), "not on the same address: \(again.stdout)")
+        #expect(try devEnvironment(speedo)["SPEEDO_BROKERS"] == brokers)
+
+        // The new broker started empty: readings of the producer on it were published after the restart.
+        try await waitUntil(timeout: .seconds(60), "the running simulate publishing to the new broker") {
+            let read = try SpeedoBinary.execute(
+                ["kcat", "-C", "-b", brokers, "-t", "speed-events", "-e", "-q", "-f", "%k\\n"], timeout: .seconds(10))
+            return read.stdout.contains("restart-")
+        }
+        let ingest = try speedo.run(["ingest", "-b", brokers], input: "{\"sensor_id\":\"after-restart\",\"speed\":42}\n")
+        #expect(ingest.status == 0, "ingest to the new broker failed: \(ingest.stderr)")
+        try await waitUntil(timeout: .seconds(60), "the running consumer reading a reading sent after the restart") {
+            consumed.contents().contains("\"after-restart\"")
+        }
+        #expect(consumer.process.isRunning, "the consumer ended: \(consumer.stderr)")
+        #expect(producer.process.isRunning, "the producer ended: \(producer.stderr)")
+    }
+
+    /// The dev topics are sized for the demo's 20 sensors at 1 Hz: a partition of its own for each keeps a working
+    /// day of its readings within the mock's limit (README, `dev status`); two in one partition would halve it.
+    @Test func demoSensorsEachGetAPartitionOfTheirOwn() throws {
+        let state = try TemporaryDirectory()
+        let speedo = SpeedoBinary(environment: ["XDG_STATE_HOME": state.path])
+        defer { _ = try? speedo.run(["dev", "down"]) }
+        let up = try speedo.run(["dev", "up"])
+        try #require(up.status == 0, "dev up failed: \(up.stderr)")
+        let brokers = try #require(try devEnvironment(speedo)["SPEEDO_BROKERS"])
+
+        let simulate = try speedo.run(["simulate", "--sensors", "20", "--rate", "100", "--count", "40", "-b", brokers])
+        try #require(simulate.status == 0, "simulate failed: \(simulate.stderr)")
+        let read = try SpeedoBinary.execute(
+            ["kcat", "-C", "-b", brokers, "-t", "speed-events", "-e", "-q", "-f", "%k %p\\n"])
+        try #require(read.status == 0, "kcat -C failed: \(read.stderr)")
+        var partitionsBySensor: [String: Set<String>] = [:]
+        for line in read.stdout.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            partitionsBySensor[String(fields[0]), default: []].insert(String(fields[1]))
+        }
+        #expect(partitionsBySensor.count == 20, "\(read.stdout)")
+        let partitions = partitionsBySensor.values.flatMap { $0 }
+        #expect(Set(partitions).count == 20, "sensors share partitions: \(partitionsBySensor)")
+    }
+
     private func exerciseLifecycle(_ speedo: SpeedoBinary, state: String) throws {
         defer { _ = try? speedo.run(["dev", "down"]) }
 

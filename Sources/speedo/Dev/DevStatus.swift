@@ -15,8 +15,12 @@ struct DevStatus: ParsableCommand {
         case .running(let record):
             let answering = TCPProbe.accepts(record.bootstrapServers) ? "" : ", NOT accepting connections"
             print("broker    running   \(record.bootstrapServers) (pid \(record.pid)\(answering))")
-            print("          in memory: keeps about 5 MiB or 100,000 record batches per partition (some 35,000 "
-                + "readings at a low rate) and drops the oldest beyond that, as retention would")
+            if let mock = record.mockBootstrapServers {
+                print("          the same address after every restart; forwarded to the mock cluster at \(mock)")
+            }
+            print("          in memory: keeps 5 MiB or 100,000 record batches per partition and drops the oldest "
+                + "beyond that, as retention would: about 38,000 readings sent one per batch (10.5 hours of a sensor at 1 Hz "
+                + "alone in its partition, as each of the demo's 20 is)")
         case .stale(let record):
             allRunning = false
             print("broker    stopped   (stale record of pid \(record.pid); `speedo dev up` repairs it)")

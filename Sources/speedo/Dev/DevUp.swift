@@ -28,7 +28,14 @@ struct DevUp: ParsableCommand {
             Terminal.note("speedo: the dev broker recorded as pid \(record.pid) is gone; starting a new one")
             fallthrough
         case .stopped:
+            let previousAddress = stack.rememberedBrokerPort().map(DevStack.brokerAddress(port:))
             let record = try stack.startBroker()
+            if let previousAddress, previousAddress != record.bootstrapServers {
+                Terminal.note(
+                    "speedo: the dev broker's address changed from \(previousAddress) to \(record.bootstrapServers): "
+                        + "another process took the old port (see \(stack.brokerLogPath)); give clients the new one "
+                        + "(eval \"$(speedo dev env)\")")
+            }
             return "broker    started   \(record.bootstrapServers) (mock Kafka cluster, pid \(record.pid), records kept in memory)"
         }
     }

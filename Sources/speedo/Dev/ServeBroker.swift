@@ -3,7 +3,8 @@ import Foundation
 import SpeedoCore
 import SpeedoKafka
 
-/// The background half of `speedo dev up`: keeps a mock Kafka cluster alive until SIGTERM.
+/// The background half of `speedo dev up`: keeps a mock Kafka cluster alive until SIGTERM, reached through a port
+/// that stays the same across restarts (the mock picks a new one each time and cannot be told which).
 struct ServeBroker: ParsableCommand {
     static let commandName = "serve-broker"
     static let configuration = CommandConfiguration(
@@ -18,8 +19,14 @@ struct ServeBroker: ParsableCommand {
     @Option(parsing: .unconditional, help: "How many mock brokers to run.")
     var brokers = 1
 
-    @Option(parsing: .unconditional, help: "Partitions of the readings topic.")
-    var partitions: Int32 = 6
+    /// The mock keeps 5 MiB per partition: about 38,000 readings sent one per batch, as a sensor at 1 Hz sends them
+    /// (measured by scripts/dev-broker-capacity.sh), which is 10.5 hours of one sensor but 5.3 of two. 64 is the
+    /// smallest power of two (so that 2, 4 or 8 history writers split it evenly) under which librdkafka's default
+    /// partitioner (CRC32 of the key) gives each of the demo's sensors, sensor-0 to sensor-19, a partition of its own.
+    static let defaultPartitions: Int32 = 64
+
+    @Option(parsing: .unconditional, help: "Partitions of the readings and latest-state topics.")
+    var partitions = defaultPartitions
 
     func validate() throws {
         try OptionBounds.check(brokers, "--brokers", 1...16)
@@ -35,9 +42,13 @@ struct ServeBroker: ParsableCommand {
         try cluster.createTopic(name: events, partitions: partitions)
         try cluster.createTopic(name: ConnectionSettings.latestTopic, partitions: partitions)
         try cluster.createTopic(name: ConnectionSettings.deadLetterTopic(for: events), partitions: 1)
+        let listener = try stack.bindBrokerListener()
+        TCPForwarder(listener: listener, targetPort: try Self.firstPort(of: cluster.bootstrapServers)).start()
+        let address = DevStack.brokerAddress(port: listener.port)
         try stack.writeBrokerRecord(
-            .init(pid: getpid(), bootstrapServers: cluster.bootstrapServers, startedAt: Date()))
-        Terminal.note("speedo dev broker: mock Kafka cluster listening on \(cluster.bootstrapServers)")
+            .init(pid: getpid(), bootstrapServers: address, startedAt: Date(), mockBootstrapServers: cluster.bootstrapServers))
+        Terminal.note(
+            "speedo dev broker: mock Kafka cluster listening on \(cluster.bootstrapServers), reached through \(address)")
 
         var wake = pollfd(fd: interrupts.wakeDescriptor, events: Int16(POLLIN), revents: 0)
         while !interrupts.isInterrupted {
@@ -46,5 +57,12 @@ struct ServeBroker: ParsableCommand {
         stack.removeBrokerRecord()
         Terminal.note("speedo dev broker: stopping on signal \(interrupts.signal ?? 0)")
         withExtendedLifetime(cluster) {}
+    }
+
+    private static func firstPort(of bootstrapServers: String) throws -> UInt16 {
+        guard let first = bootstrapServers.split(separator: ",").first, let colon = first.lastIndex(of: ":"),
+            let port = UInt16(first[first.index(after: colon)...])
+        else { throw CommandFailure(.unavailable, "the mock cluster gave no port to forward to: \(bootstrapServers)") }
+        return port
     }
 }
