@@ -14,11 +14,11 @@ import Testing
     @Test func readingsWithoutTimeBecomeOneRowEach() async throws {
         let stack = try await HistoryStack()
         let lines = ["10", "20", "30"].map { "{\"sensor_id\":\"dupts-1\",\"speed\":\($0)}" }.joined(separator: "\n")
-        let ingest = try stack.speedo.run(
+        let ingest = try await stack.run(
             ["ingest", "-b", stack.cluster.bootstrapServers, "-t", stack.topic], input: lines + "\n")
         #expect(ingest.status == 0, "\(ingest.stderr)")
 
-        let run = try stack.speedo.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
+        let run = try await stack.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("stored 3 rows (3 new, 0 already there)"), "\(run.stderr)")
         let rows = try await stack.query("SELECT speed FROM speed_readings WHERE sensor_id = 'dupts-1' ORDER BY ts")
@@ -30,11 +30,13 @@ import Testing
     @Test func foreignRecordsWithoutTimeKeepTheirRecordTimeWhenReadAgain() async throws {
         let stack = try await HistoryStack(partitions: 1)
         let sent = (Int64(Date().timeIntervalSince1970) - 60) * 1_000 + 123
-        try produceRecords(
-            [TestRecord(key: "foreign-1", value: #"{"sensor_id":"foreign-1","speed":33}"#, timestampMs: sent)],
-            to: stack.topic, on: stack.cluster)
+        try await runOnDedicatedThread {
+            try produceRecords(
+                [TestRecord(key: "foreign-1", value: #"{"sensor_id":"foreign-1","speed":33}"#, timestampMs: sent)],
+                to: stack.topic, on: stack.cluster)
+        }
         for round in 0..<2 {
-            let run = try stack.speedo.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
+            let run = try await stack.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
             #expect(run.status == 0, "\(run.stderr)")
             #expect(run.stderr.contains(round == 0 ? "(1 new, 0 already there)" : "(0 new, 1 already there)"), "\(run.stderr)")
             _ = try await stack.query("UPDATE speedo_consumer_offsets SET next_offset = 0")
@@ -71,9 +73,10 @@ import Testing
         let first = Reading(sensorID: "car-7", speed: 50, timestamp: at)
         var other = first
         other.speed = 80
-        try stack.produce([first, first, other, Reading(sensorID: "car-8", speed: 1, timestamp: at)])
+        let records = [first, first, other, Reading(sensorID: "car-8", speed: 1, timestamp: at)]
+        try await runOnDedicatedThread { try stack.produce(records) }
 
-        let run = try stack.speedo.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
+        let run = try await stack.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("error: conflict (speed-events[0]@2)"), "\(run.stderr)")
         #expect(run.stderr.contains("NOT STORED: 1 conflicting readings"), "\(run.stderr)")
@@ -86,7 +89,7 @@ import Testing
         #expect(try recorded.first?.double("speed") == 80)
         #expect(try recorded.first?.int("offset") == 2)
 
-        let letters = try SpeedoBinary.execute([
+        let letters = try await stack.execute([
             "kcat", "-C", "-b", stack.cluster.bootstrapServers, "-t", "speed-events.dlq", "-e", "-q",
             "-f", "%h %s\n",
         ])
@@ -94,7 +97,7 @@ import Testing
         #expect(letters.stdout.contains("\"speed\":80"), "\(letters.stdout)")
 
         // status: a warning, not a failure.
-        let check = try stack.status(["--check"])
+        let check = try await stack.status(["--check"])
         #expect(check.status == 1, "\(check.stdout)\(check.stderr)")
         #expect(check.stdout.hasPrefix("SPEEDO WARNING - 1 conflicting reading recorded"), "\(check.stdout)")
     }
@@ -112,19 +115,19 @@ import Testing
                 key: "pad-\(index % 10)",
                 value: "{\"sensor_id\":\"pad-\(index % 10)\",\"speed\":1,\"ts\":\(start + Int64(index)),\"pad\":\"\(padding)\"}")
         }
-        try produceRecords(records, to: stack.topic, on: stack.cluster)
+        try await runOnDedicatedThread { try produceRecords(records, to: stack.topic, on: stack.cluster) }
         let low = try #require(try stack.lowWatermarks()[0])
         try #require(low > 0, "the broker kept every record; the test needs it to drop the oldest")
         // The group had stored everything before offset 100 when it stopped.
         _ = try await stack.query(
             "INSERT INTO speedo_consumer_offsets (group_id, topic, partition, next_offset) VALUES ('speedo-history', 'speed-events', 0, 100)")
 
-        let stop = try stack.speedo.run(stack.consumeArguments(["--exit-at-end", "--on-gap", "stop"]))
+        let stop = try await stack.run(stack.consumeArguments(["--exit-at-end", "--on-gap", "stop"]))
         #expect(stop.status == 65, "\(stop.stderr)")
         #expect(stop.stderr.contains("speed-events[0] offsets 100–\(low - 1)"), "\(stop.stderr)")
         #expect(try await stack.stored().rows == 0)
 
-        let run = try stack.speedo.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
+        let run = try await stack.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("error: speed-events[0] offsets 100–\(low - 1)"), "\(run.stderr)")
         #expect(run.stderr.contains("\(grouped(Int(low - 100))) records removed by the brokers"), "\(run.stderr)")
@@ -132,16 +135,16 @@ import Testing
         let gaps = try await stack.query("SELECT first_offset, last_offset FROM speedo_history_gaps")
         #expect(try gaps.map { [try $0.int("first_offset"), try $0.int("last_offset")] } == [[100, Int(low) - 1]])
 
-        let status = try stack.status()
+        let status = try await stack.status()
         #expect(status.stdout.contains("NOT STORED: 1 gap not acknowledged"), "\(status.stdout)")
-        let critical = try stack.status(["--check"])
+        let critical = try await stack.status(["--check"])
         #expect(critical.status == 2, "\(critical.stdout)\(critical.stderr)")
         #expect(critical.stdout.hasPrefix("SPEEDO CRITICAL - 1 gap not acknowledged"), "\(critical.stdout)")
 
-        let acknowledged = try stack.speedo.run(["db", "gaps", "--acknowledge", "-d", stack.databaseURL])
+        let acknowledged = try await stack.run(["db", "gaps", "--acknowledge", "-d", stack.databaseURL])
         #expect(acknowledged.status == 0, "\(acknowledged.stderr)")
         #expect(acknowledged.stdout.contains("speed-events"), "\(acknowledged.stdout)")
-        let ok = try stack.status(["--check"])
+        let ok = try await stack.status(["--check"])
         #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
     }
 
@@ -150,28 +153,28 @@ import Testing
     @Test func offsetsBeyondTheEndAreNamedAndResetExplicitly() async throws {
         let stack = try await HistoryStack(partitions: 1)
         let readings = makeReadings(count: 160, sensors: 4)
-        try stack.produce(readings)
+        try await runOnDedicatedThread { try stack.produce(readings) }
         _ = try await stack.query(
             "INSERT INTO speedo_consumer_offsets (group_id, topic, partition, next_offset) VALUES ('speedo-history', 'speed-events', 0, 75636)")
 
-        let status = try stack.status()
+        let status = try await stack.status()
         #expect(status.stdout.contains("BEYOND END by 75,476"), "\(status.stdout)")
-        let check = try stack.status(["--check"])
+        let check = try await stack.status(["--check"])
         #expect(check.status == 2, "\(check.stdout)")
         #expect(check.stdout.contains("stored offset 75636 beyond the end 160"), "\(check.stdout)")
 
-        let refused = try stack.speedo.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
+        let refused = try await stack.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
         #expect(refused.status == 65, "\(refused.stderr)")
         #expect(refused.stderr.contains("resumes speed-events[0] at offset 75636"), "\(refused.stderr)")
         #expect(refused.stderr.contains("speedo db reset-offsets"), "\(refused.stderr)")
         #expect(try await stack.stored().rows == 0)
 
-        let reset = try stack.speedo.run([
+        let reset = try await stack.run([
             "db", "reset-offsets", "--to", "earliest", "-b", stack.cluster.bootstrapServers, "-d", stack.databaseURL,
         ])
         #expect(reset.status == 0, "\(reset.stderr)")
         #expect(reset.stdout.contains("speed-events[0]  75636 -> earliest"), "\(reset.stdout)")
-        let run = try stack.speedo.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
+        let run = try await stack.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try await stack.stored().rows == 160)
     }
@@ -210,25 +213,26 @@ import Testing
         var writer = try BackgroundSpeedo(stack.speedo, stack.consumeArguments(["--batch-size", "500"]))
         try await waitUntil(timeout: .seconds(30), "first rows") { try await stack.stored().rows > 0 }
         let withoutTime = (0..<3_000).map { "{\"sensor_id\":\"bare-\($0 % 20)\",\"speed\":\($0 % 300)}" }
-        let ingest = { () throws in
-            let run = try stack.speedo.run(
+        let ingest = { () async throws in
+            let run = try await stack.run(
                 ["ingest", "-b", stack.cluster.bootstrapServers, "-t", stack.topic],
                 input: withoutTime.joined(separator: "\n") + "\n")
             #expect(run.status == 0, "\(run.stderr)")
         }
-        try ingest()
+        try await ingest()
 
         writer.kill9()
         writer = try BackgroundSpeedo(stack.speedo, stack.consumeArguments(["--batch-size", "500"]))
         // Ten readings at the sensor and time of readings already sent, with other speeds.
         var conflicting = Array(readings[100..<110])
         for index in conflicting.indices { conflicting[index].speed = 1_000 - conflicting[index].speed + 0.5 }
-        try stack.produce(conflicting)
+        let conflictingReadings = conflicting
+        try await runOnDedicatedThread { try stack.produce(conflictingReadings) }
 
         try stack.cluster.setBroker(1, up: false)
         try await Task.sleep(for: .seconds(2))
         try stack.cluster.setBroker(1, up: true)
-        try ingest()
+        try await ingest()
         let postgres = stack.postgres
         try await runOnDedicatedThread { try postgres.stop(mode: .immediate) }
         try await Task.sleep(for: .milliseconds(500))
@@ -244,9 +248,8 @@ import Testing
         #expect(try await writer.wait(timeout: .seconds(30)) == 130, "\(writer.stderr)")
 
         // The topic, read back by an independent client: each key's first reading in topic order is the row.
-        let dump = try SpeedoBinary.execute(
-            ["kcat", "-C", "-b", stack.cluster.bootstrapServers, "-t", stack.topic, "-e", "-q", "-f", "%p %o %s\n"],
-            timeout: .seconds(60))
+        let dump = try await stack.execute(
+            ["kcat", "-C", "-b", stack.cluster.bootstrapServers, "-t", stack.topic, "-e", "-q", "-f", "%p %o %s\n"])
         var records: [(partition: Int, offset: Int, reading: Reading)] = []
         for line in dump.stdout.split(separator: "\n") {
             let fields = line.split(separator: " ", maxSplits: 2)
@@ -315,8 +318,20 @@ import Testing
 }
 
 extension HistoryStack {
+    /// `speedo` against this stack, waited for on a thread of its own: a test that blocked the concurrency pool's
+    /// two threads on a child process would starve every in-process server of the other tests running meanwhile.
+    func run(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(60)) async throws -> SpeedoBinary.Outcome {
+        let speedo = self.speedo
+        return try await runOnDedicatedThread { try speedo.run(arguments, input: input, timeout: timeout) }
+    }
+
     /// `speedo status` against this stack.
-    func status(_ extra: [String] = []) throws -> SpeedoBinary.Outcome {
-        try speedo.run(["status", "-b", cluster.bootstrapServers, "-d", databaseURL] + extra)
+    func status(_ extra: [String] = []) async throws -> SpeedoBinary.Outcome {
+        try await run(["status", "-b", cluster.bootstrapServers, "-d", databaseURL] + extra)
+    }
+
+    /// Another program (kcat), off the concurrency pool likewise.
+    func execute(_ command: [String]) async throws -> SpeedoBinary.Outcome {
+        try await runOnDedicatedThread { try SpeedoBinary.execute(command) }
     }
 }

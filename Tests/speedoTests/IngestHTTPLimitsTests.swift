@@ -9,7 +9,9 @@ import Testing
 /// short timeouts, over raw sockets: slow headers, idle connections and connections beyond the limit.
 ///
 /// The timeouts are short, but not so short that a busy event loop (the full suite shares NIO's threads between
-/// its servers, one of them serving a thousand WebSocket clients) passes them before it reads a prompt request.
+/// its servers, one of them serving a thousand WebSocket clients) passes them before it reads a prompt request; and
+/// answers are awaited generously, since the gateway answers from a task on the concurrency pool, which the start of
+/// a full run (dozens of PostgreSQL clusters and brokers coming up) can keep busy for seconds.
 @Suite struct IngestHTTPLimitsTests {
     static let limits = HTTPConnectionLimits(
         maximumConnections: 3, idleTimeout: .seconds(3), headerTimeout: .seconds(1))
@@ -64,7 +66,7 @@ func idleConnectionsAreClosed(port: Int) async throws {
         let answered = try LoopbackSocket.connect(port: port)
         defer { close(answered) }
         LoopbackSocket.send(answered, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        let answer = LoopbackSocket.receive(answered, timeout: .seconds(5))
+        let answer = LoopbackSocket.receive(answered, timeout: .seconds(20))
         let closedEarly = LoopbackSocket.waitForClose(answered, timeout: .milliseconds(1_500))
         return (
             answer, closedEarly, closedEarly || LoopbackSocket.waitForClose(answered, timeout: .seconds(8)),
@@ -84,13 +86,13 @@ func connectionsBeyondTheLimitWait(port: Int, limit: Int, path: String = "/healt
         defer { held.forEach { close($0) } }
         // The first one is accepted and served while the limit is reached.
         LoopbackSocket.send(held[0], "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        let first = LoopbackSocket.receive(held[0], timeout: .seconds(10))
+        let first = LoopbackSocket.receive(held[0], timeout: .seconds(20))
 
         let extra = try LoopbackSocket.connect(port: port)
         defer { close(extra) }
         LoopbackSocket.send(extra, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         let early = LoopbackSocket.receive(extra, timeout: .milliseconds(300))
-        return (first, early, early.isEmpty ? LoopbackSocket.receive(extra, timeout: .seconds(10)) : early)
+        return (first, early, early.isEmpty ? LoopbackSocket.receive(extra, timeout: .seconds(20)) : early)
     }
     #expect(first.hasPrefix("HTTP/1.1 "), "a connection within the limit got no answer: \(first)")
     #expect(early.isEmpty, "a connection beyond the limit was served at once: \(early)")

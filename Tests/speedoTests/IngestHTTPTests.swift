@@ -411,14 +411,16 @@ import Testing
     /// The issue's finding: a reading answered 503 not-delivered ("sending the record again is safe") appeared on the
     /// topic once the broker resumed. A broker that takes the record but answers late makes it in doubt.
     @Test func sentButUnacknowledgedReadingIsInDoubt() async throws {
-        let fixture = try await IngestHTTPFixture.make(deliveryTimeout: .seconds(1))
+        // Probes of the slowed broker would take the connection's in-flight slots, and the reading would wait unsent
+        // (not in doubt); the margins are wide for a fully loaded machine.
+        let fixture = try await IngestHTTPFixture.make(deliveryTimeout: .seconds(3), healthProbes: .seconds(60))
         let ts = recentEpoch()
         try await fixture.withClient { client in
             // Connection and the topic's metadata first: with the broker slowed down, fetching them would take
             // longer than the delivery timeout, and the reading would not be sent at all (not in doubt).
             let warmUp = try await client.post(#"{"sensor_id":"warm-up","speed":1,"ts":\#(ts)}"#)
             try #require(warmUp.status == .ok, "\(warmUp.text)")
-            try fixture.cluster.setRoundTripTime(broker: 1, milliseconds: 4_000)
+            try fixture.cluster.setRoundTripTime(broker: 1, milliseconds: 10_000)
             let answer = try await client.post(#"{"sensor_id":"doubt","speed":7,"ts":\#(ts)}"#)
             #expect(answer.status == .serviceUnavailable)
             let body = try JSONSerialization.jsonObject(with: Data(buffer: answer.body ?? ByteBuffer())) as? [String: Any]
