@@ -23,21 +23,15 @@ final class IngestHTTPFixture: Sendable {
 
     let deliveryTimeout: Duration
 
-    /// `healthProbes`: how often `/healthz`'s probe asks the broker. Each probe is a request on the producer's
-    /// connection, and librdkafka sends no more than `max.in.flight` requests at once on it: against a slowed broker,
-    /// frequent probes take every slot and a reading waits unsent.
     static func make(
-        deliveryTimeout: Duration = .seconds(5), properties: [(String, String)] = [],
-        healthProbes: Duration = .milliseconds(100)
+        deliveryTimeout: Duration = .seconds(5), properties: [(String, String)] = []
     ) async throws -> IngestHTTPFixture {
         try await runOnDedicatedThread(name: "speedo-test") {
-            try IngestHTTPFixture(deliveryTimeout: deliveryTimeout, properties: properties, healthProbes: healthProbes)
+            try IngestHTTPFixture(deliveryTimeout: deliveryTimeout, properties: properties)
         }
     }
 
-    private init(
-        deliveryTimeout: Duration, properties: [(String, String)], healthProbes: Duration
-    ) throws(KafkaError) {
+    private init(deliveryTimeout: Duration, properties: [(String, String)]) throws(KafkaError) {
         self.deliveryTimeout = deliveryTimeout
         let cluster = try MockCluster()
         self.cluster = cluster
@@ -49,7 +43,7 @@ final class IngestHTTPFixture: Sendable {
                 properties: IngestHTTPServer.producerDefaults(deliveryTimeout: deliveryTimeout) + properties),
             topic: topic)
         try publisher.waitForBrokers(timeout: .seconds(10))
-        health = BrokerHealth(publisher: publisher, interval: healthProbes, initial: .reachable)
+        health = BrokerHealth(probe: try publisher.makeBrokerProbe(), interval: .milliseconds(100), initial: .reachable)
     }
 
     static let defaultMaximumBodySize = 1 << 20
