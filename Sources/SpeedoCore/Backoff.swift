@@ -48,6 +48,9 @@ package struct Backoff: Sendable, Equatable {
         initialDelay: .milliseconds(200), multiplier: 2, maximumDelay: .seconds(5), jitter: 0.2,
         maximumAttempts: 12, deadline: .seconds(30))
 
+    /// A short command's connection (`history`, `db …`): retried for 10 s, never more than 2 s apart.
+    package static let command = Backoff(maximumDelay: .seconds(2), maximumAttempts: nil, deadline: .seconds(10))
+
     /// The delay after `failedAttempts` failures, before jitter: `initialDelay * multiplier^(n-1)`,
     /// capped at `maximumDelay`.
     package func baseDelay(afterFailedAttempts failedAttempts: Int) -> Duration {

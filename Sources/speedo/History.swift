@@ -186,7 +186,7 @@ private struct HistorySliceRead: Sendable {
     /// A server that is still starting is waited for, briefly: `history` is interactive.
     static func connect(_ url: String) throws(PostgresError) -> PostgresConnection {
         try PostgresConnection.connect(
-            url, retry: Backoff(maximumDelay: .seconds(2), maximumAttempts: nil, deadline: .seconds(10))
+            url, retry: .command
         ) { Terminal.note("speedo: \($0)") }
     }
 

@@ -37,7 +37,7 @@ struct DbGaps: AsyncParsableCommand {
         let url = try ConnectionSettings.resolve(kafka: nil, database: database).databaseURL.value
         let (all, acknowledge) = (self.all, self.acknowledge)
         let gaps = try await runOnDedicatedThread(name: "speedo.db.gaps") { () throws -> [RecordedGap] in
-            let connection = try PostgresConnection.connect(url, retry: Backoff(maximumDelay: .seconds(2), maximumAttempts: nil, deadline: .seconds(10))) { Terminal.note("speedo: \($0)") }
+            let connection = try PostgresConnection.connect(url, retry: .command) { Terminal.note("speedo: \($0)") }
             defer { connection.close() }
             try SchemaMigrations.apply(on: connection)
             let gaps = try HistoryLedger.gaps(on: connection, includeAcknowledged: all)

@@ -61,7 +61,7 @@ struct DbPrune: AsyncParsableCommand {
         let url = settings.databaseURL.value
         let partitions = try await runOnDedicatedThread(name: "speedo.db.prune") { () throws -> [DroppedPartition] in
             let connection = try PostgresConnection.connect(
-                url, retry: Backoff(maximumDelay: .seconds(2), maximumAttempts: nil, deadline: .seconds(10))
+                url, retry: .command
             ) { Terminal.note("speedo: \($0)") }
             defer { connection.close() }
             return try HistoryRetention.prune(on: connection, olderThan: age, now: now, dryRun: dryRun)

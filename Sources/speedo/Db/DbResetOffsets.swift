@@ -108,7 +108,7 @@ struct DbResetOffsets: AsyncParsableCommand {
         let (url, chosenMoves) = (settings.databaseURL.value, moves)
         let before = try await runOnDedicatedThread(name: "speedo.db.offsets") { () throws -> [Int32: Int64] in
             let connection = try PostgresConnection.connect(
-                url, retry: Backoff(maximumDelay: .seconds(2), maximumAttempts: nil, deadline: .seconds(10))
+                url, retry: .command
             ) { Terminal.note("speedo: \($0)") }
             defer { connection.close() }
             try SchemaMigrations.apply(on: connection)
