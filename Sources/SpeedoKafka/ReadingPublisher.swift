@@ -139,13 +139,6 @@ package final class ReadingPublisher: Sendable {
         try producer.waitForBrokers(timeout: timeout)
     }
 
-    /// A handle of its own, for asking again and again whether the brokers answer. Asking through the producer would
-    /// put each request on the connection its records use, where librdkafka has at most `max.in.flight` requests
-    /// outstanding: against a slow broker, the probes would take those slots and the records would wait unsent.
-    package func makeBrokerProbe() throws(KafkaError) -> KafkaAdmin {
-        try KafkaAdmin(configuration: configuration)
-    }
-
     /// Makes sure the topic exists, creating it with `partitions` when missing. Blocks the calling thread.
     package func ensureTopic(partitions: Int32, timeout: Duration = .seconds(10)) throws(KafkaError) -> TopicPreparation {
         let admin = try KafkaAdmin(configuration: configuration)

@@ -15,21 +15,20 @@ final class BrokerHealth: Sendable {
     private let wakeUp = NSCondition()
     private let stopped = DispatchSemaphore(value: 0)
 
-    /// Starts probing every `interval` through `probe` (`ReadingPublisher.makeBrokerProbe`, never the producer's own
-    /// connection); `initial` is what the caller already knows (it waited for the brokers).
-    init(probe: KafkaAdmin, interval: Duration, initial: State) {
+    /// Starts probing every `interval`; `initial` is what the caller already knows (it waited for the brokers).
+    init(publisher: ReadingPublisher, interval: Duration, initial: State) {
         state = Mutex(initial)
         let thread = Thread { [self] in
             Thread.current.name = "speedo-health"
             while !sleep(for: interval) {
-                let observed: State
+                let probe: State
                 do throws(KafkaError) {
-                    try probe.waitForBrokers(timeout: min(interval, .seconds(2)))
-                    observed = .reachable
+                    try publisher.waitForBrokers(timeout: min(interval, .seconds(2)))
+                    probe = .reachable
                 } catch {
-                    observed = .unreachable(reason: error.message)
+                    probe = .unreachable(reason: error.message)
                 }
-                state.withLock { $0 = observed }
+                state.withLock { $0 = probe }
             }
             stopped.signal()
         }

@@ -34,8 +34,7 @@ extension Ingest {
                 defaults: IngestHTTPServer.producerDefaults(deliveryTimeout: deliveryTimeout),
                 streamingReports: .everyRecord)
         }
-        let health = BrokerHealth(
-            probe: try publisher.makeBrokerProbe(), interval: IngestHTTPServer.healthProbeInterval, initial: .reachable)
+        let health = BrokerHealth(publisher: publisher, interval: IngestHTTPServer.healthProbeInterval, initial: .reachable)
 
         let responder = IngestHTTPResponder(
             settings: responderSettings, publisher: publisher, health: health, metrics: IngestHTTPMetrics())

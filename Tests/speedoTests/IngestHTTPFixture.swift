@@ -23,15 +23,21 @@ final class IngestHTTPFixture: Sendable {
 
     let deliveryTimeout: Duration
 
+    /// `healthProbes`: how often `/healthz`'s probe asks the broker. Each probe is a request on the producer's
+    /// connection, and librdkafka sends no more than `max.in.flight` requests at once on it: against a slowed broker,
+    /// frequent probes take every slot and a reading waits unsent.
     static func make(
-        deliveryTimeout: Duration = .seconds(5), properties: [(String, String)] = []
+        deliveryTimeout: Duration = .seconds(5), properties: [(String, String)] = [],
+        healthProbes: Duration = .milliseconds(100)
     ) async throws -> IngestHTTPFixture {
         try await runOnDedicatedThread(name: "speedo-test") {
-            try IngestHTTPFixture(deliveryTimeout: deliveryTimeout, properties: properties)
+            try IngestHTTPFixture(deliveryTimeout: deliveryTimeout, properties: properties, healthProbes: healthProbes)
         }
     }
 
-    private init(deliveryTimeout: Duration, properties: [(String, String)]) throws(KafkaError) {
+    private init(
+        deliveryTimeout: Duration, properties: [(String, String)], healthProbes: Duration
+    ) throws(KafkaError) {
         self.deliveryTimeout = deliveryTimeout
         let cluster = try MockCluster()
         self.cluster = cluster
@@ -43,7 +49,7 @@ final class IngestHTTPFixture: Sendable {
                 properties: IngestHTTPServer.producerDefaults(deliveryTimeout: deliveryTimeout) + properties),
             topic: topic)
         try publisher.waitForBrokers(timeout: .seconds(10))
-        health = BrokerHealth(probe: try publisher.makeBrokerProbe(), interval: .milliseconds(100), initial: .reachable)
+        health = BrokerHealth(publisher: publisher, interval: healthProbes, initial: .reachable)
     }
 
     static let defaultMaximumBodySize = 1 << 20

@@ -411,8 +411,9 @@ import Testing
     /// The issue's finding: a reading answered 503 not-delivered ("sending the record again is safe") appeared on the
     /// topic once the broker resumed. A broker that takes the record but answers late makes it in doubt.
     @Test func sentButUnacknowledgedReadingIsInDoubt() async throws {
-        // The margins are wide for a fully loaded machine.
-        let fixture = try await IngestHTTPFixture.make(deliveryTimeout: .seconds(3))
+        // Probes of the slowed broker would take the connection's in-flight slots, and the reading would wait unsent
+        // (not in doubt); the margins are wide for a fully loaded machine.
+        let fixture = try await IngestHTTPFixture.make(deliveryTimeout: .seconds(3), healthProbes: .seconds(60))
         let ts = recentEpoch()
         try await fixture.withClient { client in
             // Connection and the topic's metadata first: with the broker slowed down, fetching them would take
@@ -420,9 +421,6 @@ import Testing
             let warmUp = try await client.post(#"{"sensor_id":"warm-up","speed":1,"ts":\#(ts)}"#)
             try #require(warmUp.status == .ok, "\(warmUp.text)")
             try fixture.cluster.setRoundTripTime(broker: 1, milliseconds: 10_000)
-            // `/healthz` probes the slowed broker ten times a second meanwhile: on the producer's own connection they
-            // would take its in-flight slots, and the reading would wait unsent (not in doubt).
-            try await Task.sleep(for: .seconds(1))
             let answer = try await client.post(#"{"sensor_id":"doubt","speed":7,"ts":\#(ts)}"#)
             #expect(answer.status == .serviceUnavailable)
             let body = try JSONSerialization.jsonObject(with: Data(buffer: answer.body ?? ByteBuffer())) as? [String: Any]
