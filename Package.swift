@@ -34,16 +34,18 @@ let package = Package(
         .systemLibrary(name: "CSpawn"),
 
         .target(name: "SpeedoCore", swiftSettings: strict),
-        .target(name: "SpeedoKafka", dependencies: ["CRdKafka", "SpeedoCore"], swiftSettings: strict),
-        .target(name: "SpeedoProcess", dependencies: ["CSpawn"], swiftSettings: strict),
-        .target(name: "SpeedoStore", dependencies: ["CLibPQ", "SpeedoCore", "SpeedoProcess"], swiftSettings: strict),
+        // Threads, child processes, signals, clocks and the exit codes: what every engine runs on, whatever it talks to.
+        .target(name: "SpeedoRuntime", dependencies: ["CSpawn", "SpeedoCore"], swiftSettings: strict),
+        .target(name: "SpeedoKafka", dependencies: ["CRdKafka", "SpeedoCore", "SpeedoRuntime"], swiftSettings: strict),
+        .target(name: "SpeedoStore", dependencies: ["CLibPQ", "SpeedoCore", "SpeedoRuntime"], swiftSettings: strict),
         .target(name: "SpeedoTUI", dependencies: ["CNCurses", "SpeedoCore"], swiftSettings: strict),
         .target(name: "SpeedoSimulator", dependencies: ["SpeedoCore"], swiftSettings: strict),
-        .executableTarget(
-            name: "speedo",
+        // The engines: ingest sessions, consume pumps, replay, the watch feed, the HTTP servers, the dev stack.
+        // Commands call them; tests run them in process.
+        .target(
+            name: "SpeedoPipeline",
             dependencies: [
-                "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoTUI", "SpeedoProcess", "SpeedoSimulator",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoTUI", "SpeedoRuntime", "SpeedoSimulator",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -56,6 +58,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Commands only: parse, validate, call one engine, map its outcome to an exit code.
+        .executableTarget(
+            name: "speedo",
+            dependencies: [
+                "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoTUI", "SpeedoRuntime", "SpeedoSimulator",
+                "SpeedoPipeline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
 
         .systemLibrary(name: "CEpoll", path: "bench/Sources/CEpoll"),
         .executableTarget(
@@ -65,7 +78,7 @@ let package = Package(
 
         .testTarget(name: "SpeedoCoreTests", dependencies: ["SpeedoCore"], swiftSettings: strict),
         .testTarget(name: "SpeedoKafkaTests", dependencies: ["SpeedoKafka", "SpeedoCore"], swiftSettings: strict),
-        .testTarget(name: "SpeedoStoreTests", dependencies: ["SpeedoStore"], swiftSettings: strict),
+        .testTarget(name: "SpeedoStoreTests", dependencies: ["SpeedoStore", "SpeedoRuntime"], swiftSettings: strict),
         // Snapshots/ holds the expected frames, read from the source tree by the tests (not bundled).
         .testTarget(
             name: "SpeedoTUITests", dependencies: ["SpeedoTUI"], exclude: ["Snapshots"], swiftSettings: strict),
@@ -73,7 +86,7 @@ let package = Package(
         .testTarget(
             name: "speedoTests",
             dependencies: [
-                "speedo", "SpeedoCore", "SpeedoKafka", "SpeedoStore",
+                "speedo", "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoRuntime", "SpeedoPipeline",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],

@@ -1,5 +1,6 @@
 import CRdKafka
 import Foundation
+import SpeedoRuntime
 import Synchronization
 
 /// The outcome of one record, identified by the `tag` the caller gave to `send`.

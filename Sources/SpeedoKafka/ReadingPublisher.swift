@@ -1,5 +1,6 @@
 import Glibc
 package import SpeedoCore
+import SpeedoRuntime
 import Synchronization
 
 /// What became of one reading of a batch.

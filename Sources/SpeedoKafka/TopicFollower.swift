@@ -1,5 +1,6 @@
-package import SpeedoCore
 import Dispatch
+package import SpeedoCore
+import SpeedoRuntime
 import Synchronization
 
 /// Follows every partition of one topic without a consumer group (partitions assigned by hand, nothing committed),

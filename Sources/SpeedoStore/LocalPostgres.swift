@@ -1,6 +1,6 @@
 import Foundation
 import SpeedoCore
-import SpeedoProcess
+import SpeedoRuntime
 
 /// A private PostgreSQL cluster in one directory, for `speedo dev up` and for tests: unix socket
 /// only (no TCP), superuser `speedo` trusted on that socket, database `speedo`.

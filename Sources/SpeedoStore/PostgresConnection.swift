@@ -1,6 +1,7 @@
 import CLibPQ
 import Foundation
 package import SpeedoCore
+import SpeedoRuntime
 
 /// A synchronous connection to PostgreSQL.
 ///

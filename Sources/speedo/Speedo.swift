@@ -1,4 +1,7 @@
 import ArgumentParser
+import SpeedoCore
+import SpeedoPipeline
+import SpeedoRuntime
 
 @main
 struct Speedo: AsyncParsableCommand {

@@ -1,5 +1,5 @@
-import Testing
 @testable import SpeedoCore
+import Testing
 
 @Suite struct PercentileTests {
     /// `percentile_cont` by its definition: sort, then interpolate between the two neighbouring ranks.

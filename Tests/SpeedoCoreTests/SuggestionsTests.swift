@@ -1,5 +1,5 @@
-import Testing
 @testable import SpeedoCore
+import Testing
 
 @Suite struct SuggestionsTests {
     let known = ["sensor-1", "sensor-10", "sensor-2", "truck-7", "sensor-100", "other"]

@@ -1,5 +1,5 @@
-import Testing
 import SpeedoKafka
+import Testing
 
 @Suite("Admin against the mock cluster")
 struct AdminTests {

@@ -1,6 +1,6 @@
+import SpeedoKafka
 import Synchronization
 import Testing
-import SpeedoKafka
 
 @Suite("Consumer against the mock cluster")
 struct ConsumerTests {

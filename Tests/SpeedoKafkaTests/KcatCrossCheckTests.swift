@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import SpeedoKafka
+import Testing
 
 /// Runs kcat with `input` on stdin and returns its stdout; kills it if it outlives `timeout`.
 private func kcat(_ arguments: [String], input: String = "", timeout: TimeInterval = 10) throws -> String {

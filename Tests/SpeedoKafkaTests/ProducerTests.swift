@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import SpeedoKafka
+import Testing
 
 @Suite("Producer against the mock cluster")
 struct ProducerTests {

@@ -1,5 +1,5 @@
-import Testing
 import SpeedoKafka
+import Testing
 
 @Suite("Produce and consume against the mock cluster")
 struct RoundTripTests {

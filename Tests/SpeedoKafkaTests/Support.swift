@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
-import Synchronization
 import SpeedoKafka
+import Synchronization
 
 /// Collects delivery reports from the producer's poll thread.
 final class DeliveryLog: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import SpeedoRuntime
 import SpeedoStore
 import Testing
 

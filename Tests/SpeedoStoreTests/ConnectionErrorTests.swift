@@ -1,5 +1,6 @@
 import Foundation
 import SpeedoCore
+import SpeedoRuntime
 import SpeedoStore
 import Testing
 
@@ -123,7 +124,7 @@ extension PostgresStoreTests {
             holder.close()
         }
         let (refused, notices, user) = try await runOnDedicatedThread { () -> (PostgresError?, [String], String?) in
-            guard slotTaken.wait(timeout: .now() + 10) == .success else { return (nil, [], nil) }
+            guard slotTaken.wait(timeout: .now() + 60) == .success else { return (nil, [], nil) }
             let refused = capturedError { _ = try PostgresConnection.connect(url, retry: nil) } as? PostgresError
             var notices: [String] = []
             let connection = try PostgresConnection.connect(url, retry: retry) { notices.append($0.description) }

@@ -1,5 +1,5 @@
-import Testing
 @testable import SpeedoTUI
+import Testing
 
 @Suite struct TextTableTests {
     @Test func alignsColumnsByDisplayCells() {

@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
 import SpeedoKafka
+import SpeedoPipeline
+import SpeedoRuntime
 import SpeedoStore
 import Testing
 

@@ -6,6 +6,8 @@ import Logging
 import NIOWebSocket
 import SpeedoCore
 import SpeedoKafka
+import SpeedoPipeline
+import SpeedoRuntime
 import SpeedoStore
 import Synchronization
 import Testing

@@ -1,5 +1,7 @@
 import NIOCore
 import SpeedoCore
+import SpeedoPipeline
+import SpeedoRuntime
 import Testing
 
 @testable import speedo

@@ -1,3 +1,5 @@
+import SpeedoPipeline
+import SpeedoRuntime
 import Testing
 
 @testable import speedo

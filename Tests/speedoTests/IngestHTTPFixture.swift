@@ -4,6 +4,8 @@ import Hummingbird
 import HummingbirdTesting
 import SpeedoCore
 import SpeedoKafka
+import SpeedoPipeline
+import SpeedoRuntime
 import SpeedoStore
 import Testing
 

@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import SpeedoPipeline
+import SpeedoRuntime
 import SpeedoStore
 import Testing
 

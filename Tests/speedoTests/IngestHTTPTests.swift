@@ -2,6 +2,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import SpeedoKafka
+import SpeedoPipeline
+import SpeedoRuntime
 import Testing
 
 @testable import speedo

@@ -1,5 +1,7 @@
 import Foundation
 import SpeedoCore
+import SpeedoPipeline
+import SpeedoRuntime
 import SpeedoStore
 import Testing
 

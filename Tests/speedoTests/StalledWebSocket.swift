@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import SpeedoPipeline
+import SpeedoRuntime
 import SpeedoStore
 
 /// A WebSocket client that opens the connection and then stops reading, with a small receive buffer: the slowest

@@ -1,5 +1,5 @@
 import Foundation
-import SpeedoProcess
+import SpeedoRuntime
 import Testing
 
 /// A tmux server of its own (own socket, no configuration) with one pane running one command.

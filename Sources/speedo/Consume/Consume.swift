@@ -1,4 +1,7 @@
 import ArgumentParser
+import SpeedoCore
+import SpeedoPipeline
+import SpeedoRuntime
 
 /// `speedo consume <sink>`: one subcommand per place the readings topic is written to.
 struct Consume: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import SpeedoCore
 import SpeedoKafka
+import SpeedoPipeline
+import SpeedoRuntime
 import SpeedoStore
 
 struct ConsumeLatest: AsyncParsableCommand {
@@ -76,10 +78,10 @@ struct ConsumeLatest: AsyncParsableCommand {
         let settings = LatestPumpSettings(
             kafka: KafkaConfiguration(resolved), topic: resolved.topic.value, group: group,
             windowSeconds: try windowSeconds(), emissionInterval: .seconds(1 / maxRate), exitAtEnd: exitAtEnd,
-            interrupts: InterruptWatcher(stopDeadline: StopDeadline(
+            stop: InterruptWatcher(stopDeadline: StopDeadline(
                 exitCode: .interrupted,
                 consequence: "states not acknowledged yet are published again by the next run (their offsets were "
-                    + "not committed)")))
+                    + "not committed)")).stop)
         let outcome = try await runOnDedicatedThread(name: "speedo.consume") {
             try LatestPump(settings: settings).run()
         }

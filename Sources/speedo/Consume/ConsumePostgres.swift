@@ -1,6 +1,8 @@
 import ArgumentParser
 import SpeedoCore
 import SpeedoKafka
+import SpeedoPipeline
+import SpeedoRuntime
 import SpeedoStore
 
 struct ConsumePostgres: AsyncParsableCommand {
@@ -123,9 +125,9 @@ struct ConsumePostgres: AsyncParsableCommand {
             batchInterval: try batchWait(),
             logInterval: try logEvery(),
             exitAtEnd: exitAtEnd,
-            interrupts: InterruptWatcher(stopDeadline: StopDeadline(
+            stop: InterruptWatcher(stopDeadline: StopDeadline(
                 exitCode: .interrupted,
-                consequence: "nothing is lost: the next run resumes from the offsets stored in PostgreSQL with the rows")),
+                consequence: "nothing is lost: the next run resumes from the offsets stored in PostgreSQL with the rows")).stop,
             metrics: metricsListen.map { _ in HistoryMetrics() },
             onGap: onGap)
         let pump: @Sendable () async throws -> HistoryPumpOutcome = {

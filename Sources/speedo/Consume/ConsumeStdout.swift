@@ -2,6 +2,8 @@ import ArgumentParser
 import Glibc
 import SpeedoCore
 import SpeedoKafka
+import SpeedoPipeline
+import SpeedoRuntime
 import SpeedoStore
 
 struct ConsumeStdout: AsyncParsableCommand {
@@ -73,10 +75,10 @@ struct ConsumeStdout: AsyncParsableCommand {
         let settings = StdoutPumpSettings(
             kafka: configuration, topic: resolved.topic.value, group: group, start: start, format: format,
             exitAtEnd: exitAtEnd,
-            interrupts: InterruptWatcher(stopDeadline: StopDeadline(
+            stop: InterruptWatcher(stopDeadline: StopDeadline(
                 exitCode: .interrupted,
                 consequence: "records after the offsets last committed are written again by the next run of this "
-                    + "group")))
+                    + "group")).stop)
         // A reader that goes away must show up as EPIPE, not kill the process.
         signal(SIGPIPE, SIG_IGN)
         let outcome = try await runOnDedicatedThread(name: "speedo.consume") {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import SpeedoCore
+import SpeedoPipeline
+import SpeedoRuntime
 import SpeedoStore
 
 struct DbPrune: AsyncParsableCommand {

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import SpeedoCore
 import SpeedoKafka
+import SpeedoPipeline
+import SpeedoRuntime
 import SpeedoStore
 
 struct DbResetOffsets: AsyncParsableCommand {

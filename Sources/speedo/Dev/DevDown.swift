@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+import SpeedoCore
+import SpeedoPipeline
+import SpeedoRuntime
 
 struct DevDown: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,11 +2,13 @@ import ArgumentParser
 import Foundation
 import SpeedoCore
 import SpeedoKafka
+import SpeedoPipeline
+import SpeedoRuntime
 
 /// The background half of `speedo dev up`: keeps a mock Kafka cluster alive until SIGTERM, reached through a port
 /// that stays the same across restarts (the mock picks a new one each time and cannot be told which).
 struct ServeBroker: ParsableCommand {
-    static let commandName = "serve-broker"
+    static let commandName = DevStack.brokerCommandName
     static let configuration = CommandConfiguration(
         commandName: commandName,
         abstract: "Serve the dev stack's mock Kafka cluster until terminated (started by `dev up`).",
@@ -50,7 +52,7 @@ struct ServeBroker: ParsableCommand {
         Terminal.note(
             "speedo dev broker: mock Kafka cluster listening on \(cluster.bootstrapServers), reached through \(address)")
 
-        var wake = pollfd(fd: interrupts.wakeDescriptor, events: Int16(POLLIN), revents: 0)
+        var wake = pollfd(fd: interrupts.stop.wakeDescriptor, events: Int16(POLLIN), revents: 0)
         while !interrupts.isInterrupted {
             _ = poll(&wake, 1, -1)
         }

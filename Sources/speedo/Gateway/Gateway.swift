@@ -1,6 +1,8 @@
 import ArgumentParser
 import SpeedoCore
 import SpeedoKafka
+import SpeedoPipeline
+import SpeedoRuntime
 import SpeedoStore
 
 struct Gateway: AsyncParsableCommand {
@@ -130,20 +132,5 @@ struct Gateway: AsyncParsableCommand {
         try await runOnDedicatedThread(name: "speedo-close") { follower.stop() }
         Terminal.note("speedo gateway: stopped on a signal; every client was sent a close frame")
         throw ExitCode(SpeedoExitCode.interrupted.rawValue)
-    }
-}
-
-extension GatewayHub {
-    static let topic = ConnectionSettings.latestTopic
-
-    /// Feeds the hub from `speed-latest`, read from its beginning (a compacted topic: about one record per sensor)
-    /// on the follower's own thread.
-    func follow(_ configuration: KafkaConfiguration) throws(KafkaError) -> TopicFollower {
-        try TopicFollower(
-            configuration: configuration, topic: Self.topic, start: .beginning, records: publish,
-            stateChanged: { [self] state in
-                feedChanged(to: state)
-                if case .unreachable(let reason) = state { Terminal.note("speedo gateway: \(Self.topic): \(reason); retrying") }
-            })
     }
 }

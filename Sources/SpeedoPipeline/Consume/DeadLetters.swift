@@ -1,0 +1,122 @@
+package import SpeedoCore
+package import SpeedoKafka
+import SpeedoRuntime
+package import SpeedoStore
+import Synchronization
+
+/// A record that failed validation, on its way to the dead-letter topic.
+package struct DeadLetter: Sendable {
+    package var record: ConsumedRecord
+    package var code: String
+    package var reason: String
+}
+
+extension DeadLetter {
+    /// A reading the history could not store because another speed is stored for its sensor and time. Its record
+    /// is written again from the reading (key, canonical value, timestamp): the writer keeps rows, not records; the
+    /// source headers say where the original is.
+    package init(conflict: HistoryConflict, topic: String) {
+        let reading = conflict.reading
+        self.init(
+            record: ConsumedRecord(
+                topic: topic, partition: conflict.position?.partition ?? -1, offset: conflict.position?.offset ?? -1,
+                key: Array(reading.sensorID.utf8), value: CanonicalJSON.encode(reading),
+                timestampMs: reading.timestamp.milliseconds, headers: []),
+            code: "conflict", reason: conflict.explanation)
+    }
+}
+
+/// What a consumed record turned out to be: the same rules for every consumer.
+package enum RecordVerdict {
+    case valid(Reading)
+    case invalid(DeadLetter)
+}
+
+extension ConsumedRecord {
+    package func verdict(now: Timestamp) -> RecordVerdict {
+        // A reading without `ts` (from another producer) takes its record's Kafka timestamp, never the reader's
+        // clock: read again (a replay, a second writer after a rebalance) it then has the same key.
+        switch ReadingDecoder.decode(value: value ?? [], now: now, missingTime: .recorded(kafkaTimestampMs: timestampMs)) {
+        case .failure(let rejection):
+            return .invalid(DeadLetter(record: self, code: rejection.code.rawValue, reason: rejection.description))
+        case .success(let reading):
+            // Records are keyed by sensor so that one sensor stays in one partition, in order; a record keyed
+            // otherwise was not written by a producer that follows the contract. No key at all is tolerated.
+            if let key, !key.elementsEqual(reading.sensorID.utf8) {
+                return .invalid(DeadLetter(
+                    record: self, code: "key-mismatch",
+                    reason: "key: must equal sensor_id \(EscapedText.quoted(reading.sensorID)) "
+                        + "(got \(EscapedText.quoted(bytes: key)))"))
+            }
+            return .valid(reading)
+        }
+    }
+
+    /// `topic[partition]@offset`, for notes about this record.
+    package var position: String { "\(topic)[\(partition)]@\(offset)" }
+}
+
+/// Sends dead letters to the source topic's dead-letter topic (its name plus .dlq): the original key, value,
+/// timestamp and headers, plus the reason (`speedo-error`, `speedo-error-code`) and where it came from.
+///
+/// Threading: `send` and `close` block the calling thread.
+package final class DeadLetterSender: Sendable {
+    package let topic: String
+    private let producer: KafkaProducer
+    private let deliveries: DeadLetterDeliveries
+
+    package init(configuration: KafkaConfiguration, sourceTopic: String) throws(KafkaError) {
+        topic = ConnectionSettings.deadLetterTopic(for: sourceTopic)
+        let deliveries = DeadLetterDeliveries()
+        self.deliveries = deliveries
+        producer = try KafkaProducer(configuration: configuration) { deliveries.record($0) }
+    }
+
+    /// Returns once the brokers acknowledged every letter; throws (retriable) when one was refused or not
+    /// acknowledged within 30 s.
+    package func send(_ letters: [DeadLetter]) throws(KafkaError) {
+        guard !letters.isEmpty else { return }
+        deliveries.reset()
+        for (index, letter) in letters.enumerated() {
+            let record = letter.record
+            let headers = [
+                ("speedo-error", letter.reason), ("speedo-error-code", letter.code),
+                ("speedo-source-topic", record.topic), ("speedo-source-partition", String(record.partition)),
+                ("speedo-source-offset", String(record.offset)),
+            ].map { KafkaHeader(name: $0.0, value: Array($0.1.utf8)) }
+            try producer.send(
+                topic: topic, key: record.key, value: record.value, timestampMs: record.timestampMs,
+                headers: record.headers + headers, tag: UInt64(index), whenQueueFull: .wait(until: nil))
+        }
+        let outstanding = producer.flush(timeout: .seconds(30))
+        if let failure = deliveries.firstFailure {
+            throw KafkaError(
+                code: failure.code, message: "sending a record to \(topic) failed: \(failure.message)",
+                isRetriable: true)
+        }
+        if outstanding > 0 {
+            throw KafkaError(
+                code: .timedOut,
+                message: "\(outstanding) records for \(topic) were not acknowledged within 30 s",
+                isRetriable: true)
+        }
+    }
+
+    package func close() {
+        producer.close()
+    }
+}
+
+/// Delivery reports of dead letters, written by the producer's poll thread and read by the sending thread.
+private final class DeadLetterDeliveries: Sendable {
+    private let failure = Mutex<KafkaError?>(nil)
+
+    func reset() { failure.withLock { $0 = nil } }
+
+    func record(_ report: DeliveryReport) {
+        guard let error = report.error else { return }
+        failure.withLock { if $0 == nil { $0 = error } }
+    }
+
+    var firstFailure: KafkaError? { failure.withLock { $0 } }
+}

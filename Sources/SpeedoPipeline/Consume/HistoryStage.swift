@@ -1,0 +1,243 @@
+import Foundation
+import SpeedoCore
+package import SpeedoKafka
+import SpeedoRuntime
+package import SpeedoStore
+import Synchronization
+
+/// One batch handed to the store stage: rows and offsets for PostgreSQL, and the dead letters of the same records.
+package struct HistoryJob: Sendable {
+    package var batch = HistoryBatch()
+    package var deadLetters: [DeadLetter] = []
+
+    package var recordCount: Int { batch.rowCount + deadLetters.count }
+    package var isEmpty: Bool { batch.isEmpty && deadLetters.isEmpty }
+}
+
+/// What became of a job.
+package enum HistoryJobOutcome: Sendable {
+    /// Stored; these are the partitions' next offsets now in PostgreSQL.
+    case stored([Int32: Int64])
+    /// Not stored, on purpose (partitions revoked while PostgreSQL or the brokers failed): to be read again.
+    case abandoned
+    /// Not stored because a stop was requested while PostgreSQL or the brokers were unreachable.
+    case interrupted(records: Int)
+    case failed(any Error)
+}
+
+/// The store half of the pipeline: one thread that sends a job's dead letters (confirmed by the brokers), then
+/// stores its rows and offsets in one transaction, retrying while PostgreSQL or the brokers are unreachable, while
+/// the Kafka loop reads and validates the next batch. At most one job is in flight, which keeps batches stored in
+/// order and memory bounded.
+package final class HistoryStage: Sendable {
+    private struct State {
+        var job: HistoryJob?
+        var busy = false
+        var outcome: HistoryJobOutcome?
+        /// Set by `drain(abandonOnFailure: true)`: give a failing job up instead of retrying it.
+        var abandonOnFailure = false
+        var closing = false
+    }
+
+    private let settings: HistoryPumpSettings
+    private let deadLetters: DeadLetterSender
+    private let state = Mutex(State())
+    private let changed = NSCondition()
+    package let statistics = Statistics()
+
+    private static let retryPolicy = Backoff(
+        initialDelay: .milliseconds(200), multiplier: 2, maximumDelay: .seconds(5), jitter: 0.2,
+        maximumAttempts: nil, deadline: nil)
+
+    package init(settings: HistoryPumpSettings) throws(KafkaError) {
+        self.settings = settings
+        deadLetters = try DeadLetterSender(configuration: settings.kafka, sourceTopic: settings.topic)
+        let thread = Thread { [self] in storeJobs() }
+        thread.name = "speedo.store"
+        thread.start()
+    }
+
+    /// Starts storing `job`; call only when nothing is in flight (after `drain`), so that jobs are stored in order
+    /// and a job is never stored after an earlier one was given up.
+    package func start(_ job: HistoryJob) {
+        changed.lock()
+        state.withLock { state in
+            precondition(!state.busy && state.outcome == nil, "a job is still in flight or its outcome uncollected")
+            state.job = job
+            state.busy = true
+            state.abandonOnFailure = false
+        }
+        changed.broadcast()
+        changed.unlock()
+    }
+
+    /// Waits until nothing is in flight; returns the outcome of the last job, nil when it was already collected.
+    package func drain(abandonOnFailure: Bool) -> HistoryJobOutcome? {
+        changed.lock()
+        defer { changed.unlock() }
+        if abandonOnFailure { state.withLock { $0.abandonOnFailure = true } }
+        while state.withLock({ $0.busy }) { changed.wait() }
+        return finishedOutcome()
+    }
+
+    /// The outcome of the last job if it is done, without waiting; nil while it is in flight or once collected.
+    package func finishedOutcome() -> HistoryJobOutcome? {
+        state.withLock { state in
+            guard !state.busy else { return nil }
+            defer { state.outcome = nil }
+            return state.outcome
+        }
+    }
+
+    /// Ends the thread once the job in flight is done, and closes the producer.
+    package func close() {
+        _ = drain(abandonOnFailure: false)
+        changed.lock()
+        state.withLock { $0.closing = true }
+        changed.broadcast()
+        changed.unlock()
+        deadLetters.close()
+    }
+
+    // MARK: - The store thread
+
+    private func storeJobs() {
+        let writer = HistoryWriter(conninfo: settings.databaseURL, group: settings.group, topic: settings.topic)
+        defer { writer.close() }
+        while let job = nextJob() {
+            let outcome = store(job, with: writer)
+            changed.lock()
+            state.withLock { state in
+                state.outcome = outcome
+                state.job = nil
+                state.busy = false
+            }
+            changed.broadcast()
+            changed.unlock()
+        }
+    }
+
+    private func nextJob() -> HistoryJob? {
+        changed.lock()
+        defer { changed.unlock() }
+        while true {
+            let (job, closing) = state.withLock { ($0.job, $0.closing) }
+            if let job { return job }
+            if closing { return nil }
+            changed.wait()
+        }
+    }
+
+    private func store(_ job: HistoryJob, with writer: HistoryWriter) -> HistoryJobOutcome {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var failures = 0
+        while true {
+            let problem: String
+            do {
+                try deadLetters.send(job.deadLetters)
+                var conflicts: [HistoryConflict] = []
+                let result = try writer.write(job.batch) { found in
+                    // Sent before the transaction that records them commits: never recorded without a dead letter.
+                    try deadLetters.send(found.map { DeadLetter(conflict: $0, topic: settings.topic) })
+                    conflicts = found
+                }
+                report(conflicts)
+                statistics.add(result, deadLetters: job.deadLetters.count + result.conflicts)
+                settings.metrics?.recordStored(
+                    result, gaps: job.batch.gaps.count, deadLetters: job.deadLetters.count + result.conflicts)
+                return .stored(job.batch.nextOffsets)
+            } catch let error as PostgresError where error.isTransient {
+                problem = "PostgreSQL unreachable (\(error.shortReason))"
+            } catch let error as KafkaError where error.isRetriable {
+                problem = error.message
+            } catch {
+                return .failed(error)
+            }
+            if state.withLock({ $0.abandonOnFailure }) { return .abandoned }
+            if settings.stop.isRequested { return .interrupted(records: job.recordCount) }
+            failures += 1
+            settings.metrics?.recordRetry()
+            let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)
+                ?? Self.retryPolicy.maximumDelay
+            Terminal.note("speedo: \(problem); retrying in \(String(format: "%.1f", delay.inSeconds)) s")
+            Thread.sleep(forTimeInterval: delay.inSeconds)
+        }
+    }
+    /// One error line per conflict, up to a few per batch: a replay of another history can conflict on every row.
+    private func report(_ conflicts: [HistoryConflict]) {
+        for conflict in conflicts.prefix(Self.conflictsShownPerBatch) {
+            let position = conflict.position.map { " (\(settings.topic)[\($0.partition)]@\($0.offset))" } ?? ""
+            Terminal.note("speedo: error: conflict\(position): \(conflict.explanation); sent to the dead-letter topic, "
+                + "recorded in speedo_history_conflicts")
+        }
+        if conflicts.count > Self.conflictsShownPerBatch {
+            Terminal.note("speedo: error: \(grouped(conflicts.count - Self.conflictsShownPerBatch)) more conflicts in "
+                + "this batch, each recorded in speedo_history_conflicts and sent to the dead-letter topic")
+        }
+    }
+
+    private static let conflictsShownPerBatch = 5
+}
+
+/// Rows stored, for the progress lines and the final summary; written by the store thread, read by the loop.
+package final class Statistics: Sendable {
+    private struct Counts {
+        /// The first assignment: joining the group is not writing, and would blur the rate of short runs.
+        var started: ContinuousClock.Instant?
+        var rows = 0
+        var inserted = 0
+        var conflicts = 0
+        var missingRecords: Int64 = 0
+        var deadLetters = 0
+        var lastReport = ContinuousClock.now
+        var rowsAtLastReport = 0
+    }
+
+    private let counts = Mutex(Counts())
+
+    package func markAssigned() {
+        counts.withLock { if $0.started == nil { $0.started = ContinuousClock.now } }
+    }
+
+    package func add(_ result: HistoryWriteResult, deadLetters: Int) {
+        counts.withLock { counts in
+            counts.rows += result.rows
+            counts.inserted += result.inserted
+            counts.conflicts += result.conflicts
+            counts.missingRecords += result.missingRecords
+            counts.deadLetters += deadLetters
+        }
+    }
+
+    /// Rows per second since the previous line, and totals.
+    package func progressLine() -> String {
+        counts.withLock { counts in
+            let now = ContinuousClock.now
+            let rate = Double(counts.rows - counts.rowsAtLastReport) / max((now - counts.lastReport).inSeconds, 0.001)
+            counts.lastReport = now
+            counts.rowsAtLastReport = counts.rows
+            return "\(grouped(Int(rate))) rows/s, \(grouped(counts.rows)) rows in total, "
+                + "\(grouped(counts.deadLetters)) dead letters" + Self.losses(counts)
+        }
+    }
+
+    package func summary(deadLetterTopic: String) -> String {
+        counts.withLock { counts in
+            let elapsed = counts.started.map { (ContinuousClock.now - $0).inSeconds } ?? 0
+            let rate = Double(counts.rows) / max(elapsed, 0.001)
+            return "stored \(grouped(counts.rows)) rows (\(grouped(counts.inserted)) new, "
+                + "\(grouped(counts.rows - counts.inserted - counts.conflicts)) already there), sent "
+                + "\(grouped(counts.deadLetters)) records to \(deadLetterTopic), in \(String(format: "%.2f", elapsed)) s "
+                + "from the first assignment (\(grouped(Int(rate))) rows/s)" + Self.losses(counts)
+        }
+    }
+
+    /// What could not be stored, when anything: never left out of a line about what was.
+    private static func losses(_ counts: Counts) -> String {
+        guard counts.conflicts > 0 || counts.missingRecords > 0 else { return "" }
+        return "; NOT STORED: \(grouped(counts.conflicts)) conflicting readings (in speedo_history_conflicts and the "
+            + "dead-letter topic), \(grouped(Int(counts.missingRecords))) records removed by the brokers before they "
+            + "were read (in speedo_history_gaps)"
+    }
+}

@@ -1,0 +1,68 @@
+import Metrics
+import Prometheus
+import SpeedoCore
+import SpeedoRuntime
+import Synchronization
+
+/// The HTTP mode's metrics, served by `GET /metrics` with the request counts every speedo server keeps.
+package final class IngestHTTPMetrics: Sendable {
+    private let registry: HTTPMetricsRegistry
+    private let acceptedReadings: Metrics.Counter
+    private let rejectedReadings: Metrics.Counter
+    private let unconfirmedReadings: Metrics.Counter
+    private let deliveryLatency: Metrics.Timer
+    private let outstandingRecords: Metrics.Gauge
+    private let awaitingGauge: Metrics.Gauge
+    private let awaiting = Atomic<Int>(0)
+
+    package init() {
+        // Deliveries to a healthy cluster take about a millisecond; the top buckets reach the delivery timeout.
+        registry = HTTPMetricsRegistry(durationBuckets: [
+            .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+            .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+        ])
+        let factory = registry.factory
+        let readings = "speedo_http_readings_total"
+        acceptedReadings = Metrics.Counter(label: readings, dimensions: [("outcome", "accepted")], factory: factory)
+        rejectedReadings = Metrics.Counter(label: readings, dimensions: [("outcome", "rejected")], factory: factory)
+        unconfirmedReadings = Metrics.Counter(label: readings, dimensions: [("outcome", "unconfirmed")], factory: factory)
+        deliveryLatency = Metrics.Timer(label: "speedo_http_delivery_duration_seconds", factory: factory)
+        outstandingRecords = Metrics.Gauge(label: "speedo_producer_outstanding_records", factory: factory)
+        awaitingGauge = Metrics.Gauge(label: "speedo_http_requests_awaiting_delivery", factory: factory)
+    }
+
+    /// `route` is one of the API's paths, or `other`, so that scanners cannot grow the label set.
+    package func countRequest(route: String, status: Int) {
+        registry.countRequest(route: route, status: status)
+    }
+
+    package func countReadings(accepted: Int, rejected: Int, unconfirmed: Int) {
+        if accepted > 0 { acceptedReadings.increment(by: accepted) }
+        if rejected > 0 { rejectedReadings.increment(by: rejected) }
+        if unconfirmed > 0 { unconfirmedReadings.increment(by: unconfirmed) }
+    }
+
+    /// Requests whose readings were handed to the producer and are waiting for their acknowledgements.
+    package var requestsAwaitingDelivery: Int { awaiting.load(ordering: .relaxed) }
+
+    /// A request's readings were handed to the producer; `deliveryFinished` follows once they were reported.
+    package func deliveryStarted() {
+        awaiting.add(1, ordering: .relaxed)
+    }
+
+    /// The request no longer awaits delivery; `duration` ran from handing its readings to the producer until the
+    /// last of them was reported.
+    package func deliveryFinished(after duration: Duration) {
+        awaiting.subtract(1, ordering: .relaxed)
+        deliveryLatency.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    /// The Prometheus text exposition, with the producer's queue depth read now (librdkafka's out-queue: records
+    /// not yet acknowledged, plus the protocol requests in flight).
+    package func exposition(outstandingRecords outstanding: Int) -> [UInt8] {
+        outstandingRecords.record(outstanding)
+        awaitingGauge.record(requestsAwaitingDelivery)
+        return registry.exposition()
+    }
+}

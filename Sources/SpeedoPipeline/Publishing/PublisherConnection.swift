@@ -1,0 +1,89 @@
+package import SpeedoCore
+package import SpeedoKafka
+package import SpeedoRuntime
+
+/// How readings reach Kafka, for every command that publishes them (`ingest`, `simulate`, `replay --to topic:`).
+package struct PublishingSettings: Sendable {
+    /// Partitions of the topic when it has to be created.
+    package var partitions: Int32
+    /// How long to keep retrying when no broker answers at startup.
+    package var connectTimeout: Duration
+    /// The timeout as the user wrote it, for messages ("30s").
+    package var connectTimeoutAsGiven: String
+
+    package init(partitions: Int32, connectTimeout: Duration, connectTimeoutAsGiven: String) {
+        self.partitions = partitions
+        self.connectTimeout = connectTimeout
+        self.connectTimeoutAsGiven = connectTimeoutAsGiven
+    }
+}
+
+extension ReadingPublisher {
+    /// Queues `reading` with backpressure: while the producer's queue is full it waits, in slices, calling
+    /// `keepWaiting` between them (to redraw progress, to notice a signal); nothing is dropped. Returns false
+    /// when `keepWaiting` gave up, with the reading not queued.
+    package func publish(
+        _ reading: Reading, tag: UInt64, partition: Int32? = nil, waitingInSlicesOf slice: Duration,
+        keepWaiting: () -> Bool
+    ) throws(KafkaError) -> Bool {
+        var policy = QueueFullPolicy.fail
+        while true {
+            do {
+                try publish(reading, tag: tag, partition: partition, whenQueueFull: policy)
+                return true
+            } catch where error.isQueueFull {
+                guard keepWaiting() else { return false }
+                policy = .wait(until: .now + slice)
+            }
+        }
+    }
+
+    /// A publisher whose broker answered and whose topic exists. Waits for a broker with notes on stderr, so that
+    /// a command started together with its cluster does not fail (the seed's NoBrokersAvailable). `defaults` are
+    /// producer properties of the command's own, which the operator's -X still override. Without `stop`
+    /// (a server, which handles signals only once it serves), a signal while waiting ends the process.
+    package static func connected(
+        settings: ConnectionSettings, options: PublishingSettings, command: String, stop: StopRequest?, notes: Notes,
+        defaults: [(String, String)] = [], streamingReports: StreamingReports = .failuresOnly,
+        deliveryHandler: @escaping @Sendable (DeliveryReport) -> Void = { _ in }
+    ) throws -> ReadingPublisher {
+        var configuration = KafkaConfiguration(settings)
+        configuration.properties = defaults + configuration.properties
+        let publisher = try ReadingPublisher(
+            configuration: configuration, topic: settings.topic.value, streamingReports: streamingReports,
+            deliveryHandler: deliveryHandler)
+        let brokers = settings.brokers.value
+        let clock = ContinuousClock()
+        let deadline = clock.now + options.connectTimeout
+        var attempts = 0
+        while true {
+            attempts += 1
+            do {
+                try publisher.waitForBrokers(timeout: min(deadline - clock.now, .seconds(2)))
+                break
+            } catch {
+                let remaining = deadline - clock.now
+                if stop?.isRequested == true {
+                    throw CommandFailure(.interrupted, "interrupted while waiting for Kafka at \(brokers)")
+                }
+                guard remaining > .zero else {
+                    throw CommandFailure(
+                        .unavailable,
+                        "cannot reach Kafka at \(brokers): no broker answered within \(options.connectTimeoutAsGiven) "
+                            + "(\(attempts) attempts); is the cluster running and reachable? "
+                            + "(`speedo dev up` starts a local one; -b/--brokers or SPEEDO_BROKERS chooses another, "
+                            + "--connect-timeout waits longer)")
+                }
+                notes.note(
+                    "speedo \(command): no Kafka broker answers at \(brokers) yet (attempt \(attempts)); "
+                        + "retrying for up to \(Int(remaining.components.seconds) + 1) s more")
+            }
+        }
+        if try publisher.ensureTopic(partitions: options.partitions) == .leftToAutoCreation {
+            notes.note(
+                "speedo \(command): this cluster cannot create topics on request (librdkafka's mock cluster); "
+                    + "\(publisher.topic) is created on first use with the cluster's default partition count")
+        }
+        return publisher
+    }
+}

@@ -1,0 +1,34 @@
+import SpeedoCore
+import SpeedoRuntime
+/// The progress line of `speedo replay`: records, rate and the time left, from the offsets the range spans.
+package final class ReplayProgress {
+    private let started = ContinuousClock.now
+    private var line = ProgressLine()
+    private var expected: Int64 = 0
+    private var done: Int64 = 0
+
+    /// nil when stderr is not a terminal: a log file gets the summary alone.
+    package static func onTerminal() -> ReplayProgress? {
+        Terminal.standardErrorIsTerminal ? ReplayProgress() : nil
+    }
+
+    package func expect(offsets: Int64) {
+        expected = offsets
+    }
+
+    package func advance(offsets: Int64) {
+        done += offsets
+        let (done, expected) = (done, expected)
+        line.draw(elapsed: ContinuousClock.now - started) { seconds in
+            let rate = Double(done) / seconds
+            let left = rate > 0 ? Int(Double(max(0, expected - done)) / rate) : 0
+            return "speedo replay: \(grouped(Int(done))) of \(grouped(Int(expected))) records, \(grouped(Int(rate)))/s, "
+                + "about \(left) s left"
+        }
+    }
+
+    /// Clears the line before the summary.
+    package func finish() {
+        line.clear()
+    }
+}

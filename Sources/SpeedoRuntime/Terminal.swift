@@ -1,0 +1,20 @@
+import Foundation
+
+/// Where speedo writes what is not data: progress, summaries and errors go to stderr, so stdout stays
+/// clean for pipelines.
+package enum Terminal {
+    package static func error(_ message: String) {
+        note("speedo: error: \(message)")
+    }
+
+    package static func note(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
+    package static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+    /// COLUMNS when the shell exports it (at least 20), for output sized to the terminal without asking it.
+    package static var exportedColumns: Int? {
+        ProcessInfo.processInfo.environment["COLUMNS"].flatMap { Int($0) }.map { max(20, $0) }
+    }
+}
