@@ -1,6 +1,6 @@
 package import Foundation
 package import SpeedoCore
-import SpeedoRuntime
+package import SpeedoRuntime
 package import SpeedoStore
 
 /// The embedded local stack: librdkafka's mock cluster served by a detached `speedo dev serve-broker`
@@ -117,12 +117,12 @@ package struct DevStack {
 
     /// Listens on the remembered broker port, so that running clients and exported SPEEDO_BROKERS reach the new
     /// broker; on a new free port (then remembered) the first time, or when another process took the old one.
-    package func bindBrokerListener() throws -> LoopbackListener {
+    package func bindBrokerListener(notes: Notes) throws -> LoopbackListener {
         if let remembered = rememberedBrokerPort() {
             do {
                 return try LoopbackListener.bind(port: remembered)
             } catch .portTaken {
-                Terminal.note(
+                notes.note(
                     "speedo dev broker: port \(remembered), the dev broker's address until now, is taken by another "
                         + "process (`ss -ltnp 'sport = :\(remembered)'` names it); listening on a new port instead")
             } catch {

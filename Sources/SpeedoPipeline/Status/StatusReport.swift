@@ -1,7 +1,7 @@
 import Foundation
 package import SpeedoCore
 package import SpeedoKafka
-import SpeedoRuntime
+package import SpeedoRuntime
 package import SpeedoStore
 import SpeedoTUI
 
@@ -177,12 +177,12 @@ package struct StoreStatusReport {
     package var lastConflict: Timestamp?
     package var failure: String?
 
-    package static func gather(settings: ConnectionSettings, timeout: Duration, top: Int) -> StoreStatusReport {
+    package static func gather(settings: ConnectionSettings, timeout: Duration, top: Int, notes: Notes) -> StoreStatusReport {
         var report = StoreStatusReport(databaseURL: settings.databaseURL)
         do {
             let retry = Backoff(maximumDelay: .seconds(2), maximumAttempts: nil, deadline: timeout)
             let connection = try PostgresConnection.connect(settings.databaseURL.value, retry: retry) { notice in
-                Terminal.note("speedo: \(notice)")
+                notes.note("speedo: \(notice)")
             }
             defer { connection.close() }
             report.server = "PostgreSQL \(versionText(connection.serverVersion)) at \(connection.server)"

@@ -12,23 +12,6 @@ struct DevDown: ParsableCommand {
     )
 
     func run() throws {
-        let stack = DevStack.located(environment: ProcessInfo.processInfo.environment)
-        switch stack.brokerState() {
-        case .running(let record):
-            stack.stopBroker(record)
-            print("broker    stopped   (pid \(record.pid))")
-        case .stale:
-            stack.removeBrokerRecord()
-            print("broker    was not running (removed a stale record)")
-        case .stopped:
-            print("broker    was not running")
-        }
-        let postgres = try stack.postgres()
-        if case .running = postgres.status() {
-            try postgres.stop()
-            print("postgres  stopped   (data kept in \(postgres.directory))")
-        } else {
-            print("postgres  was not running")
-        }
+        for line in try DevStack.located(environment: ProcessInfo.processInfo.environment).bringDown() { print(line) }
     }
 }

@@ -37,34 +37,8 @@ struct ServeBroker: ParsableCommand {
 
     func run() throws {
         let interrupts = InterruptWatcher()
-        let stack = DevStack(directory: stateDirectory)
-        let cluster = try MockCluster(brokers: brokers)
-        // The mock cluster has no controller to answer CreateTopics, so its topics are made here.
-        let events = ConnectionSettings.defaultTopic
-        try cluster.createTopic(name: events, partitions: partitions)
-        try cluster.createTopic(name: ConnectionSettings.latestTopic, partitions: partitions)
-        try cluster.createTopic(name: ConnectionSettings.deadLetterTopic(for: events), partitions: 1)
-        let listener = try stack.bindBrokerListener()
-        TCPForwarder(listener: listener, targetPort: try Self.firstPort(of: cluster.bootstrapServers)).start()
-        let address = DevStack.brokerAddress(port: listener.port)
-        try stack.writeBrokerRecord(
-            .init(pid: getpid(), bootstrapServers: address, startedAt: Date(), mockBootstrapServers: cluster.bootstrapServers))
-        Terminal.note(
-            "speedo dev broker: mock Kafka cluster listening on \(cluster.bootstrapServers), reached through \(address)")
-
-        var wake = pollfd(fd: interrupts.stop.wakeDescriptor, events: Int16(POLLIN), revents: 0)
-        while !interrupts.isInterrupted {
-            _ = poll(&wake, 1, -1)
-        }
-        stack.removeBrokerRecord()
+        try DevStack(directory: stateDirectory).serveBroker(
+            brokers: brokers, partitions: partitions, stop: interrupts.stop, notes: .standardError)
         Terminal.note("speedo dev broker: stopping on signal \(interrupts.signal ?? 0)")
-        withExtendedLifetime(cluster) {}
-    }
-
-    private static func firstPort(of bootstrapServers: String) throws -> UInt16 {
-        guard let first = bootstrapServers.split(separator: ",").first, let colon = first.lastIndex(of: ":"),
-            let port = UInt16(first[first.index(after: colon)...])
-        else { throw CommandFailure(.unavailable, "the mock cluster gave no port to forward to: \(bootstrapServers)") }
-        return port
     }
 }

@@ -60,7 +60,7 @@ struct Status: ParsableCommand {
         var unreachable: [String] = []
 
         let kafkaReport = KafkaStatusReport.gather(settings: settings, timeout: timeout)
-        let storeReport = StoreStatusReport.gather(settings: settings, timeout: timeout, top: top)
+        let storeReport = StoreStatusReport.gather(settings: settings, timeout: timeout, top: top, notes: .standardError)
         if check { throw ExitCode(Self.check(kafkaReport, storeReport)) }
 
         print(kafkaReport.render(lagFrom: storeReport.consumerOffsets).joined(separator: "\n"))
