@@ -37,15 +37,8 @@ struct DbGaps: AsyncParsableCommand {
 
     func run() async throws {
         let url = try ConnectionSettings.resolve(kafka: nil, database: database).databaseURL.value
-        let (all, acknowledge) = (self.all, self.acknowledge)
-        let gaps = try await runOnDedicatedThread(name: "speedo.db.gaps") { () throws -> [RecordedGap] in
-            let connection = try PostgresConnection.connect(url, retry: .command) { Terminal.note("speedo: \($0)") }
-            defer { connection.close() }
-            try SchemaMigrations.apply(on: connection)
-            let gaps = try HistoryLedger.gaps(on: connection, includeAcknowledged: all)
-            if acknowledge { try HistoryLedger.acknowledgeGaps(on: connection) }
-            return gaps
-        }
+        let gaps = try await DatabaseMaintenance.gaps(
+            databaseURL: url, includeAcknowledged: all, acknowledge: acknowledge, notes: .standardError)
         var table = TextTable([
             .init("GROUP"), .init("TOPIC"), .init("PARTITION", .right), .init("FIRST", .right), .init("LAST", .right),
             .init("RECORDS", .right), .init("DETECTED"), .init("ACKNOWLEDGED"),

@@ -59,15 +59,8 @@ struct DbPrune: AsyncParsableCommand {
         let settings = try ConnectionSettings.resolve(kafka: nil, database: database)
         let age = try age()
         let now = Timestamp.current()
-        let dryRun = self.dryRun
-        let url = settings.databaseURL.value
-        let partitions = try await runOnDedicatedThread(name: "speedo.db.prune") { () throws -> [DroppedPartition] in
-            let connection = try PostgresConnection.connect(
-                url, retry: .command
-            ) { Terminal.note("speedo: \($0)") }
-            defer { connection.close() }
-            return try HistoryRetention.prune(on: connection, olderThan: age, now: now, dryRun: dryRun)
-        }
+        let partitions = try await DatabaseMaintenance.prune(
+            databaseURL: settings.databaseURL.value, olderThan: age, now: now, dryRun: dryRun, notes: .standardError)
         let verb = dryRun ? "would drop" : "dropped"
         var listing = ""
         for partition in partitions {

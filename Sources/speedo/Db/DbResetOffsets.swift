@@ -51,11 +51,7 @@ struct DbResetOffsets: AsyncParsableCommand {
     @OptionGroup(title: "PostgreSQL")
     var database: DatabaseOptions
 
-    private enum Target {
-        case earliest, latest, offset(Int64)
-    }
-
-    private func target() throws -> Target {
+    private func target() throws -> DatabaseMaintenance.OffsetTarget {
         switch to {
         case "earliest": return .earliest
         case "latest": return .latest
@@ -77,55 +73,17 @@ struct DbResetOffsets: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let target = try target()
         let settings = try ConnectionSettings.resolve(kafka: kafka, database: database)
-        let (group, topic, chosen) = (self.group, settings.topic.value, self.partition)
-        // Which partitions, and for --to latest where they end: only the brokers know.
-        let needsBrokers = switch target {
-        case .earliest: chosen.isEmpty
-        case .latest: true
-        case .offset: false
-        }
-        var ends: [Int32: Int64] = [:]
-        if needsBrokers {
-            ends = try await runOnDedicatedThread(name: "speedo.db.offsets") {
-                let admin = try KafkaAdmin(configuration: KafkaConfiguration(settings))
-                try admin.waitForBrokers(timeout: .seconds(10))
-                return try admin.watermarks(topic: topic).mapValues(\.high)
-            }
-        }
-        let partitions = chosen.isEmpty ? ends.keys.sorted() : chosen.sorted()
-        var moves: [Int32: Int64?] = [:]
-        for partition in partitions {
-            switch target {
-            case .earliest: moves[partition] = .some(nil)
-            case .latest:
-                guard let end = ends[partition] else {
-                    throw CommandFailure(.usage, "\(topic) has no partition \(partition) (it has \(ends.count))")
-                }
-                moves[partition] = end
-            case .offset(let offset): moves[partition] = offset
-            }
-        }
-        let (url, chosenMoves) = (settings.databaseURL.value, moves)
-        let before = try await runOnDedicatedThread(name: "speedo.db.offsets") { () throws -> [Int32: Int64] in
-            let connection = try PostgresConnection.connect(
-                url, retry: .command
-            ) { Terminal.note("speedo: \($0)") }
-            defer { connection.close() }
-            try SchemaMigrations.apply(on: connection)
-            let before = try HistoryLedger.offsets(on: connection, group: group, topic: topic)
-            try HistoryLedger.resetOffsets(on: connection, group: group, topic: topic, to: chosenMoves)
-            return before
-        }
+        let topic = settings.topic.value
+        let moves = try await DatabaseMaintenance.resetOffsets(
+            settings: settings, group: group, partitions: partition, to: try target(), notes: .standardError)
         var listing = ""
-        for partition in partitions {
-            let old = before[partition].map(String.init) ?? "earliest"
-            let new = (moves[partition] ?? nil).map(String.init) ?? "earliest"
-            listing += "\(topic)[\(partition)]  \(old) -> \(new)\n"
+        for move in moves {
+            listing += "\(topic)[\(move.partition)]  \(move.before.map(String.init) ?? "earliest") -> "
+                + "\(move.after.map(String.init) ?? "earliest")\n"
         }
         FileHandle.standardOutput.write(Data(listing.utf8))
-        Terminal.note("speedo: db reset-offsets: group \(group) resumes \(count(partitions.count, "partition")) of "
+        Terminal.note("speedo: db reset-offsets: group \(group) resumes \(count(moves.count, "partition")) of "
             + "\(topic) as listed; start its writers again")
     }
 }
