@@ -61,15 +61,8 @@ package struct DevStack {
         /// Where the mock cluster itself listens (what Kafka metadata advertises), behind `bootstrapServers`.
         package var mockBootstrapServers: String?
 
-        package init(
-            pid: Int32,
-            bootstrapServers: String,
-            startedAt: Date,
-            mockBootstrapServers: String?
-        ) {
-            self.pid = pid
-            self.bootstrapServers = bootstrapServers
-            self.startedAt = startedAt
+        package init(pid: Int32, bootstrapServers: String, startedAt: Date, mockBootstrapServers: String?) {
+            (self.pid, self.bootstrapServers, self.startedAt) = (pid, bootstrapServers, startedAt)
             self.mockBootstrapServers = mockBootstrapServers
         }
     }

@@ -12,14 +12,8 @@ package struct HistoryPlot {
     package var since: Timestamp
     package var until: Timestamp
 
-    package init(
-        width: Int,
-        since: Timestamp,
-        until: Timestamp
-    ) {
-        self.width = width
-        self.since = since
-        self.until = until
+    package init(width: Int, since: Timestamp, until: Timestamp) {
+        (self.width, self.since, self.until) = (width, since, until)
     }
 
     /// `series` in the order given: each sensor with its (time, km/h) points.

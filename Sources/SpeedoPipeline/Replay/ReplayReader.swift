@@ -27,21 +27,11 @@ package struct ReplayReader {
     package var notes: Notes
 
     package init(
-        configuration: KafkaConfiguration,
-        topic: String,
-        since: Timestamp,
-        until: Timestamp,
-        sensors: Set<String>,
-        stop: StopRequest,
-        notes: Notes
+        configuration: KafkaConfiguration, topic: String, since: Timestamp, until: Timestamp, sensors: Set<String>,
+        stop: StopRequest, notes: Notes
     ) {
-        self.notes = notes
-        self.configuration = configuration
-        self.topic = topic
-        self.since = since
-        self.until = until
-        self.sensors = sensors
-        self.stop = stop
+        (self.notes, self.configuration, self.topic, self.since) = (notes, configuration, topic, since)
+        (self.until, self.sensors, self.stop) = (until, sensors, stop)
     }
 
     /// Reads the range, calling `emit` with batches of readings in partition order; blocks.

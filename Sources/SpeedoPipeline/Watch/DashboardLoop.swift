@@ -65,14 +65,8 @@ package struct DashboardLoop: Sendable {
     package let initialStatus: FeedStatus
     package let stop: StopRequest
 
-    package init(
-        settings: DashboardSettings,
-        initialStatus: FeedStatus,
-        stop: StopRequest
-    ) {
-        self.settings = settings
-        self.initialStatus = initialStatus
-        self.stop = stop
+    package init(settings: DashboardSettings, initialStatus: FeedStatus, stop: StopRequest) {
+        (self.settings, self.initialStatus, self.stop) = (settings, initialStatus, stop)
     }
 
     /// At most 10 frames a second, however fast readings or keys arrive.
