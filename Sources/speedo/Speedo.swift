@@ -1,6 +1,4 @@
 import ArgumentParser
-import SpeedoCore
-import SpeedoPipeline
 import SpeedoRuntime
 
 @main

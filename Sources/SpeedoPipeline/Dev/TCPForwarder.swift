@@ -1,7 +1,5 @@
 import Foundation
 import Glibc
-import SpeedoCore
-import SpeedoRuntime
 
 /// A listening TCP socket on 127.0.0.1.
 package struct LoopbackListener: Sendable {

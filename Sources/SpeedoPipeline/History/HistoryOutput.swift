@@ -1,5 +1,4 @@
 package import SpeedoCore
-import SpeedoRuntime
 package import SpeedoStore
 import SpeedoTUI
 

@@ -1,5 +1,4 @@
 package import SpeedoCore
-import SpeedoRuntime
 import SpeedoTUI
 
 /// `history --plot`: one braille chart per sensor (the first few), km/h on the y axis with labels, the time range

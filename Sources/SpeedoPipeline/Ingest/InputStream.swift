@@ -1,6 +1,4 @@
 import Glibc
-import SpeedoKafka
-import SpeedoCore
 package import SpeedoRuntime
 
 /// One input of `speedo ingest`: a file, or standard input (named `<stdin>` in messages).

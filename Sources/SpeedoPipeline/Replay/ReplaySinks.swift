@@ -1,5 +1,4 @@
 package import SpeedoCore
-import SpeedoKafka
 import SpeedoRuntime
 package import SpeedoStore
 

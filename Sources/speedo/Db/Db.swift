@@ -1,7 +1,4 @@
 import ArgumentParser
-import SpeedoCore
-import SpeedoPipeline
-import SpeedoRuntime
 
 /// `speedo db <task>`: maintenance of the history database.
 struct Db: ParsableCommand {

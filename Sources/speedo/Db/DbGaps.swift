@@ -3,7 +3,6 @@ import Foundation
 import SpeedoCore
 import SpeedoPipeline
 import SpeedoRuntime
-import SpeedoStore
 import SpeedoTUI
 
 struct DbGaps: AsyncParsableCommand {

@@ -1,7 +1,4 @@
 import ArgumentParser
-import SpeedoCore
-import SpeedoPipeline
-import SpeedoRuntime
 
 struct Dev: ParsableCommand {
     static let configuration = CommandConfiguration(

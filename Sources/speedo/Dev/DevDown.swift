@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import SpeedoCore
 import SpeedoPipeline
-import SpeedoRuntime
 
 struct DevDown: ParsableCommand {
     static let configuration = CommandConfiguration(

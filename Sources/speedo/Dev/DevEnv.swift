@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import SpeedoCore
 import SpeedoPipeline
 import SpeedoRuntime
 

@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
-import SpeedoCore
 import SpeedoPipeline
-import SpeedoRuntime
-import SpeedoStore
 
 struct DevUp: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,5 @@
 import ArgumentParser
 import Foundation
-import SpeedoCore
-import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
 

@@ -1,10 +1,8 @@
 import ArgumentParser
 import Foundation
 import SpeedoCore
-import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
-import SpeedoStore
 
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,6 @@
 import ArgumentParser
 import SpeedoCore
 import SpeedoKafka
-import SpeedoPipeline
 import SpeedoRuntime
 import SpeedoStore
 import SpeedoTUI

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import SpeedoCore
 import SpeedoPipeline
-import SpeedoRuntime
 
 /// The options of `speedo ingest --listen`: the HTTP ingestion API.
 struct HTTPIngestOptions: ParsableArguments {

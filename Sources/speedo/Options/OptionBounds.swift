@@ -1,7 +1,5 @@
 import ArgumentParser
 import SpeedoCore
-import SpeedoPipeline
-import SpeedoRuntime
 
 /// The range check of every numeric, duration and time option, called from the commands' `validate()`: a value out
 /// of its range is a usage error (exit 64) that names the option, the rule and the value as typed, before anything

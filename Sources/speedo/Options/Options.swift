@@ -3,7 +3,6 @@ import Foundation
 import SpeedoCore
 import SpeedoKafka
 import SpeedoPipeline
-import SpeedoRuntime
 
 /// How to reach Kafka: shared by every command that reads or writes a topic.
 struct KafkaOptions: ParsableArguments {

@@ -1,8 +1,6 @@
 import ArgumentParser
 import SpeedoCore
-import SpeedoKafka
 import SpeedoPipeline
-import SpeedoRuntime
 
 /// How readings reach Kafka: shared by every command that publishes them (`ingest`, `simulate`).
 struct PublishingOptions: ParsableArguments {

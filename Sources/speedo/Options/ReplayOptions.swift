@@ -1,7 +1,5 @@
 import ArgumentParser
-import SpeedoCore
 import SpeedoPipeline
-import SpeedoRuntime
 
 extension ReplayTarget: ExpressibleByArgument {
     init?(argument: String) {

@@ -1,7 +1,5 @@
 import ArgumentParser
 import SpeedoCore
-import SpeedoPipeline
-import SpeedoRuntime
 
 /// `--since`/`--until`, shared by the commands that look back in time.
 struct TimeRangeOptions: ParsableArguments {

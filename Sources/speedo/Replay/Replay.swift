@@ -1,11 +1,8 @@
 import ArgumentParser
 import Glibc
 import SpeedoCore
-import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
-import SpeedoSimulator
-import SpeedoStore
 
 struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import SpeedoCore
-import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
 import SpeedoSimulator

@@ -1,11 +1,9 @@
 import ArgumentParser
 import Foundation
 import SpeedoCore
-import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
 import SpeedoStore
-import SpeedoTUI
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
