@@ -84,18 +84,25 @@ package final class KafkaConsumer: Sendable {
     private let handle: KafkaHandle
     private let configuration: KafkaConfiguration
     private let lifecycle = Mutex(Lifecycle.open)
+    /// Set when rebalances are buffered as values (`buffersRebalances`).
+    private let rebalances: RebalanceBuffer?
 
     /// - Parameters:
     ///   - groupID: the consumer group; nil makes a private, never-committing group for manual `assign` only.
     ///   - autoCommit: `enable.auto.commit`; leave it off when offsets are stored elsewhere (exactly-once into PostgreSQL).
     ///   - reportEndOfPartition: emit `.endOfPartition` each time the consumer catches up with a partition.
+    ///   - buffersRebalances: keep each assignment and revocation as a `Rebalance` value, for `takeRebalance()` after
+    ///     `poll`, instead of letting librdkafka apply it (or `rebalance` run inside `poll`); the group then waits
+    ///     until the caller applies it with `complete(_:starts:)`.
     package init(
         configuration: KafkaConfiguration,
         groupID: String?,
         autoCommit: Bool = false,
         reportEndOfPartition: Bool = true,
-        rebalance: RebalanceHandler? = nil
+        rebalance: RebalanceHandler? = nil,
+        buffersRebalances: Bool = false
     ) throws(KafkaError) {
+        precondition(rebalance == nil || !buffersRebalances, "a consumer either runs a rebalance handler or buffers rebalances")
         let conf = try configuration.makeConf(
             client: "consumer",
             defaults: [
@@ -106,15 +113,23 @@ package final class KafkaConsumer: Sendable {
             ]
         )
         let context = rebalance.map(RebalanceContext.init)
+        let buffer = buffersRebalances ? RebalanceBuffer() : nil
         if context != nil {
             rd_kafka_conf_set_rebalance_cb(conf.pointer) { handle, err, partitions, opaque in
                 guard let handle, let opaque else { return }
                 Unmanaged<RebalanceContext>.fromOpaque(opaque).takeUnretainedValue().rebalance(handle, err, partitions)
             }
+        } else if buffer != nil {
+            rd_kafka_conf_set_rebalance_cb(conf.pointer) { handle, err, partitions, opaque in
+                guard let handle, let opaque else { return }
+                Unmanaged<RebalanceBuffer>.fromOpaque(opaque).takeUnretainedValue().rebalance(handle, err, partitions)
+            }
         }
         handle = try KafkaHandle(
-            RD_KAFKA_CONSUMER, conf: conf, bootstrapServers: configuration.bootstrapServers, context: context)
+            RD_KAFKA_CONSUMER, conf: conf, bootstrapServers: configuration.bootstrapServers,
+            context: context ?? buffer)
         self.configuration = configuration
+        rebalances = buffer
         // Routes errors and rebalances to the consumer queue so that `poll` sees them.
         rd_kafka_poll_set_consumer(handle.pointer)
     }
@@ -125,6 +140,26 @@ package final class KafkaConsumer: Sendable {
 
     package func waitForBrokers(timeout: Duration) throws(KafkaError) {
         try handle.waitForBrokers(timeout: timeout)
+    }
+
+    /// See `KafkaHandle.connect(within:retrying:)`: the startup wait every command shares (`--connect-timeout`).
+    package func connect(
+        within connectTimeout: Duration, retrying: (BrokerWaitNotice) -> Bool
+    ) throws(KafkaError) -> BrokerWaitOutcome {
+        try handle.connect(within: connectTimeout, retrying: retrying)
+    }
+
+    /// The oldest rebalance announced during `poll` and not taken yet (with `buffersRebalances`), in the order they
+    /// came: take them after every `poll`, before handling what it returned (they happened first), and apply each with
+    /// `complete(_:starts:)`: the group waits for that.
+    package func takeRebalance() -> Rebalance? {
+        rebalances?.takeFirst()
+    }
+
+    /// Applies a rebalance taken with `takeRebalance()`: an assignment starts each partition at `starts[partition]`
+    /// (absent: the group's committed offset, else `auto.offset.reset`); a revocation gives the partitions up.
+    package func complete(_ rebalance: Rebalance, starts: [TopicPartition: Int64] = [:]) throws(KafkaError) {
+        try rebalance.apply(to: handle.pointer, starts: starts)
     }
 
     /// Joins the group for these topics; partitions arrive through the rebalance handler during `poll`.
@@ -211,6 +246,13 @@ package final class KafkaConsumer: Sendable {
         }
     }
 
+    package var bootstrapServers: String { handle.bootstrapServers }
+
+    /// Every topic of the cluster (see `KafkaHandle.metadata`).
+    package func metadata(timeout: Duration) throws(KafkaError) -> ClusterMetadata {
+        try handle.metadata(timeout: timeout)
+    }
+
     package func watermarks(topic: String, partition: Int32, timeout: Duration) throws(KafkaError) -> Watermarks {
         try handle.watermarks(topic: topic, partition: partition, timeout: timeout)
     }
@@ -265,13 +307,17 @@ package final class KafkaConsumer: Sendable {
         return result
     }
 
-    /// Leaves the group cleanly (final revocation through the rebalance handler on this thread). Idempotent.
+    /// Leaves the group cleanly (final revocation through the rebalance handler on this thread; buffered rebalances
+    /// are applied as they come, unseen, since nobody takes them any more). Idempotent.
     package func close() {
         let wasOpen = lifecycle.withLock { state in
             defer { state = .closed }
             return state == .open
         }
-        if wasOpen { _ = rd_kafka_consumer_close(handle.pointer) }
+        guard wasOpen else { return }
+        // librdkafka lets the member leave only once the rebalances it announced were applied.
+        rebalances?.applyFromNowOn(handle.pointer)
+        _ = rd_kafka_consumer_close(handle.pointer)
     }
 
     private func scan(
@@ -368,7 +414,7 @@ package final class KafkaConsumer: Sendable {
 }
 
 /// "No explicit offset": librdkafka then uses the committed offset, else `auto.offset.reset`.
-private let unsetOffset = Int64(RD_KAFKA_OFFSET_INVALID)
+let unsetOffset = Int64(RD_KAFKA_OFFSET_INVALID)
 
 /// The caller's rebalance handler, reached from librdkafka's rebalance callback through the handle's opaque.
 private final class RebalanceContext: Sendable {
@@ -404,5 +450,85 @@ private final class RebalanceContext: Sendable {
                 rd_kafka_assign(handle, nil)
             }
         }
+    }
+}
+
+/// A change of a group member's partitions, as librdkafka announced it inside `poll`, kept as a value until it is
+/// applied with `KafkaConsumer.complete(_:starts:)`.
+package struct Rebalance: Sendable, Hashable {
+    package enum Kind: Sendable, Hashable {
+        case assign
+        /// Also a rebalance error: librdkafka then wants the whole assignment given up.
+        case revoke
+    }
+
+    package var kind: Kind
+    package var partitions: [TopicPartition]
+    /// The cooperative protocol changes only `partitions`; the eager one replaces the whole assignment.
+    package var isIncremental: Bool
+
+    fileprivate func apply(to handle: OpaquePointer, starts: [TopicPartition: Int64]) throws(KafkaError) {
+        let action = kind == .assign ? "assigning partitions" : "giving partitions up"
+        let list = PartitionList(partitions.map { partition in
+            TopicPartitionOffset(topic: partition.topic, partition: partition.partition, offset: starts[partition] ?? unsetOffset)
+        })
+        switch (kind, isIncremental) {
+        case (.assign, true):
+            if let error = list.withList({ rd_kafka_incremental_assign(handle, $0) }) {
+                throw KafkaError(consuming: error, while: action)
+            }
+        case (.revoke, true):
+            if let error = list.withList({ rd_kafka_incremental_unassign(handle, $0) }) {
+                throw KafkaError(consuming: error, while: action)
+            }
+        case (.assign, false):
+            let err = list.withList { rd_kafka_assign(handle, $0) }
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, while: action) }
+        case (.revoke, false):
+            let err = rd_kafka_assign(handle, nil)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, while: action) }
+        }
+    }
+}
+
+/// Rebalances announced by librdkafka's callback (inside `poll`, on the polling thread), kept in order until the
+/// polling thread takes them; once the consumer closes, each applies itself at once instead.
+private final class RebalanceBuffer: Sendable {
+    private struct State {
+        var pending: [Rebalance] = []
+        var appliesItself = false
+    }
+
+    private let state = Mutex(State())
+
+    func rebalance(
+        _ handle: OpaquePointer, _ err: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+    ) {
+        let rebalance = Rebalance(
+            kind: err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? .assign : .revoke,
+            partitions: PartitionList.entries(of: partitions).map(\.position.topicPartition),
+            // NULL once the member has left the group (the final revocation inside close).
+            isIncremental: rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE")
+        let appliesItself = state.withLock { state in
+            if !state.appliesItself { state.pending.append(rebalance) }
+            return state.appliesItself
+        }
+        // Closing: nobody takes it, and librdkafka waits for it. Nothing to report if it fails: the member is leaving.
+        if appliesItself { try? rebalance.apply(to: handle, starts: [:]) }
+    }
+
+    func takeFirst() -> Rebalance? {
+        state.withLock { $0.pending.isEmpty ? nil : $0.pending.removeFirst() }
+    }
+
+    /// Applies what is still pending (librdkafka waits for it before it lets the member leave), and every later
+    /// rebalance as it comes.
+    func applyFromNowOn(_ handle: OpaquePointer) {
+        let pending = state.withLock { state in
+            state.appliesItself = true
+            defer { state.pending.removeAll() }
+            return state.pending
+        }
+        for rebalance in pending { try? rebalance.apply(to: handle, starts: [:]) }
     }
 }

@@ -42,6 +42,19 @@ final class KafkaHandle: @unchecked Sendable {
     /// Blocks the calling thread until a broker answers a metadata request, retrying with backoff, so that no
     /// command races the startup of its cluster.
     func waitForBrokers(timeout: Duration) throws(KafkaError) {
+        guard let failure = probeBrokers(timeout: timeout) else { return }
+        throw KafkaError(
+            code: .noBrokersAvailable,
+            message: "no Kafka broker answered at \(bootstrapServers) within \(timeout) (\(failure.attempts) attempt\(failure.attempts == 1 ? "" : "s"), last error: "
+                + "\(failure.lastError)); is the cluster running and reachable? "
+                + "(`speedo dev up` starts a local one; -b/--brokers or SPEEDO_BROKERS chooses another)",
+            isRetriable: true
+        )
+    }
+
+    /// Metadata requests with backoff until one answers (nil) or `timeout` has passed: how many were made, and
+    /// librdkafka's last answer.
+    func probeBrokers(timeout: Duration) -> (attempts: Int, lastError: String)? {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         var backoff = Duration.milliseconds(100)
@@ -55,20 +68,14 @@ final class KafkaHandle: @unchecked Sendable {
             if let metadata {
                 let brokerCount = metadata.pointee.broker_cnt
                 rd_kafka_metadata_destroy(metadata)
-                if lastError == RD_KAFKA_RESP_ERR_NO_ERROR && brokerCount > 0 { return }
+                if lastError == RD_KAFKA_RESP_ERR_NO_ERROR && brokerCount > 0 { return nil }
             }
             let remaining = deadline - clock.now
             if remaining <= .zero { break }
             usleep(UInt32(min(backoff, remaining).clampedMilliseconds) * 1000)
             backoff = min(backoff * 2, .seconds(2))
         }
-        throw KafkaError(
-            code: .noBrokersAvailable,
-            message: "no Kafka broker answered at \(bootstrapServers) within \(timeout) (\(attempts) attempt\(attempts == 1 ? "" : "s"), last error: "
-                + "\(String(cString: rd_kafka_err2str(lastError)))); is the cluster running and reachable? "
-                + "(`speedo dev up` starts a local one; -b/--brokers or SPEEDO_BROKERS chooses another)",
-            isRetriable: true
-        )
+        return (attempts, String(cString: rd_kafka_err2str(lastError)))
     }
 
     /// Always asks for all topics: a request naming a topic makes brokers that answer Metadata v0-v3 (librdkafka's
