@@ -329,7 +329,7 @@ _speedo_consume_postgres() {
     repeating_flags=()
     non_repeating_flags=(--exit-at-end --version -h --help)
     repeating_options=(-X)
-    non_repeating_options=(-b --brokers -t --topic -d --database-url --group --batch-size --batch-interval --log-interval --metrics-listen --on-gap)
+    non_repeating_options=(-b --brokers -t --topic --connect-timeout -d --database-url --group --batch-size --batch-interval --log-interval --metrics-listen --on-gap)
     __speedo_offer_flags_options 0
 
     # Offer option value completions
@@ -341,6 +341,9 @@ _speedo_consume_postgres() {
         return
         ;;
     '-X')
+        return
+        ;;
+    '--connect-timeout')
         return
         ;;
     '-d'|'--database-url')
@@ -372,7 +375,7 @@ _speedo_consume_latest() {
     repeating_flags=()
     non_repeating_flags=(--exit-at-end --version -h --help)
     repeating_options=(-X)
-    non_repeating_options=(-b --brokers -t --topic --group --max-rate --window)
+    non_repeating_options=(-b --brokers -t --topic --connect-timeout --group --max-rate --window)
     __speedo_offer_flags_options 0
 
     # Offer option value completions
@@ -384,6 +387,9 @@ _speedo_consume_latest() {
         return
         ;;
     '-X')
+        return
+        ;;
+    '--connect-timeout')
         return
         ;;
     '--group')
@@ -402,7 +408,7 @@ _speedo_consume_stdout() {
     repeating_flags=()
     non_repeating_flags=(--exit-at-end --version -h --help)
     repeating_options=(-X)
-    non_repeating_options=(-b --brokers -t --topic --format --from --group)
+    non_repeating_options=(-b --brokers -t --topic --connect-timeout --format --from --group)
     __speedo_offer_flags_options 0
 
     # Offer option value completions
@@ -414,6 +420,9 @@ _speedo_consume_stdout() {
         return
         ;;
     '-X')
+        return
+        ;;
+    '--connect-timeout')
         return
         ;;
     '--format')

@@ -20,6 +20,12 @@ package struct LatestState: Sendable, Hashable {
     package func encoded() -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(160)
+        append(to: &buffer)
+        return buffer
+    }
+
+    /// `encoded()`, appended to `buffer`.
+    package func append(to buffer: inout [UInt8]) {
         CanonicalJSON.append(reading, to: &buffer)
         buffer.removeLast()  // the reading's closing brace: the statistics follow inside the same object
         buffer.append(contentsOf: #","window_s":"#.utf8)
@@ -33,7 +39,6 @@ package struct LatestState: Sendable, Hashable {
         buffer.append(contentsOf: #","max":"#.utf8)
         CanonicalJSON.appendNumber(statistics.maximum, to: &buffer)
         buffer.append(UInt8(ascii: "}"))
-        return buffer
     }
 
     /// Reads a value written by `encoded` (keys in any order, whitespace allowed). The reading is checked with the

@@ -166,7 +166,7 @@ package final class ConsumerLoop {
     /// the brokers (a signal).
     package func run<Pump: ConsumerPump>(_ pump: inout Pump, until stopRequested: () -> Bool) throws -> Pump.Outcome {
         defer { consumer.close() }
-        let connection = try consumer.connect(within: connectTimeout) { notice in
+        let connection = try consumer.handle.connect(within: connectTimeout) { notice in
             notify(.waitingForBrokers(notice))
             return !stopRequested()
         }

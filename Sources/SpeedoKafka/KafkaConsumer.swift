@@ -55,33 +55,17 @@ package struct PolledBatch: Sendable {
     package var isEmpty: Bool { records == 0 && events.isEmpty }
 }
 
-/// Decides where a consumer group member starts when partitions are assigned to it, and learns when they are taken away.
-package struct RebalanceHandler: Sendable {
-    /// Returns explicit starting offsets (e.g. stored in PostgreSQL) for any of the newly assigned partitions;
-    /// partitions left out resume from the group's committed offset, else from `auto.offset.reset`.
-    package var onAssign: @Sendable ([TopicPartition]) -> [TopicPartition: Int64]
-    /// Called before the partitions are given up: finish and persist work on them here.
-    package var onRevoke: @Sendable ([TopicPartition]) -> Void
-
-    package init(
-        onAssign: @escaping @Sendable ([TopicPartition]) -> [TopicPartition: Int64],
-        onRevoke: @escaping @Sendable ([TopicPartition]) -> Void = { _ in }
-    ) {
-        self.onAssign = onAssign
-        self.onRevoke = onRevoke
-    }
-}
-
 /// A Kafka consumer (group member with `subscribe`, or manual with `assign`).
 ///
 /// Threading: `poll`, `commit`, `seek`, `watermarks`, `offsets(forTimestampMs:…)`, `subscribe`/`assign` and `close`
 /// block the calling thread (run them on a dedicated thread, not on the Swift concurrency pool). Poll from one thread
-/// at a time. The rebalance handler runs inside `poll` (or inside `close`, for the final revocation) on the thread
-/// that called it.
+/// at a time. Rebalances are announced inside `poll` (kept as values with `buffersRebalances`, else applied by
+/// librdkafka itself).
 package final class KafkaConsumer: Sendable {
     private enum Lifecycle { case open, closed }
 
-    private let handle: KafkaHandle
+    /// For this module's loops (the startup wait: `KafkaHandle.connect`).
+    let handle: KafkaHandle
     private let configuration: KafkaConfiguration
     private let lifecycle = Mutex(Lifecycle.open)
     /// Set when rebalances are buffered as values (`buffersRebalances`).
@@ -92,17 +76,17 @@ package final class KafkaConsumer: Sendable {
     ///   - autoCommit: `enable.auto.commit`; leave it off when offsets are stored elsewhere (exactly-once into PostgreSQL).
     ///   - reportEndOfPartition: emit `.endOfPartition` each time the consumer catches up with a partition.
     ///   - buffersRebalances: keep each assignment and revocation as a `Rebalance` value, for `takeRebalance()` after
-    ///     `poll`, instead of letting librdkafka apply it (or `rebalance` run inside `poll`); the group then waits
-    ///     until the caller applies it with `complete(_:starts:)`.
+    ///     `poll`, instead of letting librdkafka apply it; the group then waits until the caller applies it with
+    ///     `complete(_:starts:)` (see `ConsumerLoop`). librdkafka's callback cannot capture context and runs inside
+    ///     `poll`: as values, rebalances reach the caller in order with the records, and the caller acts on them with
+    ///     nothing shared with a callback.
     package init(
         configuration: KafkaConfiguration,
         groupID: String?,
         autoCommit: Bool = false,
         reportEndOfPartition: Bool = true,
-        rebalance: RebalanceHandler? = nil,
         buffersRebalances: Bool = false
     ) throws(KafkaError) {
-        precondition(rebalance == nil || !buffersRebalances, "a consumer either runs a rebalance handler or buffers rebalances")
         let conf = try configuration.makeConf(
             client: "consumer",
             defaults: [
@@ -112,22 +96,15 @@ package final class KafkaConsumer: Sendable {
                 ("enable.partition.eof", reportEndOfPartition ? "true" : "false"),
             ]
         )
-        let context = rebalance.map(RebalanceContext.init)
         let buffer = buffersRebalances ? RebalanceBuffer() : nil
-        if context != nil {
-            rd_kafka_conf_set_rebalance_cb(conf.pointer) { handle, err, partitions, opaque in
-                guard let handle, let opaque else { return }
-                Unmanaged<RebalanceContext>.fromOpaque(opaque).takeUnretainedValue().rebalance(handle, err, partitions)
-            }
-        } else if buffer != nil {
+        if buffer != nil {
             rd_kafka_conf_set_rebalance_cb(conf.pointer) { handle, err, partitions, opaque in
                 guard let handle, let opaque else { return }
                 Unmanaged<RebalanceBuffer>.fromOpaque(opaque).takeUnretainedValue().rebalance(handle, err, partitions)
             }
         }
         handle = try KafkaHandle(
-            RD_KAFKA_CONSUMER, conf: conf, bootstrapServers: configuration.bootstrapServers,
-            context: context ?? buffer)
+            RD_KAFKA_CONSUMER, conf: conf, bootstrapServers: configuration.bootstrapServers, context: buffer)
         self.configuration = configuration
         rebalances = buffer
         // Routes errors and rebalances to the consumer queue so that `poll` sees them.
@@ -140,13 +117,6 @@ package final class KafkaConsumer: Sendable {
 
     package func waitForBrokers(timeout: Duration) throws(KafkaError) {
         try handle.waitForBrokers(timeout: timeout)
-    }
-
-    /// See `KafkaHandle.connect(within:retrying:)`: the startup wait every command shares (`--connect-timeout`).
-    package func connect(
-        within connectTimeout: Duration, retrying: (BrokerWaitNotice) -> Bool
-    ) throws(KafkaError) -> BrokerWaitOutcome {
-        try handle.connect(within: connectTimeout, retrying: retrying)
     }
 
     /// The oldest rebalance announced during `poll` and not taken yet (with `buffersRebalances`), in the order they
@@ -162,7 +132,7 @@ package final class KafkaConsumer: Sendable {
         try rebalance.apply(to: handle.pointer, starts: starts)
     }
 
-    /// Joins the group for these topics; partitions arrive through the rebalance handler during `poll`.
+    /// Joins the group for these topics; partitions arrive during `poll` (see `buffersRebalances`).
     package func subscribe(topics: [String]) throws(KafkaError) {
         let list = PartitionList(topics.map { TopicPartition(topic: $0, partition: -1) }, offset: unsetOffset)
         try check(list.withList { rd_kafka_subscribe(handle.pointer, $0) }, "subscribing to \(topics.joined(separator: ", "))")
@@ -307,8 +277,8 @@ package final class KafkaConsumer: Sendable {
         return result
     }
 
-    /// Leaves the group cleanly (final revocation through the rebalance handler on this thread; buffered rebalances
-    /// are applied as they come, unseen, since nobody takes them any more). Idempotent.
+    /// Leaves the group cleanly (buffered rebalances are applied as they come, unseen, since nobody takes them any
+    /// more). Idempotent.
     package func close() {
         let wasOpen = lifecycle.withLock { state in
             defer { state = .closed }
@@ -415,43 +385,6 @@ package final class KafkaConsumer: Sendable {
 
 /// "No explicit offset": librdkafka then uses the committed offset, else `auto.offset.reset`.
 let unsetOffset = Int64(RD_KAFKA_OFFSET_INVALID)
-
-/// The caller's rebalance handler, reached from librdkafka's rebalance callback through the handle's opaque.
-private final class RebalanceContext: Sendable {
-    private let handler: RebalanceHandler
-
-    init(_ handler: RebalanceHandler) { self.handler = handler }
-
-    func rebalance(_ handle: OpaquePointer, _ err: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
-        // NULL once the member has left the group (the final revocation inside close).
-        let cooperative = rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE"
-        let affected = PartitionList.entries(of: partitions).map(\.position.topicPartition)
-        switch err {
-        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-            let starts = handler.onAssign(affected)
-            let assignment = PartitionList(affected.map { partition in
-                TopicPartitionOffset(
-                    topic: partition.topic, partition: partition.partition,
-                    offset: starts[partition] ?? unsetOffset)
-            })
-            assignment.withList { list in
-                if cooperative {
-                    if let error = rd_kafka_incremental_assign(handle, list) { rd_kafka_error_destroy(error) }
-                } else {
-                    rd_kafka_assign(handle, list)
-                }
-            }
-        default:
-            // Revocation, or a rebalance error: either way, give the partitions up (after telling the caller).
-            handler.onRevoke(affected)
-            if cooperative {
-                if let error = rd_kafka_incremental_unassign(handle, partitions) { rd_kafka_error_destroy(error) }
-            } else {
-                rd_kafka_assign(handle, nil)
-            }
-        }
-    }
-}
 
 /// A change of a group member's partitions, as librdkafka announced it inside `poll`, kept as a value until it is
 /// applied with `KafkaConsumer.complete(_:starts:)`.

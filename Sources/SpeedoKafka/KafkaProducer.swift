@@ -57,7 +57,8 @@ package final class KafkaProducer: Sendable {
         var lastTopic: (name: String, handle: TopicHandle)?
     }
 
-    private let handle: KafkaHandle
+    /// For this module's publishers (the startup wait: `KafkaHandle.connect`).
+    let handle: KafkaHandle
     private let deliveries: DeliveryContext
     /// nil when the sender serves the reports.
     private let poller: PollingThread?

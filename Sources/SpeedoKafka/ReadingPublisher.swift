@@ -38,7 +38,8 @@ package enum TopicPreparation: Sendable, Equatable {
 }
 
 /// The one place where readings become Kafka records: key = sensor id, value = `CanonicalJSON`, Kafka timestamp =
-/// the reading's time, through an idempotent (acks=all) producer.
+/// the reading's time, through an idempotent (acks=all) producer. The same for a sensor's `LatestState` in
+/// speed-latest (its value then holds the statistics after the reading).
 ///
 /// Two ways to publish, usable together: streaming (`publish(_:tag:whenQueueFull:)`, each outcome reported to the
 /// handler given at init with the caller's tag: for `speedo ingest`), and batches (`publish(_:deadline:)`, awaiting
@@ -140,6 +141,13 @@ package final class ReadingPublisher: Sendable {
         try producer.waitForBrokers(timeout: timeout)
     }
 
+    /// See `KafkaHandle.connect(within:retrying:)`: the startup wait every command shares (`--connect-timeout`).
+    package func connect(
+        within connectTimeout: Duration, retrying: (BrokerWaitNotice) -> Bool
+    ) throws(KafkaError) -> BrokerWaitOutcome {
+        try producer.handle.connect(within: connectTimeout, retrying: retrying)
+    }
+
     /// Makes sure the topic exists, creating it with `partitions` when missing. Blocks the calling thread.
     package func ensureTopic(partitions: Int32, timeout: Duration = .seconds(10)) throws(KafkaError) -> TopicPreparation {
         let admin = try KafkaAdmin(configuration: configuration)
@@ -158,8 +166,19 @@ package final class ReadingPublisher: Sendable {
     package func publish(
         _ reading: Reading, tag: UInt64, partition: Int32? = nil, whenQueueFull policy: QueueFullPolicy
     ) throws(KafkaError) {
+        try stream(.reading(reading), tag: tag, partition: partition, whenQueueFull: policy)
+    }
+
+    /// Queues a sensor's latest state (for speed-latest), streamed like a reading.
+    package func publish(_ state: LatestState, tag: UInt64, whenQueueFull policy: QueueFullPolicy) throws(KafkaError) {
+        try stream(.latestState(state), tag: tag, partition: nil, whenQueueFull: policy)
+    }
+
+    private func stream(
+        _ payload: Payload, tag: UInt64, partition: Int32?, whenQueueFull policy: QueueFullPolicy
+    ) throws(KafkaError) {
         precondition(tag & Self.batchTagFlag == 0, "streaming tags must leave ReadingPublisher.batchTagFlag clear")
-        try send(reading, tag: tag, partition: partition, whenQueueFull: policy)
+        try send(payload, tag: tag, partition: partition, whenQueueFull: policy)
         streamed.queued.add(1, ordering: .relaxed)
     }
 
@@ -247,7 +266,9 @@ package final class ReadingPublisher: Sendable {
         let batch = batches.open(count: readings.count, deadline: deadline)
         for (index, reading) in readings.enumerated() {
             do {
-                try send(reading, tag: Self.batchTagFlag | batch << Self.batchIndexBits | UInt64(index), whenQueueFull: .fail)
+                try send(
+                    .reading(reading), tag: Self.batchTagFlag | batch << Self.batchIndexBits | UInt64(index),
+                    whenQueueFull: .fail)
             } catch {
                 batches.refuse(batch: batch, from: index, error: error)
                 break
@@ -278,8 +299,28 @@ package final class ReadingPublisher: Sendable {
         producer.close(flushTimeout: flushTimeout)
     }
 
+    /// What a record holds; either way keyed and stamped by its reading.
+    private enum Payload {
+        case reading(Reading)
+        case latestState(LatestState)
+
+        var reading: Reading {
+            switch self {
+            case .reading(let reading): reading
+            case .latestState(let state): state.reading
+            }
+        }
+
+        func appendValue(to buffer: inout [UInt8]) {
+            switch self {
+            case .reading(let reading): CanonicalJSON.append(reading, to: &buffer)
+            case .latestState(let state): state.append(to: &buffer)
+            }
+        }
+    }
+
     private func send(
-        _ reading: Reading, tag: UInt64, partition: Int32? = nil, whenQueueFull policy: QueueFullPolicy
+        _ payload: Payload, tag: UInt64, partition: Int32? = nil, whenQueueFull policy: QueueFullPolicy
     ) throws(KafkaError) {
         while true {
             // The shared buffer is locked only while librdkafka copies the record (waiting for room happens outside,
@@ -287,12 +328,12 @@ package final class ReadingPublisher: Sendable {
             // HTTP requests), a buffer of our own is cheaper than waiting for the lock.
             let failure: KafkaError?
             if let attempt = encoding.withLockIfAvailable({ buffer in
-                send(reading, tag: tag, partition: partition, encodingIn: &buffer)
+                send(payload, tag: tag, partition: partition, encodingIn: &buffer)
             }) {
                 failure = attempt
             } else {
                 var buffer: [UInt8] = []
-                failure = send(reading, tag: tag, partition: partition, encodingIn: &buffer)
+                failure = send(payload, tag: tag, partition: partition, encodingIn: &buffer)
             }
             guard let failure else { return }
             guard failure.isQueueFull, case .wait(let deadline) = policy else { throw failure }
@@ -303,13 +344,14 @@ package final class ReadingPublisher: Sendable {
 
     /// Encodes key and value into `buffer` and hands the record to librdkafka once (never waiting for room).
     private func send(
-        _ reading: Reading, tag: UInt64, partition: Int32?, encodingIn buffer: inout [UInt8]
+        _ payload: Payload, tag: UInt64, partition: Int32?, encodingIn buffer: inout [UInt8]
     ) -> KafkaError? {
+        let reading = payload.reading
         buffer.removeAll(keepingCapacity: true)
         var sensorID = reading.sensorID
         sensorID.withUTF8 { buffer.append(contentsOf: $0) }
         let keyLength = buffer.count
-        CanonicalJSON.append(reading, to: &buffer)
+        payload.appendValue(to: &buffer)
         return buffer.withUnsafeBytes { bytes in
             do throws(KafkaError) {
                 try producer.send(

@@ -15,7 +15,7 @@ struct ConsumerTests {
         #expect(producer.close() == 0)
     }
 
-    @Test func rebalanceHookChoosesStartingOffsetsAndHearsRevocation() throws {
+    @Test func rebalancesWaitAsValuesUntilAppliedWithTheCallersStarts() throws {
         let cluster = try MockCluster()
         let topic = uniqueName("group")
         let group = uniqueName("group")
@@ -36,25 +36,29 @@ struct ConsumerTests {
         let admin = try KafkaAdmin(configuration: configuration(cluster))
         #expect(try admin.committedOffsets(group: group, partitions: [p0, p1]) == [p0: 2, p1: 5])
 
-        // The hook overrides p0; p1, left out, resumes from the committed offset.
-        let assigned = Mutex<[TopicPartition]>([])
-        let revoked = Mutex<[TopicPartition]>([])
-        let member = try KafkaConsumer(
-            configuration: configuration(cluster), groupID: group,
-            rebalance: RebalanceHandler(
-                onAssign: { partitions in
-                    assigned.withLock { $0 += partitions }
-                    return [p0: 7]
-                },
-                onRevoke: { partitions in revoked.withLock { $0 += partitions } }))
+        let member = try KafkaConsumer(configuration: configuration(cluster), groupID: group, buffersRebalances: true)
         try member.subscribe(topics: [topic])
+        var assignment: Rebalance?
+        let beforeApplying = drain(member, timeout: .seconds(15)) { _ in
+            assignment = assignment ?? member.takeRebalance()
+            return assignment != nil
+        }
+        let taken = try #require(assignment)
+        #expect(taken.kind == .assign && Set(taken.partitions) == [p0, p1] && !taken.isIncremental)
+        // Not applied yet: nothing is fetched.
+        let waiting = drain(member, timeout: .seconds(1)) { _ in false }
+        #expect((beforeApplying + waiting).records.isEmpty)
+
+        // p0 starts where the caller says; p1, left out, resumes from the committed offset.
+        try member.complete(taken, starts: [p0: 7])
         let events = drain(member, timeout: .seconds(15)) { $0.endsOfPartition.count >= 2 }
-        #expect(Set(assigned.withLock { $0 }) == [p0, p1])
-        #expect(revoked.withLock { $0 }.isEmpty)
         #expect(events.records.map { "\($0.partition)@\($0.offset)" }.sorted()
             == ["0@7", "0@8", "0@9", "1@5", "1@6", "1@7", "1@8", "1@9"])
+        #expect(member.takeRebalance() == nil)
+        // The final revocation applies itself: nobody takes it any more.
+        let closing = ContinuousClock.now
         member.close()
-        #expect(Set(revoked.withLock { $0 }) == [p0, p1])
+        #expect(ContinuousClock.now - closing < .seconds(10))
     }
 
     @Test func batchPollHandsOverEveryRecordInPlaceOnceWithTheEndsOfPartitions() throws {

@@ -265,6 +265,25 @@ import Testing
         }
     }
 
+    @Test func aStateKeyedByAnotherSensorIsCountedInvalidAndNotServed() async throws {
+        let fixture = try await GatewayFixture.make()
+        let state = latestState("a", speed: 3)
+        // Keyed "b" like the valid state after it: the same partition, so it is read first.
+        let records = [
+            TestRecord(key: "b", value: text(of: state), timestampMs: state.reading.timestamp.milliseconds),
+            TestRecord(key: "b", value: text(of: latestState("b", speed: 4))),
+        ]
+        try await runOnDedicatedThread(name: "speedo-test") {
+            try produceRecords(records, to: GatewayHub.topic, on: fixture.cluster)
+        }
+        try await waitUntil("the valid state arrived") { fixture.hub.sensorCount == 1 }
+        try await fixture.withServer { _, client in
+            let metrics = try await client.get("/metrics").text
+            #expect(metrics.contains(#"speedo_gateway_states_received_total{outcome="invalid"} 1"#), "\(metrics)")
+            #expect(metrics.contains(#"speedo_gateway_states_received_total{outcome="valid"} 1"#), "\(metrics)")
+        }
+    }
+
     @Test func thePageConnectsToTheSocketItCameFrom() async throws {
         let fixture = try await GatewayFixture.make()
         try await fixture.withServer { _, client in

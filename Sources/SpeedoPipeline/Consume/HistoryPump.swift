@@ -14,6 +14,8 @@ package struct HistoryPumpSettings {
     package var batchInterval: Duration
     package var logInterval: Duration
     package var exitAtEnd: Bool
+    /// How long to keep trying when no broker answers at startup (`--connect-timeout`).
+    package var connectTimeout: Duration
     /// SIGINT/SIGTERM ask for a clean stop: store the batch in hand, leave the group.
     package var stop: StopRequest
     /// `--metrics-listen`: kept up to date while running.
@@ -22,29 +24,14 @@ package struct HistoryPumpSettings {
     package var onGap: GapPolicy = .record
 
     package init(
-        kafka: KafkaConfiguration,
-        topic: String,
-        group: String,
-        databaseURL: String,
-        batchSize: Int,
-        batchInterval: Duration,
-        logInterval: Duration,
-        exitAtEnd: Bool,
-        stop: StopRequest,
-        metrics: HistoryMetrics?,
-        onGap: GapPolicy = .record
+        kafka: KafkaConfiguration, topic: String, group: String, databaseURL: String, batchSize: Int,
+        batchInterval: Duration, logInterval: Duration, exitAtEnd: Bool, connectTimeout: Duration, stop: StopRequest,
+        metrics: HistoryMetrics?, onGap: GapPolicy = .record
     ) {
-        self.kafka = kafka
-        self.topic = topic
-        self.group = group
-        self.databaseURL = databaseURL
-        self.batchSize = batchSize
-        self.batchInterval = batchInterval
-        self.logInterval = logInterval
+        (self.kafka, self.topic, self.group, self.databaseURL) = (kafka, topic, group, databaseURL)
+        (self.batchSize, self.batchInterval, self.logInterval) = (batchSize, batchInterval, logInterval)
         self.exitAtEnd = exitAtEnd
-        self.stop = stop
-        self.metrics = metrics
-        self.onGap = onGap
+        (self.connectTimeout, self.stop, self.metrics, self.onGap) = (connectTimeout, stop, metrics, onGap)
     }
 }
 
@@ -76,172 +63,151 @@ package enum HistoryPumpOutcome {
 /// whole (PostgreSQL down) or abandoned (partitions revoked meanwhile), and in both cases nothing is skipped,
 /// because whoever reads those partitions next starts from the stored offsets.
 ///
-/// Threading: `run` blocks its thread for the whole run (Kafka poll and libpq are synchronous); librdkafka calls the
-/// rebalance handler from inside `poll` on that same thread.
-// @unchecked Sendable: the rebalance closures must be @Sendable, but they run only inside `consumer.poll`/`close`,
-// which `run` calls from its own thread; every mutable property is touched from that thread alone.
-package final class HistoryPump: @unchecked Sendable {
+/// Threading: `run` blocks its thread for the whole run (Kafka poll and libpq are synchronous); the `ConsumerLoop`
+/// calls the pump on that thread only.
+package struct HistoryPump: ConsumerPump {
     private let settings: HistoryPumpSettings
     /// Reads stored offsets on assignment; the store stage has its own connection for writing.
     private let offsets: HistoryWriter
     private let stage: HistoryStage
-    /// `next`: everything before it is in a batch or stored; `committed`: the next offset according to PostgreSQL.
-    private var partitions = PartitionPositions()
     private var job = HistoryJob()
     private var batchDeadline: ContinuousClock.Instant?
     /// Set when the in-memory positions may be ahead of PostgreSQL (a batch was abandoned): seek back first.
     private var needsReseek = false
+    /// Assigned while a stop was requested, before their stored offsets could be read: nothing of them is stored.
+    private var withoutStoredOffsets: Set<Int32> = []
     /// Records read but not stored because a stop came while PostgreSQL was unreachable.
     private var interruptedRecords = 0
-    /// A failure inside the rebalance handler, which cannot throw: raised by the loop right after `poll`.
-    private var handlerFailure: (any Error)?
-    private var lastKafkaError: String?
-    /// The consumer `run` created: the rebalance handler asks it for watermarks.
-    private var consumer: KafkaConsumer?
+    private var nextLog: ContinuousClock.Instant
+    private var nextMetrics = ContinuousClock.now
 
     private static let retryPolicy = Backoff(
         initialDelay: .milliseconds(200), multiplier: 2, maximumDelay: .seconds(5), jitter: 0.2,
         maximumAttempts: nil, deadline: nil)
+    /// How often the lag shown by `--metrics-listen` is brought up to date (the pump's thread owns the consumer).
+    private static let metricsInterval = Duration.seconds(1)
 
     package init(settings: HistoryPumpSettings) throws(KafkaError) {
         self.settings = settings
         offsets = HistoryWriter(conninfo: settings.databaseURL, group: settings.group, topic: settings.topic)
         stage = try HistoryStage(settings: settings)
+        nextLog = ContinuousClock.now + settings.logInterval
     }
 
-    package func run() throws -> HistoryPumpOutcome {
+    package mutating func run() throws -> HistoryPumpOutcome {
         defer { stage.close() }
         let report = try offsets.connect(retry: .startup) { Terminal.note("speedo: \($0)") }
         if !report.applied.isEmpty {
             Terminal.note("speedo: migrated the schema from version \(report.previousVersion) to \(report.currentVersion)")
         }
-        let consumer = try KafkaConsumer(
-            configuration: settings.kafka, groupID: settings.group, autoCommit: false, reportEndOfPartition: true,
-            rebalance: RebalanceHandler(
-                onAssign: { [unowned self] in assign($0) },
-                onRevoke: { [unowned self] in revoke($0) }))
-        self.consumer = consumer
-        defer {
-            self.consumer = nil
-            consumer.close()
-        }
-        try waitForBrokers(consumer)
-        try consumer.subscribe(topics: [settings.topic])
-        Terminal.note(
-            "speedo: consume postgres: reading \(settings.topic) as group \(settings.group) into PostgreSQL at "
-                + "\(offsets.server ?? "?")")
-
-        let outcome = try pump(consumer)
-        // No last commit to Kafka here: it is for tools only, and a synchronous commit during a rebalance could hold
-        // up the exit.
-        consumer.close()
+        let loop = try ConsumerLoop(
+            configuration: settings.kafka, topic: settings.topic, membership: .group(settings.group),
+            connectTimeout: settings.connectTimeout, notices: ConsumeNotes.printer(command: "consume postgres"))
+        let stop = settings.stop
+        // No last commit to Kafka at the end: it is for tools only, and a synchronous commit during a rebalance could
+        // hold up the exit.
+        let outcome = try loop.run(&self) { stop.isRequested }
         offsets.close()
-        if let failure = handlerFailure { throw failure }
         Terminal.note("speedo: consume postgres: "
             + stage.statistics.summary(deadLetterTopic: ConnectionSettings.deadLetterTopic(for: settings.topic)))
         return outcome
     }
 
-    // MARK: - The loop
+    // MARK: - The loop's calls
 
-    private func pump(_ consumer: KafkaConsumer) throws -> HistoryPumpOutcome {
-        var nextLog = ContinuousClock.now + settings.logInterval
-        var nextMetrics = ContinuousClock.now
-        while true {
-            if settings.stop.isRequested {
-                try store(waiting: true, abandonOnFailure: false)
-                return .stopped(unstored: interruptedRecords)
-            }
-            if settings.exitAtEnd, isCaughtUp(consumer) {
-                try store(waiting: true, abandonOnFailure: false)
-                // Records may have arrived while storing; only stop when still at the end.
-                if !needsReseek, isCaughtUp(consumer) { return .reachedEnd }
-            }
-            if needsReseek { try reseek(consumer) }
-
-            let now = ContinuousClock.now
-            let wait = batchDeadline.map { max(.zero, min(.milliseconds(100), $0 - now)) } ?? .milliseconds(100)
-            if let event = consumer.poll(timeout: wait) { try handle(event) }
-            if let failure = handlerFailure { throw failure }
-            while job.recordCount < settings.batchSize, let event = consumer.poll(timeout: .zero) {
-                try handle(event)
-                if let failure = handlerFailure { throw failure }
-            }
-
-            if job.recordCount >= settings.batchSize || batchDeadline.map({ ContinuousClock.now >= $0 }) == true {
-                try store(waiting: false, abandonOnFailure: false)
-            }
-            // A stored batch moves the committed offsets at once, not at the next batch: the lag shown on stderr and
-            // in the metrics reaches 0 when the topic goes quiet.
-            try absorb(stage.finishedOutcome())
-            if ContinuousClock.now >= nextLog {
-                logProgress(consumer)
-                commitToKafka(consumer)
-                nextLog = ContinuousClock.now + settings.logInterval
-            }
-            if let metrics = settings.metrics, ContinuousClock.now >= nextMetrics {
-                let lags = lags(consumer)
-                metrics.recordPosition(lag: lags.reduce(0) { $0 + ($1.lag ?? 0) }, assignedPartitions: lags.count)
-                nextMetrics = ContinuousClock.now + Self.metricsInterval
-            }
-        }
+    package var pollTimeout: Duration {
+        let now = ContinuousClock.now
+        return batchDeadline.map { max(.zero, min(.milliseconds(100), $0 - now)) } ?? .milliseconds(100)
     }
 
-    /// How often the lag shown by `--metrics-listen` is brought up to date (the pump's thread owns the consumer).
-    private static let metricsInterval = Duration.seconds(1)
+    package var wantsMoreRecords: Bool { job.recordCount < settings.batchSize }
 
-    private func isCaughtUp(_ consumer: KafkaConsumer) -> Bool {
-        partitions.isCaughtUp(consumer, topic: settings.topic)
+    /// Commits to Kafka come with the progress lines.
+    package var commitInterval: Duration { settings.logInterval }
+
+    package func connected(_ loop: ConsumerLoop) {
+        Terminal.note(
+            "speedo: consume postgres: reading \(settings.topic) as group \(settings.group) into PostgreSQL at "
+                + "\(offsets.server ?? "?")")
     }
 
-    private func handle(_ event: ConsumerEvent) throws {
-        switch event {
-        case .record(let record):
-            // Skipped: from a partition no longer ours, or before a re-seek.
-            guard record.topic == settings.topic, let position = partitions[record.partition],
-                record.offset >= position.next ?? 0
-            else { return }
-            if let next = position.next, record.offset > next {
-                try checkForGap(partition: record.partition, expected: next, found: record.offset)
-            }
-            switch record.verdict(now: Timestamp.current()) {
-            case .valid(let reading):
-                job.batch.append(reading, from: RecordPosition(partition: record.partition, offset: record.offset))
-            case .invalid(let letter):
-                job.deadLetters.append(letter)
-            }
-            partitions.processed(record.partition, offset: record.offset)
-            job.batch.advance(partition: record.partition, to: record.offset + 1)
-            if batchDeadline == nil { batchDeadline = ContinuousClock.now + settings.batchInterval }
-        case .endOfPartition(let topic, let partition, let offset):
-            guard topic == settings.topic, let position = partitions[partition] else { return }
-            if let next = position.next {
-                if offset < next {
-                    throw HistoryPumpFailure.beyondEnd(
-                        topic: topic, partition: partition, stored: next, end: offset, group: settings.group)
-                }
-                if offset > next { try checkForGap(partition: partition, expected: next, found: offset) }
-            }
-            // An empty partition with nothing stored stores nothing either (offset 0 is where it starts anyway).
-            if let moved = partitions.reachedEnd(partition, offset: offset), moved > position.next ?? 0 {
-                job.batch.advance(partition: partition, to: moved)
-            }
-        case .error(let error):
-            if error.isFatal { throw error }
-            // librdkafka keeps retrying by itself; say so once per distinct problem.
-            if error.message != lastKafkaError {
-                Terminal.note("speedo: Kafka: \(error.message) (retrying)")
-                lastKafkaError = error.message
-            }
+    package mutating func stopRequested(_ loop: ConsumerLoop) throws -> HistoryPumpOutcome {
+        try store(waiting: true, abandonOnFailure: false, loop)
+        return .stopped(unstored: interruptedRecords)
+    }
+
+    package mutating func caughtUp(_ loop: ConsumerLoop) throws -> HistoryPumpOutcome? {
+        guard settings.exitAtEnd else { return nil }
+        try store(waiting: true, abandonOnFailure: false, loop)
+        // Records may have arrived while storing; only stop when still at the end.
+        return !needsReseek && loop.isCaughtUp ? .reachedEnd : nil
+    }
+
+    package mutating func turnStarting(_ loop: ConsumerLoop) throws {
+        if needsReseek { try reseek(loop) }
+    }
+
+    package mutating func handle(_ record: ConsumedRecord, _ loop: ConsumerLoop) throws {
+        guard !withoutStoredOffsets.contains(record.partition) else { return }
+        if let next = loop.positions[record.partition]?.next, record.offset > next {
+            try checkForGap(partition: record.partition, expected: next, found: record.offset, loop)
         }
+        switch record.verdict(now: Timestamp.current()) {
+        case .valid(let reading):
+            job.batch.append(reading, from: RecordPosition(partition: record.partition, offset: record.offset))
+        case .invalid(let letter):
+            job.deadLetters.append(letter)
+        }
+        job.batch.advance(partition: record.partition, to: record.offset + 1)
+        if batchDeadline == nil { batchDeadline = ContinuousClock.now + settings.batchInterval }
+    }
+
+    package mutating func reachedEnd(of partition: Int32, at offset: Int64, next: Int64?, _ loop: ConsumerLoop) throws {
+        guard !withoutStoredOffsets.contains(partition) else { return }
+        if let next {
+            if offset < next {
+                throw HistoryPumpFailure.beyondEnd(
+                    topic: settings.topic, partition: partition, stored: next, end: offset, group: settings.group)
+            }
+            if offset > next { try checkForGap(partition: partition, expected: next, found: offset, loop) }
+        }
+        // Everything before the end is stored or no longer exists; an empty partition with nothing stored stores
+        // nothing either (offset 0 is where it starts anyway).
+        if offset > next ?? 0 { job.batch.advance(partition: partition, to: offset) }
+    }
+
+    package mutating func turnEnded(_ loop: ConsumerLoop) throws -> HistoryPumpOutcome? {
+        if job.recordCount >= settings.batchSize || batchDeadline.map({ ContinuousClock.now >= $0 }) == true {
+            try store(waiting: false, abandonOnFailure: false, loop)
+        }
+        // A stored batch moves the committed offsets at once, not at the next batch: the lag shown on stderr and
+        // in the metrics reaches 0 when the topic goes quiet.
+        try absorb(stage.finishedOutcome(), loop)
+        if ContinuousClock.now >= nextLog {
+            logProgress(loop)
+            nextLog = ContinuousClock.now + settings.logInterval
+        }
+        if let metrics = settings.metrics, ContinuousClock.now >= nextMetrics {
+            let lags = lags(loop)
+            metrics.recordPosition(lag: lags.reduce(0) { $0 + ($1.lag ?? 0) }, assignedPartitions: lags.count)
+            nextMetrics = ContinuousClock.now + Self.metricsInterval
+        }
+        return nil
+    }
+
+    /// For tools that read lag from the group's Kafka offsets; PostgreSQL stays the only source of positions.
+    package func commit(_ loop: ConsumerLoop) {
+        var stored: [Int32: Int64] = [:]
+        for id in loop.positions.ids { stored[id] = loop.positions[id]?.committed }
+        try? loop.commit(stored, evenIfUnchanged: true)
     }
 
     /// The partition went on at `found` where `expected` was next. Offsets may skip without loss (transaction
     /// markers, compaction); a loss is when the brokers no longer hold the skipped offsets: their log now starts
     /// after `expected`. When the brokers cannot say, the skip counts as a loss: a false alarm is loud, a missed
     /// one is silent.
-    private func checkForGap(partition: Int32, expected: Int64, found: Int64) throws {
-        let logStart = try? consumer?.watermarks(topic: settings.topic, partition: partition, timeout: .seconds(5)).low
+    private mutating func checkForGap(partition: Int32, expected: Int64, found: Int64, _ loop: ConsumerLoop) throws {
+        let logStart = try? loop.watermarks(of: partition, timeout: .seconds(5)).low
         guard (logStart ?? found) > expected else { return }
         let gap = HistoryGap(partition: partition, firstOffset: expected, lastOffset: min(logStart ?? found, found) - 1)
         let range = "\(settings.topic)[\(partition)] offsets \(gap.firstOffset)–\(gap.lastOffset)"
@@ -254,14 +220,14 @@ package final class HistoryPump: @unchecked Sendable {
                     + "(`speedo db gaps`); going on from offset \(found).")
             job.batch.recordGap(gap)
         case .stop:
-            try store(waiting: true, abandonOnFailure: false)
+            try store(waiting: true, abandonOnFailure: false, loop)
             throw HistoryPumpFailure.gap(range: range, count: count, group: settings.group)
         }
     }
 
     // MARK: - Storing
 
-    private func takeJob() -> HistoryJob {
+    private mutating func takeJob() -> HistoryJob {
         defer {
             job = HistoryJob()
             batchDeadline = nil
@@ -274,8 +240,8 @@ package final class HistoryPump: @unchecked Sendable {
     ///
     /// A batch is never stored after an earlier one was given up: its offsets would cover the earlier records. So
     /// after an abandoned job (until the re-seek) or an interrupted one, the batch in hand is dropped instead.
-    private func store(waiting: Bool, abandonOnFailure: Bool) throws {
-        try absorb(stage.drain(abandonOnFailure: abandonOnFailure))
+    private mutating func store(waiting: Bool, abandonOnFailure: Bool, _ loop: ConsumerLoop) throws {
+        try absorb(stage.drain(abandonOnFailure: abandonOnFailure), loop)
         let current = takeJob()
         guard !current.isEmpty else { return }
         guard !needsReseek, interruptedRecords == 0 else {
@@ -283,15 +249,15 @@ package final class HistoryPump: @unchecked Sendable {
             return
         }
         stage.start(current)
-        if waiting { try absorb(stage.drain(abandonOnFailure: abandonOnFailure)) }
+        if waiting { try absorb(stage.drain(abandonOnFailure: abandonOnFailure), loop) }
     }
 
-    private func absorb(_ outcome: HistoryJobOutcome?) throws {
+    private mutating func absorb(_ outcome: HistoryJobOutcome?, _ loop: ConsumerLoop) throws {
         switch outcome {
         case nil:
             break
         case .stored(let next):
-            for (partition, offset) in next { partitions.committed(partition, offset: offset) }
+            for (partition, offset) in next { loop.stored(partition, upTo: offset) }
         case .abandoned:
             needsReseek = true
         case .interrupted(let records):
@@ -303,115 +269,88 @@ package final class HistoryPump: @unchecked Sendable {
 
     // MARK: - Rebalancing
 
-    private func assign(_ assigned: [TopicPartition]) -> [TopicPartition: Int64] {
-        let ours = assigned.filter { $0.topic == settings.topic }
+    package mutating func assigned(_ partitions: [Int32], _ loop: ConsumerLoop) throws -> [Int32: PartitionStart] {
         stage.statistics.markAssigned()
-        guard let stored = storedOffsetsRetrying(ours.map(\.partition)) else {
-            // Stopping, or a fatal error: nothing will be stored from these partitions, so any start will do.
+        guard let stored = try storedOffsetsRetrying(partitions) else {
+            // Stopping: nothing will be stored from these partitions, so any start will do.
+            withoutStoredOffsets.formUnion(partitions)
             return [:]
         }
-        var starts: [TopicPartition: Int64] = [:]
-        for partition in ours {
-            let start = stored[partition.partition]
-            if let start, let end = try? consumer?.watermarks(
-                topic: settings.topic, partition: partition.partition, timeout: .seconds(5)).high, start > end
-            {
-                handlerFailure = handlerFailure ?? HistoryPumpFailure.beyondEnd(
-                    topic: settings.topic, partition: partition.partition, stored: start, end: end, group: settings.group)
+        var starts: [Int32: PartitionStart] = [:]
+        var beyondEnd: HistoryPumpFailure?
+        for partition in partitions {
+            let start = stored[partition]
+            if let start, let end = try? loop.watermarks(of: partition, timeout: .seconds(5)).high, start > end {
+                beyondEnd = beyondEnd ?? HistoryPumpFailure.beyondEnd(
+                    topic: settings.topic, partition: partition, stored: start, end: end, group: settings.group)
             }
-            partitions.track(partition.partition, next: start, committed: start)
-            starts[partition] = start ?? TopicPartitionOffset.earliest
+            starts[partition] = start.map(PartitionStart.stored) ?? .beginning
         }
-        let shown = ours.sorted { $0.partition < $1.partition }.map { partition in
-            "\(partition.partition)@\(stored[partition.partition].map(String.init) ?? "earliest")"
-        }
+        let shown = partitions.sorted().map { "\($0)@\(stored[$0].map(String.init) ?? "earliest")" }
         Terminal.note("speedo: assigned \(settings.topic) partitions \(shown.joined(separator: ", "))")
+        if let beyondEnd { throw beyondEnd }
         return starts
     }
 
-    private func revoke(_ revoked: [TopicPartition]) {
+    package mutating func revoked(_ partitions: [Int32], _ loop: ConsumerLoop) throws {
+        withoutStoredOffsets.subtract(partitions)
+        defer {
+            // Nothing left to seek back: whoever owns the revoked partitions next starts from the stored offsets.
+            if Set(loop.positions.ids).isSubset(of: partitions) { needsReseek = false }
+        }
         // Store what was read while the partitions are still ours; if that fails, give it up: the next owner reads
         // the same records again from the stored offsets.
-        do {
-            try store(waiting: true, abandonOnFailure: true)
-        } catch {
-            handlerFailure = handlerFailure ?? error
-        }
-        for partition in revoked where partition.topic == settings.topic { partitions.forget(partition.partition) }
-        // Nothing left to seek back: whoever owns the revoked partitions next starts from the stored offsets.
-        if partitions.isEmpty { needsReseek = false }
+        try store(waiting: true, abandonOnFailure: true, loop)
     }
 
-    private func storedOffsetsRetrying(_ ids: [Int32]) -> [Int32: Int64]? {
+    /// nil when a stop was requested while PostgreSQL was unreachable.
+    private func storedOffsetsRetrying(_ ids: [Int32]) throws -> [Int32: Int64]? {
         let clock = ContinuousClock()
         let started = clock.now
         var failures = 0
         while true {
+            let failure: PostgresError
             do {
                 return try offsets.storedOffsets(partitions: ids)
-            } catch where error.isTransient && !settings.stop.isRequested {
-                failures += 1
-                let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)
-                    ?? Self.retryPolicy.maximumDelay
-                Terminal.note(
-                    "speedo: PostgreSQL unreachable (\(error.shortReason)); retrying in \(String(format: "%.1f", delay.inSeconds)) s")
-                Thread.sleep(forTimeInterval: delay.inSeconds)
             } catch {
-                if !error.isTransient { handlerFailure = handlerFailure ?? error }
-                return nil
+                failure = error
             }
+            guard failure.isTransient else { throw failure }
+            guard !settings.stop.isRequested else { return nil }
+            failures += 1
+            let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)
+                ?? Self.retryPolicy.maximumDelay
+            Terminal.note(
+                "speedo: PostgreSQL unreachable (\(failure.shortReason)); retrying in \(String(format: "%.1f", delay.inSeconds)) s")
+            Thread.sleep(forTimeInterval: delay.inSeconds)
         }
     }
 
     /// Moves every assigned partition back to its stored offset after an abandoned batch.
-    private func reseek(_ consumer: KafkaConsumer) throws {
-        guard let stored = storedOffsetsRetrying(partitions.ids) else {
-            if let failure = handlerFailure { throw failure }
-            return
-        }
-        for id in partitions.ids {
-            let start = stored[id]
-            try consumer.seek(
-                TopicPartitionOffset(topic: settings.topic, partition: id, offset: start ?? TopicPartitionOffset.earliest),
-                timeout: .seconds(10))
-            partitions.track(id, next: start, committed: start)
+    private mutating func reseek(_ loop: ConsumerLoop) throws {
+        let ids = loop.positions.ids
+        guard let stored = try storedOffsetsRetrying(ids) else { return }
+        for id in ids {
+            try loop.seek(id, to: stored[id].map(PartitionStart.stored) ?? .beginning, timeout: .seconds(10))
         }
         needsReseek = false
     }
 
     // MARK: - Reporting
 
-    private func waitForBrokers(_ consumer: KafkaConsumer) throws(KafkaError) {
-        do {
-            try consumer.waitForBrokers(timeout: .seconds(2))
-        } catch {
-            Terminal.note("speedo: no Kafka broker answers at \(settings.kafka.bootstrapServers) yet; waiting up to 30 s")
-            try consumer.waitForBrokers(timeout: .seconds(28))
-        }
-    }
-
     /// Per assigned partition, the records not stored yet (nil before its high watermark is known).
-    private func lags(_ consumer: KafkaConsumer) -> [(partition: Int32, lag: Int64?)] {
-        partitions.ids.sorted().compactMap { id in
-            guard let state = partitions[id] else { return nil }
-            let high = consumer.lastKnownHighWatermark(topic: settings.topic, partition: id) ?? state.end
+    private func lags(_ loop: ConsumerLoop) -> [(partition: Int32, lag: Int64?)] {
+        loop.positions.ids.compactMap { id in
+            guard let state = loop.positions[id] else { return nil }
+            let high = loop.lastKnownHighWatermark(of: id) ?? state.end
             return (id, high.map { max(0, $0 - (state.committed ?? 0)) })
         }
     }
 
-    private func logProgress(_ consumer: KafkaConsumer) {
-        let lags = lags(consumer).map { "[\($0.partition)] \($0.lag.map(grouped) ?? "?")" }
+    private func logProgress(_ loop: ConsumerLoop) {
+        let lags = lags(loop).map { "[\($0.partition)] \($0.lag.map(grouped) ?? "?")" }
         let partitionsText = lags.isEmpty ? "no partitions assigned" : "lag \(lags.joined(separator: " "))"
         Terminal.note("speedo: consume postgres: \(stage.statistics.progressLine()); \(partitionsText)")
-    }
-
-    /// For tools that read lag from the group's Kafka offsets; PostgreSQL stays the only source of positions.
-    private func commitToKafka(_ consumer: KafkaConsumer) {
-        let positions = partitions.ids.compactMap { id in
-            partitions[id]?.committed.map { TopicPartitionOffset(topic: settings.topic, partition: id, offset: $0) }
-        }
-        guard !positions.isEmpty else { return }
-        try? consumer.commit(offsets: positions)
     }
 }
 

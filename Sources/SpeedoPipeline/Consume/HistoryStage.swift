@@ -241,3 +241,18 @@ package final class Statistics: Sendable {
             + "were read (in speedo_history_gaps)"
     }
 }
+
+extension DeadLetter {
+    /// A reading the history could not store because another speed is stored for its sensor and time. Its record
+    /// is written again from the reading (key, canonical value, timestamp): the writer keeps rows, not records; the
+    /// source headers say where the original is.
+    package init(conflict: HistoryConflict, topic: String) {
+        let reading = conflict.reading
+        self.init(
+            record: ConsumedRecord(
+                topic: topic, partition: conflict.position?.partition ?? -1, offset: conflict.position?.offset ?? -1,
+                key: Array(reading.sensorID.utf8), value: CanonicalJSON.encode(reading),
+                timestampMs: reading.timestamp.milliseconds, headers: []),
+            code: "conflict", reason: conflict.explanation)
+    }
+}

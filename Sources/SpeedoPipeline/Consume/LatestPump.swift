@@ -13,24 +13,17 @@ package struct LatestPumpSettings {
     /// The shortest time between two records of one sensor (1 / --max-rate).
     package var emissionInterval: Duration
     package var exitAtEnd: Bool
+    /// How long to keep trying when no broker answers at startup (`--connect-timeout`).
+    package var connectTimeout: Duration
     package var stop: StopRequest
 
     package init(
-        kafka: KafkaConfiguration,
-        topic: String,
-        group: String,
-        windowSeconds: Int,
-        emissionInterval: Duration,
-        exitAtEnd: Bool,
-        stop: StopRequest
+        kafka: KafkaConfiguration, topic: String, group: String, windowSeconds: Int, emissionInterval: Duration,
+        exitAtEnd: Bool, connectTimeout: Duration, stop: StopRequest
     ) {
-        self.kafka = kafka
-        self.topic = topic
-        self.group = group
-        self.windowSeconds = windowSeconds
-        self.emissionInterval = emissionInterval
-        self.exitAtEnd = exitAtEnd
-        self.stop = stop
+        (self.kafka, self.topic, self.group, self.windowSeconds) = (kafka, topic, group, windowSeconds)
+        (self.emissionInterval, self.exitAtEnd) = (emissionInterval, exitAtEnd)
+        (self.connectTimeout, self.stop) = (connectTimeout, stop)
     }
 }
 
@@ -41,7 +34,7 @@ package enum LatestPumpOutcome {
     case stopped
 }
 
-/// The loop of `speedo consume latest`: folds each sensor's readings into its `RollingStats`, and publishes its
+/// The pump of `speedo consume latest`: folds each sensor's readings into its `RollingStats`, and publishes its
 /// `LatestState` to `speed-latest` through a `CoalescingRateLimiter` (a 10 ms tick emits states that became due).
 ///
 /// Offsets: a partition's offset is committed only up to the first record whose effect is not yet acknowledged by
@@ -50,13 +43,9 @@ package enum LatestPumpOutcome {
 /// newest record per key wins. The statistics live only in memory: after a restart, the first window's cover only
 /// what was read since (the group's committed offsets are usually recent).
 ///
-/// Threading: `run` blocks its thread for the whole run; librdkafka calls the rebalance handler from inside `poll`
-/// (or `close`) on that same thread, and the delivery handler on the producer's poll thread, which only appends
-/// to `acknowledgements`.
-// @unchecked Sendable: the rebalance closures must be @Sendable, but they run only inside `consumer.poll`/`close`,
-// which `run` calls from its own thread; every mutable property is touched from that thread alone (the delivery
-// handler touches only the Mutex-guarded `acknowledgements`).
-package final class LatestPump: @unchecked Sendable {
+/// Threading: `run` blocks its thread for the whole run, and the `ConsumerLoop` calls the pump on that thread only;
+/// the publisher's delivery handler runs on its poll thread, and only appends to `acknowledgements`.
+package struct LatestPump: ConsumerPump {
     private struct Sensor {
         var statistics: RollingStats
         var newest: Reading?
@@ -73,10 +62,10 @@ package final class LatestPump: @unchecked Sendable {
 
     private let settings: LatestPumpSettings
     private let latestTopic = ConnectionSettings.latestTopic
-    private let producer: KafkaProducer
+    /// To speed-latest: the record contract (key, value, timestamp) is the publisher's.
+    private let publisher: ReadingPublisher
     private let deadLetters: DeadLetterSender
     private let acknowledgements: Acknowledgements
-    private var partitions = PartitionPositions()
     private var sensors: [String: Sensor] = [:]
     private var limiter: CoalescingRateLimiter<LatestState>
     private var inFlight: [UInt64: InFlight] = [:]
@@ -84,117 +73,106 @@ package final class LatestPump: @unchecked Sendable {
     private var unsentDeadLetters: [DeadLetter] = []
     private let started = ContinuousClock.now
     private var counts = (readings: 0, published: 0, deadLetters: 0)
-    /// A failure inside the rebalance handler, which cannot throw: raised by the loop right after `poll`.
-    private var handlerFailure: (any Error)?
-    private var lastKafkaError: String?
-    /// Set by `run`, for the rebalance handler.
-    private var consumer: KafkaConsumer?
+    /// When the run ended (before the final revocation forgets them).
+    private var sensorsAtEnd = 0
 
     private static let tick = Duration.milliseconds(10)
-    private static let commitInterval = Duration.seconds(1)
 
     package init(settings: LatestPumpSettings) throws(KafkaError) {
         self.settings = settings
         limiter = CoalescingRateLimiter(interval: settings.emissionInterval)
         let acknowledgements = Acknowledgements()
         self.acknowledgements = acknowledgements
-        producer = try KafkaProducer(configuration: settings.kafka) { acknowledgements.record($0) }
+        publisher = try ReadingPublisher(configuration: settings.kafka, topic: ConnectionSettings.latestTopic) {
+            acknowledgements.record($0)
+        }
         deadLetters = try DeadLetterSender(configuration: settings.kafka, sourceTopic: settings.topic)
     }
 
-    package func run() throws -> LatestPumpOutcome {
+    package mutating func run() throws -> LatestPumpOutcome {
         defer {
-            producer.close()
+            publisher.close()
             deadLetters.close()
         }
-        let consumer = try KafkaConsumer(
-            configuration: settings.kafka, groupID: settings.group, autoCommit: false, reportEndOfPartition: true,
-            rebalance: RebalanceHandler(
-                onAssign: { [unowned self] in assign($0) },
-                onRevoke: { [unowned self] in revoke($0) }))
-        self.consumer = consumer
-        defer {
-            consumer.close()
-            self.consumer = nil
-        }
-        try waitForBrokers(consumer)
-        try prepareLatestTopic()
-        try consumer.subscribe(topics: [settings.topic])
-        Terminal.note("speedo: consume latest: reading \(settings.topic) as group \(settings.group) into \(latestTopic)")
-        let outcome = try pump(consumer)
-        // Before the final revocation forgets them.
-        let sensorCount = sensors.count
-        consumer.close()
-        if let failure = handlerFailure { throw failure }
+        let loop = try ConsumerLoop(
+            configuration: settings.kafka, topic: settings.topic, membership: .group(settings.group),
+            connectTimeout: settings.connectTimeout, notices: ConsumeNotes.printer(command: "consume latest"))
+        let stop = settings.stop
+        let outcome = try loop.run(&self) { stop.isRequested }
         Terminal.note(
-            "speedo: consume latest: \(grouped(counts.readings)) readings of \(grouped(sensorCount)) sensors, "
+            "speedo: consume latest: \(grouped(counts.readings)) readings of \(grouped(sensorsAtEnd)) sensors, "
                 + "\(grouped(counts.published)) states published to \(latestTopic), \(grouped(counts.deadLetters)) "
                 + "records sent to \(deadLetters.topic)")
         return outcome
     }
 
-    private func pump(_ consumer: KafkaConsumer) throws -> LatestPumpOutcome {
-        var nextCommit = ContinuousClock.now + Self.commitInterval
-        while true {
-            if settings.stop.isRequested {
-                try settle()
-                commit(consumer, partitions: partitions.ids)
-                return .stopped
-            }
-            if settings.exitAtEnd, isCaughtUp(consumer), limiter.pendingCount == 0 {
-                try settle()
-                if isCaughtUp(consumer) {
-                    commit(consumer, partitions: partitions.ids)
-                    return .reachedEnd
-                }
-            }
-            if let event = consumer.poll(timeout: Self.tick) { try handle(event) }
-            var drained = 0
-            while drained < 10_000, let event = consumer.poll(timeout: .zero) {
-                try handle(event)
-                drained += 1
-            }
-            if let failure = handlerFailure { throw failure }
-            for (_, state) in limiter.takeDue(now: elapsed) { try publish(state) }
-            try absorbAcknowledgements()
-            sendDeadLetters()
-            if ContinuousClock.now >= nextCommit {
-                commit(consumer, partitions: partitions.ids)
-                nextCommit = ContinuousClock.now + Self.commitInterval
-            }
+    // MARK: - The loop's calls
+
+    package var pollTimeout: Duration { Self.tick }
+
+    package func connected(_ loop: ConsumerLoop) throws {
+        try prepareLatestTopic()
+        Terminal.note("speedo: consume latest: reading \(settings.topic) as group \(settings.group) into \(latestTopic)")
+    }
+
+    package mutating func stopRequested(_ loop: ConsumerLoop) throws -> LatestPumpOutcome {
+        try settle()
+        commit(loop, partitions: loop.positions.ids)
+        sensorsAtEnd = sensors.count
+        return .stopped
+    }
+
+    package mutating func caughtUp(_ loop: ConsumerLoop) throws -> LatestPumpOutcome? {
+        guard settings.exitAtEnd, limiter.pendingCount == 0 else { return nil }
+        try settle()
+        guard loop.isCaughtUp else { return nil }
+        commit(loop, partitions: loop.positions.ids)
+        sensorsAtEnd = sensors.count
+        return .reachedEnd
+    }
+
+    package mutating func handle(_ record: ConsumedRecord, _ loop: ConsumerLoop) throws {
+        switch record.verdict(now: Timestamp.current()) {
+        case .valid(let reading): try fold(reading, from: record)
+        case .invalid(let letter): unsentDeadLetters.append(letter)
         }
     }
+
+    package mutating func turnEnded(_ loop: ConsumerLoop) throws -> LatestPumpOutcome? {
+        for (_, state) in limiter.takeDue(now: elapsed) { try publish(state) }
+        try absorbAcknowledgements()
+        sendDeadLetters()
+        return nil
+    }
+
+    package func commit(_ loop: ConsumerLoop) {
+        commit(loop, partitions: loop.positions.ids)
+    }
+
+    package func assigned(_ partitions: [Int32], _ loop: ConsumerLoop) -> [Int32: PartitionStart] {
+        let shown = partitions.map(String.init).sorted().joined(separator: ", ")
+        Terminal.note("speedo: consume latest: assigned \(settings.topic) partitions \(shown)")
+        // The group's committed offsets, else the earliest record (auto.offset.reset).
+        return [:]
+    }
+
+    package mutating func revoked(_ partitions: [Int32], _ loop: ConsumerLoop) throws {
+        let ids = Set(partitions)
+        defer {
+            commit(loop, partitions: partitions)
+            // Their next owner rebuilds them.
+            sensors = sensors.filter { !ids.contains($0.value.partition) }
+        }
+        try settle()
+    }
+
+    // MARK: - Folding and publishing
 
     private var elapsed: Duration { ContinuousClock.now - started }
 
-    private func isCaughtUp(_ consumer: KafkaConsumer) -> Bool {
-        partitions.isCaughtUp(consumer, topic: settings.topic)
-    }
-
-    private func handle(_ event: ConsumerEvent) throws {
-        switch event {
-        case .record(let record):
-            guard record.topic == settings.topic, partitions[record.partition] != nil else { return }
-            switch record.verdict(now: Timestamp.current()) {
-            case .valid(let reading): try fold(reading, from: record)
-            case .invalid(let letter): unsentDeadLetters.append(letter)
-            }
-            partitions.processed(record.partition, offset: record.offset)
-        case .endOfPartition(let topic, let partition, let offset):
-            guard topic == settings.topic else { return }
-            _ = partitions.reachedEnd(partition, offset: offset)
-        case .error(let error):
-            if error.isFatal { throw error }
-            if error.message != lastKafkaError {
-                Terminal.note("speedo: Kafka: \(error.message) (retrying)")
-                lastKafkaError = error.message
-            }
-        }
-    }
-
     /// Counts `reading` and offers the sensor's new state to the rate limit. The state shows the newest reading
     /// by event time: a late one only changes the statistics.
-    private func fold(_ reading: Reading, from record: ConsumedRecord) throws {
+    private mutating func fold(_ reading: Reading, from record: ConsumedRecord) throws {
         counts.readings += 1
         var sensor = sensors[reading.sensorID]
             ?? Sensor(statistics: RollingStats(windowSeconds: settings.windowSeconds), partition: record.partition)
@@ -208,13 +186,11 @@ package final class LatestPump: @unchecked Sendable {
         if let due = limiter.offer(state, for: reading.sensorID, now: elapsed) { try publish(due) }
     }
 
-    private func publish(_ state: LatestState) throws {
+    private mutating func publish(_ state: LatestState) throws {
         let id = state.reading.sensorID
         guard var sensor = sensors[id] else { return }
         nextTag += 1
-        try producer.send(
-            topic: latestTopic, key: Array(id.utf8), value: state.encoded(),
-            timestampMs: state.reading.timestamp.milliseconds, tag: nextTag, whenQueueFull: .wait(until: nil))
+        try publisher.publish(state, tag: nextTag, whenQueueFull: .wait(until: nil))
         if let first = sensor.firstUnpublished {
             inFlight[nextTag] = InFlight(partition: sensor.partition, firstOffset: first)
         }
@@ -223,7 +199,7 @@ package final class LatestPump: @unchecked Sendable {
         counts.published += 1
     }
 
-    private func absorbAcknowledgements() throws {
+    private mutating func absorbAcknowledgements() throws {
         for report in acknowledgements.take() {
             if let error = report.error {
                 throw KafkaError(
@@ -236,7 +212,7 @@ package final class LatestPump: @unchecked Sendable {
         }
     }
 
-    private func sendDeadLetters() {
+    private mutating func sendDeadLetters() {
         guard !unsentDeadLetters.isEmpty else { return }
         do {
             try deadLetters.send(unsentDeadLetters)
@@ -250,9 +226,9 @@ package final class LatestPump: @unchecked Sendable {
 
     /// Publishes every held-back state at once, waits for the brokers to acknowledge what is in flight and sends
     /// the dead letters: for a stop, the end, or a revocation (rare enough not to count against the rate limit).
-    private func settle() throws {
+    private mutating func settle() throws {
         for (_, state) in limiter.takeAll(now: elapsed) { try publish(state) }
-        if producer.flush(timeout: .seconds(30)) > 0 {
+        if publisher.flush(timeout: .seconds(30)) > 0 {
             Terminal.note("speedo: consume latest: some states were not acknowledged within 30 s; "
                 + "their records will be read again")
         }
@@ -261,49 +237,20 @@ package final class LatestPump: @unchecked Sendable {
     }
 
     /// Commits, for each of `ids`, the offset of the first record whose effect is not acknowledged yet.
-    private func commit(_ consumer: KafkaConsumer, partitions ids: [Int32]) {
+    private func commit(_ loop: ConsumerLoop, partitions ids: [Int32]) {
         var safe: [Int32: Int64] = [:]
-        for id in ids { if let next = partitions[id]?.next { safe[id] = next } }
+        for id in ids { if let next = loop.positions[id]?.next { safe[id] = next } }
         func holdBack(_ partition: Int32, _ offset: Int64) {
             if let current = safe[partition], offset < current { safe[partition] = offset }
         }
         for sensor in sensors.values { if let first = sensor.firstUnpublished { holdBack(sensor.partition, first) } }
         for entry in inFlight.values { holdBack(entry.partition, entry.firstOffset) }
         for letter in unsentDeadLetters { holdBack(letter.record.partition, letter.record.offset) }
-        let positions = safe.compactMap { id, offset -> TopicPartitionOffset? in
-            offset == partitions[id]?.committed ? nil : TopicPartitionOffset(topic: settings.topic, partition: id, offset: offset)
-        }
-        guard !positions.isEmpty else { return }
         do {
-            try consumer.commit(offsets: positions)
-            for position in positions { partitions.committed(position.partition, offset: position.offset) }
+            try loop.commit(safe)
         } catch {
             Terminal.note("speedo: consume latest: could not commit offsets (\(error.message)); retrying later")
         }
-    }
-
-    // MARK: - Partitions
-
-    private func assign(_ assigned: [TopicPartition]) -> [TopicPartition: Int64] {
-        let ours = assigned.filter { $0.topic == settings.topic }
-        for partition in ours { partitions.track(partition.partition) }
-        let shown = ours.map { String($0.partition) }.sorted().joined(separator: ", ")
-        Terminal.note("speedo: consume latest: assigned \(settings.topic) partitions \(shown)")
-        // The group's committed offsets, else the earliest record (auto.offset.reset).
-        return [:]
-    }
-
-    private func revoke(_ revoked: [TopicPartition]) {
-        let ids = Set(revoked.filter { $0.topic == settings.topic }.map(\.partition))
-        do {
-            try settle()
-        } catch {
-            handlerFailure = handlerFailure ?? error
-        }
-        if let consumer { commit(consumer, partitions: Array(ids)) }
-        for id in ids { partitions.forget(id) }
-        // Their next owner rebuilds them.
-        sensors = sensors.filter { !ids.contains($0.value.partition) }
     }
 
     private func prepareLatestTopic() throws {
@@ -320,15 +267,6 @@ package final class LatestPump: @unchecked Sendable {
             Terminal.note(
                 "speedo: consume latest: cannot create \(latestTopic) (\(error.message)); publishing anyway, so the "
                     + "cluster may create it with its defaults: make it compacted (cleanup.policy=compact)")
-        }
-    }
-
-    private func waitForBrokers(_ consumer: KafkaConsumer) throws(KafkaError) {
-        do {
-            try consumer.waitForBrokers(timeout: .seconds(2))
-        } catch {
-            Terminal.note("speedo: no Kafka broker answers at \(settings.kafka.bootstrapServers) yet; waiting up to 30 s")
-            try consumer.waitForBrokers(timeout: .seconds(28))
         }
     }
 }

@@ -20,24 +20,16 @@ package struct StdoutPumpSettings {
     package var start: StartPosition
     package var format: ReadingTextFormat
     package var exitAtEnd: Bool
+    /// How long to keep trying when no broker answers at startup (`--connect-timeout`).
+    package var connectTimeout: Duration
     package var stop: StopRequest
 
     package init(
-        kafka: KafkaConfiguration,
-        topic: String,
-        group: String?,
-        start: StartPosition,
-        format: ReadingTextFormat,
-        exitAtEnd: Bool,
-        stop: StopRequest
+        kafka: KafkaConfiguration, topic: String, group: String?, start: StartPosition, format: ReadingTextFormat,
+        exitAtEnd: Bool, connectTimeout: Duration, stop: StopRequest
     ) {
-        self.kafka = kafka
-        self.topic = topic
-        self.group = group
-        self.start = start
-        self.format = format
-        self.exitAtEnd = exitAtEnd
-        self.stop = stop
+        (self.kafka, self.topic, self.group, self.start) = (kafka, topic, group, start)
+        (self.format, self.exitAtEnd, self.connectTimeout, self.stop) = (format, exitAtEnd, connectTimeout, stop)
     }
 }
 
@@ -50,125 +42,102 @@ package enum StdoutPumpOutcome {
     case stopped
 }
 
-/// The loop of `speedo consume stdout`: reads the topic (privately or as a group member), writes every valid
+/// The pump of `speedo consume stdout`: reads the topic (privately or as a group member), writes every valid
 /// reading as a line and notes every invalid record on stderr. In a group, offsets are committed only after the
 /// lines they cover were written: at least once to standard output.
 ///
-/// Threading: `run` blocks its thread for the whole run; librdkafka calls the rebalance handler from inside `poll`
-/// (or `close`) on that same thread.
-// @unchecked Sendable: the rebalance closures must be @Sendable, but they run only inside `consumer.poll`/`close`,
-// which `run` calls from its own thread; every mutable property is touched from that thread alone.
-package final class StdoutPump: @unchecked Sendable {
+/// Threading: `run` blocks its thread for the whole run, and the `ConsumerLoop` calls the pump on that thread only.
+package struct StdoutPump: ConsumerPump {
     private let settings: StdoutPumpSettings
     private var output: StandardOutputSink
-    private var partitions = PartitionPositions()
     private var pending: [Reading] = []
     private var written = 0
     private var skipped = 0
     private var readerGone = false
     /// Whether "caught up" was said on stderr (once per run).
     private var saidCaughtUp = false
-    /// A failure inside the rebalance handler, which cannot throw: raised by the loop right after `poll`.
-    private var handlerFailure: (any Error)?
-    private var lastKafkaError: String?
-    /// Set by `run`, for the rebalance handler.
-    private var consumer: KafkaConsumer?
 
     private static let batchLimit = 10_000
-    private static let commitInterval = Duration.seconds(1)
 
     package init(settings: StdoutPumpSettings) {
         self.settings = settings
         output = StandardOutputSink(format: settings.format)
     }
 
-    package func run() throws -> StdoutPumpOutcome {
-        let consumer = try KafkaConsumer(
-            configuration: settings.kafka, groupID: settings.group, autoCommit: false, reportEndOfPartition: true,
-            rebalance: settings.group == nil ? nil : RebalanceHandler(
-                onAssign: { [unowned self] in assign($0) },
-                onRevoke: { [unowned self] in revoke($0) }))
-        self.consumer = consumer
-        defer {
-            consumer.close()
-            self.consumer = nil
-        }
-        try waitForBrokers(consumer)
-        if let group = settings.group {
-            try consumer.subscribe(topics: [settings.topic])
-            Terminal.note("speedo: consume stdout: reading \(settings.topic) as group \(group)")
-        } else {
-            try assignEveryPartition(consumer)
-        }
-        let outcome = try pump(consumer)
+    package mutating func run() throws -> StdoutPumpOutcome {
+        let loop = try ConsumerLoop(
+            configuration: settings.kafka, topic: settings.topic,
+            membership: settings.group.map(ConsumerMembership.group) ?? .everyPartition,
+            connectTimeout: settings.connectTimeout, notices: ConsumeNotes.printer(command: "consume stdout"))
+        let stop = settings.stop
+        let outcome = try loop.run(&self) { stop.isRequested }
         if outcome != .readerGone { try output.finish() }
-        consumer.close()
-        if let failure = handlerFailure { throw failure }
         Terminal.note("speedo: consume stdout: \(grouped(written)) readings written, \(grouped(skipped)) invalid "
             + "records skipped")
         return outcome
     }
 
-    private func pump(_ consumer: KafkaConsumer) throws -> StdoutPumpOutcome {
-        var nextCommit = ContinuousClock.now + Self.commitInterval
-        while true {
-            if settings.stop.isRequested {
-                commit(consumer, partitions: partitions.ids)
-                return readerGone ? .readerGone : .stopped
-            }
-            if settings.exitAtEnd, isCaughtUp(consumer) {
-                commit(consumer, partitions: partitions.ids)
-                return readerGone ? .readerGone : .reachedEnd
-            }
-            if let event = consumer.poll(timeout: .milliseconds(100)) { try handle(event) }
-            while pending.count < Self.batchLimit, !readerGone, let event = consumer.poll(timeout: .zero) {
-                try handle(event)
-            }
-            if let failure = handlerFailure { throw failure }
-            try writePending()
-            if readerGone { return .readerGone }
-            if !saidCaughtUp, isCaughtUp(consumer) {
-                // Like kcat's "Reached end of topic": from here on, every line is new.
-                Terminal.note("speedo: consume stdout: caught up with \(settings.topic) (\(partitions.count) partitions)")
-                saidCaughtUp = true
-            }
-            if settings.group != nil, ContinuousClock.now >= nextCommit {
-                commit(consumer, partitions: partitions.ids)
-                nextCommit = ContinuousClock.now + Self.commitInterval
-            }
+    // MARK: - The loop's calls
+
+    package var wantsMoreRecords: Bool { pending.count < Self.batchLimit && !readerGone }
+
+    package func connected(_ loop: ConsumerLoop) {
+        if let group = settings.group {
+            Terminal.note("speedo: consume stdout: reading \(settings.topic) as group \(group)")
         }
     }
 
-    private func isCaughtUp(_ consumer: KafkaConsumer) -> Bool {
-        partitions.isCaughtUp(consumer, topic: settings.topic)
+    package mutating func stopRequested(_ loop: ConsumerLoop) throws -> StdoutPumpOutcome {
+        try commit(loop, partitions: loop.positions.ids)
+        return readerGone ? .readerGone : .stopped
     }
 
-    private func handle(_ event: ConsumerEvent) throws {
-        switch event {
-        case .record(let record):
-            guard record.topic == settings.topic, partitions[record.partition] != nil else { return }
-            switch record.verdict(now: Timestamp.current()) {
-            case .valid(let reading):
-                pending.append(reading)
-            case .invalid(let letter):
-                skipped += 1
-                Terminal.note("\(record.position): \(letter.reason)")
-            }
-            partitions.processed(record.partition, offset: record.offset)
-        case .endOfPartition(let topic, let partition, let offset):
-            guard topic == settings.topic else { return }
-            _ = partitions.reachedEnd(partition, offset: offset)
-        case .error(let error):
-            if error.isFatal { throw error }
-            // librdkafka keeps retrying by itself; say so once per distinct problem.
-            if error.message != lastKafkaError {
-                Terminal.note("speedo: Kafka: \(error.message) (retrying)")
-                lastKafkaError = error.message
-            }
+    package mutating func caughtUp(_ loop: ConsumerLoop) throws -> StdoutPumpOutcome? {
+        if !saidCaughtUp {
+            // Like kcat's "Reached end of topic": from here on, every line is new.
+            Terminal.note("speedo: consume stdout: caught up with \(settings.topic) (\(loop.positions.count) partitions)")
+            saidCaughtUp = true
+        }
+        guard settings.exitAtEnd else { return nil }
+        try commit(loop, partitions: loop.positions.ids)
+        return readerGone ? .readerGone : .reachedEnd
+    }
+
+    package mutating func handle(_ record: ConsumedRecord, _ loop: ConsumerLoop) {
+        switch record.verdict(now: Timestamp.current()) {
+        case .valid(let reading):
+            pending.append(reading)
+        case .invalid(let letter):
+            skipped += 1
+            Terminal.note("\(record.position): \(letter.reason)")
         }
     }
 
-    private func writePending() throws {
+    package mutating func turnEnded(_ loop: ConsumerLoop) throws -> StdoutPumpOutcome? {
+        try writePending()
+        return readerGone ? .readerGone : nil
+    }
+
+    package mutating func commit(_ loop: ConsumerLoop) throws {
+        try commit(loop, partitions: loop.positions.ids)
+    }
+
+    /// Without a group, every partition starts at --from; in one, at the group's committed offset, else at
+    /// auto.offset.reset (set from --from).
+    package func assigned(_ partitions: [Int32], _ loop: ConsumerLoop) -> [Int32: PartitionStart] {
+        guard settings.group == nil else { return [:] }
+        let start: PartitionStart = settings.start == .end ? .end : .beginning
+        return Dictionary(uniqueKeysWithValues: partitions.map { ($0, start) })
+    }
+
+    /// Commits what was written while the partitions are still ours: the next owner starts there.
+    package mutating func revoked(_ partitions: [Int32], _ loop: ConsumerLoop) throws {
+        try commit(loop, partitions: partitions)
+    }
+
+    // MARK: - Writing and committing
+
+    private mutating func writePending() throws {
         guard !pending.isEmpty, !readerGone else { return }
         defer { pending.removeAll(keepingCapacity: true) }
         if try output.write(pending) == .closed {
@@ -180,69 +149,17 @@ package final class StdoutPump: @unchecked Sendable {
 
     /// Commits the positions of `ids` whose lines are all written; never after the reader went away, since some
     /// lines read may not have reached it.
-    private func commit(_ consumer: KafkaConsumer, partitions ids: [Int32]) {
+    private mutating func commit(_ loop: ConsumerLoop, partitions ids: [Int32]) throws {
         guard settings.group != nil, !readerGone else { return }
-        do {
-            try writePending()
-        } catch {
-            handlerFailure = handlerFailure ?? error
-            return
-        }
+        try writePending()
         guard !readerGone else { return }
-        let positions = ids.compactMap { id -> TopicPartitionOffset? in
-            guard let state = partitions[id], let next = state.next, next != state.committed else { return nil }
-            return TopicPartitionOffset(topic: settings.topic, partition: id, offset: next)
-        }
-        guard !positions.isEmpty else { return }
+        var written: [Int32: Int64] = [:]
+        for id in ids { written[id] = loop.positions[id]?.next }
         do {
-            try consumer.commit(offsets: positions)
-            for position in positions { partitions.committed(position.partition, offset: position.offset) }
+            try loop.commit(written)
         } catch {
             // At least once: the next member reads these records again.
             Terminal.note("speedo: consume stdout: could not commit offsets (\(error.message)); retrying later")
-        }
-    }
-
-    // MARK: - Partitions
-
-    private func assignEveryPartition(_ consumer: KafkaConsumer) throws {
-        let admin = try KafkaAdmin(configuration: settings.kafka)
-        guard let topic = try admin.metadata().topic(named: settings.topic), topic.error == nil,
-            !topic.partitions.isEmpty
-        else {
-            throw CommandFailure(
-                .unavailable,
-                "topic \(settings.topic) does not exist at \(settings.kafka.bootstrapServers); check -t/--topic "
-                    + "(`speedo ingest` or `speedo simulate` creates it)")
-        }
-        let start = settings.start == .end ? TopicPartitionOffset.latest : TopicPartitionOffset.earliest
-        try consumer.assign(topic.partitions.map {
-            TopicPartitionOffset(topic: settings.topic, partition: $0.id, offset: start)
-        })
-        for partition in topic.partitions { partitions.track(partition.id) }
-    }
-
-    private func assign(_ assigned: [TopicPartition]) -> [TopicPartition: Int64] {
-        for partition in assigned where partition.topic == settings.topic {
-            partitions.track(partition.partition)
-        }
-        // Committed offsets where the group has them, else auto.offset.reset (set from --from).
-        return [:]
-    }
-
-    private func revoke(_ revoked: [TopicPartition]) {
-        let ours = revoked.filter { $0.topic == settings.topic }.map(\.partition)
-        // Commit what was written while the partitions are still ours: the next owner starts there.
-        if let consumer { commit(consumer, partitions: ours) }
-        for id in ours { partitions.forget(id) }
-    }
-
-    private func waitForBrokers(_ consumer: KafkaConsumer) throws(KafkaError) {
-        do {
-            try consumer.waitForBrokers(timeout: .seconds(2))
-        } catch {
-            Terminal.note("speedo: no Kafka broker answers at \(settings.kafka.bootstrapServers) yet; waiting up to 30 s")
-            try consumer.waitForBrokers(timeout: .seconds(28))
         }
     }
 }

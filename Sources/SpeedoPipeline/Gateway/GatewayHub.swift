@@ -71,8 +71,9 @@ package final class GatewayHub: Sendable {
     /// The log as it is now, for an event loop's writing pass (a copy that shares its storage).
     package var log: GatewayUpdateLog { state.withLock { $0.log } }
 
-    /// Records from `speed-latest`, in order. A value that is not a latest state is counted and skipped; a tombstone
-    /// (null value) forgets the sensor, so that new clients no longer get it.
+    /// Records from `speed-latest`, in order. A record that is not a valid latest state (the record contract every
+    /// consumer applies) is counted and skipped; a tombstone (null value) forgets the sensor, so that new clients no
+    /// longer get it.
     package func publish(_ records: [ConsumedRecord]) {
         let wallClock = Timestamp.current()
         let arrival = now
@@ -80,13 +81,10 @@ package final class GatewayHub: Sendable {
         var forgotten: [String] = []
         var invalid = 0
         for record in records {
-            guard let value = record.value else {
-                if let key = record.key { forgotten.append(String(decoding: key, as: UTF8.self)) }
-                continue
-            }
-            switch LatestState.decode(value, now: wallClock) {
-            case .success(let latest): updates.append(GatewayUpdate(latest, arrival: arrival))
-            case .failure: invalid += 1
+            switch record.latestStateVerdict(now: wallClock) {
+            case .valid(let latest): updates.append(GatewayUpdate(latest, arrival: arrival))
+            case .invalid: invalid += 1
+            case nil: if let key = record.key { forgotten.append(String(decoding: key, as: UTF8.self)) }
             }
         }
         metrics.countReceived(valid: updates.count, invalid: invalid)

@@ -6,15 +6,12 @@ package import SpeedoRuntime
 package struct PublishingSettings: Sendable {
     /// Partitions of the topic when it has to be created.
     package var partitions: Int32
-    /// How long to keep retrying when no broker answers at startup.
+    /// How long to keep retrying when no broker answers at startup (`--connect-timeout`).
     package var connectTimeout: Duration
-    /// The timeout as the user wrote it, for messages ("30s").
-    package var connectTimeoutAsGiven: String
 
-    package init(partitions: Int32, connectTimeout: Duration, connectTimeoutAsGiven: String) {
+    package init(partitions: Int32, connectTimeout: Duration) {
         self.partitions = partitions
         self.connectTimeout = connectTimeout
-        self.connectTimeoutAsGiven = connectTimeoutAsGiven
     }
 }
 
@@ -52,32 +49,12 @@ extension ReadingPublisher {
         let publisher = try ReadingPublisher(
             configuration: configuration, topic: settings.topic.value, streamingReports: streamingReports,
             deliveryHandler: deliveryHandler)
-        let brokers = settings.brokers.value
-        let clock = ContinuousClock()
-        let deadline = clock.now + options.connectTimeout
-        var attempts = 0
-        while true {
-            attempts += 1
-            do {
-                try publisher.waitForBrokers(timeout: min(deadline - clock.now, .seconds(2)))
-                break
-            } catch {
-                let remaining = deadline - clock.now
-                if stop?.isRequested == true {
-                    throw CommandFailure(.interrupted, "interrupted while waiting for Kafka at \(brokers)")
-                }
-                guard remaining > .zero else {
-                    throw CommandFailure(
-                        .unavailable,
-                        "cannot reach Kafka at \(brokers): no broker answered within \(options.connectTimeoutAsGiven) "
-                            + "(\(attempts) attempts); is the cluster running and reachable? "
-                            + "(`speedo dev up` starts a local one; -b/--brokers or SPEEDO_BROKERS chooses another, "
-                            + "--connect-timeout waits longer)")
-                }
-                notes.note(
-                    "speedo \(command): no Kafka broker answers at \(brokers) yet (attempt \(attempts)); "
-                        + "retrying for up to \(Int(remaining.components.seconds) + 1) s more")
-            }
+        let connection = try publisher.connect(within: options.connectTimeout) { notice in
+            notes.note("speedo \(command): \(notice)")
+            return stop?.isRequested != true
+        }
+        guard connection == .connected else {
+            throw CommandFailure(.interrupted, "interrupted while waiting for Kafka at \(settings.brokers.value)")
         }
         if try publisher.ensureTopic(partitions: options.partitions) == .leftToAutoCreation {
             notes.note(

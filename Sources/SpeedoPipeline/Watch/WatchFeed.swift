@@ -195,7 +195,7 @@ package final class WatchFeed: Sendable {
             // Before the catch-up, a record's age says how far back the back-fill reaches, not how late it came.
             let isLive = tally.connection == .live
             for record in records {
-                guard let value = record.value, let reading = decode(value, now: now) else {
+                guard let reading = reading(in: record, now: now) else {
                     tally.invalidRecords += 1
                     continue
                 }
@@ -209,10 +209,14 @@ package final class WatchFeed: Sendable {
         }
     }
 
-    private func decode(_ value: [UInt8], now: Timestamp) -> Reading? {
+    /// The record's reading under the record contract every consumer applies; nil for an invalid record (or a
+    /// tombstone of speed-latest).
+    private func reading(in record: ConsumedRecord, now: Timestamp) -> Reading? {
         switch source {
-        case .events: try? ReadingDecoder.decode(value: value, now: now).get()
-        case .latest: try? LatestState.decode(value, now: now).get().reading
+        case .events:
+            if case .valid(let reading) = record.verdict(now: now) { reading } else { nil }
+        case .latest:
+            if case .valid(let state) = record.latestStateVerdict(now: now) { state.reading } else { nil }
         }
     }
 

@@ -43,6 +43,9 @@ struct ConsumeLatest: AsyncParsableCommand {
     @OptionGroup(title: "Kafka")
     var kafka: KafkaOptions
 
+    @OptionGroup(title: "Kafka")
+    var connection: ConnectTimeoutOption
+
     @Option(help: ArgumentHelp("The consumer group; its offsets are committed to Kafka.", valueName: "id"))
     var group = "speedo-latest"
 
@@ -78,12 +81,14 @@ struct ConsumeLatest: AsyncParsableCommand {
         let settings = LatestPumpSettings(
             kafka: KafkaConfiguration(resolved), topic: resolved.topic.value, group: group,
             windowSeconds: try windowSeconds(), emissionInterval: .seconds(1 / maxRate), exitAtEnd: exitAtEnd,
+            connectTimeout: try connection.duration(),
             stop: InterruptWatcher(stopDeadline: StopDeadline(
                 exitCode: .interrupted,
                 consequence: "states not acknowledged yet are published again by the next run (their offsets were "
                     + "not committed)")).stop)
         let outcome = try await runOnDedicatedThread(name: "speedo.consume") {
-            try LatestPump(settings: settings).run()
+            var pump = try LatestPump(settings: settings)
+            return try pump.run()
         }
         if outcome == .stopped {
             throw CommandFailure(

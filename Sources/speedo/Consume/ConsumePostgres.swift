@@ -63,6 +63,9 @@ struct ConsumePostgres: AsyncParsableCommand {
     @OptionGroup(title: "Kafka")
     var kafka: KafkaOptions
 
+    @OptionGroup(title: "Kafka")
+    var connection: ConnectTimeoutOption
+
     @OptionGroup(title: "PostgreSQL")
     var database: DatabaseOptions
 
@@ -125,13 +128,17 @@ struct ConsumePostgres: AsyncParsableCommand {
             batchInterval: try batchWait(),
             logInterval: try logEvery(),
             exitAtEnd: exitAtEnd,
+            connectTimeout: try connection.duration(),
             stop: InterruptWatcher(stopDeadline: StopDeadline(
                 exitCode: .interrupted,
                 consequence: "nothing is lost: the next run resumes from the offsets stored in PostgreSQL with the rows")).stop,
             metrics: metricsListen.map { _ in HistoryMetrics() },
             onGap: onGap)
         let pump: @Sendable () async throws -> HistoryPumpOutcome = {
-            try await runOnDedicatedThread(name: "speedo.consume") { try HistoryPump(settings: settings).run() }
+            try await runOnDedicatedThread(name: "speedo.consume") {
+                var pump = try HistoryPump(settings: settings)
+                return try pump.run()
+            }
         }
         let outcome = if let metricsListen, let metrics = settings.metrics {
             try await Self.serving(metrics, on: metricsListen, while: pump)

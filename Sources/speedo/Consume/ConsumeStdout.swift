@@ -41,6 +41,9 @@ struct ConsumeStdout: AsyncParsableCommand {
     @OptionGroup(title: "Kafka")
     var kafka: KafkaOptions
 
+    @OptionGroup(title: "Kafka")
+    var connection: ConnectTimeoutOption
+
     @Option(help: ArgumentHelp("Output format: ndjson or csv.", valueName: "format"))
     var format: ReadingTextFormat = .ndjson
 
@@ -75,6 +78,7 @@ struct ConsumeStdout: AsyncParsableCommand {
         let settings = StdoutPumpSettings(
             kafka: configuration, topic: resolved.topic.value, group: group, start: start, format: format,
             exitAtEnd: exitAtEnd,
+            connectTimeout: try connection.duration(),
             stop: InterruptWatcher(stopDeadline: StopDeadline(
                 exitCode: .interrupted,
                 consequence: "records after the offsets last committed are written again by the next run of this "
@@ -82,7 +86,8 @@ struct ConsumeStdout: AsyncParsableCommand {
         // A reader that goes away must show up as EPIPE, not kill the process.
         signal(SIGPIPE, SIG_IGN)
         let outcome = try await runOnDedicatedThread(name: "speedo.consume") {
-            try StdoutPump(settings: settings).run()
+            var pump = StdoutPump(settings: settings)
+            return try pump.run()
         }
         if outcome == .stopped {
             throw CommandFailure(.interrupted, "consume stdout stopped by a signal; what was read was written")

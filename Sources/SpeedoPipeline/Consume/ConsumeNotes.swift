@@ -1,0 +1,15 @@
+import SpeedoKafka
+import SpeedoRuntime
+
+/// How the consume commands say on stderr what their `ConsumerLoop` says: the startup wait in the words every command
+/// uses for it, broker trouble once per distinct problem.
+enum ConsumeNotes {
+    static func printer(command: String) -> (ConsumerLoopNotice) -> Void {
+        { notice in
+            switch notice {
+            case .waitingForBrokers: Terminal.note("speedo \(command): \(notice)")
+            case .brokerTrouble: Terminal.note("speedo: \(notice)")
+            }
+        }
+    }
+}
