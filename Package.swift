@@ -81,8 +81,9 @@ let package = Package(
         .testTarget(name: "SpeedoStoreTests", dependencies: ["SpeedoStore", "SpeedoRuntime"], swiftSettings: strict),
         // Snapshots/ holds the expected frames, read from the source tree by the tests (not bundled).
         .testTarget(
-            name: "SpeedoTUITests", dependencies: ["SpeedoTUI"], exclude: ["Snapshots"], swiftSettings: strict),
-        .testTarget(name: "SpeedoSimulatorTests", dependencies: ["SpeedoSimulator"], swiftSettings: strict),
+            name: "SpeedoTUITests", dependencies: ["SpeedoTUI", "SpeedoCore"], exclude: ["Snapshots"],
+            swiftSettings: strict),
+        .testTarget(name: "SpeedoSimulatorTests", dependencies: ["SpeedoSimulator", "SpeedoCore"], swiftSettings: strict),
         .testTarget(
             name: "speedoTests",
             dependencies: [
