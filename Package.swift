@@ -77,6 +77,7 @@ let package = Package(
             path: "bench/Sources/speedo-bench", swiftSettings: strict),
 
         .testTarget(name: "SpeedoCoreTests", dependencies: ["SpeedoCore"], swiftSettings: strict),
+        .testTarget(name: "SpeedoRuntimeTests", dependencies: ["SpeedoRuntime"], swiftSettings: strict),
         .testTarget(name: "SpeedoKafkaTests", dependencies: ["SpeedoKafka", "SpeedoCore"], swiftSettings: strict),
         .testTarget(name: "SpeedoStoreTests", dependencies: ["SpeedoStore", "SpeedoRuntime"], swiftSettings: strict),
         // Snapshots/ holds the expected frames, read from the source tree by the tests (not bundled).
