@@ -1,7 +1,6 @@
 package import SpeedoCore
 package import SpeedoKafka
 package import SpeedoRuntime
-import SpeedoSimulator
 
 /// `simulate`'s default output: readings published straight to Kafka. A full producer queue makes
 /// `write` wait, which the simulation reports as falling behind; nothing is dropped.

@@ -1,7 +1,6 @@
 import Foundation
 package import SpeedoCore
 import SpeedoRuntime
-import SpeedoSimulator
 
 /// Readings on standard output, one per line (NDJSON or CSV), written in large blocks so that a run
 /// is limited by the reader, not by system calls. A reader that goes away (`| head`) ends the run

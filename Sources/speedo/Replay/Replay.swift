@@ -4,8 +4,6 @@ import SpeedoCore
 import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
-import SpeedoSimulator
-import SpeedoStore
 
 struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
