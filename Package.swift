@@ -76,19 +76,43 @@ let package = Package(
             dependencies: ["SpeedoCore", "SpeedoKafka", "CEpoll"],
             path: "bench/Sources/speedo-bench", swiftSettings: strict),
 
+        // What several test targets need: temporary files, waiting, records on the mock cluster, a private
+        // PostgreSQL, a raw loopback socket, a WebSocket probe. Used by test targets only.
+        .target(
+            name: "SpeedoTestSupport",
+            dependencies: [
+                "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            path: "Tests/SpeedoTestSupport", swiftSettings: strict),
+
         .testTarget(name: "SpeedoCoreTests", dependencies: ["SpeedoCore"], swiftSettings: strict),
+        .testTarget(name: "SpeedoRuntimeTests", dependencies: ["SpeedoRuntime"], swiftSettings: strict),
         .testTarget(name: "SpeedoKafkaTests", dependencies: ["SpeedoKafka", "SpeedoCore"], swiftSettings: strict),
-        .testTarget(name: "SpeedoStoreTests", dependencies: ["SpeedoStore", "SpeedoRuntime"], swiftSettings: strict),
+        .testTarget(
+            name: "SpeedoStoreTests", dependencies: ["SpeedoStore", "SpeedoCore", "SpeedoRuntime", "SpeedoTestSupport"],
+            swiftSettings: strict),
         // Snapshots/ holds the expected frames, read from the source tree by the tests (not bundled).
         .testTarget(
-            name: "SpeedoTUITests", dependencies: ["SpeedoTUI"], exclude: ["Snapshots"], swiftSettings: strict),
-        .testTarget(name: "SpeedoSimulatorTests", dependencies: ["SpeedoSimulator"], swiftSettings: strict),
+            name: "SpeedoTUITests", dependencies: ["SpeedoTUI", "SpeedoCore"], exclude: ["Snapshots"],
+            swiftSettings: strict),
+        .testTarget(name: "SpeedoSimulatorTests", dependencies: ["SpeedoSimulator", "SpeedoCore"], swiftSettings: strict),
+        // The engines in process, against the mock cluster (and the project's PostgreSQL where they store history).
+        .testTarget(
+            name: "SpeedoPipelineTests",
+            dependencies: [
+                "SpeedoPipeline", "SpeedoCore", "SpeedoKafka", "SpeedoRuntime", "SpeedoTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        // The binary: what is truly the CLI's contract (exit codes, messages, terminal, signals) and whole pipelines.
         .testTarget(
             name: "speedoTests",
             dependencies: [
                 "speedo", "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoRuntime", "SpeedoPipeline",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                "SpeedoTestSupport",
             ],
             swiftSettings: strict
         ),

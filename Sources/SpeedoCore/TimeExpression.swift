@@ -144,10 +144,26 @@ extension String {
     }
 }
 
+/// A `Duration` as the number other APIs take: the one place that takes its components apart.
 extension Duration {
     /// Seconds as a `Double`, for APIs that take a `TimeInterval`.
     package var inSeconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    /// Whole microseconds, rounded down.
+    package var microseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
+
+    /// Milliseconds for librdkafka's `int timeout_ms` and poll(2), rounded up so that a tiny positive timeout does not
+    /// become 0 ("do not wait"), and never negative (-1 means "forever" to both).
+    package var clampedMilliseconds: Int32 {
+        if self <= .zero { return 0 }
+        let (seconds, attoseconds) = components
+        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int32(clamping: milliseconds)
     }
 }

@@ -1,4 +1,5 @@
 import CRdKafka
+import SpeedoCore
 
 package enum TopicCreation: Sendable, Equatable {
     case created

@@ -1,4 +1,5 @@
 import CRdKafka
+import SpeedoCore
 import Synchronization
 
 package struct ConsumedRecord: Sendable, Hashable {

@@ -1,5 +1,6 @@
 import CRdKafka
 import Glibc
+import SpeedoCore
 
 /// Owns one `rd_kafka_t`.
 // @unchecked Sendable: librdkafka documents rd_kafka_t as thread-safe, the pointer never changes after init, and
@@ -128,15 +129,4 @@ package struct Watermarks: Hashable, Sendable {
     }
 
     package var isEmpty: Bool { low >= high }
-}
-
-extension Duration {
-    /// Milliseconds for librdkafka's `int timeout_ms` (and poll(2)), rounded up so that a tiny positive timeout does not become 0
-    /// ("do not wait"), and never negative (-1 means "forever" to librdkafka).
-    package var clampedMilliseconds: Int32 {
-        if self <= .zero { return 0 }
-        let (seconds, attoseconds) = components
-        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return Int32(clamping: milliseconds)
-    }
 }

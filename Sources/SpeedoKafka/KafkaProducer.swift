@@ -1,5 +1,6 @@
 import CRdKafka
 import Foundation
+import SpeedoCore
 import SpeedoRuntime
 import Synchronization
 
@@ -434,9 +435,8 @@ private final class DeliveryContext: Sendable {
 
     /// Sleeps until the poll thread served events, or `slice` passed.
     func waitForProgress(_ slice: Duration) {
-        let seconds = Double(slice.components.seconds) + Double(slice.components.attoseconds) / 1e18
         progress.lock()
-        _ = progress.wait(until: Date(timeIntervalSinceNow: seconds))
+        _ = progress.wait(until: Date(timeIntervalSinceNow: slice.inSeconds))
         progress.unlock()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SpeedoCore
 
 /// Checks that something accepts TCP connections, without speaking any protocol: enough to know
 /// that a freshly started broker is listening.
@@ -32,8 +33,7 @@ package enum TCPProbe {
         if connect(socketFD, info.ai_addr, info.ai_addrlen) == 0 { return true }
         guard errno == EINPROGRESS else { return false }
         var descriptor = pollfd(fd: socketFD, events: Int16(POLLOUT), revents: 0)
-        let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        guard poll(&descriptor, 1, milliseconds) == 1 else { return false }
+        guard poll(&descriptor, 1, timeout.clampedMilliseconds) == 1 else { return false }
         var socketError: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         getsockopt(socketFD, SOL_SOCKET, SO_ERROR, &socketError, &length)

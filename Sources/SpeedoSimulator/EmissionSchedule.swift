@@ -1,3 +1,5 @@
+import SpeedoCore
+
 /// When a run stops on its own; without one it runs until interrupted.
 package enum StopCondition: Sendable, Equatable {
     /// This many readings in total, all sensors together.
@@ -98,13 +100,5 @@ package struct EmissionSchedule: Sendable {
         maximumLateness = max(maximumLateness, lateness)
         emitted = batch.upperBound
         return .emit(batch, lateness: lateness)
-    }
-}
-
-extension Duration {
-    /// Whole microseconds, rounded down.
-    package var microseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
     }
 }

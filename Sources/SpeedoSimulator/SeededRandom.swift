@@ -1,26 +1,9 @@
 import Glibc
+import SpeedoCore
 
-/// SplitMix64 (Steele, Lea, Flood 2014): turns any 64-bit seed, even 0 or 1, into well-mixed
-/// state, and derives one independent seed per vehicle from the run's seed.
-package struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    package init(seed: UInt64) {
-        state = seed
-    }
-
-    package mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-}
-
-/// xoshiro256** (Blackman, Vigna 2018): the vehicles' random source. Fast, 256 bits of state, and fully
-/// determined by its seed, so that the same `--seed` replays the same drive on every platform; the
-/// system generator is never used for a seeded run.
+/// xoshiro256** (Blackman, Vigna 2018): the vehicles' random source. Fast, 256 bits of state (spread from the seed
+/// by `SplitMix64`), and fully determined by its seed, so that the same `--seed` replays the same drive on every
+/// platform; the system generator is never used for a seeded run.
 package struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
     private var s0, s1, s2, s3: UInt64
 

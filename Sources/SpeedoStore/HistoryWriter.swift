@@ -155,6 +155,11 @@ package final class HistoryWriter {
     /// Days whose partition this writer has already made sure of, so steady traffic costs no extra round trip.
     private var preparedDays: Set<Int64> = []
 
+    /// A test's fault point: runs inside a batch's transaction after the COPY and everything else the batch stores,
+    /// just before COMMIT. What it throws rolls the batch back; it may also break the connection, as a crash would.
+    /// Never set outside tests.
+    package var beforeCommit: ((PostgresConnection) throws -> Void)?
+
     private static let stagingTable = "speedo_history_staging"
     private static let columns = ["sensor_id", "ts", "speed"]
     private static let uniqueViolation = "23505"
@@ -241,6 +246,7 @@ package final class HistoryWriter {
                 }
                 let missing = try storeGaps(batch.gaps, on: connection)
                 try storeOffsets(batch.nextOffsets, on: connection)
+                try beforeCommit?(connection)
                 return HistoryWriteResult(rows: batch.rowCount, inserted: batch.rowCount, missingRecords: missing)
             }
         } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
@@ -256,6 +262,7 @@ package final class HistoryWriter {
                 if !recorded.isEmpty { try onConflicts(recorded) }
                 let missing = try storeGaps(batch.gaps, on: connection)
                 try storeOffsets(batch.nextOffsets, on: connection)
+                try beforeCommit?(connection)
                 return HistoryWriteResult(
                     rows: batch.rowCount, inserted: inserted, conflicts: recorded.count, missingRecords: missing)
             }

@@ -42,8 +42,8 @@ import Testing
     }
 
     @Test func randomReadingsRoundTripExactly() {
-        let seed = SeededGenerator.seedFromEnvironment()
-        var generator = SeededGenerator(seed: seed)
+        let seed = SplitMix64.seedFromEnvironment()
+        var generator = SplitMix64(seed: seed)
         let alphabet = Array("ABCXYZabcxyz0189._:/-".utf8)
         let earliest = ReadingRules.earliestTime.microseconds
         var failures: [String] = []
@@ -72,8 +72,8 @@ import Testing
 
     /// The digit-by-digit fast path must print exactly what Swift's shortest round-trip `description` prints.
     @Test func numbersMatchSwiftsShortestForm() {
-        let seed = SeededGenerator.seedFromEnvironment()
-        var generator = SeededGenerator(seed: seed)
+        let seed = SplitMix64.seedFromEnvironment()
+        var generator = SplitMix64(seed: seed)
         var mismatches: [String] = []
         for round in 0..<50_000 {
             let speed: Double =

@@ -26,8 +26,8 @@ import Testing
     /// Random sizes and values with many repeats, and the shapes that defeat naive pivots (sorted, reversed,
     /// organ pipe, all equal): the same value, to the bit, as sorting.
     @Test func equalsSortingForAnyInput() {
-        let seed = SeededGenerator.seedFromEnvironment()
-        var random = SeededGenerator(seed: seed)
+        let seed = SplitMix64.seedFromEnvironment()
+        var random = SplitMix64(seed: seed)
         for round in 0..<400 {
             let count = Int.random(in: 1...3_000, using: &random)
             let distinct = [2, 50, 100_000][round % 3]

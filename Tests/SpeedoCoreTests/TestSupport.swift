@@ -2,22 +2,7 @@ import Foundation
 
 @testable import SpeedoCore
 
-/// SplitMix64: tiny, fast, and the same sequence on every platform for a given seed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-
+extension SplitMix64 {
     /// `SPEEDO_FUZZ_SEED` when set (to replay a failure), otherwise a fresh seed.
     static func seedFromEnvironment() -> UInt64 {
         if let text = ProcessInfo.processInfo.environment["SPEEDO_FUZZ_SEED"], let seed = UInt64(text) { return seed }

@@ -1,3 +1,4 @@
+import SpeedoCore
 import SpeedoSimulator
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import SpeedoRuntime
 import SpeedoStore
+import SpeedoTestSupport
 import Testing
 
 /// Starts one private PostgreSQL (fsync off) for the suite it is attached to, and stops it and
@@ -17,41 +18,19 @@ struct ClusterFixture: SuiteTrait, TestScoping {
     func provideScope(
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
-        let directory = try makeTemporaryDirectory(prefix: "speedo-store")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let cluster = try LocalPostgres(directory: directory + "/cluster", settings: Self.testSettings)
-        try await runOnDedicatedThread { try cluster.start() }
+        let postgres = try await PrivatePostgres.start(prefix: "speedo-store", settings: Self.testSettings)
         do {
-            try await Self.$current.withValue(cluster, operation: function)
+            try await Self.$current.withValue(postgres.server, operation: function)
         } catch {
-            try? await runOnDedicatedThread { try cluster.stop() }
+            try? await runOnDedicatedThread { try postgres.stop() }
             throw error
         }
-        try await runOnDedicatedThread { try cluster.stop() }
+        try await runOnDedicatedThread { try postgres.stop() }
     }
 }
 
 extension Trait where Self == ClusterFixture {
     static var privateCluster: Self { ClusterFixture() }
-}
-
-/// A new directory under the system's temporary directory (world-searchable, like /tmp).
-func makeTemporaryDirectory(prefix: String) throws -> String {
-    let path = FileManager.default.temporaryDirectory.path + "/\(prefix)-\(UUID().uuidString.prefix(8))"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
-/// Opens a connection on a dedicated thread, runs `body` there and closes it.
-@discardableResult
-func withConnection<Result: Sendable>(
-    _ conninfo: String, _ body: @escaping @Sendable (PostgresConnection) throws -> Result
-) async throws -> Result {
-    try await runOnDedicatedThread {
-        let connection = try PostgresConnection.connect(conninfo)
-        defer { connection.close() }
-        return try body(connection)
-    }
 }
 
 /// A fresh empty database in the suite's cluster, so tests can run in parallel; returns its URL.

@@ -2,6 +2,7 @@ import Foundation
 import SpeedoCore
 import SpeedoRuntime
 import SpeedoStore
+import SpeedoTestSupport
 import Testing
 
 extension PostgresStoreTests {

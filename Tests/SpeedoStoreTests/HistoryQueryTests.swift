@@ -1,6 +1,7 @@
 import Foundation
 import SpeedoCore
 import SpeedoStore
+import SpeedoTestSupport
 import Testing
 
 /// `speedo history`'s queries against a real PostgreSQL: binary results decoded exactly, and both bucket strategies

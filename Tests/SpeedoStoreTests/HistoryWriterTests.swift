@@ -1,5 +1,6 @@
 import SpeedoCore
 import SpeedoStore
+import SpeedoTestSupport
 import Testing
 
 /// `HistoryWriter` against a real PostgreSQL: rows and offsets together or not at all, replays, escaping.

@@ -1,6 +1,7 @@
 import Foundation
 import SpeedoRuntime
 import SpeedoStore
+import SpeedoTestSupport
 import Testing
 
 /// The launcher's life cycle, on a cluster of its own (it gets killed).

@@ -1,5 +1,6 @@
 import Foundation
 import SpeedoStore
+import SpeedoTestSupport
 import Testing
 
 /// Everything that needs a running server shares one private cluster; each test that writes gets

@@ -1,6 +1,7 @@
 import Foundation
 import SpeedoCore
 import SpeedoStore
+import SpeedoTestSupport
 import Testing
 
 /// `HistoryRetention.prune` against a real PostgreSQL: ten daily partitions, 2026-03-02 through 2026-03-11, the day

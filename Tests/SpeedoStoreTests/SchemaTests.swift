@@ -1,5 +1,6 @@
 import Foundation
 import SpeedoStore
+import SpeedoTestSupport
 import Testing
 
 extension PostgresStoreTests {

@@ -90,7 +90,7 @@ import Testing
         _ = selected.handle(.enter)
         states.append(selected)
         let banner = FeedStatus(brokers: "b\u{202E}1", topic: "t\u{200B}", connection: .unreachable(reason: "r\r\n宽🚗"))
-        var generator = SeededGenerator(state: 42)
+        var generator = SplitMix64(seed: 42)
         for round in 0..<400 {
             let size = TerminalSize(
                 columns: Int.random(in: 1...220, using: &generator), rows: Int.random(in: 1...70, using: &generator))
@@ -147,7 +147,7 @@ import Testing
         var inOrder = DashboardModel(settings: DashboardSettings())
         inOrder.record(samples)
         var shuffled = DashboardModel(settings: DashboardSettings())
-        var generator = SeededGenerator(state: 7)
+        var generator = SplitMix64(seed: 7)
         shuffled.record(samples.shuffled(using: &generator))
         let revision = shuffled.revision
         shuffled.record(samples.suffix(100))  // redelivered

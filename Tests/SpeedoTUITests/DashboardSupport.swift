@@ -97,16 +97,3 @@ func expectSnapshot(_ text: String, named name: String, sourceLocation: SourceLo
 
 /// The frame's lines as plain text, one string per line (trailing blanks kept).
 func lineTexts(_ frame: Frame) -> [String] { frame.lines.map { $0.map(\.text).joined() } }
-
-/// A small deterministic generator (SplitMix64), so random sizes are the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
-    }
-}

@@ -3,7 +3,7 @@ import Glibc
 import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
-import SpeedoStore
+import SpeedoTestSupport
 import Testing
 
 /// The command-line surface as a user meets it: help that teaches, usage errors, exit codes.

@@ -1,6 +1,7 @@
 import Foundation
 import SpeedoCore
 import SpeedoKafka
+import SpeedoTestSupport
 import Testing
 
 /// `speedo consume latest` end to end: the real binary against an in-process mock cluster, read back with kcat.
@@ -72,7 +73,7 @@ import Testing
             #expect(state.statistics.maximum == window.max())
             #expect(abs(state.statistics.average - window.reduce(0, +) / Double(window.count)) < 1e-9)
             // At most 5 a second from the start of the run, plus the first one.
-            #expect(Double(states.count) <= 5 * elapsed.inSecondsForTest + 1, "\(states.count) in \(elapsed)")
+            #expect(Double(states.count) <= 5 * elapsed.inSeconds + 1, "\(states.count) in \(elapsed)")
         }
         #expect(try topicContents(cluster, "speed-events.dlq").count == 1)
         #expect(run.stderr.contains("1,000 readings of 2 sensors"), "\(run.stderr)")
@@ -96,11 +97,5 @@ import Testing
         let resumed = try LatestState.decode(Array(alpha.dropFirst("alpha|".count).utf8), now: now).get()
         #expect(resumed.reading == later.last)
         #expect(resumed.statistics == RollingStats.Summary(count: 10, minimum: 500, average: 504.5, maximum: 509))
-    }
-}
-
-extension Duration {
-    fileprivate var inSecondsForTest: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

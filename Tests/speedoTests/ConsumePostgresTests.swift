@@ -4,6 +4,7 @@ import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
 import SpeedoStore
+import SpeedoTestSupport
 import Synchronization
 import Testing
 
@@ -39,7 +40,7 @@ import Testing
         let readings = makeReadings(count: count, seed: 11)
         // A live stream spanning the five rounds (each takes a group join plus the killed member's session timeout).
         let producing = Task { try await runOnDedicatedThread { try stack.produce(readings, over: .seconds(40)) } }
-        var random = SplitMix(seed: UInt64(count))
+        var random = SplitMix64(seed: UInt64(count))
         var rowsAtKills: [Int] = []
         for _ in 0..<5 {
             let before = try await stack.stored().rows

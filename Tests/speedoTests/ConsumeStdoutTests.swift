@@ -1,6 +1,7 @@
 import Foundation
 import SpeedoCore
 import SpeedoKafka
+import SpeedoTestSupport
 import Testing
 
 /// `speedo consume stdout` end to end: the real binary against an in-process mock cluster, fed with KafkaProducer.

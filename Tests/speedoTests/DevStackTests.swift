@@ -1,4 +1,5 @@
 import Foundation
+import SpeedoTestSupport
 import Testing
 
 /// `speedo dev up|env|status|down` end to end, checked with independent clients (kcat, psql).

@@ -1,5 +1,6 @@
 import Foundation
 import SpeedoCore
+import SpeedoTestSupport
 import Testing
 
 /// The demo pipeline end to end, every part the real binary: `simulate` publishes a fleet's drive while

@@ -3,7 +3,7 @@ import SpeedoCore
 import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
-import SpeedoStore
+import SpeedoTestSupport
 import Testing
 
 /// The real `speedo gateway` binary: its startup line, a client end to end, and a clean close on SIGTERM.

@@ -4,6 +4,7 @@ import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
 import SpeedoStore
+import SpeedoTestSupport
 import Testing
 
 @testable import speedo

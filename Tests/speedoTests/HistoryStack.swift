@@ -4,19 +4,17 @@ import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
 import SpeedoStore
-import Synchronization
+import SpeedoTestSupport
 import Testing
 
 /// One test's real dependencies: librdkafka's mock cluster in this process (reached by the `speedo` binary over
 /// TCP) and a private PostgreSQL, both gone when the value is.
 final class HistoryStack: Sendable {
     let cluster: MockCluster
-    let postgres: LocalPostgres
-    let databaseURL: String
+    private let privatePostgres: PrivatePostgres
     let topic: String
     /// An empty XDG state directory, so that the binary never finds a developer's running dev stack.
-    private let stateDirectory: String
-    private let directory: String
+    private let stateDirectory: TemporaryDirectory
 
     /// `brokers` mock brokers; the readings topic is replicated to all of them, its partition leaders spread over them.
     init(partitions: Int32 = 6, brokers: Int = 1) async throws {
@@ -24,31 +22,20 @@ final class HistoryStack: Sendable {
         topic = "speed-events"
         try cluster.createTopic(name: topic, partitions: partitions, replicationFactor: Int32(brokers))
         try cluster.createTopic(name: ConnectionSettings.deadLetterTopic(for: topic), partitions: 1)
-        directory = NSTemporaryDirectory() + "speedo-history-\(UUID().uuidString.prefix(8))"
-        stateDirectory = directory + "/state"
-        try FileManager.default.createDirectory(
-            atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        let postgres = try LocalPostgres(
-            directory: directory + "/postgres", settings: ["fsync": "off", "full_page_writes": "off"])
-        self.postgres = postgres
-        let url = try await runOnDedicatedThread { try postgres.start() }
-        databaseURL = url
+        stateDirectory = try TemporaryDirectory(prefix: "speedo-history-state")
+        // Commits stay synchronous: tests stop this server immediately (as a crash would) and count what survived.
+        privatePostgres = try await PrivatePostgres.start(
+            prefix: "speedo-history", settings: ["fsync": "off", "full_page_writes": "off"])
         // Migrated here already, so that the test can count rows before the first writer has started.
-        try await runOnDedicatedThread {
-            let connection = try PostgresConnection.connect(url)
-            defer { connection.close() }
-            try SchemaMigrations.apply(on: connection)
-        }
+        try await withConnection(privatePostgres.url) { try SchemaMigrations.apply(on: $0) }
     }
 
-    deinit {
-        try? postgres.stop()
-        try? FileManager.default.removeItem(atPath: directory)
-    }
+    var postgres: LocalPostgres { privatePostgres.server }
+    var databaseURL: String { privatePostgres.url }
 
     var speedo: SpeedoBinary {
         SpeedoBinary(environment: [
-            "XDG_STATE_HOME": stateDirectory, "SPEEDO_BROKERS": nil, "SPEEDO_DATABASE_URL": nil,
+            "XDG_STATE_HOME": stateDirectory.path, "SPEEDO_BROKERS": nil, "SPEEDO_DATABASE_URL": nil,
             "DATABASE_URL": nil, "SPEEDO_TOPIC": nil,
         ])
     }
@@ -68,12 +55,7 @@ final class HistoryStack: Sendable {
 
     /// Runs SQL on a dedicated thread and returns the rows.
     func query(_ sql: String) async throws -> PostgresRows {
-        let url = databaseURL
-        return try await runOnDedicatedThread {
-            let connection = try PostgresConnection.connect(url)
-            defer { connection.close() }
-            return try connection.query(sql)
-        }
+        try await withConnection(databaseURL) { try $0.query(sql) }
     }
 
     /// Count, distinct keys and sum of speeds of what speed_readings holds.
@@ -124,7 +106,7 @@ struct StoredSummary: Equatable {
 /// `sensors` sensors, three a second, ending an hour ago (a reading from the future would be rejected).
 func makeReadings(count: Int, sensors: Int = 60, seed: UInt64 = 7) -> [Reading] {
     let start = Int64(Date().timeIntervalSince1970) - 3_600 - Int64(count / 3 + 1)
-    var generator = SplitMix(seed: seed)
+    var generator = SplitMix64(seed: seed)
     return (0..<count).map { index in
         Reading(
             sensorID: "sensor-\(index % sensors)",
@@ -135,93 +117,31 @@ func makeReadings(count: Int, sensors: Int = 60, seed: UInt64 = 7) -> [Reading] 
 
 func speedSum(_ readings: [Reading]) -> Double { readings.reduce(0) { $0 + $1.speed } }
 
-/// A small seeded generator, so that a failing run can be repeated.
-struct SplitMix: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// A record as a test sends it: possibly not a valid reading.
-struct TestRecord {
-    var key: String?
-    var value: String
-    var timestampMs: Int64?
-
-    init(key: String?, value: String, timestampMs: Int64? = nil) {
-        self.key = key
-        self.value = value
-        self.timestampMs = timestampMs
-    }
-
-    /// A reading as `ingest` publishes it.
-    init(_ reading: Reading) {
-        self.init(
-            key: reading.sensorID, value: String(decoding: CanonicalJSON.encode(reading), as: UTF8.self),
-            timestampMs: reading.timestamp.microseconds / 1000)
-    }
-}
-
-/// Produces `records`, acknowledged by the broker before returning; with `duration`, in 50 ms steps spread over
-/// that time, like a live stream. Blocks.
-func produceRecords(
-    _ records: [TestRecord], to topic: String, on cluster: MockCluster, over duration: Duration = .zero
-) throws {
-    let steps = max(1, Int(duration / .milliseconds(50)))
-    let perStep = (records.count + steps - 1) / steps
-    let failures = DeliveryFailures()
-    let producer = try KafkaProducer(
-        configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers),
-        deliveryHandler: { failures.record($0) })
-    for (index, record) in records.enumerated() {
-        if index > 0, index % perStep == 0 { Thread.sleep(forTimeInterval: 0.05) }
-        try producer.send(
-            topic: topic, key: record.key.map { Array($0.utf8) }, value: Array(record.value.utf8),
-            timestampMs: record.timestampMs, tag: UInt64(index), whenQueueFull: .wait(until: nil))
-    }
-    let outstanding = producer.close(flushTimeout: .seconds(60))
-    try #require(outstanding == 0 && failures.count == 0, "\(outstanding) undelivered, \(failures.count) failed")
-}
-
-private final class DeliveryFailures: Sendable {
-    private let failures = Mutex(0)
-    func record(_ report: DeliveryReport) { if report.error != nil { failures.withLock { $0 += 1 } } }
-    var count: Int { failures.withLock { $0 } }
-}
-
 /// A `speedo` process running in the background, for tests that kill or outlive it.
 final class BackgroundSpeedo {
     let process = Process()
-    private let errors: String
+    private let errors: TemporaryFile
 
     /// `standardOutput`: a file to write stdout into (discarded without it).
     init(_ speedo: SpeedoBinary, _ arguments: [String], standardOutput: String? = nil) throws {
         var environment = ProcessInfo.processInfo.environment
         for (name, value) in speedo.environment { environment[name] = value }
-        errors = NSTemporaryDirectory() + "speedo-bg-\(UUID().uuidString).err"
-        _ = FileManager.default.createFile(atPath: errors, contents: nil)
+        errors = try TemporaryFile()
         process.executableURL = URL(fileURLWithPath: SpeedoBinary.path)
         process.arguments = arguments
         process.environment = environment
         process.standardOutput = try standardOutput.map { try FileHandle(forWritingTo: URL(fileURLWithPath: $0)) }
             ?? FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+        process.standardError = errors.handle
         process.standardInput = FileHandle.nullDevice
         try process.run()
     }
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        try? FileManager.default.removeItem(atPath: errors)
     }
 
-    var stderr: String { (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "" }
+    var stderr: String { errors.contents() }
 
     func kill9() {
         kill(process.processIdentifier, SIGKILL)

@@ -86,7 +86,7 @@ import Testing
 
     @Test func bucketsMatchIndependentlyComputedStatistics() async throws {
         let stack = try await HistoryStack(partitions: 1)
-        var random = SplitMix(seed: 5)
+        var random = SplitMix64(seed: 5)
         // 600 readings a second apart over 10 minutes, two sensors, speeds with a fraction.
         let readings = (0..<600).map { index in
             Self.reading(index % 2 == 0 ? "car-a" : "car-b", Double(random.next() % 100_000) / 100, Int64(index))

@@ -1,5 +1,6 @@
 import Foundation
 import SpeedoKafka
+import SpeedoTestSupport
 import Testing
 
 /// `speedo ingest` end to end: the real binary against an in-process mock cluster, read back with kcat.

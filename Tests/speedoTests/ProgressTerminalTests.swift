@@ -1,5 +1,6 @@
 import Foundation
 import SpeedoKafka
+import SpeedoTestSupport
 import Testing
 
 /// The progress lines of long work in a real terminal (tmux): `ingest` of a large file and `replay` of a long range

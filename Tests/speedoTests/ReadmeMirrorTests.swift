@@ -1,4 +1,5 @@
 import Foundation
+import SpeedoTestSupport
 import Testing
 
 /// README examples that need what a test machine has not (a secured cluster) mirrored one to one: the same

@@ -2,7 +2,7 @@ import Foundation
 import SpeedoCore
 import SpeedoPipeline
 import SpeedoRuntime
-import SpeedoStore
+import SpeedoTestSupport
 import Testing
 
 /// Several `speedo consume postgres` processes in one group share the topic's partitions, and members joining,

@@ -1,6 +1,7 @@
 import Foundation
 import SpeedoCore
 import SpeedoKafka
+import SpeedoTestSupport
 import Testing
 
 /// `speedo simulate` as a user runs it: output, pacing, usage errors, pipes and signals.

@@ -1,4 +1,5 @@
 import Foundation
+import SpeedoTestSupport
 import Testing
 
 /// Runs the real `speedo` executable built next to the test bundle, as a user would.
@@ -69,47 +70,5 @@ struct SpeedoBinary {
         }
         process.waitUntilExit()
         return Outcome(status: process.terminationStatus, stdout: output.contents(), stderr: errors.contents())
-    }
-}
-
-/// A file the child writes into, so that large outputs never block on a full pipe.
-final class TemporaryFile {
-    let path: String
-    let handle: FileHandle
-
-    init() throws {
-        path = NSTemporaryDirectory() + "speedo-test-\(UUID().uuidString)"
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-        }
-        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-    }
-
-    func contents() -> String {
-        (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-    }
-
-    deinit {
-        try? handle.close()
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}
-
-/// A directory for one test, removed afterwards; world-traversable so that an unprivileged user
-/// (PostgreSQL, when the tests run as root) can reach what is inside.
-final class TemporaryDirectory {
-    let path: String
-
-    init(owner: String? = nil) throws {
-        path = NSTemporaryDirectory() + "speedo-test-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(
-            atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        if let owner {
-            _ = try SpeedoBinary.execute(["chown", owner, path])
-        }
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SpeedoTestSupport
 import Testing
 
 /// `speedo status` against a running dev stack holding data written by independent clients (kcat, psql).

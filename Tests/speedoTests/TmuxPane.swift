@@ -1,5 +1,6 @@
 import Foundation
 import SpeedoRuntime
+import SpeedoTestSupport
 import Testing
 
 /// A tmux server of its own (own socket, no configuration) with one pane running one command.

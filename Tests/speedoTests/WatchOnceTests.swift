@@ -1,6 +1,7 @@
 import Foundation
 import SpeedoCore
 import SpeedoKafka
+import SpeedoTestSupport
 import Testing
 
 /// `speedo watch --once` end to end: readings published by `speedo ingest` (and states by `speedo consume latest`)

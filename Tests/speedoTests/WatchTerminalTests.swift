@@ -2,6 +2,7 @@ import Foundation
 import SpeedoCore
 import SpeedoKafka
 import SpeedoRuntime
+import SpeedoTestSupport
 import Testing
 
 /// `speedo watch` end to end in a real terminal: tmux runs the binary in a pane of a known size, the readings

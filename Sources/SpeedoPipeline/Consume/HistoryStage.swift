@@ -27,22 +27,20 @@ package enum HistoryJobOutcome: Sendable {
 
 /// The store half of the pipeline: one thread that sends a job's dead letters (confirmed by the brokers), then
 /// stores its rows and offsets in one transaction, retrying while PostgreSQL or the brokers are unreachable, while
-/// the Kafka loop reads and validates the next batch. At most one job is in flight, which keeps batches stored in
-/// order and memory bounded.
+/// the Kafka loop reads and validates the next batch. At most one job is in flight (`HandOff` of one), which keeps
+/// batches stored in order and memory bounded.
 package final class HistoryStage: Sendable {
     private struct State {
-        var job: HistoryJob?
-        var busy = false
+        /// The outcome of the last job, until collected.
         var outcome: HistoryJobOutcome?
         /// Set by `drain(abandonOnFailure: true)`: give a failing job up instead of retrying it.
         var abandonOnFailure = false
-        var closing = false
     }
 
     private let settings: HistoryPumpSettings
     private let deadLetters: DeadLetterSender
+    private let jobs = HandOff<HistoryJob>(capacity: 1)
     private let state = Mutex(State())
-    private let changed = NSCondition()
     package let statistics = Statistics()
 
     private static let retryPolicy = Backoff(
@@ -52,51 +50,46 @@ package final class HistoryStage: Sendable {
     package init(settings: HistoryPumpSettings) throws(KafkaError) {
         self.settings = settings
         deadLetters = try DeadLetterSender(configuration: settings.kafka, sourceTopic: settings.topic)
-        let thread = Thread { [self] in storeJobs() }
-        thread.name = "speedo.store"
-        thread.start()
+        jobs.startWorker(named: "speedo.store") { [self] in storeJobs() }
     }
 
     /// Starts storing `job`; call only when nothing is in flight (after `drain`), so that jobs are stored in order
     /// and a job is never stored after an earlier one was given up.
     package func start(_ job: HistoryJob) {
-        changed.lock()
+        precondition(jobs.isIdle, "a job is still in flight")
         state.withLock { state in
-            precondition(!state.busy && state.outcome == nil, "a job is still in flight or its outcome uncollected")
-            state.job = job
-            state.busy = true
+            precondition(state.outcome == nil, "the outcome of the last job is uncollected")
             state.abandonOnFailure = false
         }
-        changed.broadcast()
-        changed.unlock()
+        guard jobs.hand(job, waitingAtMost: .zero) == .accepted else { preconditionFailure("the store thread ended") }
     }
 
     /// Waits until nothing is in flight; returns the outcome of the last job, nil when it was already collected.
     package func drain(abandonOnFailure: Bool) -> HistoryJobOutcome? {
-        changed.lock()
-        defer { changed.unlock() }
         if abandonOnFailure { state.withLock { $0.abandonOnFailure = true } }
-        while state.withLock({ $0.busy }) { changed.wait() }
-        return finishedOutcome()
+        jobs.waitUntilIdle()
+        return takeOutcome()
     }
 
     /// The outcome of the last job if it is done, without waiting; nil while it is in flight or once collected.
     package func finishedOutcome() -> HistoryJobOutcome? {
-        state.withLock { state in
-            guard !state.busy else { return nil }
-            defer { state.outcome = nil }
-            return state.outcome
-        }
+        // The store thread records the outcome before it goes idle.
+        jobs.isIdle ? takeOutcome() : nil
     }
 
     /// Ends the thread once the job in flight is done, and closes the producer.
     package func close() {
         _ = drain(abandonOnFailure: false)
-        changed.lock()
-        state.withLock { $0.closing = true }
-        changed.broadcast()
-        changed.unlock()
+        jobs.close()
+        jobs.waitUntilEnded()
         deadLetters.close()
+    }
+
+    private func takeOutcome() -> HistoryJobOutcome? {
+        state.withLock { state in
+            defer { state.outcome = nil }
+            return state.outcome
+        }
     }
 
     // MARK: - The store thread
@@ -104,27 +97,9 @@ package final class HistoryStage: Sendable {
     private func storeJobs() {
         let writer = HistoryWriter(conninfo: settings.databaseURL, group: settings.group, topic: settings.topic)
         defer { writer.close() }
-        while let job = nextJob() {
+        while let job = jobs.next() {
             let outcome = store(job, with: writer)
-            changed.lock()
-            state.withLock { state in
-                state.outcome = outcome
-                state.job = nil
-                state.busy = false
-            }
-            changed.broadcast()
-            changed.unlock()
-        }
-    }
-
-    private func nextJob() -> HistoryJob? {
-        changed.lock()
-        defer { changed.unlock() }
-        while true {
-            let (job, closing) = state.withLock { ($0.job, $0.closing) }
-            if let job { return job }
-            if closing { return nil }
-            changed.wait()
+            state.withLock { $0.outcome = outcome }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 package import SpeedoCore
 package import SpeedoKafka
 package import SpeedoRuntime
@@ -10,20 +11,12 @@ package typealias IngestBlock = [(reading: Reading, tag: UInt64)]
 /// in order, and publishes each (in `ReadingPublisher.partitionPlan`'s order and partitions, with backpressure), so that decoding the next
 /// block and encoding and producing this one use both cores instead of taking turns on one.
 ///
-/// At most `capacity` blocks wait between the two threads: a full producer queue stops the producing thread, which
-/// then stops the reading thread (`hand`), so memory stays bounded and nothing is dropped. When producing has to stop
-/// (a signal while waiting for room, or a fatal producer error), every reading of the block in hand and of the blocks
-/// still waiting is reported as not delivered, and the reading thread learns why at its next hand-over.
-package final class IngestProducer: @unchecked Sendable {
-    // @unchecked Sendable: `state` is only read or written while `condition` is locked; the other properties are
-    // immutable and Sendable.
-    private struct State {
-        var waiting: [IngestBlock] = []
-        var noMoreBlocks = false
-        var stopped: IngestSession.Stop?
-        var finished = false
-    }
-
+/// At most `capacity` blocks wait between the two threads (`HandOff`): a full producer queue stops the producing
+/// thread, which then stops the reading thread (`hand`), so memory stays bounded and nothing is dropped. When
+/// producing has to stop (a signal while waiting for room, or a fatal producer error), every reading of the block in
+/// hand and of the blocks still waiting is reported as not delivered, and the reading thread learns why at its next
+/// hand-over.
+package final class IngestProducer: Sendable {
     private static let capacity = 2
     /// How often delivery reports are served while no block comes.
     private static let reportServingInterval = Duration.milliseconds(100)
@@ -31,20 +24,20 @@ package final class IngestProducer: @unchecked Sendable {
     private let publisher: ReadingPublisher
     private let tally: DeliveryTally
     private let stop: StopRequest
-    private let condition = NSCondition()
-    private var state = State()
+    private let blocks = HandOff<IngestBlock>(capacity: capacity)
+    /// Why producing stopped; set before the hand-off refuses blocks, so that a refused `hand` finds it.
+    private let stopped = Mutex<IngestSession.Stop?>(nil)
+    private let roomWaits = Atomic<Int>(0)
 
     package init(publisher: ReadingPublisher, tally: DeliveryTally, stop: StopRequest) {
         self.publisher = publisher
         self.tally = tally
         self.stop = stop
-        let thread = Thread { [self] in
-            // Set from inside: only then does Foundation on Linux name the OS thread (seen in ps, perf, gdb).
-            Thread.current.name = "speedo-produce"
-            produceUntilDone()
-        }
-        thread.start()
+        blocks.startWorker(named: "speedo-produce") { [self] in produceUntilDone() }
     }
+
+    /// How often the producing thread found the producer's queue full and waited for room (backpressure).
+    package var waitsForRoom: Int { roomWaits.load(ordering: .relaxed) }
 
     /// What became of a hand-over.
     package enum Handover: Equatable {
@@ -57,24 +50,14 @@ package final class IngestProducer: @unchecked Sendable {
 
     /// Gives the producing thread a block, waiting up to `slice` while `capacity` blocks are already waiting.
     package func hand(_ block: IngestBlock, waitingAtMost slice: Duration) -> Handover {
-        let deadline = Date(timeIntervalSinceNow: slice.inSeconds)
-        condition.lock()
-        while state.stopped == nil && state.waiting.count >= Self.capacity {
-            if !condition.wait(until: deadline) { break }
+        switch blocks.hand(block, waitingAtMost: slice) {
+        case .accepted: return .accepted
+        case .full: return .full
+        case .refused:
+            let reason = stopReason
+            reportUnqueued(block, reason)
+            return .stopped(reason)
         }
-        let outcome: Handover
-        if let stopped = state.stopped {
-            outcome = .stopped(stopped)
-        } else if state.waiting.count >= Self.capacity {
-            outcome = .full
-        } else {
-            state.waiting.append(block)
-            outcome = .accepted
-            condition.broadcast()
-        }
-        condition.unlock()
-        if case .stopped(let reason) = outcome { reportUnqueued(block, reason) }
-        return outcome
     }
 
     package enum Finish: Equatable {
@@ -87,54 +70,28 @@ package final class IngestProducer: @unchecked Sendable {
 
     /// No more blocks: waits up to `slice` for the producing thread to publish what it has.
     package func finish(waitingAtMost slice: Duration) -> Finish {
-        let deadline = Date(timeIntervalSinceNow: slice.inSeconds)
-        condition.lock()
-        defer { condition.unlock() }
-        if !state.noMoreBlocks {
-            state.noMoreBlocks = true
-            condition.broadcast()
-        }
-        while !state.finished {
-            if !condition.wait(until: deadline) { return .busy }
-        }
-        return state.stopped.map(Finish.stopped) ?? .done
+        blocks.close()
+        guard blocks.waitUntilEnded(waitingAtMost: slice) else { return .busy }
+        return stopped.withLock { $0 }.map(Finish.stopped) ?? .done
     }
 
-    private func produceUntilDone() {
-        while let block = nextBlock() {
-            if let stop = publish(block) {
-                condition.lock()
-                state.stopped = stop
-                let abandoned = state.waiting
-                state.waiting = []
-                condition.broadcast()
-                condition.unlock()
-                for block in abandoned { reportUnqueued(block, stop) }
-                break
-            }
-        }
-        condition.lock()
-        state.finished = true
-        condition.broadcast()
-        condition.unlock()
+    /// Set by the producing thread before it gives up; a block is refused only after that.
+    private var stopReason: IngestSession.Stop {
+        guard let reason = stopped.withLock({ $0 }) else { preconditionFailure("a block refused while producing goes on") }
+        return reason
     }
 
     /// Serves the publisher's delivery reports (this thread is the one that publishes) after each block and while
     /// it waits for the next, so that confirmations show in the progress line while input trickles in.
-    private func nextBlock() -> IngestBlock? {
-        publisher.serveReports()
-        condition.lock()
-        while state.waiting.isEmpty && !state.noMoreBlocks {
-            if !condition.wait(until: Date(timeIntervalSinceNow: Self.reportServingInterval.inSeconds)) {
-                condition.unlock()
-                publisher.serveReports()
-                condition.lock()
+    private func produceUntilDone() {
+        while let block = blocks.next(idleEvery: Self.reportServingInterval, whenIdle: publisher.serveReports) {
+            if let stop = publish(block) {
+                stopped.withLock { $0 = stop }
+                for abandoned in blocks.abandon() { reportUnqueued(abandoned, stop) }
+                return
             }
+            publisher.serveReports()
         }
-        defer { condition.unlock() }
-        guard !state.waiting.isEmpty else { return nil }
-        condition.broadcast()
-        return state.waiting.removeFirst()
     }
 
     /// Publishes a block in partition order; when it has to stop part way, the readings not queued are reported.
@@ -155,7 +112,8 @@ package final class IngestProducer: @unchecked Sendable {
             let queued = try publisher.publish(
                 reading, tag: tag, partition: partition, waitingInSlicesOf: ProgressLine.interval
             ) {
-                !stop.isRequested
+                roomWaits.add(1, ordering: .relaxed)
+                return !stop.isRequested
             }
             if !queued {
                 tally.noteFailure(tag: tag, CommandFailure(.interrupted, "interrupted while waiting for room in the producer queue"))

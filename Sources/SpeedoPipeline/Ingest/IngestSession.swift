@@ -67,6 +67,8 @@ package struct IngestSession {
         package var undelivered: Int
         /// Of `undelivered`, those that may be on the topic all the same.
         package var inDoubt: Int
+        /// How often producing waited for room in the producer's queue (backpressure).
+        package var waitsForRoom: Int
         package var text: String
     }
 
@@ -227,15 +229,16 @@ package struct IngestSession {
 
     package func summary() -> Summary {
         let elapsed = clock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let published = publisher.confirmedCount
         let undelivered = tally.failedCount
-        let rate = seconds > 0 ? Int((Double(linesRead) / seconds).rounded()) : linesRead
+        let rate = elapsed > .zero ? Int((Double(linesRead) / elapsed.inSeconds).rounded()) : linesRead
         let text = "\(count(linesRead, "line")) read, \(grouped(published)) published (confirmed by the broker), "
-            + "\(grouped(rejected)) rejected, \(grouped(undelivered)) undelivered in "
-            + String(format: "%.2f", seconds) + " s (\(grouped(rate)) lines/s)"
+            + "\(grouped(rejected)) rejected, \(grouped(undelivered)) undelivered in \(elapsed.secondsText) "
+            + "(\(grouped(rate)) lines/s)"
         progress.clear()
-        return Summary(rejected: rejected, undelivered: undelivered, inDoubt: tally.inDoubtCount, text: text)
+        return Summary(
+            rejected: rejected, undelivered: undelivered, inDoubt: tally.inDoubtCount,
+            waitsForRoom: producer.waitsForRoom, text: text)
     }
 
     private mutating func note(_ message: String) {

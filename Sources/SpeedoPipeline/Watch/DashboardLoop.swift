@@ -103,7 +103,7 @@ package struct DashboardLoop: Sendable {
             }
             // Wait for input until the next frame may be drawn; new data is noticed within one frame interval.
             let wait = due ? Self.frameInterval - sinceDraw : Self.frameInterval
-            switch screen.nextInput(timeoutMilliseconds: Int((wait / .milliseconds(1)).rounded(.up))) {
+            switch screen.nextInput(timeoutMilliseconds: Int(wait.clampedMilliseconds)) {
             case .key(let key):
                 switch live.handle(key) {
                 case .quit: return .quit

@@ -4,7 +4,6 @@ import SpeedoCore
 import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
-import SpeedoStore
 
 struct ConsumeStdout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,7 +3,6 @@ import Foundation
 import SpeedoCore
 import SpeedoPipeline
 import SpeedoRuntime
-import SpeedoStore
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(

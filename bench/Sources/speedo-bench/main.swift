@@ -82,7 +82,7 @@ func benchmarkDecoder(lines: Int) {
             print("decoder \(format.rawValue): only \(readings) of \(lines) lines were accepted")
             continue
         }
-        let seconds = Double(best.components.seconds) + Double(best.components.attoseconds) / 1e18
+        let seconds = best.inSeconds
         let perSecond = Int((Double(lines) / seconds).rounded())
         print(
             "decoder \(format.rawValue): \(perSecond) readings/s (\(lines) lines in \((seconds * 1000).rounded() / 1000) s)"

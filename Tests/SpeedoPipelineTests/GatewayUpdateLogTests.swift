@@ -2,9 +2,8 @@ import NIOCore
 import SpeedoCore
 import SpeedoPipeline
 import SpeedoRuntime
+import SpeedoTestSupport
 import Testing
-
-@testable import speedo
 
 /// The shared log of `speedo gateway`: numbering, coalescing by sensor within a range, trimming, forgetting.
 struct GatewayUpdateLogTests {

@@ -1,19 +1,6 @@
 import SpeedoCore
 import Testing
 
-/// SplitMix64: a tiny seeded generator, so jittered delays are reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite("Backoff")
 struct BackoffTests {
     @Test("delays double from the initial one and stop at the cap")
@@ -27,7 +14,7 @@ struct BackoffTests {
     func noJitter() {
         let backoff = Backoff(initialDelay: .milliseconds(250), multiplier: 3, maximumDelay: .seconds(10), jitter: 0,
                               maximumAttempts: nil)
-        var random = SeededGenerator(state: 1)
+        var random = SplitMix64(seed: 1)
         #expect(backoff.delay(afterFailedAttempts: 3, elapsed: .zero, using: &random) == .milliseconds(2250))
     }
 
@@ -35,9 +22,9 @@ struct BackoffTests {
     func jitterBounds() {
         let backoff = Backoff(initialDelay: .milliseconds(100), multiplier: 2, maximumDelay: .seconds(2), jitter: 0.5,
                               maximumAttempts: nil)
-        var first = SeededGenerator(state: 42)
-        var second = SeededGenerator(state: 42)
-        var other = SeededGenerator(state: 7)
+        var first = SplitMix64(seed: 42)
+        var second = SplitMix64(seed: 42)
+        var other = SplitMix64(seed: 7)
         var sequence: [Duration] = []
         for attempt in 1...200 {
             let failed = attempt % 8 + 1

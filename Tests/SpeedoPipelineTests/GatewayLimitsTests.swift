@@ -2,8 +2,6 @@ import SpeedoPipeline
 import SpeedoRuntime
 import Testing
 
-@testable import speedo
-
 /// The gateway under the same connection tests as the ingestion API (`IngestHTTPLimitsTests`): its first request is
 /// timed by speedo, later ones by Hummingbird, and its connections are counted by Hummingbird's limiter.
 /// The "Error handling upgrade result" lines they log are Hummingbird's word for a connection closed before its

@@ -5,10 +5,8 @@ import SpeedoCore
 import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
-import SpeedoStore
+import SpeedoTestSupport
 import Testing
-
-@testable import speedo
 
 /// `speedo gateway` in-process against a real mock cluster, with real WebSocket clients on loopback.
 @Suite(.serialized) struct GatewayTests {

@@ -2,8 +2,6 @@ import SpeedoPipeline
 import SpeedoRuntime
 import Testing
 
-@testable import speedo
-
 @Suite struct HTTPHostPolicyTests {
     @Test func hostsAnsweredFor() {
         let loopback = HTTPHostPolicy(listenHost: "127.0.0.1")

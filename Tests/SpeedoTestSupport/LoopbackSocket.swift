@@ -1,10 +1,11 @@
 import Foundation
 import Glibc
+import SpeedoCore
 
 /// A blocking TCP connection to 127.0.0.1, for tests that must control exactly what goes over the wire.
-enum LoopbackSocket {
+package enum LoopbackSocket {
     /// The connected descriptor, which the caller closes. `receiveBuffer` shrinks the socket's receive buffer first.
-    static func connect(port: Int, receiveBuffer: Int32? = nil) throws -> Int32 {
+    package static func connect(port: Int, receiveBuffer: Int32? = nil) throws -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
         if var size = receiveBuffer {
@@ -28,7 +29,7 @@ enum LoopbackSocket {
 
     /// A socket listening on a free port of 127.0.0.1, held by the test so that a server cannot have the port; the
     /// caller closes the descriptor.
-    static func listen() throws -> (descriptor: Int32, port: Int) {
+    package static func listen() throws -> (descriptor: Int32, port: Int) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
         var address = sockaddr_in()
@@ -52,7 +53,7 @@ enum LoopbackSocket {
 extension LoopbackSocket {
     /// Sends all of `text`; false when the connection broke first.
     @discardableResult
-    static func send(_ descriptor: Int32, _ text: String) -> Bool {
+    package static func send(_ descriptor: Int32, _ text: String) -> Bool {
         let bytes = Array(text.utf8)
         var sent = 0
         while sent < bytes.count {
@@ -65,7 +66,7 @@ extension LoopbackSocket {
 
     /// Waits up to `timeout` for the server to end the connection, throwing away what it sends meanwhile; true when
     /// it did.
-    static func waitForClose(_ descriptor: Int32, timeout: Duration) -> Bool {
+    package static func waitForClose(_ descriptor: Int32, timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now + timeout
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while ContinuousClock.now < deadline {
@@ -77,7 +78,7 @@ extension LoopbackSocket {
     }
 
     /// What the server sends within `timeout`, up to the end of the first answer's head at least.
-    static func receive(_ descriptor: Int32, timeout: Duration) -> String {
+    package static func receive(_ descriptor: Int32, timeout: Duration) -> String {
         let deadline = ContinuousClock.now + timeout
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -94,9 +95,9 @@ extension LoopbackSocket {
     /// Connects with a small receive buffer and sends `request` up to `count` times without reading anything, until
     /// the server stops taking them (a send blocked for `stall`). Returns the open descriptor, which the caller closes,
     /// and how many requests went out.
-    static func flood(port: Int, request: String, count: Int, stall: Duration) throws -> (descriptor: Int32, sent: Int) {
+    package static func flood(port: Int, request: String, count: Int, stall: Duration) throws -> (descriptor: Int32, sent: Int) {
         let descriptor = try connect(port: port, receiveBuffer: 4096)
-        var timeout = timeval(tv_sec: Int(stall.components.seconds), tv_usec: 0)
+        var timeout = timeval(tv_sec: Int(stall.inSeconds), tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let perChunk = 1_000
         let chunk = Array(String(repeating: request, count: perChunk).utf8)

@@ -6,8 +6,6 @@ import SpeedoPipeline
 import SpeedoRuntime
 import Testing
 
-@testable import speedo
-
 /// `POST /speed`, `GET /healthz`, `GET /metrics` of the server in-process, over TCP, each answer checked to the byte,
 /// and what reached the topic read back with a consumer.
 @Suite struct IngestHTTPTests {

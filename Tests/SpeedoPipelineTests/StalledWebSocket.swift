@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import SpeedoPipeline
 import SpeedoRuntime
-import SpeedoStore
+import SpeedoTestSupport
 
 /// A WebSocket client that opens the connection and then stops reading, with a small receive buffer: the slowest
 /// client there is. Its socket calls block, so they run on threads of their own.

@@ -6,10 +6,8 @@ import SpeedoCore
 import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
-import SpeedoStore
+import SpeedoTestSupport
 import Testing
-
-@testable import speedo
 
 /// The HTTP ingestion API in-process, in front of a real mock Kafka cluster over TCP.
 ///
@@ -92,33 +90,13 @@ final class IngestHTTPFixture: Sendable {
 
     /// Every record on the topic (all partitions), read with a consumer of its own until the end of each partition.
     func recordsOnTopic() async throws -> [ConsumedRecord] {
-        try await runOnDedicatedThread(name: "speedo-test") { try self.readTopic() }
+        try await runOnDedicatedThread(name: "speedo-test") {
+            try readTopic(self.topic, partitions: 3, on: self.cluster)
+        }
     }
 
     func valuesOnTopic() async throws -> [String] {
         try await recordsOnTopic().map { String(decoding: $0.value ?? [], as: UTF8.self) }
-    }
-
-    private func readTopic() throws(KafkaError) -> [ConsumedRecord] {
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), groupID: nil)
-        defer { consumer.close() }
-        let partitions: [Int32] = [0, 1, 2]
-        try consumer.assign(partitions.map { TopicPartitionOffset(topic: topic, partition: $0, offset: 0) })
-        var records: [ConsumedRecord] = []
-        var finished: Set<Int32> = []
-        let deadline = ContinuousClock.now + .seconds(15)
-        while finished.count < partitions.count && ContinuousClock.now < deadline {
-            switch consumer.poll(timeout: .milliseconds(100)) {
-            case .record(let record): records.append(record)
-            case .endOfPartition(_, let partition, _): finished.insert(partition)
-            default: break
-            }
-        }
-        guard finished.count == partitions.count else {
-            throw KafkaError(code: .timedOut, message: "did not reach the end of every partition of \(topic)")
-        }
-        return records
     }
 }
 

@@ -2,10 +2,8 @@ import Foundation
 import Glibc
 import SpeedoPipeline
 import SpeedoRuntime
-import SpeedoStore
+import SpeedoTestSupport
 import Testing
-
-@testable import speedo
 
 /// The connection limits of the HTTP ingestion API (`--max-connections`, `--idle-timeout`, `--header-timeout`), with
 /// short timeouts, over raw sockets: slow headers, idle connections and connections beyond the limit.
