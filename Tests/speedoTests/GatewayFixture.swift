@@ -5,6 +5,7 @@ import HummingbirdWSClient
 import Logging
 import NIOWebSocket
 import SpeedoCore
+import SpeedoHTTP
 import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
@@ -46,7 +47,7 @@ final class GatewayFixture: Sendable {
         try cluster.createTopic(name: GatewayHub.topic, partitions: 3)
         hub = GatewayHub(maxLag: maxLag, metrics: GatewayMetrics())
         admission = GatewayAdmission(authentication: BearerTokenCheck(token: token), hosts: hosts)
-        follower = try hub.follow(KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+        follower = try hub.follow(KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), notes: .standardError)
     }
 
     deinit {
