@@ -21,7 +21,7 @@ package struct HTTPListenAddress: Sendable {
 ///
 /// The server is a swift-service-lifecycle `Service` that listens in `run()` and tells the address it bound. Once it
 /// listens, `work` runs beside it: the engine's own job (the history writer behind the metrics endpoint), or waiting
-/// for the `StopRequest` (`stopped(by:)`) for a server that is the job. When `work` returns or throws, the group is
+/// for the `StopRequest` (`requested()`) for a server that is the job. When `work` returns or throws, the group is
 /// shut down gracefully: the server stops accepting, the requests in flight get their answers (the gateway's
 /// WebSocket clients a close frame), idle connections are closed, and `run` returns once every connection is closed,
 /// with what `work` returned or threw. `companions` run beside the server until then (the gateway's sweeper).
@@ -75,11 +75,6 @@ package enum HTTPServerLifecycle {
         }
         guard let result = outcome.withLock({ $0 }) else { throw CancellationError() }
         return try result.get()
-    }
-
-    /// `work` for a server that serves until asked to stop.
-    package static func stopped(by stop: StopRequest) -> @Sendable (String) async throws -> Void {
-        { _ in await stop.requested() }
     }
 }
 
