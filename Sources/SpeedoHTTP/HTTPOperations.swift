@@ -21,8 +21,9 @@ package struct HTTPOperations: Sendable {
     private let health: (@Sendable () -> HealthReport)?
     /// Brings gauges read from elsewhere up to date before an exposition.
     private let refreshMetrics: @Sendable () -> Void
-    /// The server's own paths and the operational ones.
-    private let paths: Set<String>
+    /// The server's own paths and the operational ones: a handful, compared in order (no hashing, and no `String`
+    /// made of the path, on the ingestion API's every request).
+    private let paths: [String]
     /// What the 404 says the server serves.
     private let served: String
 
@@ -37,7 +38,7 @@ package struct HTTPOperations: Sendable {
         self.authentication = authentication
         self.health = health
         self.refreshMetrics = refreshMetrics
-        paths = Set(resources + (health == nil ? [] : ["/healthz"]) + ["/metrics"])
+        paths = resources + (health == nil ? [] : ["/healthz"]) + ["/metrics"]
         self.served = served
     }
 
@@ -47,18 +48,17 @@ package struct HTTPOperations: Sendable {
         method: HTTPRequest.Method, path: Substring, host: String?, origin: String?, authorization: String?
     ) -> HTTPAnswer? {
         if let refusal = hosts?.refusal(host: host, origin: origin) { return refusal.answer }
-        switch path {
-        case "/healthz" where health != nil:
+        if path == "/healthz", let health {
             guard method == .get else { return HTTPRefusal.methodNotAllowed(allow: "GET").answer }
-            return health!().answer
-        case "/metrics":
+            return health().answer
+        }
+        if path == "/metrics" {
             guard method == .get else { return HTTPRefusal.methodNotAllowed(allow: "GET").answer }
             if let refusal = authentication.refusal(authorization: authorization) { return refusal.answer }
             refreshMetrics()
             return HTTPReply.body(.ok, metrics.exposition(), contentType: HTTPReply.prometheusContentType)
-        default:
-            return paths.contains(String(path)) ? nil : notFound
         }
+        return paths.contains { $0 == path } ? nil : notFound
     }
 
     /// The 404 of this server.
@@ -66,7 +66,7 @@ package struct HTTPOperations: Sendable {
 
     /// The route label of `path`: itself for a path the server serves, `other` for the rest.
     package func route(of path: Substring) -> String {
-        paths.contains(String(path)) ? String(path) : "other"
+        paths.first { $0 == path } ?? "other"
     }
 
     /// Counts an answered request.
