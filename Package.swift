@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Already built for Hummingbird; the one shutdown model of speedo's HTTP servers (SpeedoHTTP).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // Already built for the tests (HummingbirdTesting uses it); here it posts `simulate --via`'s readings.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
@@ -40,20 +42,35 @@ let package = Package(
         .target(name: "SpeedoStore", dependencies: ["CLibPQ", "SpeedoCore", "SpeedoRuntime"], swiftSettings: strict),
         .target(name: "SpeedoTUI", dependencies: ["CNCurses", "SpeedoCore"], swiftSettings: strict),
         .target(name: "SpeedoSimulator", dependencies: ["SpeedoCore"], swiftSettings: strict),
-        // The engines: ingest sessions, consume pumps, replay, the watch feed, the HTTP servers, the dev stack.
-        // Commands call them; tests run them in process.
+        // What the three HTTP servers share, once: the answer type and its bodies, the bearer check, host policy,
+        // connection limits, /healthz and /metrics, the raw NIO server of POST /speed, and the one shutdown model.
+        // Nothing of Kafka or PostgreSQL.
         .target(
-            name: "SpeedoPipeline",
+            name: "SpeedoHTTP",
             dependencies: [
-                "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoTUI", "SpeedoRuntime", "SpeedoSimulator",
+                "SpeedoCore", "SpeedoRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The engines: ingest sessions, consume pumps, replay, the watch feed, the HTTP servers, the dev stack.
+        // Commands call them; tests run them in process.
+        .target(
+            name: "SpeedoPipeline",
+            dependencies: [
+                "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoTUI", "SpeedoRuntime", "SpeedoSimulator", "SpeedoHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
@@ -63,9 +80,8 @@ let package = Package(
             name: "speedo",
             dependencies: [
                 "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoTUI", "SpeedoRuntime", "SpeedoSimulator",
-                "SpeedoPipeline",
+                "SpeedoHTTP", "SpeedoPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),
@@ -102,7 +118,8 @@ let package = Package(
         .testTarget(
             name: "SpeedoPipelineTests",
             dependencies: [
-                "SpeedoPipeline", "SpeedoCore", "SpeedoKafka", "SpeedoRuntime", "SpeedoTestSupport",
+                "SpeedoPipeline", "SpeedoHTTP", "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoRuntime",
+                "SpeedoTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict

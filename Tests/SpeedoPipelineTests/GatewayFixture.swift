@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import SpeedoCore
+import SpeedoHTTP
 import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
@@ -40,7 +41,7 @@ final class GatewayFixture: Sendable {
         try cluster.createTopic(name: GatewayHub.topic, partitions: 3)
         hub = GatewayHub(maxLag: maxLag, metrics: GatewayMetrics())
         admission = GatewayAdmission(authentication: BearerTokenCheck(token: token), hosts: hosts)
-        follower = try hub.follow(KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+        follower = try hub.follow(KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), notes: .standardError)
     }
 
     deinit {

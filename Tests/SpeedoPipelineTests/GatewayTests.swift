@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import SpeedoCore
+import SpeedoHTTP
 import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
@@ -251,7 +252,7 @@ import Testing
 
         // Brokers that never answer: not healthy, and the answer says why.
         let hub = GatewayHub(maxLag: .seconds(2), metrics: GatewayMetrics())
-        let follower = try hub.follow(KafkaConfiguration(bootstrapServers: "127.0.0.1:1"))
+        let follower = try hub.follow(KafkaConfiguration(bootstrapServers: "127.0.0.1:1"), notes: .standardError)
         defer { follower.stop() }
         let responder = GatewayResponder(
             admission: fixture.admission, hub: hub, brokers: "127.0.0.1:1", topic: GatewayHub.topic)

@@ -1,3 +1,4 @@
+import SpeedoHTTP
 import SpeedoPipeline
 import SpeedoRuntime
 import Testing

@@ -3,6 +3,7 @@ import Glibc
 import Hummingbird
 import HummingbirdTesting
 import SpeedoCore
+import SpeedoHTTP
 import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
@@ -46,7 +47,7 @@ final class IngestHTTPFixture: Sendable {
         publisher = try ReadingPublisher(
             configuration: KafkaConfiguration(
                 bootstrapServers: cluster.bootstrapServers,
-                properties: IngestHTTPServer.producerDefaults(deliveryTimeout: deliveryTimeout) + properties),
+                properties: IngestHTTPService.producerDefaults(deliveryTimeout: deliveryTimeout) + properties),
             topic: topic)
         try publisher.waitForBrokers(timeout: .seconds(10))
         health = BrokerHealth(publisher: publisher, interval: healthProbes, initial: .reachable)
@@ -65,7 +66,7 @@ final class IngestHTTPFixture: Sendable {
                 maximumBodySize: maximumBodySize, deliveryTimeout: deliveryTimeout, authentication: BearerTokenCheck(token: token),
                 hosts: HTTPHostPolicy(listenHost: "127.0.0.1"), accessLog: false, brokers: cluster.bootstrapServers,
                 topic: topic),
-            publisher: publisher, health: health, metrics: metrics)
+            publisher: publisher, health: health, metrics: metrics, notes: .standardError)
     }
 
     /// Runs `body` with a client connected over TCP to the server, listening on a free port of 127.0.0.1 and shut down
@@ -74,7 +75,7 @@ final class IngestHTTPFixture: Sendable {
         maximumBodySize: Int = defaultMaximumBodySize, token: String? = nil, limits: HTTPConnectionLimits = .standard,
         _ body: @escaping @Sendable (IngestHTTPClient) async throws -> Void
     ) async throws {
-        let server = try await IngestHTTPServer(
+        let server = try await IngestHTTPService.listen(
             host: "127.0.0.1", port: 0, responder: responder(maximumBodySize: maximumBodySize, token: token), limits: limits)
         let port = server.port
         do {

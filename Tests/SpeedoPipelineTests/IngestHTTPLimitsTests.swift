@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SpeedoHTTP
 import SpeedoPipeline
 import SpeedoRuntime
 import SpeedoTestSupport

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import SpeedoHTTP
 import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
@@ -326,7 +327,7 @@ import Testing
         // into a 503.
         let fixture = try await IngestHTTPFixture.make(
             deliveryTimeout: .seconds(60), properties: [("reconnect.backoff.max.ms", "200")])
-        let server = try await IngestHTTPServer(host: "127.0.0.1", port: 0, responder: fixture.responder())
+        let server = try await IngestHTTPService.listen(host: "127.0.0.1", port: 0, responder: fixture.responder())
         let port = server.port
         let reading = #"{"sensor_id":"late","speed":1,"ts":\#(recentEpoch())}"#
         let idle = IngestHTTPClient(client: TestClient(host: "127.0.0.1", port: port), port: port)

@@ -45,7 +45,7 @@ import Testing
         let elapsed = clock.now - began
         #expect(run.status == 0, "\(run.stderr)")
 
-        let published = try SpeedoBinary.execute(
+        let published = try runProgram(
             ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", ConnectionSettings.latestTopic, "-e", "-q",
              "-f", "%k|%T|%s\n"],
             timeout: .seconds(20))
@@ -89,7 +89,7 @@ import Testing
             timeout: .seconds(60))
         #expect(restart.status == 0, "\(restart.stderr)")
         #expect(restart.stderr.contains("10 readings of 1 sensors"), "\(restart.stderr)")
-        let newest = try SpeedoBinary.execute(
+        let newest = try runProgram(
             ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", ConnectionSettings.latestTopic, "-e", "-q",
              "-f", "%k|%s\n"],
             timeout: .seconds(20))

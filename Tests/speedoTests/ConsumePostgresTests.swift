@@ -119,7 +119,7 @@ import Testing
         let stack = try await HistoryStack()
         let readings = makeReadings(count: 3_000, seed: 5)
         try stack.produce(readings)
-        let poison = try SpeedoBinary.execute([
+        let poison = try runProgram([
             "bash", "-c", "echo 'bad:not json' | kcat -P -K: -b \"$1\" -t \"$2\" -p 0", "_",
             stack.cluster.bootstrapServers, stack.topic,
         ])
@@ -137,7 +137,7 @@ import Testing
         func get(_ path: String, _ options: [String] = []) async throws -> (status: String, body: String) {
             let url = "http://\(address)\(path)"
             let result = try await runOnDedicatedThread {
-                try SpeedoBinary.execute(["curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}"] + options + [url])
+                try runProgram(["curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}"] + options + [url])
             }
             let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
             return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
@@ -180,7 +180,7 @@ import Testing
             #"ok-2:{"sensor_id":"ok-2","speed":20.5,"ts":\#(now)}"#,
             #"other:{"sensor_id":"ok-3","speed":1,"ts":\#(now)}"#,
         ]
-        let produced = try SpeedoBinary.execute([
+        let produced = try runProgram([
             "bash", "-c", "printf '%s\\n' \"${@:2}\" | kcat -P -K: -b \"$1\" -t speed-events -p 0", "_",
             stack.cluster.bootstrapServers,
         ] + lines)
@@ -255,7 +255,7 @@ import Testing
     }
 
     private func readDeadLetters(_ stack: HistoryStack) throws -> [String] {
-        let read = try SpeedoBinary.execute([
+        let read = try runProgram([
             "kcat", "-C", "-b", stack.cluster.bootstrapServers, "-t", "speed-events.dlq", "-e", "-q",
             "-f", "%k|%h|%s\\n",
         ])

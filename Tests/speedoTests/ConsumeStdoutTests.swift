@@ -110,7 +110,7 @@ import Testing
         }
         try produceRecords(readings.map(TestRecord.init), to: "many", on: cluster)
         // No --exit-at-end: only the closed pipe can end it.
-        let pipeline = try SpeedoBinary.execute(
+        let pipeline = try runProgram(
             ["bash", "-c", "'\(SpeedoBinary.path)' consume stdout -b \(cluster.bootstrapServers) -t many | head -n 3; "
                 + "echo \"status ${PIPESTATUS[0]}\""],
             environment: speedo.environment, timeout: .seconds(30))

@@ -51,7 +51,7 @@ import Testing
 
         // The new broker started empty: readings of the producer on it were published after the restart.
         try await waitUntil(timeout: .seconds(60), "the running simulate publishing to the new broker") {
-            let read = try SpeedoBinary.execute(
+            let read = try runProgram(
                 ["kcat", "-C", "-b", brokers, "-t", "speed-events", "-e", "-q", "-f", "%k\\n"], timeout: .seconds(10))
             return read.stdout.contains("restart-")
         }
@@ -76,7 +76,7 @@ import Testing
 
         let simulate = try speedo.run(["simulate", "--sensors", "20", "--rate", "100", "--count", "40", "-b", brokers])
         try #require(simulate.status == 0, "simulate failed: \(simulate.stderr)")
-        let read = try SpeedoBinary.execute(
+        let read = try runProgram(
             ["kcat", "-C", "-b", brokers, "-t", "speed-events", "-e", "-q", "-f", "%k %p\\n"])
         try #require(read.status == 0, "kcat -C failed: \(read.stderr)")
         var partitionsBySensor: [String: Set<String>] = [:]
@@ -106,11 +106,11 @@ import Testing
         let brokers = try #require(endpoints["SPEEDO_BROKERS"])
         let databaseURL = try #require(endpoints["SPEEDO_DATABASE_URL"])
 
-        let metadata = try SpeedoBinary.execute(["kcat", "-L", "-b", brokers], user: speedo.user)
+        let metadata = try runProgram(["kcat", "-L", "-b", brokers], user: speedo.user)
         #expect(metadata.status == 0, "kcat -L failed: \(metadata.stderr)")
         #expect(metadata.stdout.contains("1 brokers"))
 
-        let query = try SpeedoBinary.execute(
+        let query = try runProgram(
             ["psql", databaseURL, "-Atc", "select count(*) from speed_readings"], user: speedo.user)
         #expect(query.status == 0, "psql failed: \(query.stderr)")
         #expect(query.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
@@ -147,7 +147,7 @@ import Testing
         let env = try speedo.run(["dev", "env"])
         try #require(env.status == 0, "dev env failed: \(env.stderr)")
         // Evaluate the lines with a real shell, exactly as `eval "$(speedo dev env)"` would.
-        let shell = try SpeedoBinary.execute([
+        let shell = try runProgram([
             "bash", "-c", "eval \"$1\"; bash -c 'echo \"SPEEDO_BROKERS=$SPEEDO_BROKERS\"; echo \"SPEEDO_DATABASE_URL=$SPEEDO_DATABASE_URL\"'",
             "_", env.stdout,
         ])

@@ -28,7 +28,7 @@ import Testing
         #expect(confirmed > 1_000)
 
         // What the broker holds, read by an independent client: the ground truth.
-        let onTopic = try SpeedoBinary.execute(
+        let onTopic = try runProgram(
             ["kcat", "-C", "-b", brokers, "-t", stack.topic, "-e", "-q", "-o", "beginning", "-f", "%s\n"])
         let now = Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
         let produced = onTopic.stdout.split(separator: "\n").map { line in

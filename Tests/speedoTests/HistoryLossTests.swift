@@ -323,18 +323,18 @@ import Testing
 extension HistoryStack {
     /// `speedo` against this stack, waited for on a thread of its own: a test that blocked the concurrency pool's
     /// two threads on a child process would starve every in-process server of the other tests running meanwhile.
-    func run(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(60)) async throws -> SpeedoBinary.Outcome {
+    func run(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(60)) async throws -> ProgramOutcome {
         let speedo = self.speedo
         return try await runOnDedicatedThread { try speedo.run(arguments, input: input, timeout: timeout) }
     }
 
     /// `speedo status` against this stack.
-    func status(_ extra: [String] = []) async throws -> SpeedoBinary.Outcome {
+    func status(_ extra: [String] = []) async throws -> ProgramOutcome {
         try await run(["status", "-b", cluster.bootstrapServers, "-d", databaseURL] + extra)
     }
 
     /// Another program (kcat), off the concurrency pool likewise.
-    func execute(_ command: [String]) async throws -> SpeedoBinary.Outcome {
-        try await runOnDedicatedThread { try SpeedoBinary.execute(command) }
+    func execute(_ command: [String]) async throws -> ProgramOutcome {
+        try await runOnDedicatedThread { try runProgram(command) }
     }
 }

@@ -3,6 +3,7 @@ import SpeedoCore
 import SpeedoPipeline
 import SpeedoRuntime
 import SpeedoStore
+import SpeedoTestSupport
 import Testing
 
 /// `speedo history` against a real PostgreSQL with a small fixture written by `HistoryWriter`.
@@ -33,7 +34,7 @@ import Testing
 
     /// On a thread of its own: a test waiting for a process must not hold one of the concurrency pool's threads,
     /// which every other test running meanwhile needs.
-    func history(_ stack: HistoryStack, _ arguments: [String]) async throws -> SpeedoBinary.Outcome {
+    func history(_ stack: HistoryStack, _ arguments: [String]) async throws -> ProgramOutcome {
         let (speedo, url) = (stack.speedo, stack.databaseURL)
         return try await runOnDedicatedThread(name: "speedo-test") { try speedo.run(["history"] + arguments + ["-d", url]) }
     }

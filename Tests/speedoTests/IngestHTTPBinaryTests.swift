@@ -47,7 +47,7 @@ import Testing
         #expect(lines.filter { $0.hasPrefix("listening on http://") }.count == 1)
 
         let consumed = try await blocking {
-            try SpeedoBinary.execute(
+            try runProgram(
                 ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k %s\\n"], timeout: .seconds(30))
         }
         #expect(consumed.stdout == """
@@ -84,7 +84,7 @@ import Testing
         #expect(outcome.status == 130, "\(outcome.stderr)")
         try cluster.setRoundTripTime(broker: 1, milliseconds: 0)
         let consumed = try await blocking {
-            try SpeedoBinary.execute(["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k\\n"])
+            try runProgram(["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k\\n"])
         }
         #expect(consumed.stdout == "slow\nslow\n")
     }
@@ -104,7 +104,7 @@ import Testing
         }
         #expect(simulated.status == 0, "\(simulated.stderr)")
         let consumed = try await blocking {
-            try SpeedoBinary.execute(["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k\\n"])
+            try runProgram(["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k\\n"])
         }
         let keys = consumed.stdout.split(separator: "\n")
         #expect(keys.count == 120)
@@ -205,7 +205,7 @@ import Testing
     /// "STATUS BODY"; `-w` appends the status code after the body.
     private func curl(_ arguments: [String]) async throws -> String {
         let outcome = try await blocking {
-            try SpeedoBinary.execute(["curl", "-sS", "--max-time", "20", "-w", "\n%{http_code}"] + arguments)
+            try runProgram(["curl", "-sS", "--max-time", "20", "-w", "\n%{http_code}"] + arguments)
         }
         let parts = outcome.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         return "\(parts.last ?? "") \(parts.dropLast().joined(separator: "\n"))"

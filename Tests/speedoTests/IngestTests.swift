@@ -166,7 +166,7 @@ import Testing
         #expect(outcome.stderr.contains("\(csv):2: speed: must be between 0 and 1000 km/h (got -1)"), "\(outcome.stderr)")
         #expect(outcome.stderr.contains("5 lines read, 3 published"))
         // One partition: the topic's order is the order of the inputs.
-        let consumed = try SpeedoBinary.execute(
+        let consumed = try runProgram(
             ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", "files", "-e", "-q", "-f", "%k\n"])
         #expect(consumed.stdout == "n1\ns1\nc1\n")
 
@@ -344,7 +344,7 @@ private final class RunningIngest {
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
-    func finish(closingInput: Bool = true, timeout: TimeInterval = 20) throws -> SpeedoBinary.Outcome {
+    func finish(closingInput: Bool = true, timeout: TimeInterval = 20) throws -> ProgramOutcome {
         if closingInput { try input.fileHandleForWriting.close() }
         let deadline = Date(timeIntervalSinceNow: timeout)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
@@ -353,13 +353,13 @@ private final class RunningIngest {
             process.terminate()
         }
         process.waitUntilExit()
-        return SpeedoBinary.Outcome(status: process.terminationStatus, stdout: "", stderr: errors.contents())
+        return ProgramOutcome(status: process.terminationStatus, stdout: "", stderr: errors.contents())
     }
 }
 
 /// Every record of `topic` as kcat prints it (`key|value|timestamp`), sorted.
 func topicContents(_ cluster: MockCluster, _ topic: String) throws -> [String] {
-    let outcome = try SpeedoBinary.execute(
+    let outcome = try runProgram(
         ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k|%s|%T\n"],
         timeout: .seconds(20))
     #expect(outcome.status == 0, "kcat failed: \(outcome.stderr)")

@@ -1,4 +1,5 @@
 import Foundation
+import SpeedoTestSupport
 import Testing
 
 /// The README's tour is a promise to a newcomer: every command in it runs, in order, and exits as announced.
@@ -6,7 +7,7 @@ import Testing
     @Test func everyTourCommandRunsAsAnnounced() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        let outcome = try SpeedoBinary.execute(
+        let outcome = try runProgram(
             [root.appendingPathComponent("scripts/readme-tour.sh").path,
              root.appendingPathComponent("README.md").path, SpeedoBinary.path],
             timeout: .seconds(360))

@@ -1,12 +1,13 @@
 import Foundation
 import SpeedoCore
 import SpeedoStore
+import SpeedoTestSupport
 import Testing
 
 /// `speedo replay` against librdkafka's mock cluster, which cannot look offsets up by time: every run goes through
 /// the scan-and-filter fallback.
 @Suite(.serialized) struct ReplayTests {
-    func replay(_ stack: HistoryStack, _ arguments: [String], topic: String? = nil) throws -> SpeedoBinary.Outcome {
+    func replay(_ stack: HistoryStack, _ arguments: [String], topic: String? = nil) throws -> ProgramOutcome {
         try stack.speedo.run(
             ["replay", "-b", stack.cluster.bootstrapServers, "-t", topic ?? stack.topic, "-d", stack.databaseURL]
                 + arguments)

@@ -96,7 +96,7 @@ import Testing
     }
 
     @Test func aReaderThatStopsEarlyEndsTheRunCleanly() throws {
-        let run = try SpeedoBinary.execute([
+        let run = try runProgram([
             "bash", "-o", "pipefail", "-c", "\(SpeedoBinary.path) simulate --sensors 2 --rate 1000 --stdout | head -n 5",
         ])
         #expect(run.status == 0, "\(run.stderr)")

@@ -14,11 +14,11 @@ import Testing
         let brokers = try #require(value(of: "SPEEDO_BROKERS", in: env.stdout))
         let databaseURL = try #require(value(of: "SPEEDO_DATABASE_URL", in: env.stdout))
 
-        let produced = try SpeedoBinary.execute([
+        let produced = try runProgram([
             "bash", "-c", "printf 'a\\nb\\nc\\n' | kcat -P -b \"$1\" -t speed-events -p 2", "_", brokers,
         ])
         try #require(produced.status == 0, "kcat -P failed: \(produced.stderr)")
-        let inserted = try SpeedoBinary.execute([
+        let inserted = try runProgram([
             "psql", "-v", "ON_ERROR_STOP=1", "-q", databaseURL, "-c", """
             select speedo_ensure_daily_partition('2024-05-01');
             insert into speed_readings values

@@ -28,7 +28,7 @@ import Testing
         try #require(run.status == 0, "\(run.stderr)")
     }
 
-    private func watchOnce(_ cluster: MockCluster, _ arguments: [String]) throws -> SpeedoBinary.Outcome {
+    private func watchOnce(_ cluster: MockCluster, _ arguments: [String]) throws -> ProgramOutcome {
         try speedo.run(["watch", "--once", "--columns", "100", "-b", cluster.bootstrapServers] + arguments)
     }
 

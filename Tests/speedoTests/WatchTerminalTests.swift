@@ -110,9 +110,9 @@ import Testing
         _ = try pane.waitForScreen { $0.contains("crash") }
         #expect(pane.display("#{alternate_on}") == "1")
         let shell = try #require(Int32(pane.display("#{pane_pid}")))
-        let watch = try SpeedoBinary.execute(["pgrep", "-P", "\(shell)"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let watch = try runProgram(["pgrep", "-P", "\(shell)"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         try #require(Int32(watch) != nil, "no watch process under the pane's shell \(shell)")
-        _ = try SpeedoBinary.execute(["kill", "-SEGV", watch])
+        _ = try runProgram(["kill", "-SEGV", watch])
         #expect(try pane.waitForExitStatus(files) == "139")
         #expect(pane.display("#{alternate_on}") == "0")
     }
@@ -140,7 +140,7 @@ import Testing
             .deletingLastPathComponent().appendingPathComponent("scripts/demo.sh").path
         let stack = SpeedoBinary(environment: ["XDG_STATE_HOME": state.path])
         defer { _ = try? stack.run(["dev", "down"]) }
-        let demo = try SpeedoBinary.execute(
+        let demo = try runProgram(
             [script],
             environment: [
                 "XDG_STATE_HOME": state.path, "SPEEDO_BIN": SpeedoBinary.path, "DEMO_WATCH": "watch --once --columns 80",

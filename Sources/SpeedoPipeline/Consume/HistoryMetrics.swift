@@ -1,15 +1,14 @@
 import Foundation
 package import Hummingbird
 import Metrics
-import Prometheus
-import SpeedoCore
-import SpeedoRuntime
+package import SpeedoHTTP
+package import SpeedoRuntime
 package import SpeedoStore
 
 /// `consume postgres --metrics-listen`: what the writer stored, what it sent to the dead-letter topic, how often it had
 /// to retry a batch, and how far behind the topic it is, in Prometheus' text format at `GET /metrics`.
 package final class HistoryMetrics: Sendable {
-    private let registry = HTTPMetricsRegistry()
+    package let registry = HTTPMetricsRegistry()
     private let insertedRows: Metrics.Counter
     private let rowsAlreadyStored: Metrics.Counter
     private let conflictingRows: Metrics.Counter
@@ -65,38 +64,44 @@ package final class HistoryMetrics: Sendable {
         lag.record(records)
         assignedPartitions.record(count)
     }
+}
 
-    package func countRequest(route: String, status: Int) {
-        registry.countRequest(route: route, status: status)
-    }
-
-    package func exposition() -> [UInt8] {
-        registry.exposition()
+extension HistoryMetrics {
+    /// Serves these metrics at `GET /metrics` on `listen` while `work` (the writer) runs: `work` starts once the
+    /// server listens, and the server stops as every server of speedo stops (`HTTPServerLifecycle`) when `work`
+    /// returns or throws.
+    package func serving<Outcome: Sendable>(
+        on listen: HTTPListenAddress, notes: Notes, while work: @escaping @Sendable () async throws -> Outcome
+    ) async throws -> Outcome {
+        HTTPServing.warnIfExposed(
+            host: listen.host, command: "consume postgres", protected: false,
+            advice: "its metrics name topics, partitions and lag: keep the port behind a firewall", notes: notes)
+        return try await HTTPServerLifecycle.run(
+            on: listen, role: "metrics server",
+            server: { listening in
+                HTTPServing.makeApplication(
+                    host: listen.host, port: listen.port, responder: HistoryMetricsResponder(metrics: self),
+                    onListening: listening)
+            },
+            work: { address in
+                notes.note("speedo: consume postgres: metrics at http://\(address)/metrics")
+                return try await work()
+            })
     }
 }
 
-/// The metrics server's one resource.
-package struct HistoryMetricsResponder: HTTPResponder {
-    package typealias Context = BasicRequestContext
+/// The metrics server's one resource, `GET /metrics` (`HTTPOperations`); no `/healthz`, no token, no Host check.
+package struct HistoryMetricsResponder: AnsweringResponder {
+    package let operations: HTTPOperations
 
-    package let metrics: HistoryMetrics
-
-    package init(
-        metrics: HistoryMetrics
-    ) {
-        self.metrics = metrics
+    package init(metrics: HistoryMetrics) {
+        operations = HTTPOperations(
+            resources: [], served: "this server has GET /metrics only", hosts: nil, authentication: .none,
+            metrics: metrics.registry, health: nil)
     }
 
-    package func respond(to request: Request, context: Context) async throws -> Response {
-        let (route, answer): (String, HTTPAnswer) = switch (request.uri.path, request.method) {
-        case ("/metrics", .get):
-            ("/metrics", HTTPReply.body(.ok, metrics.exposition(), contentType: HTTPReply.prometheusContentType))
-        case ("/metrics", _):
-            ("/metrics", HTTPRefusal.methodNotAllowed(allow: "GET").answer)
-        default:
-            ("other", HTTPReply.error(.notFound, "not-found", "no such resource; this server has GET /metrics only"))
-        }
-        metrics.countRequest(route: route, status: answer.status.code)
-        return answer.response
+    package func answer(resource request: Request) -> HTTPAnswer {
+        // Unreached: with no resources of its own, every path is `HTTPOperations`' (/metrics, or not found).
+        operations.notFound
     }
 }

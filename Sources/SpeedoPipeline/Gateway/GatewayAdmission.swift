@@ -2,7 +2,7 @@ import HTTPTypes
 import Hummingbird
 package import HummingbirdCore
 package import SpeedoCore
-import SpeedoRuntime
+package import SpeedoHTTP
 
 /// What one WebSocket client asked for in its query: which sensors, and in which form.
 package struct GatewaySubscription: Sendable, Equatable {
@@ -34,12 +34,8 @@ package struct GatewayAdmission: Sendable {
     package let authentication: BearerTokenCheck
     package let hosts: HTTPHostPolicy
 
-    package init(
-        authentication: BearerTokenCheck,
-        hosts: HTTPHostPolicy
-    ) {
-        self.authentication = authentication
-        self.hosts = hosts
+    package init(authentication: BearerTokenCheck, hosts: HTTPHostPolicy) {
+        (self.authentication, self.hosts) = (authentication, hosts)
     }
 
     /// `host` is the request's Host (its authority).

@@ -1,7 +1,7 @@
 package import NIOCore
 import SpeedoCore
 package import SpeedoKafka
-import SpeedoRuntime
+package import SpeedoRuntime
 import Synchronization
 
 /// How the feed from `speed-latest` is doing, for `GET /healthz`.
@@ -118,13 +118,13 @@ extension GatewayHub {
     package static let topic = ConnectionSettings.latestTopic
 
     /// Feeds the hub from `speed-latest`, read from its beginning (a compacted topic: about one record per sensor)
-    /// on the follower's own thread.
-    package func follow(_ configuration: KafkaConfiguration) throws(KafkaError) -> TopicFollower {
+    /// on the follower's own thread; says in `notes` when the brokers cannot be reached.
+    package func follow(_ configuration: KafkaConfiguration, notes: Notes) throws(KafkaError) -> TopicFollower {
         try TopicFollower(
             configuration: configuration, topic: Self.topic, start: .beginning, records: publish,
             stateChanged: { [self] state in
                 feedChanged(to: state)
-                if case .unreachable(let reason) = state { Terminal.note("speedo gateway: \(Self.topic): \(reason); retrying") }
+                if case .unreachable(let reason) = state { notes.note("speedo gateway: \(Self.topic): \(reason); retrying") }
             })
     }
 }

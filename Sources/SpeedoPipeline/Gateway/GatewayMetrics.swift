@@ -1,11 +1,10 @@
 import Metrics
-import Prometheus
-import SpeedoCore
-import SpeedoRuntime
+package import SpeedoHTTP
 
-/// `speedo gateway`'s metrics, served by `GET /metrics` with the request counts every speedo server keeps.
+/// `speedo gateway`'s metrics, served by `GET /metrics` (`HTTPOperations`) with the request counts every speedo
+/// server keeps.
 package final class GatewayMetrics: Sendable {
-    private let registry = HTTPMetricsRegistry()
+    package let registry = HTTPMetricsRegistry()
     private let connections: Metrics.Gauge
     private let messagesSent: Metrics.Counter
     private let updatesCoalesced: Metrics.Counter
@@ -26,10 +25,6 @@ package final class GatewayMetrics: Sendable {
         connections.record(0)
     }
 
-    package func countRequest(route: String, status: Int) {
-        registry.countRequest(route: route, status: status)
-    }
-
     package func connectionsChanged(to count: Int) { connections.record(count) }
 
     package func countSent(_ messages: Int) {
@@ -47,6 +42,4 @@ package final class GatewayMetrics: Sendable {
         if valid > 0 { validStates.increment(by: valid) }
         if invalid > 0 { invalidStates.increment(by: invalid) }
     }
-
-    package func exposition() -> [UInt8] { registry.exposition() }
 }

@@ -6,8 +6,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
-import SpeedoCore
-import SpeedoRuntime
+package import SpeedoHTTP
 
 /// The gateway's connections: HTTP/1.1, where `GET /ws/speed` upgrades to a WebSocket once admitted.
 package enum GatewayServer {
@@ -19,16 +18,8 @@ package enum GatewayServer {
         package var closeTimeout: Duration
         package var limits: HTTPConnectionLimits
 
-        package init(
-            admission: GatewayAdmission,
-            pingInterval: Duration,
-            closeTimeout: Duration,
-            limits: HTTPConnectionLimits
-        ) {
-            self.admission = admission
-            self.pingInterval = pingInterval
-            self.closeTimeout = closeTimeout
-            self.limits = limits
+        package init(admission: GatewayAdmission, pingInterval: Duration, closeTimeout: Duration, limits: HTTPConnectionLimits) {
+            (self.admission, self.pingInterval, self.closeTimeout, self.limits) = (admission, pingInterval, closeTimeout, limits)
         }
     }
 
@@ -71,7 +62,7 @@ package enum GatewayServer {
         } catch {
             return  // The connection closed before it could be served.
         }
-        hub.metrics.countRequest(route: GatewayAdmission.path, status: 101)
+        hub.metrics.registry.countRequest(route: GatewayAdmission.path, status: 101)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {

@@ -1,14 +1,13 @@
 import HTTPTypes
 package import NIOCore
 package import NIOHTTP1
-import SpeedoCore
-import SpeedoRuntime
+import SpeedoHTTP
 
-/// One connection of the HTTP ingestion API, behind SwiftNIO's HTTP/1.1 parser.
+/// One connection of the HTTP ingestion API, behind SwiftNIO's HTTP/1.1 parser (`RawHTTPListener`; why raw NIO and
+/// not Hummingbird is decided in `SpeedoHTTP`).
 ///
 /// Everything runs on the connection's event loop; only the delivery report comes from elsewhere (the producer's
-/// poll thread), and the answer is written after one hop back. Requests never pass through a Swift task: on this
-/// 2-core machine the task and its resumptions per request cost about a third of the server's CPU (bench/README.md).
+/// poll thread), and the answer is written after one hop back. Requests never pass through a Swift task.
 ///
 /// Pipelined requests are kept here, in order, until the one before is answered. NIO's pipelining handler would do
 /// it too, but it stops reading the socket while any response is pending, and resuming cost two `epoll_ctl` calls

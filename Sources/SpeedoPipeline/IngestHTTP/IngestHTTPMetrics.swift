@@ -1,12 +1,11 @@
 import Metrics
-import Prometheus
-import SpeedoCore
-import SpeedoRuntime
+package import SpeedoHTTP
 import Synchronization
 
-/// The HTTP mode's metrics, served by `GET /metrics` with the request counts every speedo server keeps.
+/// The HTTP mode's metrics, served by `GET /metrics` (`HTTPOperations`) with the request counts every speedo server
+/// keeps.
 package final class IngestHTTPMetrics: Sendable {
-    private let registry: HTTPMetricsRegistry
+    package let registry: HTTPMetricsRegistry
     private let acceptedReadings: Metrics.Counter
     private let rejectedReadings: Metrics.Counter
     private let unconfirmedReadings: Metrics.Counter
@@ -32,11 +31,6 @@ package final class IngestHTTPMetrics: Sendable {
         awaitingGauge = Metrics.Gauge(label: "speedo_http_requests_awaiting_delivery", factory: factory)
     }
 
-    /// `route` is one of the API's paths, or `other`, so that scanners cannot grow the label set.
-    package func countRequest(route: String, status: Int) {
-        registry.countRequest(route: route, status: status)
-    }
-
     package func countReadings(accepted: Int, rejected: Int, unconfirmed: Int) {
         if accepted > 0 { acceptedReadings.increment(by: accepted) }
         if rejected > 0 { rejectedReadings.increment(by: rejected) }
@@ -58,11 +52,10 @@ package final class IngestHTTPMetrics: Sendable {
         deliveryLatency.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
-    /// The Prometheus text exposition, with the producer's queue depth read now (librdkafka's out-queue: records
-    /// not yet acknowledged, plus the protocol requests in flight).
-    package func exposition(outstandingRecords outstanding: Int) -> [UInt8] {
+    /// Before an exposition: the producer's queue depth read now (librdkafka's out-queue: records not yet
+    /// acknowledged, plus the protocol requests in flight), and the requests awaiting delivery.
+    package func refresh(outstandingRecords outstanding: Int) {
         outstandingRecords.record(outstanding)
         awaitingGauge.record(requestsAwaitingDelivery)
-        return registry.exposition()
     }
 }

@@ -1,6 +1,5 @@
-import Foundation
 package import SpeedoCore
-import SpeedoRuntime
+import SpeedoHTTP
 
 /// The JSON bodies of the HTTP ingestion API. Keys are written sorted, so that a body is a stable text.
 ///
@@ -10,7 +9,7 @@ import SpeedoRuntime
 /// - when some valid reading was not confirmed by the broker (failed, timed out, or not queued because the queue was
 ///   full): 503 with `Retry-After` and `{"accepted":N,"error":…,"message":…,"rejected":[…],"unconfirmed":[indexes]}`;
 ///   the client resends exactly the `unconfirmed` readings (the `accepted` ones are on the topic).
-/// - any other failure: `{"error":CODE,"message":…}` (plus `line` and `column` for malformed JSON).
+/// - any other failure: `ErrorReply`, `{"error":CODE,"message":…}` (plus `line` and `column` for malformed JSON).
 package struct SpeedReply: Encodable, Sendable {
     package struct RejectedReading: Encodable, Sendable {
         package var index: Int
@@ -46,36 +45,5 @@ package struct SpeedReply: Encodable, Sendable {
         // The answer to nearly every request, written without the encoder.
         if rejected.isEmpty && error == nil { return Array(#"{"accepted":\#(accepted),"rejected":[]}"#.utf8) }
         return JSONBody.encode(self)
-    }
-}
-
-/// A request that failed as a whole.
-package struct ErrorReply: Encodable, Sendable {
-    package var error: String
-    package var message: String
-    package var line: Int?
-    package var column: Int?
-
-    package var json: [UInt8] { JSONBody.encode(self) }
-}
-
-/// `GET /healthz`.
-package struct HealthReply: Encodable, Sendable {
-    package var status: String
-    package var brokers: String
-    package var topic: String
-    package var message: String?
-    /// Records queued or in flight.
-    package var outstanding: Int
-
-    package var json: [UInt8] { JSONBody.encode(self) }
-}
-
-package enum JSONBody {
-    package static func encode(_ value: some Encodable) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Only our own structs of strings, integers and arrays of them are encoded: this cannot fail.
-        return Array(try! encoder.encode(value))
     }
 }

@@ -2,8 +2,9 @@ import Foundation
 package import HTTPTypes
 package import NIOCore
 package import SpeedoCore
+package import SpeedoHTTP
 package import SpeedoKafka
-import SpeedoRuntime
+package import SpeedoRuntime
 
 /// What the ingestion API looks at in a request's head to route and check it.
 package struct IngestHTTPRequest: Sendable {
@@ -25,7 +26,8 @@ package enum IngestHTTPAdmission: Sendable {
 }
 
 /// The HTTP ingestion API: `POST /speed`, `GET /healthz`, `GET /metrics`, independent of the server that carries it
-/// (`IngestHTTPHandler`): nothing here waits, so the server can run it on its event loop.
+/// (`IngestHTTPHandler`): nothing here waits, so the server can run it on its event loop. `/healthz`, `/metrics`, the
+/// Host and Origin checks and unknown paths are answered by `HTTPOperations`, as on every server of speedo.
 ///
 /// Status codes: 200 readings delivered (rejected ones listed), 400 malformed body or every reading rejected,
 /// 401 missing or wrong bearer token (`/speed` and `/metrics`; `/healthz` stays open for load balancers and
@@ -47,39 +49,41 @@ package struct IngestHTTPResponder: Sendable {
         package var topic: String
 
         package init(
-            maximumBodySize: Int,
-            deliveryTimeout: Duration,
-            authentication: BearerTokenCheck,
-            hosts: HTTPHostPolicy,
-            accessLog: Bool,
-            brokers: String,
-            topic: String
+            maximumBodySize: Int, deliveryTimeout: Duration, authentication: BearerTokenCheck, hosts: HTTPHostPolicy,
+            accessLog: Bool, brokers: String, topic: String
         ) {
-            self.maximumBodySize = maximumBodySize
-            self.deliveryTimeout = deliveryTimeout
-            self.authentication = authentication
-            self.hosts = hosts
-            self.accessLog = accessLog
-            self.brokers = brokers
-            self.topic = topic
+            (self.maximumBodySize, self.deliveryTimeout, self.authentication) = (maximumBodySize, deliveryTimeout, authentication)
+            (self.hosts, self.accessLog, self.brokers, self.topic) = (hosts, accessLog, brokers, topic)
         }
     }
 
     package let settings: Settings
     package let publisher: ReadingPublisher
-    package let health: BrokerHealth
     package let metrics: IngestHTTPMetrics
+    private let operations: HTTPOperations
+    /// Where `--access-log` writes.
+    private let notes: Notes
 
     package init(
-        settings: Settings,
-        publisher: ReadingPublisher,
-        health: BrokerHealth,
-        metrics: IngestHTTPMetrics
+        settings: Settings, publisher: ReadingPublisher, health: BrokerHealth, metrics: IngestHTTPMetrics, notes: Notes
     ) {
         self.settings = settings
         self.publisher = publisher
-        self.health = health
         self.metrics = metrics
+        self.notes = notes
+        operations = HTTPOperations(
+            resources: ["/speed"], served: "the API is POST /speed, GET /healthz and GET /metrics",
+            hosts: settings.hosts, authentication: settings.authentication, metrics: metrics.registry,
+            refreshMetrics: { metrics.refresh(outstandingRecords: publisher.outstandingCount) },
+            health: {
+                let condition: HealthReport.Condition = switch health.current {
+                case .reachable: .ok
+                case .unreachable(let reason): .unavailable(reason)
+                }
+                return HealthReport(
+                    condition, brokers: settings.brokers, topic: settings.topic,
+                    counts: ["outstanding": publisher.outstandingCount])
+            })
     }
     /// One for the server, so that a sensor's readings without `ts` get distinct times across requests too.
     package let stamps = ReceptionStamps()
@@ -91,49 +95,34 @@ package struct IngestHTTPResponder: Sendable {
     package static let retryAfterQueueFull = "1"
     package static let retryAfterNotDelivered = "5"
 
-    /// The route label of the metrics: the path for the API's own paths, `other` for the rest, so that scanners
-    /// cannot grow the label set.
-    package static func route(of path: Substring) -> String {
-        switch path {
-        case "/speed", "/healthz", "/metrics": String(path)
-        default: "other"
-        }
-    }
-
     package func admit(_ request: IngestHTTPRequest) -> IngestHTTPAdmission {
-        if let refusal = settings.hosts.refusal(host: request.host, origin: request.origin) { return .answer(refusal.answer) }
-        switch request.path {
-        case "/speed":
-            guard request.method == .post else { return .answer(HTTPRefusal.methodNotAllowed(allow: "POST").answer) }
-            if let refusal = authenticate(request) { return .answer(refusal) }
-            guard let format = SpeedBodyFormat(contentType: request.contentType) else {
-                let given = request.contentType.map { "Content-Type \(EscapedText.quoted($0))" } ?? "no Content-Type"
-                return .answer(HTTPReply.error(
-                    .unsupportedMediaType, "unsupported-media-type",
-                    "\(given) is not accepted; send \(SpeedBodyFormat.acceptedTypes)"))
-            }
-            if let declared = request.contentLength, declared > settings.maximumBodySize { return .answer(tooLarge()) }
-            return .readBody(format)
-        case "/healthz":
-            guard request.method == .get else { return .answer(HTTPRefusal.methodNotAllowed(allow: "GET").answer) }
-            return .answer(healthReport())
-        case "/metrics":
-            guard request.method == .get else { return .answer(HTTPRefusal.methodNotAllowed(allow: "GET").answer) }
-            if let refusal = authenticate(request) { return .answer(refusal) }
-            let text = metrics.exposition(outstandingRecords: publisher.outstandingCount)
-            return .answer(HTTPReply.body(.ok, text, contentType: HTTPReply.prometheusContentType))
-        default:
-            return .answer(HTTPReply.error(
-                .notFound, "not-found", "no such resource; the API is POST /speed, GET /healthz and GET /metrics"))
+        if let answer = operations.answer(
+            method: request.method, path: request.path, host: request.host, origin: request.origin,
+            authorization: request.authorization)
+        {
+            return .answer(answer)
         }
+        // POST /speed, the one resource of the API's own.
+        guard request.method == .post else { return .answer(HTTPRefusal.methodNotAllowed(allow: "POST").answer) }
+        if let refusal = settings.authentication.refusal(authorization: request.authorization) {
+            return .answer(refusal.answer)
+        }
+        guard let format = SpeedBodyFormat(contentType: request.contentType) else {
+            let given = request.contentType.map { "Content-Type \(EscapedText.quoted($0))" } ?? "no Content-Type"
+            return .answer(HTTPReply.error(
+                .unsupportedMediaType, "unsupported-media-type",
+                "\(given) is not accepted; send \(SpeedBodyFormat.acceptedTypes)"))
+        }
+        if let declared = request.contentLength, declared > settings.maximumBodySize { return .answer(tooLarge()) }
+        return .readBody(format)
     }
 
     /// Counts the answered request and logs it with `--access-log`.
     package func answered(_ request: IngestHTTPRequest, status: HTTPResponse.Status, received: ContinuousClock.Instant) {
-        metrics.countRequest(route: Self.route(of: request.path), status: status.code)
+        operations.count(path: request.path, status: status)
         guard settings.accessLog else { return }
         let elapsed = ContinuousClock.now - received
-        Terminal.note(
+        notes.note(
             "\(request.method) \(EscapedText.escape(String(request.path))) \(status.code) "
                 + String(format: "%.3fms", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3))
     }
@@ -233,27 +222,6 @@ package struct IngestHTTPResponder: Sendable {
         HTTPReply.error(
             .contentTooLarge, "body-too-large",
             "the body is larger than \(settings.maximumBodySize) bytes (--max-body); split the readings over several requests")
-    }
-
-    // MARK: GET /healthz
-
-    private func healthReport() -> HTTPAnswer {
-        let outstanding = publisher.outstandingCount
-        switch health.current {
-        case .reachable:
-            return HTTPReply.body(.ok, HealthReply(
-                status: "ok", brokers: settings.brokers, topic: settings.topic, message: nil,
-                outstanding: outstanding).json)
-        case .unreachable(let reason):
-            return HTTPReply.body(.serviceUnavailable, HealthReply(
-                status: "unavailable", brokers: settings.brokers, topic: settings.topic, message: reason,
-                outstanding: outstanding).json)
-        }
-    }
-
-    /// nil when the request may proceed.
-    private func authenticate(_ request: IngestHTTPRequest) -> HTTPAnswer? {
-        settings.authentication.refusal(authorization: request.authorization)?.answer
     }
 }
 

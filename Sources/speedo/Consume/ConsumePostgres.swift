@@ -141,7 +141,9 @@ struct ConsumePostgres: AsyncParsableCommand {
             }
         }
         let outcome = if let metricsListen, let metrics = settings.metrics {
-            try await Self.serving(metrics, on: metricsListen, while: pump)
+            try await metrics.serving(
+                on: try ListenAddress.address(metricsListen, option: "--metrics-listen"), notes: .standardError,
+                while: pump)
         } else {
             try await pump()
         }
@@ -153,44 +155,6 @@ struct ConsumePostgres: AsyncParsableCommand {
                 ? "everything read was stored"
                 : "\(unstored) records read but not stored (PostgreSQL unreachable) will be read again by the next run"
             throw CommandFailure(.interrupted, "consume postgres stopped by a signal; \(detail)")
-        }
-    }
-
-    /// Runs `body` once the metrics server listens, and stops the server when `body` returns.
-    private static func serving(
-        _ metrics: HistoryMetrics, on listen: String, while body: @escaping @Sendable () async throws -> HistoryPumpOutcome
-    ) async throws -> HistoryPumpOutcome {
-        let (host, port) = try ListenAddress.parse(listen, option: "--metrics-listen")
-        HTTPServing.warnIfExposed(
-            host: host, command: "consume postgres", protected: false,
-            advice: "its metrics name topics, partitions and lag: keep the port behind a firewall")
-        let (listening, announce) = AsyncStream<Void>.makeStream()
-        let application = HTTPServing.makeApplication(
-            host: host, port: port, responder: HistoryMetricsResponder(metrics: metrics),
-            onListening: { address in
-                Terminal.note("speedo: consume postgres: metrics at http://\(address)/metrics")
-                announce.yield()
-            })
-        return try await withThrowingTaskGroup(of: HistoryPumpOutcome?.self) { group in
-            group.addTask {
-                do {
-                    try await application.run()
-                } catch {
-                    throw HTTPServing.listenFailure(error, on: listen, option: "--metrics-listen")
-                }
-                return nil
-            }
-            group.addTask {
-                for await _ in listening { return try await body() }
-                return nil
-            }
-            // The first to end is the pump (after the server came up), or the server failing to start.
-            let outcome = try await group.next()
-            group.cancelAll()
-            guard let outcome = outcome ?? nil else {
-                throw CommandFailure(.unavailable, "the metrics server on \(listen) stopped")
-            }
-            return outcome
         }
     }
 }

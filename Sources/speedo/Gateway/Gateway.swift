@@ -1,6 +1,6 @@
 import ArgumentParser
 import SpeedoCore
-import SpeedoKafka
+import SpeedoHTTP
 import SpeedoPipeline
 import SpeedoRuntime
 
@@ -40,7 +40,8 @@ struct Gateway: AsyncParsableCommand {
             --idle-timeout of the answer before), and a connection without a request in progress is closed after \
             --idle-timeout (WebSocket clients are kept alive by pings instead).
 
-            SIGINT or SIGTERM stop accepting connections, send every client a close frame, and exit 130.
+            SIGINT or SIGTERM stop accepting connections, send every client a close frame, and exit 130; a second \
+            signal exits at once.
 
             Examples:
               speedo gateway
@@ -89,47 +90,21 @@ struct Gateway: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = try ConnectionSettings.resolve(kafka: kafka, database: nil)
-        let (host, port) = try ListenAddress.parse(listen)
-        let admission = GatewayAdmission(
-            authentication: BearerTokenCheck(token: try tokenFile.map(HTTPServing.bearerToken(fromFile:))),
-            hosts: hosts.policy(listenHost: host))
+        let connection = try ConnectionSettings.resolve(kafka: kafka, database: nil)
+        let address = try ListenAddress.address(listen)
         let limits = try connections.limits()
+        let server = GatewayServer.Settings(
+            admission: GatewayAdmission(
+                authentication: try BearerTokenCheck(tokenFile: tokenFile), hosts: hosts.policy(listenHost: address.host)),
+            pingInterval: try pingEvery(), closeTimeout: .seconds(5), limits: limits)
         let maxLag = try lagLimit()
-        let serverSettings = GatewayServer.Settings(
-            admission: admission,
-            pingInterval: try pingEvery(),
-            closeTimeout: .seconds(5), limits: limits)
-        let hub = GatewayHub(maxLag: maxLag, metrics: GatewayMetrics())
-        let topic = GatewayHub.topic
 
-        let follower = try await runOnDedicatedThread(name: "speedo-connect") {
-            try hub.follow(KafkaConfiguration(settings))
-        }
-        let application = HTTPServing.makeApplication(
-            host: host, port: port, limits: limits,
-            responder: GatewayResponder(admission: admission, hub: hub, brokers: settings.brokers.value, topic: topic),
-            server: GatewayServer.builder(settings: serverSettings, hub: hub),
-            onListening: { address in
-                Terminal.note("listening on http://\(address) (WebSocket ws://\(address)\(GatewayAdmission.path)), "
-                    + "following \(topic) at \(settings.brokers.value)")
-            })
-        HTTPServing.warnIfExposed(host: host, command: "gateway", protected: tokenFile != nil)
-        // Notices a client that fell behind even when no update comes to reveal it.
-        let sweeper = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: maxLag / 4)
-                hub.sweep()
-            }
-        }
-        defer { sweeper.cancel() }
-        do {
-            try await application.runService()
-        } catch {
-            throw HTTPServing.listenFailure(error, on: listen, option: "--listen")
-        }
-        try await runOnDedicatedThread(name: "speedo-close") { follower.stop() }
-        Terminal.note("speedo gateway: stopped on a signal; every client was sent a close frame")
+        let interrupts = InterruptWatcher(stopDeadline: StopDeadline(
+            exitCode: .interrupted, consequence: "clients not closed yet were cut off without a close frame"))
+        try await GatewayService.run(
+            connection: connection, listen: address, server: server, maxLag: maxLag, stop: interrupts.stop,
+            notes: .standardError)
+        Notes.standardError.note("speedo gateway: stopped on a signal; every client was sent a close frame")
         throw ExitCode(SpeedoExitCode.interrupted.rawValue)
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import SpeedoCore
-import SpeedoPipeline
+import SpeedoHTTP
 
 /// `--allow-host`, `--allow-origin`: the same options, the same rules, for every server a browser could reach.
 struct HTTPHostOptions: ParsableArguments {

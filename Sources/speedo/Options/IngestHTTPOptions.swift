@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpeedoCore
-import SpeedoPipeline
+import SpeedoHTTP
 
 /// The options of `speedo ingest --listen`: the HTTP ingestion API.
 struct HTTPIngestOptions: ParsableArguments {
@@ -68,9 +68,9 @@ struct HTTPIngestOptions: ParsableArguments {
         _ = try parsedDeliveryTimeout()
     }
 
-    func listenAddress() throws -> (host: String, port: Int) {
+    func listenAddress() throws -> HTTPListenAddress {
         guard let listen else { throw ValidationError("--listen is missing") }
-        return try ListenAddress.parse(listen)
+        return try ListenAddress.address(listen)
     }
 
     func maximumBodySize() throws -> Int {
@@ -82,11 +82,6 @@ struct HTTPIngestOptions: ParsableArguments {
         guard let deliveryTimeout else { return Self.defaultDeliveryTimeout }
         // librdkafka needs message.timeout.ms (set to this) well above linger.ms.
         return try OptionBounds.duration(deliveryTimeout, "--delivery-timeout", .milliseconds(100)...TimeSpan.hours(1)).duration
-    }
-
-    /// The token, read now; nil without --token-file.
-    func bearerToken() throws -> String? {
-        try tokenFile.map(HTTPServing.bearerToken(fromFile:))
     }
 }
 
@@ -101,6 +96,12 @@ enum ListenAddress {
             throw ValidationError(usage)
         }
         return (host, port)
+    }
+
+    /// The same, with how it was given, for a server's messages.
+    static func address(_ text: String, option: String = "--listen") throws -> HTTPListenAddress {
+        let (host, port) = try parse(text, option: option)
+        return HTTPListenAddress(host: host, port: port, given: text, option: option)
     }
 }
 

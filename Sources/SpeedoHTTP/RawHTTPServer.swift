@@ -1,33 +1,15 @@
 import Foundation
-import NIOCore
+package import NIOCore
 import NIOExtras
 import NIOHTTP1
 import NIOPosix
-import SpeedoCore
-import SpeedoKafka
-import SpeedoRuntime
-import SpeedoStore
+import ServiceLifecycle
 
-/// The listening socket of the HTTP ingestion API, on SwiftNIO's HTTP/1.1 server pipeline with one
-/// `IngestHTTPHandler` per connection.
-///
-/// Not Hummingbird, which the gateway and the metrics endpoints use: Hummingbird hands every request to a Swift task,
-/// and those hops held the API to about 23,000 requests a second where this answers from the event loop
-/// (bench/README.md).
-package final class IngestHTTPServer: Sendable {
-    package static let healthProbeInterval = Duration.seconds(2)
-
-    /// Overrides of `ReadingPublisher.producerDefaults` for the HTTP mode, before the operator's -X properties
-    /// (which win). Each request waits for its acknowledgements, so batching delay is latency every client pays: with
-    /// no linger, what arrives while a produce request is in flight still forms the next batch, and side by side with
-    /// 1 ms it served 17-20 % more requests a second (bench/README.md).
-    package static func producerDefaults(deliveryTimeout: Duration) -> [(String, String)] {
-        [
-            ("message.timeout.ms", String(max(1, deliveryTimeout / .milliseconds(1)))),
-            ("linger.ms", "0"),
-        ]
-    }
-
+/// The listening socket of a server on SwiftNIO's HTTP/1.1 pipeline with no framework above it: the ingestion API's
+/// (why: `SpeedoHTTP`). Each connection gets the `HTTPConnectionDeadlines` of `limits`, NIO's parser, and the
+/// handler `makeHandler` makes, which must send `HTTPConnectionActivity` events to the deadlines and close its
+/// connection once idle after a `ChannelShouldQuiesceEvent`.
+package final class RawHTTPListener: Sendable {
     /// The port bound: the one chosen when 0 was asked for.
     package let port: Int
     /// `host:port` as bound, brackets around an IPv6 host.
@@ -36,7 +18,10 @@ package final class IngestHTTPServer: Sendable {
     private let quiescing: ServerQuiescingHelper
 
     /// Binds `host:port` and starts accepting connections.
-    package init(host: String, port: Int, responder: IngestHTTPResponder, limits: HTTPConnectionLimits = .standard) async throws {
+    package init(
+        host: String, port: Int, limits: HTTPConnectionLimits,
+        makeHandler: @escaping @Sendable () -> any ChannelHandler
+    ) async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let quiescing = ServerQuiescingHelper(group: group)
         channel = try await ServerBootstrap(group: group)
@@ -53,7 +38,7 @@ package final class IngestHTTPServer: Sendable {
                     try connection.pipeline.syncOperations.addHandler(HTTPConnectionDeadlines(limits: limits))
                     try connection.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: false, withErrorHandling: true)
-                    try connection.pipeline.syncOperations.addHandler(IngestHTTPHandler(responder: responder))
+                    try connection.pipeline.syncOperations.addHandler(makeHandler())
                 }
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -70,5 +55,31 @@ package final class IngestHTTPServer: Sendable {
         let closed = channel.eventLoop.makePromise(of: Void.self)
         quiescing.initiateShutdown(promise: closed)
         try await closed.futureResult.get()
+    }
+}
+
+/// A `RawHTTPListener` as `HTTPServerLifecycle` runs every server: it binds in `run()`, tells `listening` its address,
+/// and serves until the graceful shutdown (or the cancellation) of its task, then shuts down as `shutDown()` does.
+package struct RawHTTPServer: Service {
+    private let host: String
+    private let port: Int
+    private let limits: HTTPConnectionLimits
+    private let listening: @Sendable (String) -> Void
+    private let makeHandler: @Sendable () -> any ChannelHandler
+
+    package init(
+        host: String, port: Int, limits: HTTPConnectionLimits, listening: @escaping @Sendable (String) -> Void,
+        makeHandler: @escaping @Sendable () -> any ChannelHandler
+    ) {
+        (self.host, self.port, self.limits) = (host, port, limits)
+        (self.listening, self.makeHandler) = (listening, makeHandler)
+    }
+
+    package func run() async throws {
+        let listener = try await RawHTTPListener(host: host, port: port, limits: limits, makeHandler: makeHandler)
+        listening(listener.address)
+        // Cancelled instead: the group is going down without waiting; the connections still end as on a stop.
+        try? await gracefulShutdown()
+        try await listener.shutDown()
     }
 }

@@ -15,14 +15,8 @@ package struct HTTPConnectionLimits: Sendable {
     /// A request's head (request line and headers) must be complete within this of its first byte.
     package var headerTimeout: Duration
 
-    package init(
-        maximumConnections: Int,
-        idleTimeout: Duration,
-        headerTimeout: Duration
-    ) {
-        self.maximumConnections = maximumConnections
-        self.idleTimeout = idleTimeout
-        self.headerTimeout = headerTimeout
+    package init(maximumConnections: Int, idleTimeout: Duration, headerTimeout: Duration) {
+        (self.maximumConnections, self.idleTimeout, self.headerTimeout) = (maximumConnections, idleTimeout, headerTimeout)
     }
 
     package static let standard = HTTPConnectionLimits(

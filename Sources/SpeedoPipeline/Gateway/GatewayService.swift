@@ -1,0 +1,55 @@
+package import SpeedoCore
+package import SpeedoHTTP
+import SpeedoKafka
+package import SpeedoRuntime
+
+/// `speedo gateway` from start to stop: follows `speed-latest` into the hub, serves the page, `/ws/speed`,
+/// `/healthz` and `/metrics` until `stop` is requested, then stops the way every server of speedo stops
+/// (`HTTPServerLifecycle`): no new connections, every WebSocket client is sent a close frame, and the follower ends.
+package enum GatewayService {
+    /// Runs the gateway on `listen` until `stop` is requested; notes (the address, warnings, an unreachable topic) go
+    /// to `notes`.
+    package static func run(
+        connection: ConnectionSettings, listen: HTTPListenAddress, server settings: GatewayServer.Settings,
+        maxLag: Duration, stop: StopRequest, notes: Notes
+    ) async throws {
+        let hub = GatewayHub(maxLag: maxLag, metrics: GatewayMetrics())
+        let topic = GatewayHub.topic
+        let brokers = connection.brokers.value
+        let follower = try await runOnDedicatedThread(name: "speedo-connect") {
+            try hub.follow(KafkaConfiguration(connection), notes: notes)
+        }
+        // Whether it served or could not listen, the follower ends.
+        var failure: (any Error)?
+        do {
+            try await HTTPServerLifecycle.run(
+                on: listen, role: "gateway",
+                server: { listening in
+                    HTTPServing.makeApplication(
+                        host: listen.host, port: listen.port, limits: settings.limits,
+                        responder: GatewayResponder(admission: settings.admission, hub: hub, brokers: brokers, topic: topic),
+                        server: GatewayServer.builder(settings: settings, hub: hub), onListening: listening)
+                },
+                // Notices a client that fell behind even when no update comes to reveal it.
+                companions: [{
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: maxLag / 4)
+                        hub.sweep()
+                    }
+                }],
+                work: { address in
+                    notes.note(
+                        "listening on http://\(address) (WebSocket ws://\(address)\(GatewayAdmission.path)), following "
+                            + "\(topic) at \(brokers)")
+                    HTTPServing.warnIfExposed(
+                        host: listen.host, command: "gateway", protected: settings.admission.authentication.isRequired,
+                        notes: notes)
+                    await stop.requested()
+                })
+        } catch {
+            failure = error
+        }
+        try await runOnDedicatedThread(name: "speedo-close") { follower.stop() }
+        if let failure { throw failure }
+    }
+}

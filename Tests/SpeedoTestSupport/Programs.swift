@@ -1,0 +1,57 @@
+import Foundation
+import SpeedoTestSupport
+import Testing
+
+/// What a program run by a test did.
+package struct ProgramOutcome: Sendable {
+    package var status: Int32
+    package var stdout: String
+    package var stderr: String
+
+    package init(status: Int32, stdout: String, stderr: String) {
+        (self.status, self.stdout, self.stderr) = (status, stdout, stderr)
+    }
+}
+
+/// Runs a program as a user would (the speedo binary, or an independent client for cross-checks: kcat, psql, curl),
+/// with `input` as standard input (a regular file; /dev/null without it) and its output in files, so that large
+/// outputs never block on a full pipe. Blocks the calling thread: call it from a dedicated thread in async tests.
+package func runProgram(
+    _ command: [String], environment overrides: [String: String?] = [:], user: String? = nil,
+    input: String? = nil, timeout: Duration = .seconds(60)
+) throws -> ProgramOutcome {
+    var environment = ProcessInfo.processInfo.environment
+    for (name, value) in overrides { environment[name] = value }
+    let process = Process()
+    if let user {
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+        let assignments = overrides.compactMap { name, value in value.map { "\(name)=\($0)" } }
+        process.arguments = ["-u", user, "--", "/usr/bin/env"] + assignments + command
+    } else {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = command
+    }
+    process.environment = environment
+    let output = try TemporaryFile(), errors = try TemporaryFile()
+    process.standardOutput = output.handle
+    process.standardError = errors.handle
+    let inputFile = try input.map { text in
+        let file = try TemporaryFile()
+        try file.handle.write(contentsOf: Data(text.utf8))
+        return file
+    }
+    process.standardInput = try inputFile.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0.path)) }
+        ?? FileHandle.nullDevice
+    try process.run()
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while process.isRunning {
+        if ContinuousClock.now > deadline {
+            process.terminate()
+            Issue.record("\(command.joined(separator: " ")) did not finish within \(timeout)")
+            break
+        }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+    process.waitUntilExit()
+    return ProgramOutcome(status: process.terminationStatus, stdout: output.contents(), stderr: errors.contents())
+}
