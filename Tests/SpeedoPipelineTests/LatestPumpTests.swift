@@ -21,7 +21,8 @@ import Testing
         let stop = StopRequest()
         let settings = LatestPumpSettings(
             kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), topic: topic, group: "latest-rate",
-            windowSeconds: 60, emissionInterval: interval, exitAtEnd: false, connectTimeout: .seconds(30), stop: stop)
+            windowSeconds: 60, emissionInterval: interval, exitAtEnd: false, connectTimeout: .seconds(30), stop: stop,
+            notes: Notes { _ in })
         let running = Task {
             try await runOnDedicatedThread(name: "speedo-test") {
                 var pump = try LatestPump(settings: settings)

@@ -18,6 +18,8 @@ package struct HistoryPumpSettings {
     package var connectTimeout: Duration
     /// SIGINT/SIGTERM ask for a clean stop: store the batch in hand, leave the group.
     package var stop: StopRequest
+    /// Where the pump says what is not data (progress, problems, the summary).
+    package var notes: Notes
     /// `--metrics-listen`: kept up to date while running.
     package var metrics: HistoryMetrics?
     /// `--on-gap`: what to do when records were removed from the topic before they were stored.
@@ -26,8 +28,9 @@ package struct HistoryPumpSettings {
     package init(
         kafka: KafkaConfiguration, topic: String, group: String, databaseURL: String, batchSize: Int,
         batchInterval: Duration, logInterval: Duration, exitAtEnd: Bool, connectTimeout: Duration, stop: StopRequest,
-        metrics: HistoryMetrics?, onGap: GapPolicy = .record
+        notes: Notes, metrics: HistoryMetrics?, onGap: GapPolicy = .record
     ) {
+        self.notes = notes
         (self.kafka, self.topic, self.group, self.databaseURL) = (kafka, topic, group, databaseURL)
         (self.batchSize, self.batchInterval, self.logInterval) = (batchSize, batchInterval, logInterval)
         self.exitAtEnd = exitAtEnd
@@ -96,19 +99,19 @@ package struct HistoryPump: ConsumerPump {
 
     package mutating func run() throws -> HistoryPumpOutcome {
         defer { stage.close() }
-        let report = try offsets.connect(retry: .startup) { Terminal.note("speedo: \($0)") }
+        let report = try offsets.connect(retry: .startup) { settings.notes.note("speedo: \($0)") }
         if !report.applied.isEmpty {
-            Terminal.note("speedo: migrated the schema from version \(report.previousVersion) to \(report.currentVersion)")
+            settings.notes.note("speedo: migrated the schema from version \(report.previousVersion) to \(report.currentVersion)")
         }
         let loop = try ConsumerLoop(
             configuration: settings.kafka, topic: settings.topic, membership: .group(settings.group),
-            connectTimeout: settings.connectTimeout, notices: ConsumeNotes.printer(command: "consume postgres"))
+            connectTimeout: settings.connectTimeout, notices: ConsumeNotes.printer(command: "consume postgres", notes: settings.notes))
         let stop = settings.stop
         // No last commit to Kafka at the end: it is for tools only, and a synchronous commit during a rebalance could
         // hold up the exit.
         let outcome = try loop.run(&self) { stop.isRequested }
         offsets.close()
-        Terminal.note("speedo: consume postgres: "
+        settings.notes.note("speedo: consume postgres: "
             + stage.statistics.summary(deadLetterTopic: ConnectionSettings.deadLetterTopic(for: settings.topic)))
         return outcome
     }
@@ -126,7 +129,7 @@ package struct HistoryPump: ConsumerPump {
     package var commitInterval: Duration { settings.logInterval }
 
     package func connected(_ loop: ConsumerLoop) {
-        Terminal.note(
+        settings.notes.note(
             "speedo: consume postgres: reading \(settings.topic) as group \(settings.group) into PostgreSQL at "
                 + "\(offsets.server ?? "?")")
     }
@@ -214,7 +217,7 @@ package struct HistoryPump: ConsumerPump {
         let count = "\(grouped(Int(gap.recordCount))) records"
         switch settings.onGap {
         case .record:
-            Terminal.note(
+            settings.notes.note(
                 "speedo: error: \(range) (\(count)) were removed by the brokers before they were stored (retention or "
                     + "a size limit): those readings are missing from the history. Recorded in speedo_history_gaps "
                     + "(`speedo db gaps`); going on from offset \(found).")
@@ -287,7 +290,7 @@ package struct HistoryPump: ConsumerPump {
             starts[partition] = start.map(PartitionStart.stored) ?? .beginning
         }
         let shown = partitions.sorted().map { "\($0)@\(stored[$0].map(String.init) ?? "earliest")" }
-        Terminal.note("speedo: assigned \(settings.topic) partitions \(shown.joined(separator: ", "))")
+        settings.notes.note("speedo: assigned \(settings.topic) partitions \(shown.joined(separator: ", "))")
         if let beyondEnd { throw beyondEnd }
         return starts
     }
@@ -320,7 +323,7 @@ package struct HistoryPump: ConsumerPump {
             failures += 1
             let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)
                 ?? Self.retryPolicy.maximumDelay
-            Terminal.note(
+            settings.notes.note(
                 "speedo: PostgreSQL unreachable (\(failure.shortReason)); retrying in \(String(format: "%.1f", delay.inSeconds)) s")
             Thread.sleep(forTimeInterval: delay.inSeconds)
         }
@@ -350,7 +353,7 @@ package struct HistoryPump: ConsumerPump {
     private func logProgress(_ loop: ConsumerLoop) {
         let lags = lags(loop).map { "[\($0.partition)] \($0.lag.map(grouped) ?? "?")" }
         let partitionsText = lags.isEmpty ? "no partitions assigned" : "lag \(lags.joined(separator: " "))"
-        Terminal.note("speedo: consume postgres: \(stage.statistics.progressLine()); \(partitionsText)")
+        settings.notes.note("speedo: consume postgres: \(stage.statistics.progressLine()); \(partitionsText)")
     }
 }
 

@@ -135,7 +135,7 @@ package final class HistoryStage: Sendable {
             settings.metrics?.recordRetry()
             let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)
                 ?? Self.retryPolicy.maximumDelay
-            Terminal.note("speedo: \(problem); retrying in \(String(format: "%.1f", delay.inSeconds)) s")
+            settings.notes.note("speedo: \(problem); retrying in \(String(format: "%.1f", delay.inSeconds)) s")
             Thread.sleep(forTimeInterval: delay.inSeconds)
         }
     }
@@ -143,11 +143,11 @@ package final class HistoryStage: Sendable {
     private func report(_ conflicts: [HistoryConflict]) {
         for conflict in conflicts.prefix(Self.conflictsShownPerBatch) {
             let position = conflict.position.map { " (\(settings.topic)[\($0.partition)]@\($0.offset))" } ?? ""
-            Terminal.note("speedo: error: conflict\(position): \(conflict.explanation); sent to the dead-letter topic, "
+            settings.notes.note("speedo: error: conflict\(position): \(conflict.explanation); sent to the dead-letter topic, "
                 + "recorded in speedo_history_conflicts")
         }
         if conflicts.count > Self.conflictsShownPerBatch {
-            Terminal.note("speedo: error: \(grouped(conflicts.count - Self.conflictsShownPerBatch)) more conflicts in "
+            settings.notes.note("speedo: error: \(grouped(conflicts.count - Self.conflictsShownPerBatch)) more conflicts in "
                 + "this batch, each recorded in speedo_history_conflicts and sent to the dead-letter topic")
         }
     }

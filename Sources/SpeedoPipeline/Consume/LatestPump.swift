@@ -16,11 +16,14 @@ package struct LatestPumpSettings {
     /// How long to keep trying when no broker answers at startup (`--connect-timeout`).
     package var connectTimeout: Duration
     package var stop: StopRequest
+    /// Where the pump says what is not data (progress, problems, the summary).
+    package var notes: Notes
 
     package init(
         kafka: KafkaConfiguration, topic: String, group: String, windowSeconds: Int, emissionInterval: Duration,
-        exitAtEnd: Bool, connectTimeout: Duration, stop: StopRequest
+        exitAtEnd: Bool, connectTimeout: Duration, stop: StopRequest, notes: Notes
     ) {
+        self.notes = notes
         (self.kafka, self.topic, self.group, self.windowSeconds) = (kafka, topic, group, windowSeconds)
         (self.emissionInterval, self.exitAtEnd) = (emissionInterval, exitAtEnd)
         (self.connectTimeout, self.stop) = (connectTimeout, stop)
@@ -96,10 +99,10 @@ package struct LatestPump: ConsumerPump {
         }
         let loop = try ConsumerLoop(
             configuration: settings.kafka, topic: settings.topic, membership: .group(settings.group),
-            connectTimeout: settings.connectTimeout, notices: ConsumeNotes.printer(command: "consume latest"))
+            connectTimeout: settings.connectTimeout, notices: ConsumeNotes.printer(command: "consume latest", notes: settings.notes))
         let stop = settings.stop
         let outcome = try loop.run(&self) { stop.isRequested }
-        Terminal.note(
+        settings.notes.note(
             "speedo: consume latest: \(grouped(counts.readings)) readings of \(grouped(sensorsAtEnd)) sensors, "
                 + "\(grouped(counts.published)) states published to \(latestTopic), \(grouped(counts.deadLetters)) "
                 + "records sent to \(deadLetters.topic)")
@@ -112,7 +115,7 @@ package struct LatestPump: ConsumerPump {
 
     package func connected(_ loop: ConsumerLoop) throws {
         try prepareLatestTopic()
-        Terminal.note("speedo: consume latest: reading \(settings.topic) as group \(settings.group) into \(latestTopic)")
+        settings.notes.note("speedo: consume latest: reading \(settings.topic) as group \(settings.group) into \(latestTopic)")
     }
 
     package mutating func stopRequested(_ loop: ConsumerLoop) throws -> LatestPumpOutcome {
@@ -151,7 +154,7 @@ package struct LatestPump: ConsumerPump {
 
     package func assigned(_ partitions: [Int32], _ loop: ConsumerLoop) -> [Int32: PartitionStart] {
         let shown = partitions.map(String.init).sorted().joined(separator: ", ")
-        Terminal.note("speedo: consume latest: assigned \(settings.topic) partitions \(shown)")
+        settings.notes.note("speedo: consume latest: assigned \(settings.topic) partitions \(shown)")
         // The group's committed offsets, else the earliest record (auto.offset.reset).
         return [:]
     }
@@ -220,7 +223,7 @@ package struct LatestPump: ConsumerPump {
             unsentDeadLetters.removeAll()
         } catch {
             // Retried on the next turn; their offsets are held back until then.
-            Terminal.note("speedo: consume latest: \(error.message); retrying")
+            settings.notes.note("speedo: consume latest: \(error.message); retrying")
         }
     }
 
@@ -229,7 +232,7 @@ package struct LatestPump: ConsumerPump {
     private mutating func settle() throws {
         for (_, state) in limiter.takeAll(now: elapsed) { try publish(state) }
         if publisher.flush(timeout: .seconds(30)) > 0 {
-            Terminal.note("speedo: consume latest: some states were not acknowledged within 30 s; "
+            settings.notes.note("speedo: consume latest: some states were not acknowledged within 30 s; "
                 + "their records will be read again")
         }
         try absorbAcknowledgements()
@@ -249,7 +252,7 @@ package struct LatestPump: ConsumerPump {
         do {
             try loop.commit(safe)
         } catch {
-            Terminal.note("speedo: consume latest: could not commit offsets (\(error.message)); retrying later")
+            settings.notes.note("speedo: consume latest: could not commit offsets (\(error.message)); retrying later")
         }
     }
 
@@ -261,10 +264,10 @@ package struct LatestPump: ConsumerPump {
                 name: latestTopic, partitions: Int32(max(partitions, 1)), config: [("cleanup.policy", "compact")],
                 timeout: .seconds(5)) == .created
             {
-                Terminal.note("speedo: consume latest: created \(latestTopic) (compacted)")
+                settings.notes.note("speedo: consume latest: created \(latestTopic) (compacted)")
             }
         } catch {
-            Terminal.note(
+            settings.notes.note(
                 "speedo: consume latest: cannot create \(latestTopic) (\(error.message)); publishing anyway, so the "
                     + "cluster may create it with its defaults: make it compacted (cleanup.policy=compact)")
         }

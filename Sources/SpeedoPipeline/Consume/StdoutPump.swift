@@ -23,11 +23,14 @@ package struct StdoutPumpSettings {
     /// How long to keep trying when no broker answers at startup (`--connect-timeout`).
     package var connectTimeout: Duration
     package var stop: StopRequest
+    /// Where the pump says what is not data (progress, problems, the summary).
+    package var notes: Notes
 
     package init(
         kafka: KafkaConfiguration, topic: String, group: String?, start: StartPosition, format: ReadingTextFormat,
-        exitAtEnd: Bool, connectTimeout: Duration, stop: StopRequest
+        exitAtEnd: Bool, connectTimeout: Duration, stop: StopRequest, notes: Notes
     ) {
+        self.notes = notes
         (self.kafka, self.topic, self.group, self.start) = (kafka, topic, group, start)
         (self.format, self.exitAtEnd, self.connectTimeout, self.stop) = (format, exitAtEnd, connectTimeout, stop)
     }
@@ -68,11 +71,11 @@ package struct StdoutPump: ConsumerPump {
         let loop = try ConsumerLoop(
             configuration: settings.kafka, topic: settings.topic,
             membership: settings.group.map(ConsumerMembership.group) ?? .everyPartition,
-            connectTimeout: settings.connectTimeout, notices: ConsumeNotes.printer(command: "consume stdout"))
+            connectTimeout: settings.connectTimeout, notices: ConsumeNotes.printer(command: "consume stdout", notes: settings.notes))
         let stop = settings.stop
         let outcome = try loop.run(&self) { stop.isRequested }
         if outcome != .readerGone { try output.finish() }
-        Terminal.note("speedo: consume stdout: \(grouped(written)) readings written, \(grouped(skipped)) invalid "
+        settings.notes.note("speedo: consume stdout: \(grouped(written)) readings written, \(grouped(skipped)) invalid "
             + "records skipped")
         return outcome
     }
@@ -83,7 +86,7 @@ package struct StdoutPump: ConsumerPump {
 
     package func connected(_ loop: ConsumerLoop) {
         if let group = settings.group {
-            Terminal.note("speedo: consume stdout: reading \(settings.topic) as group \(group)")
+            settings.notes.note("speedo: consume stdout: reading \(settings.topic) as group \(group)")
         }
     }
 
@@ -95,7 +98,7 @@ package struct StdoutPump: ConsumerPump {
     package mutating func caughtUp(_ loop: ConsumerLoop) throws -> StdoutPumpOutcome? {
         if !saidCaughtUp {
             // Like kcat's "Reached end of topic": from here on, every line is new.
-            Terminal.note("speedo: consume stdout: caught up with \(settings.topic) (\(loop.positions.count) partitions)")
+            settings.notes.note("speedo: consume stdout: caught up with \(settings.topic) (\(loop.positions.count) partitions)")
             saidCaughtUp = true
         }
         guard settings.exitAtEnd else { return nil }
@@ -109,7 +112,7 @@ package struct StdoutPump: ConsumerPump {
             pending.append(reading)
         case .invalid(let letter):
             skipped += 1
-            Terminal.note("\(record.position): \(letter.reason)")
+            settings.notes.note("\(record.position): \(letter.reason)")
         }
     }
 
@@ -159,7 +162,7 @@ package struct StdoutPump: ConsumerPump {
             try loop.commit(written)
         } catch {
             // At least once: the next member reads these records again.
-            Terminal.note("speedo: consume stdout: could not commit offsets (\(error.message)); retrying later")
+            settings.notes.note("speedo: consume stdout: could not commit offsets (\(error.message)); retrying later")
         }
     }
 }

@@ -84,7 +84,8 @@ struct ConsumeLatest: AsyncParsableCommand {
             stop: InterruptWatcher(stopDeadline: StopDeadline(
                 exitCode: .interrupted,
                 consequence: "states not acknowledged yet are published again by the next run (their offsets were "
-                    + "not committed)")).stop)
+                    + "not committed)")).stop,
+            notes: .standardError)
         let outcome = try await runOnDedicatedThread(name: "speedo.consume") {
             var pump = try LatestPump(settings: settings)
             return try pump.run()

@@ -132,6 +132,7 @@ struct ConsumePostgres: AsyncParsableCommand {
             stop: InterruptWatcher(stopDeadline: StopDeadline(
                 exitCode: .interrupted,
                 consequence: "nothing is lost: the next run resumes from the offsets stored in PostgreSQL with the rows")).stop,
+            notes: .standardError,
             metrics: metricsListen.map { _ in HistoryMetrics() },
             onGap: onGap)
         let pump: @Sendable () async throws -> HistoryPumpOutcome = {

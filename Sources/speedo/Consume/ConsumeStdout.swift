@@ -81,7 +81,8 @@ struct ConsumeStdout: AsyncParsableCommand {
             stop: InterruptWatcher(stopDeadline: StopDeadline(
                 exitCode: .interrupted,
                 consequence: "records after the offsets last committed are written again by the next run of this "
-                    + "group")).stop)
+                    + "group")).stop,
+            notes: .standardError)
         // A reader that goes away must show up as EPIPE, not kill the process.
         signal(SIGPIPE, SIG_IGN)
         let outcome = try await runOnDedicatedThread(name: "speedo.consume") {
