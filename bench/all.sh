@@ -13,7 +13,8 @@ names=("$@")
 log_dir=$(mktemp -d /tmp/speedo-bench-logs.XXXXXX)
 export BENCH_RESULTS="$log_dir/results.tsv"
 : >"$BENCH_RESULTS"
-swift build -c release --static-swift-stdlib >/dev/null
+# The two products only: the test-support target needs the Testing module, which release builds do not have.
+for product in speedo speedo-bench; do swift build -c release --static-swift-stdlib --product "$product" >/dev/null; done
 
 failed=()
 for name in "${names[@]}"; do

@@ -647,7 +647,7 @@ _speedo_replay() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=(--sensor -X)
-    non_repeating_options=(--since --until --to --pace --format -b --brokers -t --topic -d --database-url)
+    non_repeating_options=(--since --until --to --pace --format -b --brokers -t --topic --connect-timeout -d --database-url)
     __speedo_offer_flags_options 0
 
     # Offer option value completions
@@ -678,6 +678,9 @@ _speedo_replay() {
         return
         ;;
     '-X')
+        return
+        ;;
+    '--connect-timeout')
         return
         ;;
     '-d'|'--database-url')
@@ -746,7 +749,7 @@ _speedo_db_reset-offsets() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=(--partition -X)
-    non_repeating_options=(--group --to -b --brokers -t --topic -d --database-url)
+    non_repeating_options=(--group --to -b --brokers -t --topic --connect-timeout -d --database-url)
     __speedo_offer_flags_options 0
 
     # Offer option value completions
@@ -767,6 +770,9 @@ _speedo_db_reset-offsets() {
         return
         ;;
     '-X')
+        return
+        ;;
+    '--connect-timeout')
         return
         ;;
     '-d'|'--database-url')

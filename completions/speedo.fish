@@ -57,7 +57,7 @@ function __speedo_parse_tokens -S
         case 'history'
             __speedo_parse_subcommand -r 1 'since=' 'until=' 'bucket=' 'format=' 'limit=' 'plot' 'parallel=' 'd/database-url=' 'version' 'h/help'
         case 'replay'
-            __speedo_parse_subcommand 0 'since=' 'until=' 'sensor=+' 'to=' 'pace=' 'format=' 'b/brokers=' 't/topic=' 'X=+' 'd/database-url=' 'version' 'h/help'
+            __speedo_parse_subcommand 0 'since=' 'until=' 'sensor=+' 'to=' 'pace=' 'format=' 'b/brokers=' 't/topic=' 'X=+' 'connect-timeout=' 'd/database-url=' 'version' 'h/help'
         case 'db'
             __speedo_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
@@ -66,7 +66,7 @@ function __speedo_parse_tokens -S
             case 'gaps'
                 __speedo_parse_subcommand 0 'all' 'acknowledge' 'd/database-url=' 'version' 'h/help'
             case 'reset-offsets'
-                __speedo_parse_subcommand 0 'group=' 'to=' 'partition=+' 'b/brokers=' 't/topic=' 'X=+' 'd/database-url=' 'version' 'h/help'
+                __speedo_parse_subcommand 0 'group=' 'to=' 'partition=+' 'b/brokers=' 't/topic=' 'X=+' 'connect-timeout=' 'd/database-url=' 'version' 'h/help'
             end
         case 'help'
             __speedo_parse_subcommand -r 1 'version'
@@ -279,6 +279,7 @@ complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options 
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo replay" b brokers' -s 'b' -l 'brokers' -d 'Kafka bootstrap servers, host:port[,host:port…].' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo replay" t topic' -s 't' -l 'topic' -d 'The readings topic.' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo replay"' -s 'X' -d 'A librdkafka property, repeatable (as in kcat).' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo replay" connect-timeout' -l 'connect-timeout' -d 'How long to keep retrying when no broker answers at startup (e.g. 30s, 2m; at most 24h).' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo replay" d database-url' -s 'd' -l 'database-url' -d 'PostgreSQL connection URL or conninfo string.' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo replay" version' -l 'version' -d 'Show the version.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo replay" h help' -s 'h' -l 'help' -d 'Show help information.'
@@ -303,6 +304,7 @@ complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options 
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db reset-offsets" b brokers' -s 'b' -l 'brokers' -d 'Kafka bootstrap servers, host:port[,host:port…].' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db reset-offsets" t topic' -s 't' -l 'topic' -d 'The readings topic.' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db reset-offsets"' -s 'X' -d 'A librdkafka property, repeatable (as in kcat).' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db reset-offsets" connect-timeout' -l 'connect-timeout' -d 'How long to keep retrying when no broker answers at startup (e.g. 30s, 2m; at most 24h).' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db reset-offsets" d database-url' -s 'd' -l 'database-url' -d 'PostgreSQL connection URL or conninfo string.' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db reset-offsets" version' -l 'version' -d 'Show the version.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db reset-offsets" h help' -s 'h' -l 'help' -d 'Show help information.'

@@ -25,6 +25,13 @@ package final class KafkaAdmin: Sendable {
         try handle.waitForBrokers(timeout: timeout)
     }
 
+    /// See `KafkaHandle.connect(within:retrying:)`: the startup wait every command shares (`--connect-timeout`).
+    package func connect(
+        within connectTimeout: Duration, retrying: (BrokerWaitNotice) -> Bool
+    ) throws(KafkaError) -> BrokerWaitOutcome {
+        try handle.connect(within: connectTimeout, retrying: retrying)
+    }
+
     /// Creates a topic with per-topic `config` (e.g. `cleanup.policy=compact`); an existing topic counts as success
     /// (its settings are not compared). `replicationFactor` -1 takes the broker's default.
     ///

@@ -27,6 +27,22 @@ import Testing
         }
     }
 
+    /// Every command that talks to Kafka waits for a broker at startup by one rule (`--connect-timeout`); these two
+    /// read the topic or its ends before anything else.
+    @Test(arguments: [
+        ["replay", "--since", "1h"],
+        ["db", "reset-offsets", "--to", "latest", "-d", "postgresql:///nowhere?host=/nonexistent"],
+    ])
+    func kafkaCommandsHonourTheConnectTimeout(command: [String]) throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let outcome = try speedo.run(command + ["-b", "127.0.0.1:9", "--connect-timeout", "3s"], timeout: .seconds(30))
+        #expect(outcome.status == 69, "\(outcome.stderr)")
+        #expect(clock.now - started < .seconds(10))
+        #expect(outcome.stderr.contains("no Kafka broker answers at 127.0.0.1:9 yet (attempt 1)"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("cannot reach Kafka at 127.0.0.1:9: no broker answered within 3s"), "\(outcome.stderr)")
+    }
+
     @Test func badUsageExits64() throws {
         let negative = try speedo.run(["status", "--top", "-1"])
         #expect(negative.status == 64)

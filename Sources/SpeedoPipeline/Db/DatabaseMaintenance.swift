@@ -47,7 +47,8 @@ package enum DatabaseMaintenance {
     /// Moves where `group`'s writers resume in `partitions` (every partition of the topic when empty) to `target`,
     /// asking the brokers only what only they know (the partitions, and their ends for `.latest`).
     package static func resetOffsets(
-        settings: ConnectionSettings, group: String, partitions chosen: [Int32], to target: OffsetTarget, notes: Notes
+        settings: ConnectionSettings, group: String, partitions chosen: [Int32], to target: OffsetTarget,
+        connectTimeout: Duration, notes: Notes
     ) async throws -> [OffsetMove] {
         let topic = settings.topic.value
         let needsBrokers = switch target {
@@ -59,7 +60,10 @@ package enum DatabaseMaintenance {
         if needsBrokers {
             ends = try await runOnDedicatedThread(name: "speedo.db.offsets") {
                 let admin = try KafkaAdmin(configuration: KafkaConfiguration(settings))
-                try admin.waitForBrokers(timeout: .seconds(10))
+                _ = try admin.connect(within: connectTimeout) { notice in
+                    notes.note("speedo db reset-offsets: \(notice)")
+                    return true
+                }
                 return try admin.watermarks(topic: topic).mapValues(\.high)
             }
         }

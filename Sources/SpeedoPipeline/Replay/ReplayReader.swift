@@ -23,21 +23,27 @@ package struct ReplayReader {
     package var until: Timestamp
     /// Empty: every sensor.
     package var sensors: Set<String>
+    /// How long to wait for a broker at startup (`--connect-timeout`).
+    package var connectTimeout: Duration
     package var stop: StopRequest
     package var notes: Notes
 
     package init(
         configuration: KafkaConfiguration, topic: String, since: Timestamp, until: Timestamp, sensors: Set<String>,
-        stop: StopRequest, notes: Notes
+        connectTimeout: Duration, stop: StopRequest, notes: Notes
     ) {
         (self.notes, self.configuration, self.topic, self.since) = (notes, configuration, topic, since)
-        (self.until, self.sensors, self.stop) = (until, sensors, stop)
+        (self.until, self.sensors, self.connectTimeout, self.stop) = (until, sensors, connectTimeout, stop)
     }
 
     /// Reads the range, calling `emit` with batches of readings in partition order; blocks.
     package func run(progress: ReplayProgress?, _ emit: ([Reading]) throws -> Bool) throws -> Counts {
         let admin = try KafkaAdmin(configuration: configuration)
-        try admin.waitForBrokers(timeout: .seconds(30))
+        let connection = try admin.connect(within: connectTimeout) { notice in
+            notes.note("speedo replay: \(notice)")
+            return !stop.isRequested
+        }
+        guard connection == .connected else { return Counts() }
         let highs = try admin.watermarks(topic: topic).mapValues(\.high)
         let consumer = try KafkaConsumer(configuration: configuration, groupID: nil, reportEndOfPartition: true)
         defer { consumer.close() }

@@ -28,7 +28,7 @@ package struct ReplaySession: Sendable {
     package var target: ReplayTarget
     package var pace: ReplayPace
     package var format: ReadingTextFormat
-    /// For `--to topic:NAME`.
+    /// Its connect timeout is the source's too; the rest is for `--to topic:NAME`.
     package var publishing: PublishingSettings
 
     /// The name history rows are written under; used for nothing else, since a replay stores no offsets.
@@ -52,7 +52,8 @@ package struct ReplaySession: Sendable {
     package func run(stop: StopRequest, notes: Notes) throws {
         let reader = ReplayReader(
             configuration: KafkaConfiguration(connection).preferringBulkReads(), topic: connection.topic.value,
-            since: since, until: until, sensors: sensors, stop: stop, notes: notes)
+            since: since, until: until, sensors: sensors, connectTimeout: publishing.connectTimeout, stop: stop,
+            notes: notes)
         var sink = try makeSink(stop: stop, notes: notes)
         let started = ContinuousClock.now
         let progress = ReplayProgress.onTerminal()

@@ -46,6 +46,9 @@ struct DbResetOffsets: AsyncParsableCommand {
     @OptionGroup(title: "Kafka")
     var kafka: KafkaOptions
 
+    @OptionGroup(title: "Kafka")
+    var connection: ConnectTimeoutOption
+
     @OptionGroup(title: "PostgreSQL")
     var database: DatabaseOptions
 
@@ -74,7 +77,8 @@ struct DbResetOffsets: AsyncParsableCommand {
         let settings = try ConnectionSettings.resolve(kafka: kafka, database: database)
         let topic = settings.topic.value
         let moves = try await DatabaseMaintenance.resetOffsets(
-            settings: settings, group: group, partitions: partition, to: try target(), notes: .standardError)
+            settings: settings, group: group, partitions: partition, to: try target(),
+            connectTimeout: try connection.duration(), notes: .standardError)
         var listing = ""
         for move in moves {
             listing += "\(topic)[\(move.partition)]  \(move.before.map(String.init) ?? "earliest") -> "

@@ -53,6 +53,9 @@ struct Replay: AsyncParsableCommand {
     @OptionGroup(title: "Kafka")
     var kafka: KafkaOptions
 
+    @OptionGroup(title: "Kafka")
+    var connection: ConnectTimeoutOption
+
     @OptionGroup(title: "PostgreSQL")
     var database: DatabaseOptions
 
@@ -69,7 +72,7 @@ struct Replay: AsyncParsableCommand {
         let session = ReplaySession(
             connection: try ConnectionSettings.resolve(kafka: kafka, database: database), since: since, until: until,
             sensors: Set(sensors), target: to, pace: pace, format: format,
-            publishing: try PublishingOptions.parse([]).settings())
+            publishing: PublishingSettings(partitions: PublishingOptions.defaultPartitions, connectTimeout: try connection.duration()))
         let interrupts = InterruptWatcher()
         try await runOnDedicatedThread(name: "speedo.replay") {
             try session.run(stop: interrupts.stop, notes: .standardError)
