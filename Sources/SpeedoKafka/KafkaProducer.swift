@@ -109,14 +109,8 @@ package final class KafkaProducer: Sendable {
     /// Queues one record (librdkafka copies key, value and headers before returning). `partition` nil lets the
     /// partitioner hash the key; `timestampMs` nil stamps the current time.
     package func send(
-        topic: String,
-        key: UnsafeRawBufferPointer?,
-        value: UnsafeRawBufferPointer?,
-        partition: Int32? = nil,
-        timestampMs: Int64? = nil,
-        headers: [KafkaHeader] = [],
-        tag: UInt64,
-        whenQueueFull policy: QueueFullPolicy = .fail
+        topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, partition: Int32? = nil, timestampMs: Int64? = nil,
+        headers: [KafkaHeader] = [], tag: UInt64, whenQueueFull policy: QueueFullPolicy = .fail
     ) throws(KafkaError) {
         let clock = ContinuousClock()
         while true {
@@ -137,14 +131,8 @@ package final class KafkaProducer: Sendable {
 
     /// Convenience over the buffer-pointer `send` for callers that already hold arrays.
     package func send(
-        topic: String,
-        key: [UInt8]?,
-        value: [UInt8]?,
-        partition: Int32? = nil,
-        timestampMs: Int64? = nil,
-        headers: [KafkaHeader] = [],
-        tag: UInt64,
-        whenQueueFull policy: QueueFullPolicy = .fail
+        topic: String, key: [UInt8]?, value: [UInt8]?, partition: Int32? = nil, timestampMs: Int64? = nil,
+        headers: [KafkaHeader] = [], tag: UInt64, whenQueueFull policy: QueueFullPolicy = .fail
     ) throws(KafkaError) {
         let result: Result<Void, KafkaError> = withBytes(of: key) { keyBytes in
             withBytes(of: value) { valueBytes in

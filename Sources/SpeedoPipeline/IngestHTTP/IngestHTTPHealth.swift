@@ -50,7 +50,7 @@ package final class BrokerHealth: Sendable {
 
     /// Returns true when asked to stop.
     private func sleep(for interval: Duration) -> Bool {
-        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        let seconds = interval.inSeconds
         let deadline = Date(timeIntervalSinceNow: seconds)
         wakeUp.lock()
         defer { wakeUp.unlock() }

@@ -124,7 +124,7 @@ package struct IngestHTTPResponder: Sendable {
         let elapsed = ContinuousClock.now - received
         notes.note(
             "\(request.method) \(EscapedText.escape(String(request.path))) \(status.code) "
-                + String(format: "%.3fms", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3))
+                + String(format: "%.3fms", elapsed.inSeconds * 1e3))
     }
 
     // MARK: POST /speed

@@ -17,7 +17,7 @@ package enum IngestHTTPService {
     /// 1 ms it served 17-20 % more requests a second (bench/README.md).
     package static func producerDefaults(deliveryTimeout: Duration) -> [(String, String)] {
         [
-            ("message.timeout.ms", String(max(1, deliveryTimeout / .milliseconds(1)))),
+            ("message.timeout.ms", String(max(1, deliveryTimeout.clampedMilliseconds))),
             ("linger.ms", "0"),
         ]
     }

@@ -3,7 +3,6 @@ import SpeedoCore
 import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
-import SpeedoStore
 
 struct ConsumePostgres: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
