@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-package import SpeedoRuntime
+import SpeedoRuntime
 
 /// `--token-file`: requests must carry the token as `Authorization: Bearer <token>` (or, where a client cannot set
 /// headers, as a `token` query parameter the caller passes on).

@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import Logging
 package import ServiceLifecycle
-package import SpeedoRuntime
+import SpeedoRuntime
 import Synchronization
 
 /// Where a server listens (port 0: a free one, chosen when it binds), and how the operator said so, for the message
@@ -85,55 +85,5 @@ extension Result where Failure == any Error {
         } catch {
             self = .failure(error)
         }
-    }
-}
-
-extension StopRequest {
-    /// Suspends until a stop is requested (at once if one was) or the task is cancelled, without holding a thread
-    /// of the concurrency pool: a thread of its own waits in poll(2) on the request's descriptor.
-    package func requested() async {
-        let cancelled = WakePipe()
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let thread = Thread { [self] in
-                    var descriptors = [
-                        pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0),
-                        pollfd(fd: cancelled.readDescriptor, events: Int16(POLLIN), revents: 0),
-                    ]
-                    while !isRequested, descriptors[1].revents == 0 {
-                        _ = poll(&descriptors, 2, -1)
-                    }
-                    continuation.resume()
-                }
-                thread.name = "speedo-stop-wait"
-                thread.start()
-            }
-        } onCancel: {
-            cancelled.wake()
-        }
-    }
-}
-
-/// A pipe whose read end becomes readable once `wake` is called; closed when the last holder lets go.
-private final class WakePipe: Sendable {
-    let readDescriptor: Int32
-    private let writeDescriptor: Int32
-
-    init() {
-        var ends: [Int32] = [0, 0]
-        precondition(pipe(&ends) == 0, "cannot create a pipe: \(String(cString: strerror(errno)))")
-        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        readDescriptor = ends[0]
-        writeDescriptor = ends[1]
-    }
-
-    deinit {
-        close(readDescriptor)
-        close(writeDescriptor)
-    }
-
-    func wake() {
-        var byte: UInt8 = 1
-        _ = write(writeDescriptor, &byte, 1)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Synchronization
 
@@ -39,5 +40,32 @@ package final class StopRequest: Sendable {
     package func wait() {
         var descriptor = pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)
         while !isRequested, poll(&descriptor, 1, -1) < 0 || descriptor.revents == 0 {}
+    }
+}
+
+extension StopRequest {
+    /// Suspends until a stop is requested (at once if one was) or the task is cancelled, without holding a thread
+    /// of the concurrency pool: a thread of its own waits in poll(2) on the request's descriptor.
+    package func requested() async {
+        // Cancelling the task requests this one, so that the waiting thread wakes up and ends either way.
+        let cancelled = StopRequest()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let thread = Thread { [self] in
+                    var descriptors = [
+                        pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0),
+                        pollfd(fd: cancelled.wakeDescriptor, events: Int16(POLLIN), revents: 0),
+                    ]
+                    while !isRequested, !cancelled.isRequested {
+                        _ = poll(&descriptors, 2, -1)
+                    }
+                    continuation.resume()
+                }
+                thread.name = "speedo-stop-wait"
+                thread.start()
+            }
+        } onCancel: {
+            cancelled.request()
+        }
     }
 }

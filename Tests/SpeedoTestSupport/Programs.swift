@@ -1,5 +1,4 @@
 import Foundation
-import SpeedoTestSupport
 import Testing
 
 /// What a program run by a test did.
