@@ -73,16 +73,29 @@ import Testing
         let stack = try await HistoryStack()
         let readings = makeReadings(count: 100_000, seed: 3)
         try stack.produce(Array(readings[..<50_000]))
-        let writer = try BackgroundSpeedo(stack.speedo, stack.consumeArguments(["--batch-size", "1000"]))
+        let writer = try BackgroundSpeedo(
+            stack.speedo, stack.consumeArguments(["--batch-size", "1000", "--metrics-listen", "127.0.0.1:0"]))
         try await waitUntil(timeout: .seconds(30), "first rows") { try await stack.stored().rows > 0 }
+        let address = try await writer.metricsAddress()
+        #expect(try await curl("http://\(address)/healthz").status == "200")
         let postgres = stack.postgres
         try await runOnDedicatedThread { try postgres.stop() }
-        // The second half arrives while PostgreSQL is down, so the writer cannot be done before it is back.
+        // The second half arrives while PostgreSQL is down, so the writer cannot be done before it is back; its
+        // health says why it waits.
         try stack.produce(Array(readings[50_000...]))
-        try await Task.sleep(for: .seconds(1))
+        var health = (status: "", body: "")
+        try await waitUntil(timeout: .seconds(30), "/healthz saying PostgreSQL is unreachable") {
+            health = try await curl("http://\(address)/healthz")
+            return health.status == "503"
+        }
+        #expect(health.body.contains(#""status":"unavailable""#), "\(health.body)")
+        #expect(health.body.contains(#""message":"PostgreSQL unreachable ("#), "\(health.body)")
         _ = try await runOnDedicatedThread { try postgres.start() }
 
         try await waitUntil(timeout: .seconds(60), "every row") { try await stack.stored().rows >= 100_000 }
+        try await waitUntil(timeout: .seconds(10), "/healthz ok again") {
+            try await curl("http://\(address)/healthz").status == "200"
+        }
         kill(writer.process.processIdentifier, SIGTERM)
         let status = try await writer.wait(timeout: .seconds(30))
         #expect(status == 130, "the writer did not stop cleanly: \(writer.stderr)")
@@ -125,22 +138,11 @@ import Testing
         ])
         try #require(poison.status == 0, "kcat -P failed: \(poison.stderr)")
         let writer = try BackgroundSpeedo(stack.speedo, stack.consumeArguments(["--metrics-listen", "127.0.0.1:0"]))
-        var address = ""
-        try await waitUntil(timeout: .seconds(30), "the metrics address") {
-            let prefix = "speedo: consume postgres: metrics at http://"
-            guard let line = writer.stderr.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return false }
-            address = String(line.dropFirst(prefix.count).prefix { $0 != "/" })
-            return true
-        }
+        let address = try await writer.metricsAddress()
         try await waitUntil(timeout: .seconds(60), "every row") { try await stack.stored().rows == 3_000 }
 
         func get(_ path: String, _ options: [String] = []) async throws -> (status: String, body: String) {
-            let url = "http://\(address)\(path)"
-            let result = try await runOnDedicatedThread {
-                try runProgram(["curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}"] + options + [url])
-            }
-            let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
-            return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+            try await curl("http://\(address)\(path)", options)
         }
         // A sample's value (counters print as integers, gauges as decimals).
         func value(_ sample: String, in metrics: String) -> Double? {
@@ -159,6 +161,9 @@ import Testing
         #expect((value("speedo_history_batches_total", in: metrics) ?? 0) >= 1, "\(metrics)")
         let lastStored = value("speedo_history_last_stored_timestamp_seconds", in: metrics) ?? 0
         #expect(abs(lastStored - Date().timeIntervalSince1970) < 120, "\(metrics)")
+        let health = try await get("/healthz")
+        #expect(health.status == "200", "\(health.body)")
+        #expect(health.body.contains(#""assigned_partitions":6"#) && health.body.contains(#""status":"ok""#), "\(health.body)")
         #expect(try await get("/metrics", ["-X", "POST"]).status == "405")
         #expect(try await get("/other").status == "404")
 
@@ -275,5 +280,28 @@ func waitUntil(
             throw CancellationError()
         }
         try await Task.sleep(for: .milliseconds(50))
+    }
+}
+
+/// GET (or what `options` ask for) with curl, the independent client: the status code and the body.
+private func curl(_ url: String, _ options: [String] = []) async throws -> (status: String, body: String) {
+    let result = try await runOnDedicatedThread {
+        try runProgram(["curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}"] + options + [url])
+    }
+    let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+    return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+}
+
+extension BackgroundSpeedo {
+    /// Where `consume postgres --metrics-listen …:0` serves, as it says on stderr.
+    func metricsAddress() async throws -> String {
+        var address = ""
+        try await waitUntil(timeout: .seconds(30), "the metrics address") {
+            let prefix = "speedo: consume postgres: metrics at http://"
+            guard let line = stderr.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return false }
+            address = String(line.dropFirst(prefix.count).prefix { $0 != "/" })
+            return true
+        }
+        return address
     }
 }

@@ -4,11 +4,17 @@ import Metrics
 package import SpeedoHTTP
 package import SpeedoRuntime
 package import SpeedoStore
+import Synchronization
 
 /// `consume postgres --metrics-listen`: what the writer stored, what it sent to the dead-letter topic, how often it had
-/// to retry a batch, and how far behind the topic it is, in Prometheus' text format at `GET /metrics`.
+/// to retry a batch, and how far behind the topic it is, in Prometheus' text format at `GET /metrics`; and whether it
+/// can do its work, at `GET /healthz`.
 package final class HistoryMetrics: Sendable {
     package let registry = HTTPMetricsRegistry()
+    private let brokers: String
+    private let topic: String
+    /// Set by the pump's threads, read by the server's.
+    private let state = Mutex(HealthState())
     private let insertedRows: Metrics.Counter
     private let rowsAlreadyStored: Metrics.Counter
     private let conflictingRows: Metrics.Counter
@@ -21,7 +27,14 @@ package final class HistoryMetrics: Sendable {
     private let assignedPartitions: Metrics.Gauge
     private let lastStored: Metrics.Gauge
 
-    package init() {
+    private struct HealthState {
+        var condition = HealthReport.Condition.starting("connecting to PostgreSQL and the brokers")
+        var lag: Int64 = 0
+        var assignedPartitions = 0
+    }
+
+    package init(brokers: String, topic: String) {
+        (self.brokers, self.topic) = (brokers, topic)
         let factory = registry.factory
         let rows = "speedo_history_rows_total"
         insertedRows = Metrics.Counter(label: rows, dimensions: [("outcome", "inserted")], factory: factory)
@@ -51,11 +64,24 @@ package final class HistoryMetrics: Sendable {
         if letters > 0 { deadLetters.increment(by: letters) }
         batches.increment()
         lastStored.record(Date().timeIntervalSince1970)
+        recordAvailable()
     }
 
-    /// A batch that could not be stored (PostgreSQL or the brokers unreachable) and will be tried again.
-    package func recordRetry() {
+    /// A batch that could not be stored (PostgreSQL or the brokers unreachable) and will be tried again: `problem`
+    /// says why, and `/healthz` says it until a batch is stored.
+    package func recordRetry(_ problem: String) {
         storeRetries.increment()
+        recordUnavailable(problem)
+    }
+
+    /// The writer cannot reach what it needs (PostgreSQL, or the brokers for dead letters) and keeps trying.
+    package func recordUnavailable(_ problem: String) {
+        state.withLock { $0.condition = .unavailable(problem) }
+    }
+
+    /// The writer is connected, and reached PostgreSQL (again).
+    package func recordAvailable() {
+        state.withLock { $0.condition = .ok }
     }
 
     /// Records of the assigned partitions not stored yet (high watermark less stored offset, summed), and how many
@@ -63,6 +89,16 @@ package final class HistoryMetrics: Sendable {
     package func recordPosition(lag records: Int64, assignedPartitions count: Int) {
         lag.record(records)
         assignedPartitions.record(count)
+        state.withLock { ($0.lag, $0.assignedPartitions) = (records, count) }
+    }
+
+    /// `GET /healthz`: 200 while the writer stores, 503 while it starts or cannot reach PostgreSQL (or the brokers, for
+    /// the dead-letter topic), with the reason; the lag and the partitions held as `/metrics` last had them.
+    package var health: HealthReport {
+        let state = state.withLock { $0 }
+        return HealthReport(
+            state.condition, brokers: brokers, topic: topic,
+            counts: ["lag_records": Int(state.lag), "assigned_partitions": state.assignedPartitions])
     }
 }
 
@@ -90,14 +126,15 @@ extension HistoryMetrics {
     }
 }
 
-/// The metrics server's one resource, `GET /metrics` (`HTTPOperations`); no `/healthz`, no token, no Host check.
+/// The metrics server: `GET /metrics` and `GET /healthz` (`HTTPOperations`), no resource of its own, no token, no Host
+/// check.
 package struct HistoryMetricsResponder: AnsweringResponder {
     package let operations: HTTPOperations
 
     package init(metrics: HistoryMetrics) {
         operations = HTTPOperations(
-            resources: [], served: "this server has GET /metrics only", hosts: nil, authentication: .none,
-            metrics: metrics.registry, health: nil)
+            resources: [], served: "this server has GET /metrics and GET /healthz", hosts: nil,
+            authentication: .none, metrics: metrics.registry, health: { metrics.health })
     }
 
     package func answer(resource request: Request) -> HTTPAnswer {

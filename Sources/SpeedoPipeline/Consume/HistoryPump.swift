@@ -129,6 +129,7 @@ package struct HistoryPump: ConsumerPump {
     package var commitInterval: Duration { settings.logInterval }
 
     package func connected(_ loop: ConsumerLoop) {
+        settings.metrics?.recordAvailable()
         settings.notes.note(
             "speedo: consume postgres: reading \(settings.topic) as group \(settings.group) into PostgreSQL at "
                 + "\(offsets.server ?? "?")")
@@ -314,7 +315,9 @@ package struct HistoryPump: ConsumerPump {
         while true {
             let failure: PostgresError
             do {
-                return try offsets.storedOffsets(partitions: ids)
+                let stored = try offsets.storedOffsets(partitions: ids)
+                if failures > 0 { settings.metrics?.recordAvailable() }
+                return stored
             } catch {
                 failure = error
             }
@@ -323,6 +326,7 @@ package struct HistoryPump: ConsumerPump {
             failures += 1
             let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)
                 ?? Self.retryPolicy.maximumDelay
+            settings.metrics?.recordUnavailable("PostgreSQL unreachable (\(failure.shortReason))")
             settings.notes.note(
                 "speedo: PostgreSQL unreachable (\(failure.shortReason)); retrying in \(String(format: "%.1f", delay.inSeconds)) s")
             Thread.sleep(forTimeInterval: delay.inSeconds)

@@ -132,7 +132,7 @@ package final class HistoryStage: Sendable {
             if state.withLock({ $0.abandonOnFailure }) { return .abandoned }
             if settings.stop.isRequested { return .interrupted(records: job.recordCount) }
             failures += 1
-            settings.metrics?.recordRetry()
+            settings.metrics?.recordRetry(problem)
             let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)
                 ?? Self.retryPolicy.maximumDelay
             settings.notes.note("speedo: \(problem); retrying in \(String(format: "%.1f", delay.inSeconds)) s")

@@ -32,7 +32,8 @@ struct ConsumePostgres: AsyncParsableCommand {
             resumes from the stored offsets). --metrics-listen serves the same in Prometheus' text format at GET \
             /metrics (rows stored: new, already there or conflicting; dead letters; gaps and the records they miss; \
             batches; retries; records not stored yet, summed over this member's partitions; partitions assigned; \
-            when a batch was last stored).
+            when a batch was last stored), and GET /healthz answers 200 while the writer stores, 503 with the reason \
+            while it starts or cannot reach PostgreSQL.
 
             A record whose key is not its sensor_id is invalid too (records without a key are accepted).
 
@@ -91,7 +92,7 @@ struct ConsumePostgres: AsyncParsableCommand {
     var exitAtEnd = false
 
     @Option(help: ArgumentHelp(
-        "Serve metrics at GET /metrics on this address (host:port; port 0 picks a free one, shown on stderr).",
+        "Serve GET /metrics and GET /healthz on this address (host:port; port 0 picks a free one, shown on stderr).",
         valueName: "host:port"))
     var metricsListen: String?
 
@@ -132,7 +133,7 @@ struct ConsumePostgres: AsyncParsableCommand {
                 exitCode: .interrupted,
                 consequence: "nothing is lost: the next run resumes from the offsets stored in PostgreSQL with the rows")).stop,
             notes: .standardError,
-            metrics: metricsListen.map { _ in HistoryMetrics() },
+            metrics: metricsListen.map { _ in HistoryMetrics(brokers: resolved.brokers.value, topic: resolved.topic.value) },
             onGap: onGap)
         let pump: @Sendable () async throws -> HistoryPumpOutcome = {
             try await runOnDedicatedThread(name: "speedo.consume") {
