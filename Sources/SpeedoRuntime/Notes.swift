@@ -4,9 +4,13 @@ import Foundation
 /// standard error for the CLI, a list a test reads. Engines never write to the terminal themselves.
 package struct Notes: Sendable {
     private let write: @Sendable (String) -> Void
+    /// Redraws the status line of long work in place (nil: erases it); nil where no one watches it redrawn (stderr
+    /// not a terminal, a log file, a test), which then gets the lines and the summary alone.
+    private let redrawProgress: (@Sendable (String?) -> Void)?
 
-    package init(_ write: @escaping @Sendable (String) -> Void) {
+    package init(_ write: @escaping @Sendable (String) -> Void, progress: (@Sendable (String?) -> Void)? = nil) {
         self.write = write
+        redrawProgress = progress
     }
 
     /// One line, as it is.
@@ -19,6 +23,23 @@ package struct Notes: Sendable {
         write("speedo: error: \(message)")
     }
 
-    /// Standard error: where the CLI writes everything that is not data, so that stdout stays clean for pipelines.
-    package static let standardError = Notes { Terminal.note($0) }
+    /// Whether a progress line is shown at all: work that only computes one for the screen can skip it.
+    package var showsProgress: Bool { redrawProgress != nil }
+
+    /// The status line of long work, redrawn in place of the previous one.
+    package func progress(_ line: String) {
+        redrawProgress?(line)
+    }
+
+    /// Erases the status line, so that a note or the summary starts on a clean line.
+    package func clearProgress() {
+        redrawProgress?(nil)
+    }
+
+    /// Standard error: where the CLI writes everything that is not data, so that stdout stays clean for pipelines;
+    /// with a progress line when it is a terminal.
+    package static let standardError: Notes = {
+        let redraw: @Sendable (String?) -> Void = { Terminal.redrawStatus($0) }
+        return Notes({ Terminal.note($0) }, progress: Terminal.standardErrorIsTerminal ? redraw : nil)
+    }()
 }

@@ -11,6 +11,11 @@ package enum Terminal {
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 
+    /// Replaces the line the cursor is on with `line` (carriage return, erase to the end), or erases it.
+    package static func redrawStatus(_ line: String?) {
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + (line ?? "")).utf8))
+    }
+
     package static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
     /// COLUMNS when the shell exports it (at least 20), for output sized to the terminal without asking it.

@@ -97,7 +97,7 @@ package struct IngestSession {
     /// The block being filled: readings with their delivery tags.
     private var pending: IngestBlock = []
     private var rejected = 0
-    private var progress = ProgressLine()
+    private var progress: ProgressLine
     private let clock = ContinuousClock()
     private let started: ContinuousClock.Instant
 
@@ -106,6 +106,7 @@ package struct IngestSession {
         format: InputFormat?, maxErrors: Int?, notes: Notes
     ) {
         self.notes = notes
+        progress = ProgressLine(notes: notes)
         self.publisher = publisher
         self.producer = IngestProducer(publisher: publisher, tally: tally, stop: stop)
         self.tally = tally

@@ -1,15 +1,16 @@
 import SpeedoCore
-import SpeedoRuntime
+package import SpeedoRuntime
 /// The progress line of `speedo replay`: records, rate and the time left, from the offsets the range spans.
 package final class ReplayProgress {
     private let started = ContinuousClock.now
-    private var line = ProgressLine()
+    private var line: ProgressLine
     private var expected: Int64 = 0
     private var done: Int64 = 0
 
-    /// nil when stderr is not a terminal: a log file gets the summary alone.
-    package static func onTerminal() -> ReplayProgress? {
-        Terminal.standardErrorIsTerminal ? ReplayProgress() : nil
+    /// nil when `notes` show no progress line (a log file gets the summary alone): nothing to count then.
+    package init?(notes: Notes) {
+        guard notes.showsProgress else { return nil }
+        line = ProgressLine(notes: notes)
     }
 
     package func expect(offsets: Int64) {

@@ -56,7 +56,7 @@ package struct ReplaySession: Sendable {
             notes: notes)
         var sink = try makeSink(stop: stop, notes: notes)
         let started = ContinuousClock.now
-        let progress = ReplayProgress.onTerminal()
+        let progress = ReplayProgress(notes: notes)
         var held: [Reading] = []
         var open = true
         let counts = try reader.run(progress: progress) { batch in

@@ -4,7 +4,6 @@ import NIOCore
 import NIOHTTP1
 package import SpeedoCore
 package import SpeedoRuntime
-import SpeedoSimulator
 import Synchronization
 
 /// `simulate --via URL`: posts the readings as JSON arrays of at most `batchSize` to the ingestion

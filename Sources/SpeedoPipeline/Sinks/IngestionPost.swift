@@ -1,7 +1,7 @@
 package import SpeedoCore
 
-/// The wire side of `simulate --via URL`: what is posted to the ingestion API and what its answer
-/// means. Pure, so that it is tested without a server; the HTTP client lives in the executable.
+/// The client's side of the ingestion API (`simulate --via URL`, `HTTPReadingSink`): what is posted and what the
+/// answer means. Pure, so that it is tested without a server.
 package enum IngestionPost {
     package static let method = "POST"
     package static let contentType = "application/json"

@@ -1,15 +1,18 @@
 import SpeedoCore
-import SpeedoSimulator
+import SpeedoPipeline
 import Testing
 
 @Suite struct IngestionPostTests {
     @Test func theBodyIsAJSONArrayTheIngestionAPIDecodes() throws {
-        var fleet = try Fleet(sensors: 3, prefix: "sensor-", seed: 11, ratePerSensor: 4)
-        var readings: [Reading] = []
-        fleet.readings(0..<30, into: &readings) { testNow - .seconds(60) + TimeSpan(microseconds: $0 * 83_333) }
+        let now = Timestamp(microseconds: 1_800_000_000_000_000)
+        let readings = (0..<30).map { index in
+            Reading(
+                sensorID: "sensor-\(index % 3)", speed: Double(index) * 3.25,
+                timestamp: now - .seconds(60) + TimeSpan(microseconds: Int64(index) * 83_333))
+        }
         let body = IngestionPost.body(readings[5..<17])
         #expect(body.first == UInt8(ascii: "[") && body.last == UInt8(ascii: "]"))
-        let decoded = body.withUnsafeBytes { ReadingDecoder.decodeArray(value: $0, now: testNow) }
+        let decoded = body.withUnsafeBytes { ReadingDecoder.decodeArray(value: $0, now: now) }
         let elements = try decoded.get().map { try $0.get() }
         #expect(elements == Array(readings[5..<17]))
         #expect(IngestionPost.body([Reading]()) == Array("[]".utf8))
