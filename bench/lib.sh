@@ -9,17 +9,19 @@ unset SPEEDO_BROKERS SPEEDO_DATABASE_URL DATABASE_URL SPEEDO_TOPIC
 # The release build as speedo ships (`make release`): the Swift runtime and Foundation linked in.
 bench_build=(swift build -c release --static-swift-stdlib)
 
-# The release binary, built if needed: sets $speedo.
-bench_speedo() {
-    "${bench_build[@]}" --product speedo >/dev/null
-    speedo="$("${bench_build[@]}" --show-bin-path)/speedo"
+# Where the binaries come from: this tree's release build (built if needed), or, with BENCH_BIN_DIR set, the speedo and
+# speedo-bench already built there (bench/compare.sh measures another revision's that way).
+bench_bin_dir() {
+    if [ -n "${BENCH_BIN_DIR:-}" ]; then echo "$BENCH_BIN_DIR"; return; fi
+    "${bench_build[@]}" --product "$1" >/dev/null
+    "${bench_build[@]}" --show-bin-path
 }
 
-# The benchmark helper (bench/Sources/speedo-bench), built if needed: sets $speedo_bench.
-bench_helper() {
-    "${bench_build[@]}" --product speedo-bench >/dev/null
-    speedo_bench="$("${bench_build[@]}" --show-bin-path)/speedo-bench"
-}
+# The release binary: sets $speedo.
+bench_speedo() { speedo="$(bench_bin_dir speedo)/speedo"; }
+
+# The benchmark helper (bench/Sources/speedo-bench): sets $speedo_bench.
+bench_helper() { speedo_bench="$(bench_bin_dir speedo-bench)/speedo-bench"; }
 
 # psql itself, for timed anchors: Debian's /usr/bin/psql is a Perl wrapper (pg_wrapper) that adds about 25 ms to
 # every start.
