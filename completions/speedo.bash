@@ -443,7 +443,7 @@ _speedo_watch() {
     repeating_flags=()
     non_repeating_flags=(--once --version -h --help)
     repeating_options=(-X)
-    non_repeating_options=(--window --stale --source --sensors --columns -b --brokers -t --topic)
+    non_repeating_options=(--window --stale --source --sensors --columns -b --brokers -t --topic --connect-timeout)
     __speedo_offer_flags_options 0
 
     # Offer option value completions
@@ -473,6 +473,9 @@ _speedo_watch() {
     '-X')
         return
         ;;
+    '--connect-timeout')
+        return
+        ;;
     esac
 }
 
@@ -480,7 +483,7 @@ _speedo_gateway() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=(-X --allow-host --allow-origin)
-    non_repeating_options=(-b --brokers -t --topic --listen --token-file --max-connections --idle-timeout --header-timeout --max-lag --ping-interval)
+    non_repeating_options=(-b --brokers -t --topic --connect-timeout --listen --token-file --max-connections --idle-timeout --header-timeout --max-lag --ping-interval)
     __speedo_offer_flags_options 0
 
     # Offer option value completions
@@ -492,6 +495,9 @@ _speedo_gateway() {
         return
         ;;
     '-X')
+        return
+        ;;
+    '--connect-timeout')
         return
         ;;
     '--listen')

@@ -240,6 +240,7 @@ _speedo_watch() {
         '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
         '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
         '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
+        '--connect-timeout[How long to keep retrying when no broker answers at startup (e.g. 30s, 2m; at most 24h).]:duration:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -254,6 +255,7 @@ _speedo_gateway() {
         '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
         '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
         '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
+        '--connect-timeout[How long to keep retrying when no broker answers at startup (e.g. 30s, 2m; at most 24h).]:duration:'
         '--listen[The address to serve on; port 0 picks a free port (the address in use is logged on stderr).]:host\:port:'
         '--token-file[Require this token (the file'\''s content, trimmed) on /ws/speed and /metrics.]:path:'
         '*--allow-host[Also answer requests whose Host is this name (repeatable; * accepts any Host).]:name:'

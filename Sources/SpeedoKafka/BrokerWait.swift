@@ -10,8 +10,12 @@ package struct BrokerWaitNotice: Sendable, Hashable, CustomStringConvertible {
     package var remaining: Duration
 
     package var description: String {
-        "no Kafka broker answers at \(brokers) yet (attempt \(attempts)); retrying for up to "
-            + "\(remaining.components.seconds + 1) s more"
+        "\(shortDescription); retrying for up to \(remaining.components.seconds + 1) s more"
+    }
+
+    /// Without the time left, for a status that says "retrying" its own way (the dashboard, the gateway's notes).
+    package var shortDescription: String {
+        "no Kafka broker answers at \(brokers) yet (attempt \(attempts))"
     }
 }
 

@@ -2,7 +2,7 @@ import CRdKafka
 
 /// A failure reported by librdkafka or detected by this wrapper, with a stable `code` for programs and an
 /// actionable `description` for people.
-package struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
+package struct KafkaError: Error, CustomStringConvertible, Sendable, Hashable {
     package enum Code: Hashable, Sendable, CustomStringConvertible {
         /// An `rd_kafka_resp_err_t` value: negative values are librdkafka's own, positive ones come from the broker.
         case librdkafka(Int32)

@@ -12,6 +12,9 @@ import Synchronization
 /// `unreachable` while the brokers cannot be reached: it keeps retrying with backoff, and when they answer again it
 /// goes on from where it was, so nothing is lost or read twice. Partitions added to the topic later are not followed.
 ///
+/// At startup it waits for the brokers by the rule every command follows (`KafkaHandle.connect(within:retrying:)`,
+/// `--connect-timeout`): when none answered within the connect timeout it announces `gaveUp` and reads nothing more.
+///
 /// Threading: both callbacks run on the follower's thread, one call at a time; records of one partition arrive in
 /// offset order, and every record of the batch that completes the catch-up is handed over before `caughtUp` is
 /// reported. Keep the callbacks short: they delay the next poll. No callback runs once `stop()` has returned.
@@ -30,6 +33,9 @@ package final class TopicFollower: Sendable {
         case caughtUp
         /// The brokers (or the topic) cannot be reached; the follower keeps retrying.
         case unreachable(reason: String)
+        /// No broker answered within the connect timeout at startup (`.noBrokersAvailable`, saying what to do); the
+        /// follower stopped trying. Final.
+        case gaveUp(KafkaError)
     }
 
     private let consumer: KafkaConsumer
@@ -42,6 +48,8 @@ package final class TopicFollower: Sendable {
     ///
     /// - Parameters:
     ///   - configuration: the operator's properties win over the latency-minded defaults set here.
+    ///   - connectTimeout: how long to wait for a broker at startup (`--connect-timeout`); once one answered, the
+    ///     follower keeps retrying whatever happens.
     ///   - records: each batch of records as it arrives (never empty).
     ///   - stateChanged: every change of `state` (the initial `.connecting` is not reported).
     ///   - idle: after each poll that found nothing (about every 100 ms while the topic is quiet), e.g. to refresh
@@ -51,6 +59,7 @@ package final class TopicFollower: Sendable {
         configuration: KafkaConfiguration,
         topic: String,
         start: Start,
+        connectTimeout: Duration,
         records: @escaping @Sendable ([ConsumedRecord]) -> Void,
         stateChanged: @escaping @Sendable (State) -> Void,
         idle: @escaping @Sendable () -> Void = {}
@@ -62,7 +71,8 @@ package final class TopicFollower: Sendable {
         let announcer = Announcer(stateChanged)
         let wake = DispatchSemaphore(value: 0)
         let loop = FollowLoop(
-            consumer: consumer, topic: topic, start: start, announcer: announcer, wake: wake, deliver: records, idle: idle)
+            consumer: consumer, topic: topic, start: start, connectTimeout: connectTimeout, announcer: announcer,
+            wake: wake, deliver: records, idle: idle)
         self.consumer = consumer
         self.announcer = announcer
         self.wake = wake
@@ -101,6 +111,7 @@ private final class Announcer: Sendable {
         case caughtUp
         case reachable
         case unreachable(reason: String)
+        case gaveUp(KafkaError)
     }
 
     private struct Machine {
@@ -110,6 +121,7 @@ private final class Announcer: Sendable {
 
         /// The state to announce when `observation` changes it.
         mutating func observe(_ observation: Observation) -> TopicFollower.State? {
+            if case .gaveUp = state { return nil }
             let next: TopicFollower.State
             switch observation {
             case .caughtUp:
@@ -120,6 +132,8 @@ private final class Announcer: Sendable {
                 next = hasCaughtUp ? .caughtUp : .connecting
             case .unreachable(let reason):
                 next = .unreachable(reason: reason)
+            case .gaveUp(let error):
+                next = .gaveUp(error)
             }
             guard next != state else { return nil }
             state = next
@@ -135,6 +149,8 @@ private final class Announcer: Sendable {
     }
 
     var state: TopicFollower.State { machine.withLock { $0.state } }
+
+    var isSilenced: Bool { machine.withLock { $0.isSilenced } }
 
     var isUnreachable: Bool {
         machine.withLock { if case .unreachable = $0.state { true } else { false } }
@@ -156,11 +172,15 @@ private final class FollowLoop: @unchecked Sendable {
     private let consumer: KafkaConsumer
     private let topic: String
     private let start: TopicFollower.Start
+    private let connectTimeout: Duration
     private let announcer: Announcer
     private let wake: DispatchSemaphore
     private let deliver: @Sendable ([ConsumedRecord]) -> Void
     private let idle: @Sendable () -> Void
 
+    /// Whether the startup wait for the brokers is over: connected, or given up (then nothing is read).
+    private var startup = Startup.waiting
+    private enum Startup { case waiting, connected, gaveUp }
     /// Per partition, the high watermark when following started; nil until the partitions are assigned.
     private var ends: [Int32: Int64]?
     /// Partitions not yet read up to their `ends`.
@@ -186,13 +206,14 @@ private final class FollowLoop: @unchecked Sendable {
         maximumAttempts: nil, deadline: nil)
 
     init(
-        consumer: KafkaConsumer, topic: String, start: TopicFollower.Start, announcer: Announcer,
-        wake: DispatchSemaphore, deliver: @escaping @Sendable ([ConsumedRecord]) -> Void,
+        consumer: KafkaConsumer, topic: String, start: TopicFollower.Start, connectTimeout: Duration,
+        announcer: Announcer, wake: DispatchSemaphore, deliver: @escaping @Sendable ([ConsumedRecord]) -> Void,
         idle: @escaping @Sendable () -> Void
     ) {
         self.consumer = consumer
         self.topic = topic
         self.start = start
+        self.connectTimeout = connectTimeout
         self.announcer = announcer
         self.wake = wake
         self.deliver = deliver
@@ -200,12 +221,38 @@ private final class FollowLoop: @unchecked Sendable {
     }
 
     func step() {
+        switch startup {
+        case .waiting:
+            waitForBrokers()
+            return
+        case .gaveUp:
+            // Nothing more to do: sleep until `stop()` wakes the thread to end it.
+            wake.wait()
+            return
+        case .connected:
+            break
+        }
         guard ends != nil else {
             assignEveryPartition()
             return
         }
         pollBatch()
         if ContinuousClock.now >= nextProbe { probeBrokers() }
+    }
+
+    /// Announces each failed attempt as `unreachable`, so that a dashboard or `/healthz` says what it waits for.
+    private func waitForBrokers() {
+        do throws(KafkaError) {
+            let outcome = try consumer.handle.connect(within: connectTimeout) { [announcer] notice in
+                announcer.observe(.unreachable(reason: notice.shortDescription))
+                return !announcer.isSilenced
+            }
+            // Stopped: `stop()` ends the thread after this step.
+            startup = outcome == .connected ? .connected : .gaveUp
+        } catch {
+            startup = .gaveUp
+            announcer.observe(.gaveUp(error))
+        }
     }
 
     private func assignEveryPartition() {

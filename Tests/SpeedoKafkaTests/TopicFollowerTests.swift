@@ -16,9 +16,11 @@ private final class FollowerLog: Sendable {
 
     private let entries = Mutex(Entries())
 
-    func follow(_ cluster: MockCluster, topic: String, start: TopicFollower.Start) throws -> TopicFollower {
+    func follow(
+        _ cluster: MockCluster, topic: String, start: TopicFollower.Start, connectTimeout: Duration = .seconds(60)
+    ) throws -> TopicFollower {
         try TopicFollower(
-            configuration: configuration(cluster), topic: topic, start: start,
+            configuration: configuration(cluster), topic: topic, start: start, connectTimeout: connectTimeout,
             records: { batch in
                 precondition(!batch.isEmpty)
                 self.entries.withLock { $0.records += batch }
@@ -190,6 +192,33 @@ struct TopicFollowerTests {
         #expect(log.wait(timeout: .seconds(20)) { $0.states.last == .caughtUp })
         #expect(log.records.positions == ["0@0=p0-0", "0@1=p0-1"])
         #expect(log.states.count >= 2 && log.states.dropFirst().dropLast().allSatisfy { $0 != .caughtUp })
+    }
+
+    /// The startup wait every command follows (`--connect-timeout`): each failed attempt is announced as
+    /// unreachable, then the follower gives up with the error that says what to do, and announces nothing more.
+    @Test func brokersThatNeverAnswerAreGivenUpOnAfterTheConnectTimeout() throws {
+        let cluster = try MockCluster()
+        let topic = uniqueName("never")
+        try cluster.createTopic(name: topic, partitions: 1)
+        try cluster.setBroker(1, up: false)
+        let log = FollowerLog()
+        let clock = ContinuousClock()
+        let started = clock.now
+        let follower = try log.follow(cluster, topic: topic, start: .beginning, connectTimeout: .seconds(3))
+        defer { follower.stop() }
+        #expect(log.wait(timeout: .seconds(15)) { if case .gaveUp = $0.states.last { true } else { false } })
+        let waited = clock.now - started
+        #expect(waited >= .seconds(3) && waited < .seconds(8), "\(waited)")
+        let states = log.states
+        #expect(states.dropLast().allSatisfy(\.isUnreachable) && states.count >= 2, "\(states)")
+        guard case .gaveUp(let error) = states.last else { return }
+        #expect(error.code == .noBrokersAvailable)
+        #expect(error.message.contains("no broker answered within 3s"), "\(error.message)")
+        // Given up is final: a broker coming back changes nothing.
+        try cluster.setBroker(1, up: true)
+        usleep(1_500_000)
+        #expect(log.states.count == states.count)
+        #expect(follower.state == states.last)
     }
 
     @Test func stopEndsTheThreadPromptlyAndSilencesCallbacks() throws {

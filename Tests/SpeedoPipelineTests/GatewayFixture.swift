@@ -41,7 +41,9 @@ final class GatewayFixture: Sendable {
         try cluster.createTopic(name: GatewayHub.topic, partitions: 3)
         hub = GatewayHub(maxLag: maxLag, metrics: GatewayMetrics())
         admission = GatewayAdmission(authentication: BearerTokenCheck(token: token), hosts: hosts)
-        follower = try hub.follow(KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), notes: .standardError)
+        follower = try hub.follow(
+            KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), connectTimeout: .seconds(60),
+            notes: .standardError, gaveUp: { Issue.record("gave up on the brokers: \($0)") })
     }
 
     deinit {

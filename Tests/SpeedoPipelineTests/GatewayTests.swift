@@ -252,7 +252,9 @@ import Testing
 
         // Brokers that never answer: not healthy, and the answer says why.
         let hub = GatewayHub(maxLag: .seconds(2), metrics: GatewayMetrics())
-        let follower = try hub.follow(KafkaConfiguration(bootstrapServers: "127.0.0.1:1"), notes: .standardError)
+        let follower = try hub.follow(
+            KafkaConfiguration(bootstrapServers: "127.0.0.1:1"), connectTimeout: .seconds(60), notes: .standardError,
+            gaveUp: { Issue.record("gave up on the brokers: \($0)") })
         defer { follower.stop() }
         let responder = GatewayResponder(
             admission: fixture.admission, hub: hub, brokers: "127.0.0.1:1", topic: GatewayHub.topic)

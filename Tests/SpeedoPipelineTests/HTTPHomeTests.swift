@@ -45,7 +45,7 @@ import Testing
                 server: GatewayServer.Settings(
                     admission: GatewayAdmission(authentication: .none, hosts: hosts), pingInterval: .seconds(30),
                     closeTimeout: .seconds(2), limits: .standard),
-                maxLag: .seconds(2), stop: stop, notes: notes)
+                maxLag: .seconds(2), connectTimeout: .seconds(10), stop: stop, notes: notes)
         }
         let writerMetrics = HomeServer("writer's metrics") { stop, notes in
             let metrics = HistoryMetrics(brokers: cluster.bootstrapServers, topic: topic)

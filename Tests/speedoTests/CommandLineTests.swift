@@ -27,11 +27,14 @@ import Testing
         }
     }
 
-    /// Every command that talks to Kafka waits for a broker at startup by one rule (`--connect-timeout`); these two
-    /// read the topic or its ends before anything else.
+    /// Every command that talks to Kafka waits for a broker at startup by one rule (`--connect-timeout`); these
+    /// read the topic or its ends before anything else, or follow it (watch, the gateway: once a broker answered,
+    /// they keep retrying whatever happens).
     @Test(arguments: [
         ["replay", "--since", "1h"],
         ["db", "reset-offsets", "--to", "latest", "-d", "postgresql:///nowhere?host=/nonexistent"],
+        ["watch", "--once"],
+        ["gateway", "--listen", "127.0.0.1:0"],
     ])
     func kafkaCommandsHonourTheConnectTimeout(command: [String]) throws {
         let clock = ContinuousClock()

@@ -117,6 +117,23 @@ import Testing
         #expect(pane.display("#{alternate_on}") == "0")
     }
 
+    /// No broker at startup: the dashboard says what it waits for, gives up after --connect-timeout like every command,
+    /// gives the terminal back, then names the problem and exits 69.
+    @Test func brokersThatNeverAnswerEndTheDashboardAfterTheConnectTimeout() throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic(name: "absent", partitions: 1)
+        try cluster.setBroker(1, up: false)
+        let files = try TemporaryDirectory()
+        let pane = try TmuxPane(command: watchCommand(
+            cluster, topic: "absent", locale: "C.UTF-8", files: files, arguments: "--connect-timeout 4s"))
+        defer { pane.killServer() }
+        _ = try pane.waitForScreen { $0.contains("no Kafka broker answers at \(cluster.bootstrapServers) yet (attempt") }
+        #expect(try pane.waitForExitStatus(files) == "69")
+        #expect(pane.display("#{alternate_on}") == "0")
+        let stderr = try String(contentsOfFile: files.path + "/stderr", encoding: .utf8)
+        #expect(stderr.contains("cannot reach Kafka at \(cluster.bootstrapServers): no broker answered within 4s"), "\(stderr)")
+    }
+
     @Test func withoutATerminalItSaysWhatToUseAndOnceprintsOnePlainFrame() throws {
         let cluster = try MockCluster()
         try publishReadings(on: cluster, topic: "plain")
@@ -162,12 +179,13 @@ import Testing
 
     /// The shell command a pane runs: watch with its stderr and exit status in files.
     private func watchCommand(
-        _ cluster: MockCluster, topic: String, locale: String, files: TemporaryDirectory, extra: String = ""
+        _ cluster: MockCluster, topic: String, locale: String, files: TemporaryDirectory, extra: String = "",
+        arguments: String = ""
     ) -> String {
         let unset = Self.environment.compactMap { $0.value == nil ? "-u \($0.key)" : nil }.joined(separator: " ")
         let set = Self.environment.compactMap { name, value in value.map { "\(name)=\($0)" } }.joined(separator: " ")
         return "env \(unset) \(set) LANG=\(locale) LC_ALL=\(locale) \(extra) '\(SpeedoBinary.path)' watch"
-            + " -b \(cluster.bootstrapServers) -t \(topic) --source events --window 5m 2>'\(files.path)/stderr';"
+            + " -b \(cluster.bootstrapServers) -t \(topic) --source events --window 5m \(arguments) 2>'\(files.path)/stderr';"
             + " echo $? >'\(files.path)/status'; exec sleep 120"
     }
 }

@@ -118,13 +118,22 @@ extension GatewayHub {
     package static let topic = ConnectionSettings.latestTopic
 
     /// Feeds the hub from `speed-latest`, read from its beginning (a compacted topic: about one record per sensor)
-    /// on the follower's own thread; says in `notes` when the brokers cannot be reached.
-    package func follow(_ configuration: KafkaConfiguration, notes: Notes) throws(KafkaError) -> TopicFollower {
+    /// on the follower's own thread; says in `notes` when the brokers cannot be reached, and calls `gaveUp` when none
+    /// answered within `connectTimeout` at startup.
+    package func follow(
+        _ configuration: KafkaConfiguration, connectTimeout: Duration, notes: Notes,
+        gaveUp: @escaping @Sendable (KafkaError) -> Void
+    ) throws(KafkaError) -> TopicFollower {
         try TopicFollower(
-            configuration: configuration, topic: Self.topic, start: .beginning, records: publish,
+            configuration: configuration, topic: Self.topic, start: .beginning, connectTimeout: connectTimeout,
+            records: publish,
             stateChanged: { [self] state in
                 feedChanged(to: state)
-                if case .unreachable(let reason) = state { notes.note("speedo gateway: \(Self.topic): \(reason); retrying") }
+                switch state {
+                case .unreachable(let reason): notes.note("speedo gateway: \(Self.topic): \(reason); retrying")
+                case .gaveUp(let error): gaveUp(error)
+                case .connecting, .caughtUp: break
+                }
             })
     }
 }

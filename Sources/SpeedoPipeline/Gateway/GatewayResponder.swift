@@ -22,6 +22,7 @@ package struct GatewayResponder: AnsweringResponder {
                 case .caughtUp: .ok
                 case .connecting: .starting("still reading \(topic) up to its end")
                 case .unreachable(let reason): .unavailable(reason)
+                case .gaveUp(let error): .unavailable(error.message)
                 }
                 return HealthReport(
                     condition, brokers: brokers, topic: topic,

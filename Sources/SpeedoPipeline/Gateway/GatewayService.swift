@@ -2,22 +2,28 @@ package import SpeedoCore
 package import SpeedoHTTP
 import SpeedoKafka
 package import SpeedoRuntime
+import Synchronization
 
 /// `speedo gateway` from start to stop: follows `speed-latest` into the hub, serves the page, `/ws/speed`,
 /// `/healthz` and `/metrics` until `stop` is requested, then stops the way every server of speedo stops
 /// (`HTTPServerLifecycle`): no new connections, every WebSocket client is sent a close frame, and the follower ends.
 package enum GatewayService {
     /// Runs the gateway on `listen` until `stop` is requested; notes (the address, warnings, an unreachable topic) go
-    /// to `notes`.
+    /// to `notes`. Throws `.noBrokersAvailable` when no broker answered within `connectTimeout` at startup (the
+    /// gateway stops as on `stop`); once one answered, it keeps serving and retrying whatever the brokers do.
     package static func run(
         connection: ConnectionSettings, listen: HTTPListenAddress, server settings: GatewayServer.Settings,
-        maxLag: Duration, stop: StopRequest, notes: Notes
+        maxLag: Duration, connectTimeout: Duration, stop: StopRequest, notes: Notes
     ) async throws {
         let hub = GatewayHub(maxLag: maxLag, metrics: GatewayMetrics())
         let topic = GatewayHub.topic
         let brokers = connection.brokers.value
+        let gaveUp = Mutex<KafkaError?>(nil)
         let follower = try await runOnDedicatedThread(name: "speedo-connect") {
-            try hub.follow(KafkaConfiguration(connection), notes: notes)
+            try hub.follow(KafkaConfiguration(connection), connectTimeout: connectTimeout, notes: notes) { error in
+                gaveUp.withLock { $0 = error }
+                stop.request()
+            }
         }
         // Whether it served or could not listen, the follower ends.
         var failure: (any Error)?
@@ -51,5 +57,6 @@ package enum GatewayService {
         }
         try await runOnDedicatedThread(name: "speedo-close") { follower.stop() }
         if let failure { throw failure }
+        if let error = gaveUp.withLock({ $0 }) { throw error }
     }
 }

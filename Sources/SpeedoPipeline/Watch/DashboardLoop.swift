@@ -75,7 +75,8 @@ package struct DashboardLoop: Sendable {
     private static let clockInterval = Duration.seconds(1)
 
     /// Runs until q or a signal; the terminal is restored before returning or throwing (and, while the screen
-    /// is open, on a crash: see `CursesScreen`), then the feed is stopped.
+    /// is open, on a crash: see `CursesScreen`), then the feed is stopped. Throws the feed's failure when no broker
+    /// answered within its connect timeout, once the screen showed why.
     package func run(feed: WatchFeed) throws -> Ending {
         let live = LiveDashboard(model: DashboardModel(settings: settings), status: initialStatus)
         feed.start(samples: { live.record($0) }, status: { live.update($0) })
@@ -83,15 +84,17 @@ package struct DashboardLoop: Sendable {
         let screen = try CursesScreen()
         // Before feed.stop (defers run in reverse): the terminal comes back even if stopping takes a while.
         defer { screen.close() }
-        return drive(screen, live)
+        let ending = drive(screen, live, feed)
+        if let failure = feed.failure { throw failure }
+        return ending
     }
 
-    private func drive(_ screen: CursesScreen, _ live: LiveDashboard) -> Ending {
+    private func drive(_ screen: CursesScreen, _ live: LiveDashboard, _ feed: WatchFeed) -> Ending {
         let clock = ContinuousClock()
         var drawn: LiveDashboard.Version?
         var lastDraw = clock.now - Self.clockInterval
         var inputChangedView = true
-        while !stop.isRequested {
+        while !stop.isRequested, feed.failure == nil {
             let sinceDraw = lastDraw.duration(to: clock.now)
             let due = inputChangedView || live.version != drawn || sinceDraw >= Self.clockInterval
             if due, sinceDraw >= Self.frameInterval {

@@ -46,6 +46,8 @@ package final class WatchFeed: Sendable {
         var follower: TopicFollower?
         var startedAt: Timestamp?
         var stoppedAt: Timestamp?
+        /// No broker answered within the connect timeout: the feed ended.
+        var failure: KafkaError?
     }
 
     /// Everything the follower's thread updates per batch, read by `summary` from elsewhere.
@@ -63,6 +65,7 @@ package final class WatchFeed: Sendable {
     private let topic: String
     private let source: WatchSource
     private let backfill: TimeSpan
+    private let connectTimeout: Duration
     private let running = Mutex(Running())
     private let tally: Mutex<Tally>
 
@@ -71,13 +74,14 @@ package final class WatchFeed: Sendable {
 
     package init(
         configuration: KafkaConfiguration, brokers: String, topic: String, source: WatchSource, backfill: TimeSpan,
-        sensors: SensorGlob?
+        sensors: SensorGlob?, connectTimeout: Duration
     ) {
         self.configuration = configuration
         self.brokers = brokers
         self.topic = topic
         self.source = source
         self.backfill = backfill
+        self.connectTimeout = connectTimeout
         tally = Mutex(Tally(meter: FeedMeter(startedAt: Timestamp.current()), selection: SensorSelection(sensors)))
     }
 
@@ -99,6 +103,7 @@ package final class WatchFeed: Sendable {
         do throws(KafkaError) {
             let follower = try TopicFollower(
                 configuration: configuration, topic: topic, start: startPosition(now: now),
+                connectTimeout: connectTimeout,
                 records: { [self] records in
                     let (batch, due) = take(records)
                     if !batch.isEmpty { samples(batch) }
@@ -112,6 +117,10 @@ package final class WatchFeed: Sendable {
         }
     }
 
+    /// Set once no broker answered within the connect timeout at startup: the feed reads nothing more, and whoever
+    /// shows it should end with this error (`.noBrokersAvailable`, exit 69).
+    package var failure: KafkaError? { running.withLock { $0.failure } }
+
     package func stop() {
         let follower = running.withLock { running in
             defer { running.follower = nil }
@@ -122,10 +131,11 @@ package final class WatchFeed: Sendable {
     }
 
     /// `watch --once`: reads from the same start point to the end of every partition as of now, then returns (throws a
-    /// typed error, exit 69, if the broker cannot be reached within `timeout`).
+    /// typed error, exit 69, if no broker answered within `connectTimeout`, or reading took longer than `timeout`
+    /// after that).
     package static func catchUp(
         configuration: KafkaConfiguration, brokers: String, topic: String, source: WatchSource, backfill: TimeSpan,
-        sensors: SensorGlob?, timeout: Duration
+        sensors: SensorGlob?, connectTimeout: Duration, timeout: Duration, notes: Notes
     ) throws -> (samples: [Reading], status: FeedStatus) {
         struct Outcome {
             var samples: [Reading] = []
@@ -134,33 +144,39 @@ package final class WatchFeed: Sendable {
         }
         let feed = WatchFeed(
             configuration: configuration, brokers: brokers, topic: topic, source: source, backfill: backfill,
-            sensors: sensors)
+            sensors: sensors, connectTimeout: connectTimeout)
         let outcome = Mutex(Outcome(status: FeedStatus(brokers: brokers, topic: topic)))
         let caughtUp = DispatchSemaphore(value: 0)
         // Both callbacks come from the follower's thread, so nothing handed over after the catch-up slips in.
         feed.start(
             samples: { batch in outcome.withLock { if !$0.isCaughtUp { $0.samples += batch } } },
             status: { status in
+                if case .unreachable(let reason) = status.connection, feed.failure == nil,
+                    outcome.withLock({ $0.status.connection != status.connection }) {
+                    notes.note("speedo watch: \(topic): \(reason); retrying")
+                }
                 let reachedEnd = outcome.withLock { outcome in
                     guard !outcome.isCaughtUp else { return false }
                     outcome.status = status
                     outcome.isCaughtUp = status.connection == .live
                     return outcome.isCaughtUp
                 }
-                if reachedEnd { caughtUp.signal() }
+                if reachedEnd || feed.failure != nil { caughtUp.signal() }
             })
-        let finished = caughtUp.wait(timeout: .now() + .milliseconds(Int(timeout.clampedMilliseconds))) == .success
+        let waited = connectTimeout + timeout
+        let finished = caughtUp.wait(timeout: .now() + .milliseconds(Int(waited.clampedMilliseconds))) == .success
         feed.stop()
+        if let failure = feed.failure { throw failure }
         let result = outcome.withLock { $0 }
         guard finished else {
             if case .unreachable(let reason) = result.status.connection {
                 throw WatchFeedError(
                     code: .unreachable,
-                    description: "cannot read \(topic) from the brokers at \(brokers) (gave up after \(timeout)): \(reason)")
+                    description: "cannot read \(topic) from the brokers at \(brokers) (gave up after \(waited)): \(reason)")
             }
             throw WatchFeedError(
                 code: .timedOut,
-                description: "reading \(topic) from the brokers at \(brokers) did not finish within \(timeout); "
+                description: "reading \(topic) from the brokers at \(brokers) did not finish within \(waited); "
                     + "is the topic very large, or the broker slow? try a shorter --window")
         }
         return (result.samples, result.status)
@@ -221,12 +237,14 @@ package final class WatchFeed: Sendable {
     }
 
     private func changed(to state: TopicFollower.State) -> FeedStatus {
+        if case .gaveUp(let error) = state { running.withLock { $0.failure = error } }
         let now = Timestamp.current()
         return tally.withLock { tally in
             switch state {
             case .connecting: tally.connection = .connecting
             case .caughtUp: tally.connection = .live
             case .unreachable(let reason): tally.connection = .unreachable(reason: reason)
+            case .gaveUp(let error): tally.connection = .unreachable(reason: error.message)
             }
             return Self.status(&tally, now: now, brokers: brokers, topic: topic)
         }
@@ -290,11 +308,11 @@ extension WatchFeed {
     /// window (or `timeout` passed). Blocks.
     package static func plainTextFrame(
         settings: DashboardSettings, configuration: KafkaConfiguration, brokers: String, topic: String,
-        source: WatchSource, columns: Int, timeout: Duration
+        source: WatchSource, columns: Int, connectTimeout: Duration, timeout: Duration, notes: Notes
     ) throws -> String {
         let caughtUp = try catchUp(
             configuration: configuration, brokers: brokers, topic: topic, source: source, backfill: settings.window,
-            sensors: settings.sensorFilter, timeout: timeout)
+            sensors: settings.sensorFilter, connectTimeout: connectTimeout, timeout: timeout, notes: notes)
         var model = DashboardModel(settings: settings)
         model.record(caughtUp.samples)
         return model.fullFrame(

@@ -54,6 +54,9 @@ struct Gateway: AsyncParsableCommand {
     @OptionGroup(title: "Kafka")
     var kafka: KafkaOptions
 
+    @OptionGroup(title: "Kafka")
+    var connection: ConnectTimeoutOption
+
     @Option(help: ArgumentHelp(
         "The address to serve on; port 0 picks a free port (the address in use is logged on stderr).", valueName: "host:port"))
     var listen = "127.0.0.1:9000"
@@ -90,7 +93,7 @@ struct Gateway: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let connection = try ConnectionSettings.resolve(kafka: kafka, database: nil)
+        let resolved = try ConnectionSettings.resolve(kafka: kafka, database: nil)
         let address = try ListenAddress.address(listen)
         let limits = try connections.limits()
         let server = GatewayServer.Settings(
@@ -102,8 +105,8 @@ struct Gateway: AsyncParsableCommand {
         let interrupts = InterruptWatcher(stopDeadline: StopDeadline(
             exitCode: .interrupted, consequence: "clients not closed yet were cut off without a close frame"))
         try await GatewayService.run(
-            connection: connection, listen: address, server: server, maxLag: maxLag, stop: interrupts.stop,
-            notes: .standardError)
+            connection: resolved, listen: address, server: server, maxLag: maxLag,
+            connectTimeout: try connection.duration(), stop: interrupts.stop, notes: .standardError)
         Notes.standardError.note("speedo gateway: stopped on a signal; every client was sent a close frame")
         throw ExitCode(SpeedoExitCode.interrupted.rawValue)
     }

@@ -64,6 +64,9 @@ struct Watch: AsyncParsableCommand {
     @OptionGroup(title: "Kafka")
     var kafka: KafkaOptions
 
+    @OptionGroup(title: "Kafka")
+    var connection: ConnectTimeoutOption
+
     /// How long --once waits for the topic before printing what it has.
     private static let catchUpTimeout = Duration.seconds(15)
 
@@ -102,19 +105,20 @@ struct Watch: AsyncParsableCommand {
         let configuration = KafkaConfiguration(resolved)
         let brokers = resolved.brokers.value
         let topic = source == .latest ? ConnectionSettings.latestTopic : resolved.topic.value
+        let connectTimeout = try connection.duration()
         if once {
             let (source, columns) = (source, columns ?? Terminal.exportedColumns ?? 100)
             let frame = try await runOnDedicatedThread(name: "speedo.watch") {
                 try WatchFeed.plainTextFrame(
                     settings: settings, configuration: configuration, brokers: brokers, topic: topic, source: source,
-                    columns: columns, timeout: Self.catchUpTimeout)
+                    columns: columns, connectTimeout: connectTimeout, timeout: Self.catchUpTimeout, notes: .standardError)
             }
             FileHandle.standardOutput.write(Data(frame.utf8))
             return
         }
         let feed = WatchFeed(
             configuration: configuration, brokers: brokers, topic: topic, source: source, backfill: window,
-            sensors: settings.sensorFilter)
+            sensors: settings.sensorFilter, connectTimeout: connectTimeout)
         let loop = DashboardLoop(
             settings: settings, initialStatus: FeedStatus(brokers: brokers, topic: topic), stop: InterruptWatcher().stop)
         let ending = try await runOnDedicatedThread(name: "speedo.watch") { try loop.run(feed: feed) }
