@@ -91,23 +91,51 @@ package struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 }
 
-/// A `--since`/`--until` value: a duration back from now, an RFC 3339 time, `@EPOCH` seconds, or `now`.
+/// A `--since`/`--until` value: a duration back from now, an RFC 3339 time, `@EPOCH` seconds, `@EPOCHms`
+/// milliseconds (Kafka's timestamps, as kcat prints them), or `now`.
 package enum TimeExpression {
+    /// Seconds beyond this (the year 5138) are taken for an epoch in a finer unit rather than a time anyone means.
+    private static let largestEpochSeconds = 1e11
+
     package static func parse(_ text: String, now: Timestamp) throws(TimeExpressionError) -> Timestamp {
         var trimmed = text.trimmingASCIISpaces()
         if trimmed.lowercased() == "now" { return now }
-        let result = trimmed.withUTF8 { utf8 -> Timestamp? in
+        let result = trimmed.withUTF8 { utf8 -> Result<Timestamp, TimeExpressionError> in
             let bytes = UnsafeRawBufferPointer(utf8)
-            if bytes.first == UInt8(ascii: "@") {
-                let number = UnsafeRawBufferPointer(rebasing: bytes.dropFirst())
-                guard let seconds = DecimalNumber.parse(number)?.doubleValue(source: number) else { return nil }
-                return Timestamp(seconds: seconds)
-            }
-            if bytes.count >= 10, bytes[4] == UInt8(ascii: "-") { return Timestamp.parseRFC3339(bytes) }
-            return TimeSpan.parseDuration(bytes).map { now - $0 }
+            if bytes.first == UInt8(ascii: "@") { return epoch(UnsafeRawBufferPointer(rebasing: bytes.dropFirst()), text) }
+            let time = bytes.count >= 10 && bytes[4] == UInt8(ascii: "-")
+                ? Timestamp.parseRFC3339(bytes)
+                : TimeSpan.parseDuration(bytes).map { now - $0 }
+            return time.map { .success($0) } ?? .failure(TimeExpressionError(code: .invalidTime, input: text))
         }
-        guard let result else { throw TimeExpressionError(code: .invalidTime, input: text) }
-        return result
+        return try result.get()
+    }
+
+    /// `1700000000`, `1700000000.25` (seconds) or `1700000000000ms`; a number of seconds so large that it can only be
+    /// a finer unit is refused, naming the unit it looks like and how to write it.
+    private static func epoch(_ bytes: UnsafeRawBufferPointer, _ text: String) -> Result<Timestamp, TimeExpressionError> {
+        let isMilliseconds = bytes.count > 2 && bytes[bytes.count - 2] == UInt8(ascii: "m")
+            && bytes[bytes.count - 1] == UInt8(ascii: "s")
+        let digits = isMilliseconds ? UnsafeRawBufferPointer(rebasing: bytes.dropLast(2)) : bytes
+        guard let value = DecimalNumber.parse(digits)?.doubleValue(source: digits), value >= 0 else {
+            return .failure(TimeExpressionError(code: .invalidTime, input: text))
+        }
+        let seconds = isMilliseconds ? value / 1e3 : value
+        if !isMilliseconds, seconds > largestEpochSeconds {
+            return .failure(TimeExpressionError(code: .epochInWrongUnit, input: text))
+        }
+        guard seconds <= largestEpochSeconds, let time = Timestamp(seconds: seconds) else {
+            return .failure(TimeExpressionError(code: .invalidTime, input: text))
+        }
+        return .success(time)
+    }
+
+    /// For `.epochInWrongUnit`: the unit `@value` seems to be in, and the value in seconds.
+    fileprivate static func likelyUnit(of value: Double) -> (unit: String, seconds: Double) {
+        for (unit, perSecond) in [("milliseconds", 1e3), ("microseconds", 1e6)] where value / perSecond <= largestEpochSeconds {
+            return (unit, value / perSecond)
+        }
+        return ("nanoseconds", value / 1e9)
     }
 }
 
@@ -115,11 +143,17 @@ package struct TimeExpressionError: Error, CustomStringConvertible, Sendable, Eq
     package enum Code: String, Sendable {
         case invalidDuration = "invalid-duration"
         case invalidTime = "invalid-time"
+        /// `@EPOCH` too large for seconds: milliseconds (or finer) written without their unit.
+        case epochInWrongUnit = "epoch-in-wrong-unit"
     }
 
     package let code: Code
     /// What the user typed, unescaped; `description` escapes it.
     package let input: String
+
+    package init(code: Code, input: String) {
+        (self.code, self.input) = (code, input)
+    }
 
     package var description: String {
         let shown = EscapedText.quoted(input)
@@ -129,7 +163,17 @@ package struct TimeExpressionError: Error, CustomStringConvertible, Sendable, Eq
                 + "parts may be combined (1h30m) or fractional (1.5h)"
         case .invalidTime:
             return "invalid time \(shown): use a duration back from now (90s, 15m, 1h, 7d), "
-                + "an RFC 3339 time (2024-05-01T12:00:00Z) or @EPOCH seconds"
+                + "an RFC 3339 time (2024-05-01T12:00:00Z), @EPOCH seconds or @EPOCHms milliseconds"
+        case .epochInWrongUnit:
+            let digits = input.trimmingASCIISpaces().dropFirst()
+            let (unit, seconds) = TimeExpression.likelyUnit(of: Double(digits) ?? 0)
+            let asSeconds = Timestamp(seconds: seconds).map { time in
+                // Whole seconds without the ".0" canonical JSON gives them: the form users type.
+                "@" + (time.microseconds % 1_000_000 == 0 ? String(time.microseconds / 1_000_000) : CanonicalJSON.epochSeconds(time))
+            } ?? "@SECONDS"
+            let asMilliseconds = Timestamp(seconds: seconds).map { "@\($0.milliseconds)ms" } ?? "@MILLISECONDSms"
+            return "invalid time \(shown): looks like \(unit) since the epoch, which @ reads as seconds; "
+                + "write \(asSeconds) (seconds) or \(asMilliseconds) (milliseconds)"
         }
     }
 }

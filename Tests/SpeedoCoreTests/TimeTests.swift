@@ -111,6 +111,9 @@ import Testing
         ("  NOW ", 1_800_000_000_000_000),
         ("@1700000000", 1_700_000_000_000_000),
         ("@1700000000.25", 1_700_000_000_250_000),
+        ("@1700000000000ms", 1_700_000_000_000_000),
+        ("@1700000000250ms", 1_700_000_000_250_000),
+        (" @99999999999 ", 99_999_999_999_000_000),
         ("2024-05-01T12:00:00Z", 1_714_564_800_000_000),
         ("2024-05-01T14:00:00+02:00", 1_714_564_800_000_000),
     ]
@@ -120,18 +123,35 @@ import Testing
         #expect(try TimeExpression.parse(text, now: testNow).microseconds == microseconds)
     }
 
-    @Test(arguments: ["yesterday", "@abc", "@", "2024-13-01T00:00:00Z", "", "-1h", "2024-05-01"])
+    @Test(arguments: ["yesterday", "@abc", "@", "@ms", "@-5", "@12h", "2024-13-01T00:00:00Z", "", "-1h", "2024-05-01"])
     func rejectsMalformedTimeExpressions(text: String) {
         #expect(throws: TimeExpressionError(code: .invalidTime, input: text)) {
             try TimeExpression.parse(text, now: testNow)
         }
     }
 
+    /// A Kafka timestamp (milliseconds, as kcat and kafkactl print them) given as `@EPOCH` would land tens of
+    /// thousands of years ahead: refused, naming the unit and both ways to write it.
+    @Test(arguments: [
+        ("@1700000000000", "milliseconds", "@1700000000 (seconds) or @1700000000000ms (milliseconds)"),
+        ("@1700000000123", "milliseconds", "@1700000000.123 (seconds) or @1700000000123ms (milliseconds)"),
+        ("@1700000000000000", "microseconds", "@1700000000 (seconds) or @1700000000000ms (milliseconds)"),
+        ("@1700000000000000000", "nanoseconds", "@1700000000 (seconds) or @1700000000000ms (milliseconds)"),
+    ])
+    func epochsInAFinerUnitAreNamed(text: String, unit: String, advice: String) {
+        #expect(throws: TimeExpressionError(code: .epochInWrongUnit, input: text)) {
+            try TimeExpression.parse(text, now: testNow)
+        }
+        #expect(
+            TimeExpressionError(code: .epochInWrongUnit, input: text).description
+                == "invalid time \"\(text)\": looks like \(unit) since the epoch, which @ reads as seconds; write \(advice)")
+    }
+
     @Test func timeErrorTeachesTheForms() {
         #expect(
             TimeExpressionError(code: .invalidTime, input: "yesterday").description
                 == #"invalid time "yesterday": use a duration back from now (90s, 15m, 1h, 7d), "#
-                + "an RFC 3339 time (2024-05-01T12:00:00Z) or @EPOCH seconds")
+                + "an RFC 3339 time (2024-05-01T12:00:00Z), @EPOCH seconds or @EPOCHms milliseconds")
         #expect(
             TimeExpressionError(code: .invalidTime, input: "\u{1B}[2J").description.hasPrefix(
                 #"invalid time "\u{1B}[2J":"#))

@@ -17,7 +17,7 @@ struct History: AsyncParsableCommand {
             connections at once, since PostgreSQL runs each query on one core.
 
             Times: a duration back from now (90s, 15m, 1h, 7d), an RFC 3339 time (2024-05-01T12:00:00Z), \
-            @EPOCH seconds, or now. Formats: table (for people: km/h, UTC times), csv (with a header; raw readings \
+            @EPOCH seconds, @EPOCHms milliseconds (a Kafka timestamp), or now. Formats: table (for people: km/h, UTC times), csv (with a header; raw readings \
             in ingest's sensor_id,speed,ts order, so they can be ingested again), ndjson (canonical readings, one a \
             line) and json (one array); --plot draws a braille chart per sensor (the first 4) as wide as $COLUMNS \
             (else 80). Data goes to stdout; "no readings" notes go to stderr.

@@ -7,7 +7,8 @@ struct TimeRangeOptions: ParsableArguments {
         parsing: .unconditional,
         help: ArgumentHelp(
             "Start of the range (inclusive): a duration back from now (90s, 15m, 1h, 7d), an RFC 3339 time or @EPOCH.",
-            discussion: "Times from 1970-01-01 to 9999-12-31 (UTC).",
+            discussion: "Times from 1970-01-01 to 9999-12-31 (UTC). @EPOCH is in seconds (@1700000000); a Kafka "
+                + "timestamp in milliseconds takes ms (@1700000000000ms).",
             valueName: "time"))
     var since: String
 
