@@ -73,9 +73,6 @@ package struct HistoryPump: ConsumerPump {
     private var nextLog: ContinuousClock.Instant
     private var nextMetrics = ContinuousClock.now
 
-    private static let retryPolicy = Backoff(
-        initialDelay: .milliseconds(200), multiplier: 2, maximumDelay: .seconds(5), jitter: 0.2,
-        maximumAttempts: nil, deadline: nil)
     /// How often the lag shown by `--metrics-listen` is brought up to date (the pump's thread owns the consumer).
     private static let metricsInterval = Duration.seconds(1)
 
@@ -295,9 +292,7 @@ package struct HistoryPump: ConsumerPump {
 
     /// nil when a stop was requested while PostgreSQL was unreachable.
     private func storedOffsetsRetrying(_ ids: [Int32]) throws -> [Int32: Int64]? {
-        let clock = ContinuousClock()
-        let started = clock.now
-        var failures = 0
+        var retry = HistoryRetry()
         while true {
             let failure: PostgresError
             do {
@@ -307,12 +302,7 @@ package struct HistoryPump: ConsumerPump {
             }
             guard failure.isTransient else { throw failure }
             guard !settings.consumer.stop.isRequested else { return nil }
-            failures += 1
-            let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)
-                ?? Self.retryPolicy.maximumDelay
-            settings.consumer.notes.note(
-                "speedo: PostgreSQL unreachable (\(failure.shortReason)); retrying in \(String(format: "%.1f", delay.inSeconds)) s")
-            Thread.sleep(forTimeInterval: delay.inSeconds)
+            retry.pause(after: "PostgreSQL unreachable (\(failure.shortReason))", notes: settings.consumer.notes)
         }
     }
 

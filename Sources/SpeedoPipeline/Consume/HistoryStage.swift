@@ -43,10 +43,6 @@ package final class HistoryStage: Sendable {
     private let state = Mutex(State())
     package let statistics = Statistics()
 
-    private static let retryPolicy = Backoff(
-        initialDelay: .milliseconds(200), multiplier: 2, maximumDelay: .seconds(5), jitter: 0.2,
-        maximumAttempts: nil, deadline: nil)
-
     package init(settings: HistoryPumpSettings) throws(KafkaError) {
         self.settings = settings
         deadLetters = try DeadLetterSender(configuration: settings.consumer.kafka, sourceTopic: settings.consumer.topic)
@@ -104,9 +100,7 @@ package final class HistoryStage: Sendable {
     }
 
     private func store(_ job: HistoryJob, with writer: HistoryWriter) -> HistoryJobOutcome {
-        let clock = ContinuousClock()
-        let started = clock.now
-        var failures = 0
+        var retry = HistoryRetry()
         while true {
             let problem: String
             do {
@@ -131,12 +125,8 @@ package final class HistoryStage: Sendable {
             }
             if state.withLock({ $0.abandonOnFailure }) { return .abandoned }
             if settings.consumer.stop.isRequested { return .interrupted(records: job.recordCount) }
-            failures += 1
             settings.metrics?.recordRetry()
-            let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)
-                ?? Self.retryPolicy.maximumDelay
-            settings.consumer.notes.note("speedo: \(problem); retrying in \(String(format: "%.1f", delay.inSeconds)) s")
-            Thread.sleep(forTimeInterval: delay.inSeconds)
+            retry.pause(after: problem, notes: settings.consumer.notes)
         }
     }
     /// One error line per conflict, up to a few per batch: a replay of another history can conflict on every row.
