@@ -188,7 +188,7 @@ _speedo_ingest() {
     repeating_flags=()
     non_repeating_flags=(--access-log --version -h --help)
     repeating_options=(-X --allow-host --allow-origin)
-    non_repeating_options=(-b --brokers -t --topic --format --reject-file --max-errors --partitions --connect-timeout --listen --max-body --delivery-timeout --token-file --max-connections --idle-timeout --header-timeout)
+    non_repeating_options=(-b --brokers -t --topic --connect-timeout --format --reject-file --max-errors --partitions --listen --max-body --delivery-timeout --token-file --max-connections --idle-timeout --header-timeout)
     __speedo_offer_flags_options -1
 
     # Offer option value completions
@@ -202,6 +202,9 @@ _speedo_ingest() {
     '-X')
         return
         ;;
+    '--connect-timeout')
+        return
+        ;;
     '--format')
         __speedo_add_completions -W 'ndjson'$'\n''csv'
         return
@@ -213,9 +216,6 @@ _speedo_ingest() {
         return
         ;;
     '--partitions')
-        return
-        ;;
-    '--connect-timeout')
         return
         ;;
     '--listen')
@@ -252,7 +252,7 @@ _speedo_simulate() {
     repeating_flags=()
     non_repeating_flags=(--stdout --version -h --help)
     repeating_options=(-X)
-    non_repeating_options=(--sensors --rate --duration --count --seed --prefix --start --via --batch -b --brokers -t --topic --partitions --connect-timeout)
+    non_repeating_options=(--sensors --rate --duration --count --seed --prefix --start --via --batch -b --brokers -t --topic --connect-timeout --partitions)
     __speedo_offer_flags_options 0
 
     # Offer option value completions
@@ -293,10 +293,10 @@ _speedo_simulate() {
     '-X')
         return
         ;;
-    '--partitions')
+    '--connect-timeout')
         return
         ;;
-    '--connect-timeout')
+    '--partitions')
         return
         ;;
     esac

@@ -75,6 +75,20 @@ struct JSONScanner {
         return key
     }
 
+    /// What follows an element of an array or object: true at the container's `closer`, false at a comma (another
+    /// element follows), both consumed. `input` names what ended too early in the message ("line", "body").
+    @inline(__always)
+    mutating func scanSeparator(closer: UInt8, input: String = "line") throws(Rejection) -> Bool {
+        skipWhitespace()
+        guard let separator = peek() else { throw malformed("unexpected end of \(input)") }
+        advance()
+        if separator == closer { return true }
+        guard separator == UInt8(ascii: ",") else {
+            throw malformed("expected ',' or '\(Character(Unicode.Scalar(closer)))'", column: position)
+        }
+        return false
+    }
+
     @inline(__always)
     mutating func scanValue() throws(Rejection) -> Value {
         guard let byte = peek() else { throw malformed("unexpected end of line") }

@@ -103,13 +103,7 @@ package struct LatestState: Sendable, Hashable {
             if names.contains(name), case .number = value.kind {
                 numbers[name] = Double(String(decoding: value.text(in: line), as: UTF8.self))
             }
-            scanner.skipWhitespace()
-            guard let separator = scanner.peek() else { throw scanner.malformed("unexpected end of line") }
-            scanner.advance()
-            if separator == UInt8(ascii: "}") { return numbers }
-            guard separator == UInt8(ascii: ",") else {
-                throw scanner.malformed("expected ',' or '}'", column: scanner.position)
-            }
+            if try scanner.scanSeparator(closer: UInt8(ascii: "}")) { return numbers }
         }
     }
 }

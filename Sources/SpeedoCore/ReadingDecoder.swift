@@ -112,13 +112,7 @@ package struct ReadingDecoder: Sendable {
                     scanner.skipWhitespace()
                     let element = try scanner.scanValue()
                     results.append(decode(value: element.text(in: value), now: now, missingTime: missingTime))
-                    scanner.skipWhitespace()
-                    guard let separator = scanner.peek() else { throw scanner.malformed("unexpected end of body") }
-                    scanner.advance()
-                    if separator == UInt8(ascii: "]") { break }
-                    guard separator == UInt8(ascii: ",") else {
-                        throw scanner.malformed("expected ',' or ']'", column: scanner.position)
-                    }
+                    if try scanner.scanSeparator(closer: UInt8(ascii: "]"), input: "body") { break }
                 }
             }
             scanner.skipWhitespace()
@@ -163,13 +157,7 @@ package struct ReadingDecoder: Sendable {
                 case .other:
                     break
                 }
-                scanner.skipWhitespace()
-                guard let separator = scanner.peek() else { throw scanner.malformed("unexpected end of line") }
-                scanner.advance()
-                if separator == UInt8(ascii: "}") { break }
-                guard separator == UInt8(ascii: ",") else {
-                    throw scanner.malformed("expected ',' or '}'", column: scanner.position)
-                }
+                if try scanner.scanSeparator(closer: UInt8(ascii: "}")) { break }
             }
         }
         scanner.skipWhitespace()

@@ -117,14 +117,15 @@ package enum TimeExpression {
         let isMilliseconds = bytes.count > 2 && bytes[bytes.count - 2] == UInt8(ascii: "m")
             && bytes[bytes.count - 1] == UInt8(ascii: "s")
         let digits = isMilliseconds ? UnsafeRawBufferPointer(rebasing: bytes.dropLast(2)) : bytes
-        guard let value = DecimalNumber.parse(digits)?.doubleValue(source: digits), value >= 0 else {
+        guard let value = DecimalNumber.parse(digits)?.doubleValue(source: digits) else {
             return .failure(TimeExpressionError(code: .invalidTime, input: text))
         }
         let seconds = isMilliseconds ? value / 1e3 : value
         if !isMilliseconds, seconds > largestEpochSeconds {
             return .failure(TimeExpressionError(code: .epochInWrongUnit, input: text))
         }
-        guard seconds <= largestEpochSeconds, let time = Timestamp(seconds: seconds) else {
+        // A time outside 1970–9999 that can be represented is for the option to refuse, naming its range.
+        guard let time = Timestamp(seconds: seconds) else {
             return .failure(TimeExpressionError(code: .invalidTime, input: text))
         }
         return .success(time)

@@ -123,7 +123,7 @@ import Testing
         #expect(try TimeExpression.parse(text, now: testNow).microseconds == microseconds)
     }
 
-    @Test(arguments: ["yesterday", "@abc", "@", "@ms", "@-5", "@12h", "2024-13-01T00:00:00Z", "", "-1h", "2024-05-01"])
+    @Test(arguments: ["yesterday", "@abc", "@", "@ms", "@12h", "2024-13-01T00:00:00Z", "", "-1h", "2024-05-01"])
     func rejectsMalformedTimeExpressions(text: String) {
         #expect(throws: TimeExpressionError(code: .invalidTime, input: text)) {
             try TimeExpression.parse(text, now: testNow)

@@ -20,9 +20,10 @@ import Testing
         let interval = Duration.milliseconds(200)
         let stop = StopRequest()
         let settings = LatestPumpSettings(
-            kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), topic: topic, group: "latest-rate",
-            windowSeconds: 60, emissionInterval: interval, exitAtEnd: false, connectTimeout: .seconds(30), stop: stop,
-            notes: Notes { _ in })
+            consumer: ConsumeSettings(
+                kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), topic: topic, exitAtEnd: false,
+                connectTimeout: .seconds(30), stop: stop, notes: Notes { _ in }),
+            group: "latest-rate", windowSeconds: 60, emissionInterval: interval)
         let running = Task {
             try await runOnDedicatedThread(name: "speedo-test") {
                 var pump = try LatestPump(settings: settings)

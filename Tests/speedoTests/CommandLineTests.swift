@@ -100,7 +100,7 @@ import Testing
         (["history", "s", "--since", "-5m"], "takes no sign"),
         (["history", "s", "--since", "@-99999999999"], "--since must be from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z (got @-99999999999"),
         (["history", "s", "--since", "99999999999d"], "--since must be from 1970-01-01T00:00:00Z"),
-        (["history", "s", "--since", "1h", "--until", "@999999999999"], "--until must be from"),
+        (["history", "s", "--since", "1h", "--until", "@999999999999"], "--until: invalid time \"@999999999999\": looks like milliseconds"),
         (["history", "s", "--since", "1h", "--bucket", "99999999999d"], "--bucket must be from 1ms to 36500d (got 99999999999d)"),
         (["history", "s", "--since", "1h", "--parallel", "-1"], "--parallel must be from 1 to 16 (got -1)"),
         (["replay", "--since", "1h", "--pace", "1e-300x"], "--pace must be from 0.001 to 1000000.0 (got 1e-300x)"),

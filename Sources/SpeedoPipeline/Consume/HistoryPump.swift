@@ -6,35 +6,24 @@ import SpeedoStore
 
 /// What `speedo consume postgres` was asked to do.
 package struct HistoryPumpSettings {
-    package var kafka: KafkaConfiguration
-    package var topic: String
+    package var consumer: ConsumeSettings
     package var group: String
     package var databaseURL: String
     package var batchSize: Int
     package var batchInterval: Duration
     package var logInterval: Duration
-    package var exitAtEnd: Bool
-    /// How long to keep trying when no broker answers at startup (`--connect-timeout`).
-    package var connectTimeout: Duration
-    /// SIGINT/SIGTERM ask for a clean stop: store the batch in hand, leave the group.
-    package var stop: StopRequest
-    /// Where the pump says what is not data (progress, problems, the summary).
-    package var notes: Notes
     /// `--metrics-listen`: kept up to date while running.
     package var metrics: HistoryMetrics?
     /// `--on-gap`: what to do when records were removed from the topic before they were stored.
     package var onGap: GapPolicy = .record
 
     package init(
-        kafka: KafkaConfiguration, topic: String, group: String, databaseURL: String, batchSize: Int,
-        batchInterval: Duration, logInterval: Duration, exitAtEnd: Bool, connectTimeout: Duration, stop: StopRequest,
-        notes: Notes, metrics: HistoryMetrics?, onGap: GapPolicy = .record
+        consumer: ConsumeSettings, group: String, databaseURL: String, batchSize: Int, batchInterval: Duration,
+        logInterval: Duration, metrics: HistoryMetrics?, onGap: GapPolicy = .record
     ) {
-        self.notes = notes
-        (self.kafka, self.topic, self.group, self.databaseURL) = (kafka, topic, group, databaseURL)
+        (self.consumer, self.group, self.databaseURL) = (consumer, group, databaseURL)
         (self.batchSize, self.batchInterval, self.logInterval) = (batchSize, batchInterval, logInterval)
-        self.exitAtEnd = exitAtEnd
-        (self.connectTimeout, self.stop, self.metrics, self.onGap) = (connectTimeout, stop, metrics, onGap)
+        (self.metrics, self.onGap) = (metrics, onGap)
     }
 }
 
@@ -84,35 +73,30 @@ package struct HistoryPump: ConsumerPump {
     private var nextLog: ContinuousClock.Instant
     private var nextMetrics = ContinuousClock.now
 
-    private static let retryPolicy = Backoff(
-        initialDelay: .milliseconds(200), multiplier: 2, maximumDelay: .seconds(5), jitter: 0.2,
-        maximumAttempts: nil, deadline: nil)
     /// How often the lag shown by `--metrics-listen` is brought up to date (the pump's thread owns the consumer).
     private static let metricsInterval = Duration.seconds(1)
 
     package init(settings: HistoryPumpSettings) throws(KafkaError) {
         self.settings = settings
-        offsets = HistoryWriter(conninfo: settings.databaseURL, group: settings.group, topic: settings.topic)
+        offsets = HistoryWriter(conninfo: settings.databaseURL, group: settings.group, topic: settings.consumer.topic)
         stage = try HistoryStage(settings: settings)
         nextLog = ContinuousClock.now + settings.logInterval
     }
 
     package mutating func run() throws -> HistoryPumpOutcome {
         defer { stage.close() }
-        let report = try offsets.connect(retry: .startup) { settings.notes.note("speedo: \($0)") }
+        let report = try offsets.connect(retry: .startup) { settings.consumer.notes.note("speedo: \($0)") }
         if !report.applied.isEmpty {
-            settings.notes.note("speedo: migrated the schema from version \(report.previousVersion) to \(report.currentVersion)")
+            settings.consumer.notes.note("speedo: migrated the schema from version \(report.previousVersion) to \(report.currentVersion)")
         }
-        let loop = try ConsumerLoop(
-            configuration: settings.kafka, topic: settings.topic, membership: .group(settings.group),
-            connectTimeout: settings.connectTimeout, notices: ConsumeNotes.printer(command: "consume postgres", notes: settings.notes))
-        let stop = settings.stop
+        let loop = try settings.consumer.loop(command: "consume postgres", membership: .group(settings.group))
+        let stop = settings.consumer.stop
         // No last commit to Kafka at the end: it is for tools only, and a synchronous commit during a rebalance could
         // hold up the exit.
         let outcome = try loop.run(&self) { stop.isRequested }
         offsets.close()
-        settings.notes.note("speedo: consume postgres: "
-            + stage.statistics.summary(deadLetterTopic: ConnectionSettings.deadLetterTopic(for: settings.topic)))
+        settings.consumer.notes.note("speedo: consume postgres: "
+            + stage.statistics.summary(deadLetterTopic: ConnectionSettings.deadLetterTopic(for: settings.consumer.topic)))
         return outcome
     }
 
@@ -130,8 +114,8 @@ package struct HistoryPump: ConsumerPump {
 
     package func connected(_ loop: ConsumerLoop) {
         settings.metrics?.recordAvailable()
-        settings.notes.note(
-            "speedo: consume postgres: reading \(settings.topic) as group \(settings.group) into PostgreSQL at "
+        settings.consumer.notes.note(
+            "speedo: consume postgres: reading \(settings.consumer.topic) as group \(settings.group) into PostgreSQL at "
                 + "\(offsets.server ?? "?")")
     }
 
@@ -141,7 +125,7 @@ package struct HistoryPump: ConsumerPump {
     }
 
     package mutating func caughtUp(_ loop: ConsumerLoop) throws -> HistoryPumpOutcome? {
-        guard settings.exitAtEnd else { return nil }
+        guard settings.consumer.exitAtEnd else { return nil }
         try store(waiting: true, abandonOnFailure: false, loop)
         // Records may have arrived while storing; only stop when still at the end.
         return !needsReseek && loop.isCaughtUp ? .reachedEnd : nil
@@ -171,7 +155,7 @@ package struct HistoryPump: ConsumerPump {
         if let next {
             if offset < next {
                 throw HistoryPumpFailure.beyondEnd(
-                    topic: settings.topic, partition: partition, stored: next, end: offset, group: settings.group)
+                    topic: settings.consumer.topic, partition: partition, stored: next, end: offset, group: settings.group)
             }
             if offset > next { try checkForGap(partition: partition, expected: next, found: offset, loop) }
         }
@@ -214,11 +198,11 @@ package struct HistoryPump: ConsumerPump {
         let logStart = try? loop.watermarks(of: partition, timeout: .seconds(5)).low
         guard (logStart ?? found) > expected else { return }
         let gap = HistoryGap(partition: partition, firstOffset: expected, lastOffset: min(logStart ?? found, found) - 1)
-        let range = "\(settings.topic)[\(partition)] offsets \(gap.firstOffset)–\(gap.lastOffset)"
+        let range = "\(settings.consumer.topic)[\(partition)] offsets \(gap.firstOffset)–\(gap.lastOffset)"
         let count = "\(grouped(Int(gap.recordCount))) records"
         switch settings.onGap {
         case .record:
-            settings.notes.note(
+            settings.consumer.notes.note(
                 "speedo: error: \(range) (\(count)) were removed by the brokers before they were stored (retention or "
                     + "a size limit): those readings are missing from the history. Recorded in speedo_history_gaps "
                     + "(`speedo db gaps`); going on from offset \(found).")
@@ -286,12 +270,12 @@ package struct HistoryPump: ConsumerPump {
             let start = stored[partition]
             if let start, let end = try? loop.watermarks(of: partition, timeout: .seconds(5)).high, start > end {
                 beyondEnd = beyondEnd ?? HistoryPumpFailure.beyondEnd(
-                    topic: settings.topic, partition: partition, stored: start, end: end, group: settings.group)
+                    topic: settings.consumer.topic, partition: partition, stored: start, end: end, group: settings.group)
             }
             starts[partition] = start.map(PartitionStart.stored) ?? .beginning
         }
         let shown = partitions.sorted().map { "\($0)@\(stored[$0].map(String.init) ?? "earliest")" }
-        settings.notes.note("speedo: assigned \(settings.topic) partitions \(shown.joined(separator: ", "))")
+        settings.consumer.notes.note("speedo: assigned \(settings.consumer.topic) partitions \(shown.joined(separator: ", "))")
         if let beyondEnd { throw beyondEnd }
         return starts
     }
@@ -309,27 +293,21 @@ package struct HistoryPump: ConsumerPump {
 
     /// nil when a stop was requested while PostgreSQL was unreachable.
     private func storedOffsetsRetrying(_ ids: [Int32]) throws -> [Int32: Int64]? {
-        let clock = ContinuousClock()
-        let started = clock.now
-        var failures = 0
+        var retry = HistoryRetry()
         while true {
             let failure: PostgresError
             do {
                 let stored = try offsets.storedOffsets(partitions: ids)
-                if failures > 0 { settings.metrics?.recordAvailable() }
+                if retry.hasFailed { settings.metrics?.recordAvailable() }
                 return stored
             } catch {
                 failure = error
             }
             guard failure.isTransient else { throw failure }
-            guard !settings.stop.isRequested else { return nil }
-            failures += 1
-            let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)
-                ?? Self.retryPolicy.maximumDelay
-            settings.metrics?.recordUnavailable("PostgreSQL unreachable (\(failure.shortReason))")
-            settings.notes.note(
-                "speedo: PostgreSQL unreachable (\(failure.shortReason)); retrying in \(String(format: "%.1f", delay.inSeconds)) s")
-            Thread.sleep(forTimeInterval: delay.inSeconds)
+            guard !settings.consumer.stop.isRequested else { return nil }
+            let problem = "PostgreSQL unreachable (\(failure.shortReason))"
+            settings.metrics?.recordUnavailable(problem)
+            retry.pause(after: problem, notes: settings.consumer.notes)
         }
     }
 
@@ -357,7 +335,7 @@ package struct HistoryPump: ConsumerPump {
     private func logProgress(_ loop: ConsumerLoop) {
         let lags = lags(loop).map { "[\($0.partition)] \($0.lag.map(grouped) ?? "?")" }
         let partitionsText = lags.isEmpty ? "no partitions assigned" : "lag \(lags.joined(separator: " "))"
-        settings.notes.note("speedo: consume postgres: \(stage.statistics.progressLine()); \(partitionsText)")
+        settings.consumer.notes.note("speedo: consume postgres: \(stage.statistics.progressLine()); \(partitionsText)")
     }
 }
 

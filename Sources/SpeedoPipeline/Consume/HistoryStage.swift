@@ -43,13 +43,9 @@ package final class HistoryStage: Sendable {
     private let state = Mutex(State())
     package let statistics = Statistics()
 
-    private static let retryPolicy = Backoff(
-        initialDelay: .milliseconds(200), multiplier: 2, maximumDelay: .seconds(5), jitter: 0.2,
-        maximumAttempts: nil, deadline: nil)
-
     package init(settings: HistoryPumpSettings) throws(KafkaError) {
         self.settings = settings
-        deadLetters = try DeadLetterSender(configuration: settings.kafka, sourceTopic: settings.topic)
+        deadLetters = try DeadLetterSender(configuration: settings.consumer.kafka, sourceTopic: settings.consumer.topic)
         jobs.startWorker(named: "speedo.store") { [self] in storeJobs() }
     }
 
@@ -95,7 +91,7 @@ package final class HistoryStage: Sendable {
     // MARK: - The store thread
 
     private func storeJobs() {
-        let writer = HistoryWriter(conninfo: settings.databaseURL, group: settings.group, topic: settings.topic)
+        let writer = HistoryWriter(conninfo: settings.databaseURL, group: settings.group, topic: settings.consumer.topic)
         defer { writer.close() }
         while let job = jobs.next() {
             let outcome = store(job, with: writer)
@@ -104,9 +100,7 @@ package final class HistoryStage: Sendable {
     }
 
     private func store(_ job: HistoryJob, with writer: HistoryWriter) -> HistoryJobOutcome {
-        let clock = ContinuousClock()
-        let started = clock.now
-        var failures = 0
+        var retry = HistoryRetry()
         while true {
             let problem: String
             do {
@@ -114,7 +108,7 @@ package final class HistoryStage: Sendable {
                 var conflicts: [HistoryConflict] = []
                 let result = try writer.write(job.batch) { found in
                     // Sent before the transaction that records them commits: never recorded without a dead letter.
-                    try deadLetters.send(found.map { DeadLetter(conflict: $0, topic: settings.topic) })
+                    try deadLetters.send(found.map { DeadLetter(conflict: $0, topic: settings.consumer.topic) })
                     conflicts = found
                 }
                 report(conflicts)
@@ -130,24 +124,20 @@ package final class HistoryStage: Sendable {
                 return .failed(error)
             }
             if state.withLock({ $0.abandonOnFailure }) { return .abandoned }
-            if settings.stop.isRequested { return .interrupted(records: job.recordCount) }
-            failures += 1
+            if settings.consumer.stop.isRequested { return .interrupted(records: job.recordCount) }
             settings.metrics?.recordRetry(problem)
-            let delay = Self.retryPolicy.delay(afterFailedAttempts: failures, elapsed: clock.now - started)
-                ?? Self.retryPolicy.maximumDelay
-            settings.notes.note("speedo: \(problem); retrying in \(String(format: "%.1f", delay.inSeconds)) s")
-            Thread.sleep(forTimeInterval: delay.inSeconds)
+            retry.pause(after: problem, notes: settings.consumer.notes)
         }
     }
     /// One error line per conflict, up to a few per batch: a replay of another history can conflict on every row.
     private func report(_ conflicts: [HistoryConflict]) {
         for conflict in conflicts.prefix(Self.conflictsShownPerBatch) {
-            let position = conflict.position.map { " (\(settings.topic)[\($0.partition)]@\($0.offset))" } ?? ""
-            settings.notes.note("speedo: error: conflict\(position): \(conflict.explanation); sent to the dead-letter topic, "
+            let position = conflict.position.map { " (\(settings.consumer.topic)[\($0.partition)]@\($0.offset))" } ?? ""
+            settings.consumer.notes.note("speedo: error: conflict\(position): \(conflict.explanation); sent to the dead-letter topic, "
                 + "recorded in speedo_history_conflicts")
         }
         if conflicts.count > Self.conflictsShownPerBatch {
-            settings.notes.note("speedo: error: \(grouped(conflicts.count - Self.conflictsShownPerBatch)) more conflicts in "
+            settings.consumer.notes.note("speedo: error: \(grouped(conflicts.count - Self.conflictsShownPerBatch)) more conflicts in "
                 + "this batch, each recorded in speedo_history_conflicts and sent to the dead-letter topic")
         }
     }

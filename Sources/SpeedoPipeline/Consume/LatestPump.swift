@@ -1,32 +1,20 @@
 import Foundation
 import SpeedoCore
 package import SpeedoKafka
-package import SpeedoRuntime
+import SpeedoRuntime
 import Synchronization
 
 /// What `speedo consume latest` was asked to do.
 package struct LatestPumpSettings {
-    package var kafka: KafkaConfiguration
-    package var topic: String
+    package var consumer: ConsumeSettings
     package var group: String
     package var windowSeconds: Int
     /// The shortest time between two records of one sensor (1 / --max-rate).
     package var emissionInterval: Duration
-    package var exitAtEnd: Bool
-    /// How long to keep trying when no broker answers at startup (`--connect-timeout`).
-    package var connectTimeout: Duration
-    package var stop: StopRequest
-    /// Where the pump says what is not data (progress, problems, the summary).
-    package var notes: Notes
 
-    package init(
-        kafka: KafkaConfiguration, topic: String, group: String, windowSeconds: Int, emissionInterval: Duration,
-        exitAtEnd: Bool, connectTimeout: Duration, stop: StopRequest, notes: Notes
-    ) {
-        self.notes = notes
-        (self.kafka, self.topic, self.group, self.windowSeconds) = (kafka, topic, group, windowSeconds)
-        (self.emissionInterval, self.exitAtEnd) = (emissionInterval, exitAtEnd)
-        (self.connectTimeout, self.stop) = (connectTimeout, stop)
+    package init(consumer: ConsumeSettings, group: String, windowSeconds: Int, emissionInterval: Duration) {
+        (self.consumer, self.group) = (consumer, group)
+        (self.windowSeconds, self.emissionInterval) = (windowSeconds, emissionInterval)
     }
 }
 
@@ -86,10 +74,10 @@ package struct LatestPump: ConsumerPump {
         limiter = CoalescingRateLimiter(interval: settings.emissionInterval)
         let acknowledgements = Acknowledgements()
         self.acknowledgements = acknowledgements
-        publisher = try ReadingPublisher(configuration: settings.kafka, topic: ConnectionSettings.latestTopic) {
+        publisher = try ReadingPublisher(configuration: settings.consumer.kafka, topic: ConnectionSettings.latestTopic) {
             acknowledgements.record($0)
         }
-        deadLetters = try DeadLetterSender(configuration: settings.kafka, sourceTopic: settings.topic)
+        deadLetters = try DeadLetterSender(configuration: settings.consumer.kafka, sourceTopic: settings.consumer.topic)
     }
 
     package mutating func run() throws -> LatestPumpOutcome {
@@ -97,12 +85,10 @@ package struct LatestPump: ConsumerPump {
             publisher.close()
             deadLetters.close()
         }
-        let loop = try ConsumerLoop(
-            configuration: settings.kafka, topic: settings.topic, membership: .group(settings.group),
-            connectTimeout: settings.connectTimeout, notices: ConsumeNotes.printer(command: "consume latest", notes: settings.notes))
-        let stop = settings.stop
+        let loop = try settings.consumer.loop(command: "consume latest", membership: .group(settings.group))
+        let stop = settings.consumer.stop
         let outcome = try loop.run(&self) { stop.isRequested }
-        settings.notes.note(
+        settings.consumer.notes.note(
             "speedo: consume latest: \(grouped(counts.readings)) readings of \(grouped(sensorsAtEnd)) sensors, "
                 + "\(grouped(counts.published)) states published to \(latestTopic), \(grouped(counts.deadLetters)) "
                 + "records sent to \(deadLetters.topic)")
@@ -115,7 +101,7 @@ package struct LatestPump: ConsumerPump {
 
     package func connected(_ loop: ConsumerLoop) throws {
         try prepareLatestTopic()
-        settings.notes.note("speedo: consume latest: reading \(settings.topic) as group \(settings.group) into \(latestTopic)")
+        settings.consumer.notes.note("speedo: consume latest: reading \(settings.consumer.topic) as group \(settings.group) into \(latestTopic)")
     }
 
     package mutating func stopRequested(_ loop: ConsumerLoop) throws -> LatestPumpOutcome {
@@ -126,7 +112,7 @@ package struct LatestPump: ConsumerPump {
     }
 
     package mutating func caughtUp(_ loop: ConsumerLoop) throws -> LatestPumpOutcome? {
-        guard settings.exitAtEnd, limiter.pendingCount == 0 else { return nil }
+        guard settings.consumer.exitAtEnd, limiter.pendingCount == 0 else { return nil }
         try settle()
         guard loop.isCaughtUp else { return nil }
         commit(loop, partitions: loop.positions.ids)
@@ -154,7 +140,7 @@ package struct LatestPump: ConsumerPump {
 
     package func assigned(_ partitions: [Int32], _ loop: ConsumerLoop) -> [Int32: PartitionStart] {
         let shown = partitions.map(String.init).sorted().joined(separator: ", ")
-        settings.notes.note("speedo: consume latest: assigned \(settings.topic) partitions \(shown)")
+        settings.consumer.notes.note("speedo: consume latest: assigned \(settings.consumer.topic) partitions \(shown)")
         // The group's committed offsets, else the earliest record (auto.offset.reset).
         return [:]
     }
@@ -223,7 +209,7 @@ package struct LatestPump: ConsumerPump {
             unsentDeadLetters.removeAll()
         } catch {
             // Retried on the next turn; their offsets are held back until then.
-            settings.notes.note("speedo: consume latest: \(error.message); retrying")
+            settings.consumer.notes.note("speedo: consume latest: \(error.message); retrying")
         }
     }
 
@@ -232,7 +218,7 @@ package struct LatestPump: ConsumerPump {
     private mutating func settle() throws {
         for (_, state) in limiter.takeAll(now: elapsed) { try publish(state) }
         if publisher.flush(timeout: .seconds(30)) > 0 {
-            settings.notes.note("speedo: consume latest: some states were not acknowledged within 30 s; "
+            settings.consumer.notes.note("speedo: consume latest: some states were not acknowledged within 30 s; "
                 + "their records will be read again")
         }
         try absorbAcknowledgements()
@@ -252,22 +238,22 @@ package struct LatestPump: ConsumerPump {
         do {
             try loop.commit(safe)
         } catch {
-            settings.notes.note("speedo: consume latest: could not commit offsets (\(error.message)); retrying later")
+            settings.consumer.notes.note("speedo: consume latest: could not commit offsets (\(error.message)); retrying later")
         }
     }
 
     private func prepareLatestTopic() throws {
-        let admin = try KafkaAdmin(configuration: settings.kafka)
-        let partitions = try admin.metadata().topic(named: settings.topic)?.partitions.count ?? 0
+        let admin = try KafkaAdmin(configuration: settings.consumer.kafka)
+        let partitions = try admin.metadata().topic(named: settings.consumer.topic)?.partitions.count ?? 0
         do {
             if try admin.createTopic(
                 name: latestTopic, partitions: Int32(max(partitions, 1)), config: [("cleanup.policy", "compact")],
                 timeout: .seconds(5)) == .created
             {
-                settings.notes.note("speedo: consume latest: created \(latestTopic) (compacted)")
+                settings.consumer.notes.note("speedo: consume latest: created \(latestTopic) (compacted)")
             }
         } catch {
-            settings.notes.note(
+            settings.consumer.notes.note(
                 "speedo: consume latest: cannot create \(latestTopic) (\(error.message)); publishing anyway, so the "
                     + "cluster may create it with its defaults: make it compacted (cleanup.policy=compact)")
         }

@@ -1,7 +1,7 @@
 import Foundation
 package import SpeedoCore
 package import SpeedoKafka
-package import SpeedoRuntime
+import SpeedoRuntime
 
 /// Where `consume stdout` starts reading a partition.
 package enum StartPosition: String, CaseIterable {
@@ -12,27 +12,15 @@ package enum StartPosition: String, CaseIterable {
 
 /// What `speedo consume stdout` was asked to do.
 package struct StdoutPumpSettings {
-    package var kafka: KafkaConfiguration
-    package var topic: String
+    package var consumer: ConsumeSettings
     /// nil: a private assignment of every partition, nothing committed.
     package var group: String?
     /// Without a group: where every partition starts. With one: where partitions without a committed offset start.
     package var start: StartPosition
     package var format: ReadingTextFormat
-    package var exitAtEnd: Bool
-    /// How long to keep trying when no broker answers at startup (`--connect-timeout`).
-    package var connectTimeout: Duration
-    package var stop: StopRequest
-    /// Where the pump says what is not data (progress, problems, the summary).
-    package var notes: Notes
 
-    package init(
-        kafka: KafkaConfiguration, topic: String, group: String?, start: StartPosition, format: ReadingTextFormat,
-        exitAtEnd: Bool, connectTimeout: Duration, stop: StopRequest, notes: Notes
-    ) {
-        self.notes = notes
-        (self.kafka, self.topic, self.group, self.start) = (kafka, topic, group, start)
-        (self.format, self.exitAtEnd, self.connectTimeout, self.stop) = (format, exitAtEnd, connectTimeout, stop)
+    package init(consumer: ConsumeSettings, group: String?, start: StartPosition, format: ReadingTextFormat) {
+        (self.consumer, self.group, self.start, self.format) = (consumer, group, start, format)
     }
 }
 
@@ -68,14 +56,11 @@ package struct StdoutPump: ConsumerPump {
     }
 
     package mutating func run() throws -> StdoutPumpOutcome {
-        let loop = try ConsumerLoop(
-            configuration: settings.kafka, topic: settings.topic,
-            membership: settings.group.map(ConsumerMembership.group) ?? .everyPartition,
-            connectTimeout: settings.connectTimeout, notices: ConsumeNotes.printer(command: "consume stdout", notes: settings.notes))
-        let stop = settings.stop
+        let loop = try settings.consumer.loop(command: "consume stdout", membership: settings.group.map(ConsumerMembership.group) ?? .everyPartition)
+        let stop = settings.consumer.stop
         let outcome = try loop.run(&self) { stop.isRequested }
         if outcome != .readerGone { try output.finish() }
-        settings.notes.note("speedo: consume stdout: \(grouped(written)) readings written, \(grouped(skipped)) invalid "
+        settings.consumer.notes.note("speedo: consume stdout: \(grouped(written)) readings written, \(grouped(skipped)) invalid "
             + "records skipped")
         return outcome
     }
@@ -86,7 +71,7 @@ package struct StdoutPump: ConsumerPump {
 
     package func connected(_ loop: ConsumerLoop) {
         if let group = settings.group {
-            settings.notes.note("speedo: consume stdout: reading \(settings.topic) as group \(group)")
+            settings.consumer.notes.note("speedo: consume stdout: reading \(settings.consumer.topic) as group \(group)")
         }
     }
 
@@ -98,10 +83,10 @@ package struct StdoutPump: ConsumerPump {
     package mutating func caughtUp(_ loop: ConsumerLoop) throws -> StdoutPumpOutcome? {
         if !saidCaughtUp {
             // Like kcat's "Reached end of topic": from here on, every line is new.
-            settings.notes.note("speedo: consume stdout: caught up with \(settings.topic) (\(loop.positions.count) partitions)")
+            settings.consumer.notes.note("speedo: consume stdout: caught up with \(settings.consumer.topic) (\(loop.positions.count) partitions)")
             saidCaughtUp = true
         }
-        guard settings.exitAtEnd else { return nil }
+        guard settings.consumer.exitAtEnd else { return nil }
         try commit(loop, partitions: loop.positions.ids)
         return readerGone ? .readerGone : .reachedEnd
     }
@@ -112,7 +97,7 @@ package struct StdoutPump: ConsumerPump {
             pending.append(reading)
         case .invalid(let letter):
             skipped += 1
-            settings.notes.note("\(record.position): \(letter.reason)")
+            settings.consumer.notes.note("\(record.position): \(letter.reason)")
         }
     }
 
@@ -162,7 +147,7 @@ package struct StdoutPump: ConsumerPump {
             try loop.commit(written)
         } catch {
             // At least once: the next member reads these records again.
-            settings.notes.note("speedo: consume stdout: could not commit offsets (\(error.message)); retrying later")
+            settings.consumer.notes.note("speedo: consume stdout: could not commit offsets (\(error.message)); retrying later")
         }
     }
 }

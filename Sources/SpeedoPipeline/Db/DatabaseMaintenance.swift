@@ -26,7 +26,7 @@ package enum DatabaseMaintenance {
     package static func prune(
         databaseURL: String, olderThan age: TimeSpan, now: Timestamp, dryRun: Bool, notes: Notes
     ) async throws -> [DroppedPartition] {
-        try await onConnection(databaseURL, notes: notes) { connection in
+        try await CommandDatabase.onConnection(databaseURL, thread: "speedo.db", notes: notes) { connection in
             try HistoryRetention.prune(on: connection, olderThan: age, now: now, dryRun: dryRun)
         }
     }
@@ -36,7 +36,7 @@ package enum DatabaseMaintenance {
     package static func gaps(
         databaseURL: String, includeAcknowledged: Bool, acknowledge: Bool, notes: Notes
     ) async throws -> [RecordedGap] {
-        try await onConnection(databaseURL, notes: notes) { connection in
+        try await CommandDatabase.onConnection(databaseURL, thread: "speedo.db", notes: notes) { connection in
             try SchemaMigrations.apply(on: connection)
             let gaps = try HistoryLedger.gaps(on: connection, includeAcknowledged: includeAcknowledged)
             if acknowledge { try HistoryLedger.acknowledgeGaps(on: connection) }
@@ -81,7 +81,8 @@ package enum DatabaseMaintenance {
             }
         }
         let chosenMoves = moves
-        let before = try await onConnection(settings.databaseURL.value, notes: notes) { connection in
+        let url = settings.databaseURL.value
+        let before = try await CommandDatabase.onConnection(url, thread: "speedo.db", notes: notes) { connection in
             try SchemaMigrations.apply(on: connection)
             let before = try HistoryLedger.offsets(on: connection, group: group, topic: topic)
             try HistoryLedger.resetOffsets(on: connection, group: group, topic: topic, to: chosenMoves)
@@ -90,14 +91,4 @@ package enum DatabaseMaintenance {
         return partitions.map { OffsetMove(partition: $0, before: before[$0], after: moves[$0] ?? nil) }
     }
 
-    /// Runs `work` on a connection of its own, on a dedicated thread.
-    package static func onConnection<Result: Sendable>(
-        _ databaseURL: String, notes: Notes, _ work: @escaping @Sendable (PostgresConnection) throws -> Result
-    ) async throws -> Result {
-        try await runOnDedicatedThread(name: "speedo.db") {
-            let connection = try PostgresConnection.connect(databaseURL, retry: .command) { notes.note("speedo: \($0)") }
-            defer { connection.close() }
-            return try work(connection)
-        }
-    }
 }

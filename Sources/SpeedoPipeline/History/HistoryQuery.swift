@@ -49,12 +49,13 @@ package struct HistoryQuery: Sendable {
         let renderedInSlices = limit == nil && !plot && format != .table
         let slices = HistorySlicing.slices(since: start, until: end, width: width, count: limit == nil ? parallel : 1)
         let read = HistorySliceRead(
-            url: databaseURL, sensors: sensors, width: width, limit: limit,
-            renderer: renderedInSlices ? renderer : nil, notes: notes)
+            sensors: sensors, width: width, limit: limit, renderer: renderedInSlices ? renderer : nil)
         let parts = try await withThrowingTaskGroup(of: (Int, HistorySlice).self) { group in
             for (index, slice) in slices.enumerated() {
                 group.addTask {
-                    (index, try await runOnDedicatedThread(name: "speedo.history") { try read.run(slice) })
+                    (index, try await CommandDatabase.onConnection(databaseURL, thread: "speedo.history", notes: notes) {
+                        try read.run(slice, on: $0)
+                    })
                 }
             }
             var parts: [HistorySlice?] = Array(repeating: nil, count: slices.count)
@@ -113,9 +114,7 @@ package struct HistoryQuery: Sendable {
     /// Of sensors with no readings in the range, those with none at any time, with the closest known ids: probably
     /// mistyped. Rare, so on a connection of its own.
     private static func unknownSensors(_ quiet: [String], url: String, notes: Notes) async throws -> [(String, [String])] {
-        try await runOnDedicatedThread(name: "speedo.history") {
-            let connection = try HistorySliceRead.connect(url, notes: notes)
-            defer { connection.close() }
+        try await CommandDatabase.onConnection(url, thread: "speedo.history", notes: notes) { connection in
             let known = try connection.sensorsWithReadings(quiet)
             let unknown = quiet.filter { !known.contains($0) }
             let pool = unknown.isEmpty ? [] : try connection.knownSensors(limit: suggestionPool)
@@ -136,22 +135,13 @@ package struct HistoryQuery: Sendable {
 
 /// One time slice of `history`, read on its own connection and thread.
 private struct HistorySliceRead: Sendable {
-    let url: String
     let sensors: [String]
     let width: TimeSpan?
     let limit: Int?
     /// Set when each slice renders its own rows (`HistoryRenderer.fragment`).
     let renderer: HistoryRenderer?
-    let notes: Notes
 
-    /// A server that is still starting is waited for, briefly: `history` is interactive.
-    static func connect(_ url: String, notes: Notes) throws(PostgresError) -> PostgresConnection {
-        try PostgresConnection.connect(url, retry: .command) { notes.note("speedo: \($0)") }
-    }
-
-    func run(_ slice: (since: Timestamp, until: Timestamp)) throws -> HistorySlice {
-        let connection = try Self.connect(url, notes: notes)
-        defer { connection.close() }
+    func run(_ slice: (since: Timestamp, until: Timestamp), on connection: PostgresConnection) throws -> HistorySlice {
         guard try connection.prepareForHistoryReads() > 0 else { return HistorySlice(hasSchema: false) }
         var part = HistorySlice(hasSchema: true)
         if let width {

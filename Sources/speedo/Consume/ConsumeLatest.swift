@@ -40,10 +40,7 @@ struct ConsumeLatest: AsyncParsableCommand {
     )
 
     @OptionGroup(title: "Kafka")
-    var kafka: KafkaOptions
-
-    @OptionGroup(title: "Kafka")
-    var connection: ConnectTimeoutOption
+    var kafka: KafkaClientOptions
 
     @Option(help: ArgumentHelp("The consumer group; its offsets are committed to Kafka.", valueName: "id"))
     var group = "speedo-latest"
@@ -76,16 +73,17 @@ struct ConsumeLatest: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let resolved = try ConnectionSettings.resolve(kafka: kafka, database: nil)
+        let resolved = try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil)
         let settings = LatestPumpSettings(
-            kafka: KafkaConfiguration(resolved), topic: resolved.topic.value, group: group,
-            windowSeconds: try windowSeconds(), emissionInterval: .seconds(1 / maxRate), exitAtEnd: exitAtEnd,
-            connectTimeout: try connection.duration(),
-            stop: InterruptWatcher(stopDeadline: StopDeadline(
-                exitCode: .interrupted,
-                consequence: "states not acknowledged yet are published again by the next run (their offsets were "
-                    + "not committed)")).stop,
-            notes: .standardError)
+            consumer: ConsumeSettings(
+                kafka: KafkaConfiguration(resolved), topic: resolved.topic.value, exitAtEnd: exitAtEnd,
+                connectTimeout: try kafka.startupWait(),
+                stop: InterruptWatcher(stopDeadline: StopDeadline(
+                    exitCode: .interrupted,
+                    consequence: "states not acknowledged yet are published again by the next run (their offsets were "
+                        + "not committed)")).stop,
+                notes: .standardError),
+            group: group, windowSeconds: try windowSeconds(), emissionInterval: .seconds(1 / maxRate))
         let outcome = try await runOnDedicatedThread(name: "speedo.consume") {
             var pump = try LatestPump(settings: settings)
             return try pump.run()

@@ -61,10 +61,7 @@ struct ConsumePostgres: AsyncParsableCommand {
     )
 
     @OptionGroup(title: "Kafka")
-    var kafka: KafkaOptions
-
-    @OptionGroup(title: "Kafka")
-    var connection: ConnectTimeoutOption
+    var kafka: KafkaClientOptions
 
     @OptionGroup(title: "PostgreSQL")
     var database: DatabaseOptions
@@ -118,21 +115,22 @@ struct ConsumePostgres: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let resolved = try ConnectionSettings.resolve(kafka: kafka, database: database)
+        let resolved = try ConnectionSettings.resolve(kafka: kafka.cluster, database: database)
         let settings = HistoryPumpSettings(
-            kafka: KafkaConfiguration(resolved).preferringBulkReads(),
-            topic: resolved.topic.value,
+            consumer: ConsumeSettings(
+                kafka: KafkaConfiguration(resolved).preferringBulkReads(),
+                topic: resolved.topic.value,
+                exitAtEnd: exitAtEnd,
+                connectTimeout: try kafka.startupWait(),
+                stop: InterruptWatcher(stopDeadline: StopDeadline(
+                    exitCode: .interrupted,
+                    consequence: "nothing is lost: the next run resumes from the offsets stored in PostgreSQL with the rows")).stop,
+                notes: .standardError),
             group: group,
             databaseURL: resolved.databaseURL.value,
             batchSize: batchSize,
             batchInterval: try batchWait(),
             logInterval: try logEvery(),
-            exitAtEnd: exitAtEnd,
-            connectTimeout: try connection.duration(),
-            stop: InterruptWatcher(stopDeadline: StopDeadline(
-                exitCode: .interrupted,
-                consequence: "nothing is lost: the next run resumes from the offsets stored in PostgreSQL with the rows")).stop,
-            notes: .standardError,
             metrics: metricsListen.map { _ in HistoryMetrics(brokers: resolved.brokers.value, topic: resolved.topic.value) },
             onGap: onGap)
         let pump: @Sendable () async throws -> HistoryPumpOutcome = {

@@ -38,10 +38,7 @@ struct ConsumeStdout: AsyncParsableCommand {
     )
 
     @OptionGroup(title: "Kafka")
-    var kafka: KafkaOptions
-
-    @OptionGroup(title: "Kafka")
-    var connection: ConnectTimeoutOption
+    var kafka: KafkaClientOptions
 
     @Option(help: ArgumentHelp("Output format: ndjson or csv.", valueName: "format"))
     var format: ReadingTextFormat = .ndjson
@@ -69,20 +66,21 @@ struct ConsumeStdout: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let resolved = try ConnectionSettings.resolve(kafka: kafka, database: nil)
+        let resolved = try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil)
         var configuration = KafkaConfiguration(resolved)
         let start = from ?? (group == nil ? .beginning : .stored)
         // In a group, where a partition without a committed offset starts; -X still overrides it.
         configuration.properties.insert(("auto.offset.reset", start == .end ? "latest" : "earliest"), at: 0)
         let settings = StdoutPumpSettings(
-            kafka: configuration, topic: resolved.topic.value, group: group, start: start, format: format,
-            exitAtEnd: exitAtEnd,
-            connectTimeout: try connection.duration(),
-            stop: InterruptWatcher(stopDeadline: StopDeadline(
-                exitCode: .interrupted,
-                consequence: "records after the offsets last committed are written again by the next run of this "
-                    + "group")).stop,
-            notes: .standardError)
+            consumer: ConsumeSettings(
+                kafka: configuration, topic: resolved.topic.value, exitAtEnd: exitAtEnd,
+                connectTimeout: try kafka.startupWait(),
+                stop: InterruptWatcher(stopDeadline: StopDeadline(
+                    exitCode: .interrupted,
+                    consequence: "records after the offsets last committed are written again by the next run of this "
+                        + "group")).stop,
+                notes: .standardError),
+            group: group, start: start, format: format)
         // A reader that goes away must show up as EPIPE, not kill the process.
         signal(SIGPIPE, SIG_IGN)
         let outcome = try await runOnDedicatedThread(name: "speedo.consume") {

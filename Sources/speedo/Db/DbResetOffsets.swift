@@ -44,10 +44,7 @@ struct DbResetOffsets: AsyncParsableCommand {
     var partition: [Int32] = []
 
     @OptionGroup(title: "Kafka")
-    var kafka: KafkaOptions
-
-    @OptionGroup(title: "Kafka")
-    var connection: ConnectTimeoutOption
+    var kafka: KafkaClientOptions
 
     @OptionGroup(title: "PostgreSQL")
     var database: DatabaseOptions
@@ -74,11 +71,11 @@ struct DbResetOffsets: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = try ConnectionSettings.resolve(kafka: kafka, database: database)
+        let settings = try ConnectionSettings.resolve(kafka: kafka.cluster, database: database)
         let topic = settings.topic.value
         let moves = try await DatabaseMaintenance.resetOffsets(
             settings: settings, group: group, partitions: partition, to: try target(),
-            connectTimeout: try connection.duration(), notes: .standardError)
+            connectTimeout: try kafka.startupWait(), notes: .standardError)
         var listing = ""
         for move in moves {
             listing += "\(topic)[\(move.partition)]  \(move.before.map(String.init) ?? "earliest") -> "

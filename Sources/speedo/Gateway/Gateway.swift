@@ -52,10 +52,7 @@ struct Gateway: AsyncParsableCommand {
     )
 
     @OptionGroup(title: "Kafka")
-    var kafka: KafkaOptions
-
-    @OptionGroup(title: "Kafka")
-    var connection: ConnectTimeoutOption
+    var kafka: KafkaClientOptions
 
     @Option(help: ArgumentHelp(
         "The address to serve on; port 0 picks a free port (the address in use is logged on stderr).", valueName: "host:port"))
@@ -93,7 +90,7 @@ struct Gateway: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let resolved = try ConnectionSettings.resolve(kafka: kafka, database: nil)
+        let resolved = try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil)
         let address = try ListenAddress.address(listen)
         let limits = try connections.limits()
         let server = GatewayServer.Settings(
@@ -106,7 +103,7 @@ struct Gateway: AsyncParsableCommand {
             exitCode: .interrupted, consequence: "clients not closed yet were cut off without a close frame"))
         try await GatewayService.run(
             connection: resolved, listen: address, server: server, maxLag: maxLag,
-            connectTimeout: try connection.duration(), stop: interrupts.stop, notes: .standardError)
+            connectTimeout: try kafka.startupWait(), stop: interrupts.stop, notes: .standardError)
         Notes.standardError.note("speedo gateway: stopped on a signal; every client was sent a close frame")
         throw ExitCode(SpeedoExitCode.interrupted.rawValue)
     }

@@ -50,7 +50,7 @@ struct Ingest: AsyncParsableCommand {
     var files: [String] = []
 
     @OptionGroup(title: "Kafka")
-    var kafka: KafkaOptions
+    var kafka: KafkaClientOptions
 
     @Option(help: ArgumentHelp("Input format for every input instead of detecting it.", valueName: "ndjson|csv"))
     var format: InputFormat?
@@ -84,9 +84,9 @@ struct Ingest: AsyncParsableCommand {
     func run() async throws {
         if http.listen != nil { return try await serveHTTP() }
         let job = IngestFiles(
-            settings: try ConnectionSettings.resolve(kafka: kafka, database: nil),
+            settings: try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil),
             paths: files.isEmpty ? ["-"] : files, format: format, rejectFile: rejectFile, maxErrors: maxErrors,
-            publishing: try publishing.settings())
+            publishing: try publishing.settings(kafka: kafka))
         let interrupts = InterruptWatcher(stopDeadline: StopDeadline(
             exitCode: .notDelivered,
             consequence: "readings not confirmed by the broker yet are in doubt: they may or may not be on the topic"))

@@ -9,14 +9,14 @@ extension Ingest {
     /// connections, lets the requests in flight get their deliveries confirmed and answered, closes the producer and
     /// exits 130 (75 when a record could still not be confirmed).
     func serveHTTP() async throws {
-        let settings = try ConnectionSettings.resolve(kafka: kafka, database: nil)
+        let settings = try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil)
         let listen = try http.listenAddress()
         let responder = IngestHTTPResponder.Settings(
             maximumBodySize: try http.maximumBodySize(), deliveryTimeout: try http.parsedDeliveryTimeout(),
             authentication: try BearerTokenCheck(tokenFile: http.tokenFile), hosts: http.hosts.policy(listenHost: listen.host),
             accessLog: http.accessLog, brokers: settings.brokers.value, topic: settings.topic.value)
         let limits = try http.connections.limits()
-        let publishing = try self.publishing.settings()
+        let publishing = try self.publishing.settings(kafka: kafka)
 
         let interrupts = InterruptWatcher(stopDeadline: StopDeadline(
             exitCode: .notDelivered,

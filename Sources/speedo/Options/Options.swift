@@ -43,6 +43,25 @@ struct KafkaOptions: ParsableArguments {
     }
 }
 
+/// How a command that publishes or consumes reaches Kafka: the brokers, topic and `-X` of every Kafka command, and
+/// `--connect-timeout`, one rule (`KafkaHandle.connect`) for how long it waits for a broker at startup.
+struct KafkaClientOptions: ParsableArguments {
+    @OptionGroup var cluster: KafkaOptions
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "How long to keep retrying when no broker answers at startup (e.g. 30s, 2m; at most 24h).", valueName: "duration"))
+    var connectTimeout = "30s"
+
+    func validate() throws {
+        _ = try startupWait()
+    }
+
+    /// `--connect-timeout` as a duration.
+    func startupWait() throws -> Duration {
+        try OptionBounds.duration(connectTimeout, "--connect-timeout", .seconds(0)...TimeSpan.hours(24)).duration
+    }
+}
+
 /// How to reach PostgreSQL: shared by every command that reads or writes history.
 struct DatabaseOptions: ParsableArguments {
     @Option(

@@ -51,10 +51,7 @@ struct Replay: AsyncParsableCommand {
     var format = ReadingTextFormat.ndjson
 
     @OptionGroup(title: "Kafka")
-    var kafka: KafkaOptions
-
-    @OptionGroup(title: "Kafka")
-    var connection: ConnectTimeoutOption
+    var kafka: KafkaClientOptions
 
     @OptionGroup(title: "PostgreSQL")
     var database: DatabaseOptions
@@ -70,9 +67,9 @@ struct Replay: AsyncParsableCommand {
     func run() async throws {
         let (since, until) = try range.resolve(now: Timestamp.current())
         let session = ReplaySession(
-            connection: try ConnectionSettings.resolve(kafka: kafka, database: database), since: since, until: until,
+            connection: try ConnectionSettings.resolve(kafka: kafka.cluster, database: database), since: since, until: until,
             sensors: Set(sensors), target: to, pace: pace, format: format,
-            publishing: PublishingSettings(partitions: PublishingOptions.defaultPartitions, connectTimeout: try connection.duration()))
+            publishing: PublishingSettings(partitions: PublishingOptions.defaultPartitions, connectTimeout: try kafka.startupWait()))
         let interrupts = InterruptWatcher()
         try await runOnDedicatedThread(name: "speedo.replay") {
             try session.run(stop: interrupts.stop, notes: .standardError)

@@ -76,7 +76,7 @@ struct Simulate: ParsableCommand {
     var batch: Int?
 
     @OptionGroup(title: "Kafka (the default output)")
-    var kafka: KafkaOptions
+    var kafka: KafkaClientOptions
 
     @OptionGroup(title: "Publishing")
     var publishing: PublishingOptions
@@ -153,7 +153,7 @@ struct Simulate: ParsableCommand {
         } else if let via {
             output = .ingestionAPI(url: try ingestionURL(via), batchSize: batch ?? Self.defaultBatch)
         } else {
-            output = .kafka(try ConnectionSettings.resolve(kafka: kafka, database: nil), try publishing.settings())
+            output = .kafka(try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil), try publishing.settings(kafka: kafka))
         }
         let session = SimulationSession(
             sensors: sensors, prefix: prefix, ratePerSensor: rate, stopCondition: try stopCondition(),

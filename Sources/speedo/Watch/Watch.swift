@@ -62,10 +62,7 @@ struct Watch: AsyncParsableCommand {
     var columns: Int?
 
     @OptionGroup(title: "Kafka")
-    var kafka: KafkaOptions
-
-    @OptionGroup(title: "Kafka")
-    var connection: ConnectTimeoutOption
+    var kafka: KafkaClientOptions
 
     /// How long --once waits for the topic before printing what it has.
     private static let catchUpTimeout = Duration.seconds(15)
@@ -97,7 +94,7 @@ struct Watch: AsyncParsableCommand {
                 "speedo watch needs an interactive terminal; use `speedo watch --once` for one plain-text frame, "
                     + "or `speedo consume stdout` for the stream")
         }
-        let resolved = try ConnectionSettings.resolve(kafka: kafka, database: nil)
+        let resolved = try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil)
         let window = try windowSpan()
         let settings = DashboardSettings(
             window: window, staleAfter: try staleSpan(),
@@ -105,7 +102,7 @@ struct Watch: AsyncParsableCommand {
         let configuration = KafkaConfiguration(resolved)
         let brokers = resolved.brokers.value
         let topic = source == .latest ? ConnectionSettings.latestTopic : resolved.topic.value
-        let connectTimeout = try connection.duration()
+        let connectTimeout = try kafka.startupWait()
         if once {
             let (source, columns) = (source, columns ?? Terminal.exportedColumns ?? 100)
             let frame = try await runOnDedicatedThread(name: "speedo.watch") {
