@@ -76,12 +76,8 @@ package final class WatchFeed: Sendable {
         configuration: KafkaConfiguration, brokers: String, topic: String, source: WatchSource, backfill: TimeSpan,
         sensors: SensorGlob?, connectTimeout: Duration
     ) {
-        self.configuration = configuration
-        self.brokers = brokers
-        self.topic = topic
-        self.source = source
-        self.backfill = backfill
-        self.connectTimeout = connectTimeout
+        (self.configuration, self.brokers, self.topic) = (configuration, brokers, topic)
+        (self.source, self.backfill, self.connectTimeout) = (source, backfill, connectTimeout)
         tally = Mutex(Tally(meter: FeedMeter(startedAt: Timestamp.current()), selection: SensorSelection(sensors)))
     }
 
