@@ -183,10 +183,9 @@ private final class HomeServer: Sendable {
 
     /// One request with curl (an independent client), its answer with the head.
     static func get(_ port: Int, _ path: String, method: String = "GET") async throws -> Answer {
-        let raw = try await runOnDedicatedThread(name: "speedo-test") {
-            try runProgram(["curl", "-sS", "-i", "--max-time", "20", "-X", method, "http://127.0.0.1:\(port)\(path)"])
-                .stdout
-        }
+        let raw = try await runProgram(
+            ["curl", "-sS", "-i", "--max-time", "20", "-X", method, "http://127.0.0.1:\(port)\(path)"]
+        ).stdout
         let parts = raw.components(separatedBy: "\r\n\r\n")
         let head = parts.first ?? ""
         let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0

@@ -1,4 +1,5 @@
 import Foundation
+import SpeedoRuntime
 import Testing
 
 /// What a program run by a test did.
@@ -6,18 +7,29 @@ package struct ProgramOutcome: Sendable {
     package var status: Int32
     package var stdout: String
     package var stderr: String
+    /// From the program's start to its end: what a test bounds, not how long the program waited for its turn.
+    package var elapsed: Duration
 
-    package init(status: Int32, stdout: String, stderr: String) {
-        (self.status, self.stdout, self.stderr) = (status, stdout, stderr)
+    package init(status: Int32, stdout: String, stderr: String, elapsed: Duration = .zero) {
+        (self.status, self.stdout, self.stderr, self.elapsed) = (status, stdout, stderr, elapsed)
     }
 }
 
 /// Runs a program as a user would (the speedo binary, or an independent client for cross-checks: kcat, psql, curl),
 /// with `input` as standard input (a regular file; /dev/null without it) and its output in files, so that large
-/// outputs never block on a full pipe. Blocks the calling thread: call it from a dedicated thread in async tests.
+/// outputs never block on a full pipe. The wait happens on a thread of its own: a test waiting for a program never
+/// holds one of the concurrency pool's threads (two on a 2-core machine), which every other test of the run needs.
 package func runProgram(
     _ command: [String], environment overrides: [String: String?] = [:], user: String? = nil,
     input: String? = nil, timeout: Duration = .seconds(60)
+) async throws -> ProgramOutcome {
+    try await runOnDedicatedThread(name: "speedo-test-program") {
+        try runProgramBlocking(command, environment: overrides, user: user, input: input, timeout: timeout)
+    }
+}
+
+private func runProgramBlocking(
+    _ command: [String], environment overrides: [String: String?], user: String?, input: String?, timeout: Duration
 ) throws -> ProgramOutcome {
     var environment = ProcessInfo.processInfo.environment
     for (name, value) in overrides { environment[name] = value }
@@ -42,7 +54,8 @@ package func runProgram(
     process.standardInput = try inputFile.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0.path)) }
         ?? FileHandle.nullDevice
     try process.run()
-    let deadline = ContinuousClock.now.advanced(by: timeout)
+    let started = ContinuousClock.now
+    let deadline = started.advanced(by: timeout)
     while process.isRunning {
         if ContinuousClock.now > deadline {
             process.terminate()
@@ -52,5 +65,7 @@ package func runProgram(
         Thread.sleep(forTimeInterval: 0.02)
     }
     process.waitUntilExit()
-    return ProgramOutcome(status: process.terminationStatus, stdout: output.contents(), stderr: errors.contents())
+    return ProgramOutcome(
+        status: process.terminationStatus, stdout: output.contents(), stderr: errors.contents(),
+        elapsed: ContinuousClock.now - started)
 }

@@ -7,11 +7,11 @@ import SpeedoTestSupport
 import Testing
 
 /// The command-line surface as a user meets it: help that teaches, usage errors, exit codes.
-@Suite struct CommandLineTests {
+@Suite(.programTurns) struct CommandLineTests {
     let speedo = SpeedoBinary()
 
-    @Test func rootHelpListsTheCommands() throws {
-        let help = try speedo.run(["--help"])
+    @Test func rootHelpListsTheCommands() async throws {
+        let help = try await speedo.run(["--help"])
         #expect(help.status == 0)
         for command in ["dev", "status"] {
             #expect(help.stdout.contains("  \(command) "), "--help does not list \(command)")
@@ -19,8 +19,8 @@ import Testing
         #expect(!help.stdout.contains("serve-broker"), "the internal broker command must stay hidden")
     }
 
-    @Test func sharedOptionsAreDocumentedWithTheirEnvironmentVariables() throws {
-        let help = try speedo.run(["status", "--help"])
+    @Test func sharedOptionsAreDocumentedWithTheirEnvironmentVariables() async throws {
+        let help = try await speedo.run(["status", "--help"])
         #expect(help.status == 0)
         for text in ["--brokers", "SPEEDO_BROKERS", "-X <key=value>", "--database-url", "SPEEDO_DATABASE_URL"] {
             #expect(help.stdout.contains(text), "status --help does not mention \(text)")
@@ -36,33 +36,31 @@ import Testing
         ["watch", "--once"],
         ["gateway", "--listen", "127.0.0.1:0"],
     ])
-    func kafkaCommandsHonourTheConnectTimeout(command: [String]) throws {
-        let clock = ContinuousClock()
-        let started = clock.now
-        let outcome = try speedo.run(command + ["-b", "127.0.0.1:9", "--connect-timeout", "3s"], timeout: .seconds(30))
+    func kafkaCommandsHonourTheConnectTimeout(command: [String]) async throws {
+        let outcome = try await speedo.run(command + ["-b", "127.0.0.1:9", "--connect-timeout", "3s"], timeout: .seconds(30))
         #expect(outcome.status == 69, "\(outcome.stderr)")
-        #expect(clock.now - started < .seconds(10))
+        #expect(outcome.elapsed < .seconds(10))
         #expect(outcome.stderr.contains("no Kafka broker answers at 127.0.0.1:9 yet (attempt 1)"), "\(outcome.stderr)")
         #expect(outcome.stderr.contains("cannot reach Kafka at 127.0.0.1:9: no broker answered within 3s"), "\(outcome.stderr)")
     }
 
-    @Test func badUsageExits64() throws {
-        let negative = try speedo.run(["status", "--top", "-1"])
+    @Test func badUsageExits64() async throws {
+        let negative = try await speedo.run(["status", "--top", "-1"])
         #expect(negative.status == 64)
         #expect(negative.stderr.contains("--top"))
 
-        let badDuration = try speedo.run(["status", "--timeout", "soon"])
+        let badDuration = try await speedo.run(["status", "--timeout", "soon"])
         #expect(badDuration.status == 64)
         #expect(badDuration.stderr.contains("soon"))
 
-        let badProperty = try speedo.run(["status", "-X", "no-equals-sign", "--timeout", "1s"])
+        let badProperty = try await speedo.run(["status", "-X", "no-equals-sign", "--timeout", "1s"])
         #expect(badProperty.status == 64)
         #expect(badProperty.stderr.contains("no-equals-sign"))
     }
 
-    @Test func statusNamesWhatIsUnreachableAndExits69() throws {
+    @Test func statusNamesWhatIsUnreachableAndExits69() async throws {
         let nowhere = try TemporaryDirectory()
-        let status = try SpeedoBinary(environment: ["XDG_STATE_HOME": nowhere.path]).run([
+        let status = try await SpeedoBinary(environment: ["XDG_STATE_HOME": nowhere.path]).run([
             "status", "-b", "127.0.0.1:1", "-d", "postgresql:///speedo?host=\(nowhere.path)&port=5999",
             "--timeout", "1s",
         ])
@@ -129,13 +127,12 @@ import Testing
     ]
 
     @Test(arguments: hostileValues)
-    func outOfRangeNumbersAreRefusedByName(arguments: [String], message: String) throws {
-        let started = ContinuousClock.now
-        let run = try Self.isolated.run(arguments, timeout: .seconds(20))
+    func outOfRangeNumbersAreRefusedByName(arguments: [String], message: String) async throws {
+        let run = try await Self.isolated.run(arguments, timeout: .seconds(20))
         #expect(run.status == 64, "\(arguments): \(run.stderr)")
         #expect(run.stderr.contains(message), "\(arguments): \(run.stderr)")
         #expect(!run.stderr.contains("Missing value"), "\(arguments): \(run.stderr)")
-        #expect(ContinuousClock.now - started < .seconds(10), "\(arguments) waited for something")
+        #expect(run.elapsed < .seconds(10), "\(arguments) waited for something")
     }
 
     /// -X properties librdkafka does not know or speedo's producer guarantees forbid: 64 at once, naming them.
@@ -148,23 +145,22 @@ import Testing
         (["replay", "--since", "1h", "-X", "request.required.acks=0"], "request.required.acks=0 is not allowed"),
         (["consume", "latest", "-X", "acks=0"], "acks=0 is not allowed"),
     ])
-    func refusedKafkaPropertiesAreBadUsageAtOnce(arguments: [String], named: String) throws {
-        let started = ContinuousClock.now
-        let run = try Self.isolated.run(arguments, timeout: .seconds(20))
+    func refusedKafkaPropertiesAreBadUsageAtOnce(arguments: [String], named: String) async throws {
+        let run = try await Self.isolated.run(arguments, timeout: .seconds(20))
         #expect(run.status == 64, "\(arguments): \(run.stderr)")
         #expect(run.stderr.contains(named), "\(arguments): \(run.stderr)")
-        #expect(ContinuousClock.now - started < .seconds(5), "\(arguments) did not fail at once")
+        #expect(run.elapsed < .seconds(5), "\(arguments) did not fail at once")
     }
 
-    @Test func aDirectoryToIngestIsBadUsage() throws {
+    @Test func aDirectoryToIngestIsBadUsage() async throws {
         let directory = try TemporaryDirectory()
-        let run = try Self.isolated.run(["ingest", directory.path])
+        let run = try await Self.isolated.run(["ingest", directory.path])
         #expect(run.status == 64, "\(run.stderr)")
         #expect(run.stderr.contains("\(directory.path) is a directory"), "\(run.stderr)")
     }
 
     /// A token file that is a directory, missing or empty: 64, saying which.
-    @Test func tokenFileProblemsAreNamed() throws {
+    @Test func tokenFileProblemsAreNamed() async throws {
         let directory = try TemporaryDirectory()
         let empty = directory.path + "/empty"
         #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
@@ -174,7 +170,7 @@ import Testing
                 (directory.path, "it is a directory"), (directory.path + "/missing", "there is no such file"),
                 (empty, "is empty"),
             ] {
-                let run = try Self.isolated.run(command + ["-b", cluster.bootstrapServers, "--token-file", file], timeout: .seconds(30))
+                let run = try await Self.isolated.run(command + ["-b", cluster.bootstrapServers, "--token-file", file], timeout: .seconds(30))
                 #expect(run.status == 64, "\(command) \(file): \(run.stderr)")
                 #expect(run.stderr.contains(file) && run.stderr.contains(problem), "\(command): \(run.stderr)")
                 #expect(!run.stderr.contains("NSCocoaErrorDomain"), "\(run.stderr)")
@@ -195,7 +191,7 @@ import Testing
             stack.consumeArguments(["--metrics-listen", address]),
         ] {
             let speedo = stack.speedo
-            let run = try await runOnDedicatedThread { try speedo.run(arguments, timeout: .seconds(60)) }
+            let run = try await speedo.run(arguments, timeout: .seconds(60))
             #expect(run.status == 69, "\(arguments): \(run.stderr)")
             #expect(run.stderr.contains("\(address) is already in use (another process listens there)"), "\(arguments): \(run.stderr)")
             #expect(!run.stderr.contains("errno"), "\(run.stderr)")
@@ -204,9 +200,9 @@ import Testing
 
     /// An input with no newline at all is named as such (its first line, too long) and given up on: bounded memory,
     /// exit 65, and the count of lines it made.
-    @Test func anEndlessLineIsNamed() throws {
+    @Test func anEndlessLineIsNamed() async throws {
         let cluster = try MockCluster()
-        let run = try Self.isolated.run(["ingest", "/dev/zero", "-b", cluster.bootstrapServers], timeout: .seconds(60))
+        let run = try await Self.isolated.run(["ingest", "/dev/zero", "-b", cluster.bootstrapServers], timeout: .seconds(60))
         #expect(run.status == 65, "\(run.stderr)")
         #expect(run.stderr.contains("/dev/zero:1: "), "\(run.stderr)")
         #expect(run.stderr.contains("longer than 1048576 bytes"), "\(run.stderr)")

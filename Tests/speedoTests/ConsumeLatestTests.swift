@@ -5,7 +5,7 @@ import SpeedoTestSupport
 import Testing
 
 /// `speedo consume latest` end to end: the real binary against an in-process mock cluster, read back with kcat.
-@Suite struct ConsumeLatestTests {
+@Suite(.programTurns) struct ConsumeLatestTests {
     private let speedo = SpeedoBinary(environment: [
         "XDG_STATE_HOME": "/nonexistent", "SPEEDO_BROKERS": nil, "SPEEDO_TOPIC": nil,
     ])
@@ -17,7 +17,7 @@ import Testing
          "-X", "session.timeout.ms=3000", "-X", "heartbeat.interval.ms=300"]
     }
 
-    @Test func aBurstLeavesEachSensorsLastReadingWithItsWindowAndStaysWithinTheRate() throws {
+    @Test func aBurstLeavesEachSensorsLastReadingWithItsWindowAndStaysWithinTheRate() async throws {
         let cluster = try MockCluster()
         try cluster.createTopic(name: "speed-events", partitions: 3)
         try cluster.createTopic(name: ConnectionSettings.latestTopic, partitions: 3)
@@ -39,13 +39,13 @@ import Testing
 
         let clock = ContinuousClock()
         let began = clock.now
-        let run = try speedo.run(
+        let run = try await speedo.run(
             Self.arguments(cluster),
             timeout: .seconds(60))
         let elapsed = clock.now - began
         #expect(run.status == 0, "\(run.stderr)")
 
-        let published = try runProgram(
+        let published = try await runProgram(
             ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", ConnectionSettings.latestTopic, "-e", "-q",
              "-f", "%k|%T|%s\n"],
             timeout: .seconds(20))
@@ -75,7 +75,7 @@ import Testing
             // At most 5 a second from the start of the run, plus the first one.
             #expect(Double(states.count) <= 5 * elapsed.inSeconds + 1, "\(states.count) in \(elapsed)")
         }
-        #expect(try topicContents(cluster, "speed-events.dlq").count == 1)
+        #expect(try await topicContents(cluster, "speed-events.dlq").count == 1)
         #expect(run.stderr.contains("1,000 readings of 2 sensors"), "\(run.stderr)")
 
         // The group committed everything: a restart reads only what came since, and its statistics cover only that.
@@ -84,12 +84,12 @@ import Testing
                 microseconds: start * 1_000_000 + Int64(index) * 200_000))
         }
         try produceRecords(later.map(TestRecord.init), to: "speed-events", on: cluster)
-        let restart = try speedo.run(
+        let restart = try await speedo.run(
             Self.arguments(cluster),
             timeout: .seconds(60))
         #expect(restart.status == 0, "\(restart.stderr)")
         #expect(restart.stderr.contains("10 readings of 1 sensors"), "\(restart.stderr)")
-        let newest = try runProgram(
+        let newest = try await runProgram(
             ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", ConnectionSettings.latestTopic, "-e", "-q",
              "-f", "%k|%s\n"],
             timeout: .seconds(20))

@@ -11,13 +11,13 @@ import Testing
 /// `speedo consume postgres` end to end: the real binary against the mock Kafka cluster and a private PostgreSQL.
 /// Serialized: each test runs a private PostgreSQL, a broker and several writers; six at once would starve the
 /// time-budgeted tests of other suites on a 2-core machine.
-@Suite(.serialized) struct ConsumePostgresTests {
+@Suite(.serialized, .programTurnsAhead) struct ConsumePostgresTests {
     @Test func storesEveryRecordExactlyOnce() async throws {
         let stack = try await HistoryStack()
         let readings = makeReadings(count: 20_000)
         try stack.produce(readings)
 
-        let run = try stack.speedo.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
+        let run = try await stack.speedo.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
         #expect(run.status == 0, "consume failed: \(run.stderr)")
         #expect(try await stack.stored() == StoredSummary(rows: 20_000, keys: 20_000, speedSum: speedSum(readings)))
         #expect(try await stack.storedOffsets() == (try stack.highWatermarks()))
@@ -25,7 +25,7 @@ import Testing
 
         // A replay from offset 0 (offsets reset by an operator) stores nothing twice.
         _ = try await stack.query("UPDATE speedo_consumer_offsets SET next_offset = 0")
-        let replay = try stack.speedo.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
+        let replay = try await stack.speedo.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(60))
         #expect(replay.status == 0, "replay failed: \(replay.stderr)")
         #expect(replay.stderr.contains("stored 20,000 rows (0 new, 20,000 already there)"), "\(replay.stderr)")
         #expect(try await stack.stored().rows == 20_000)
@@ -57,7 +57,7 @@ import Testing
         // The last killed member stays in the group until its session times out (3 s); a writer joining before that
         // would be given only part of the partitions and, with --exit-at-end, stop once those are done.
         try await Task.sleep(for: .seconds(4))
-        let last = try stack.speedo.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(120))
+        let last = try await stack.speedo.run(stack.consumeArguments(["--exit-at-end"]), timeout: .seconds(120))
         #expect(last.status == 0, "the last writer failed: \(last.stderr)")
         // A very slow machine may let the stream end before the last round; the kills before it were mid-stream.
         #expect(rowsAtKills.filter { $0 < count }.count >= 4, "the kills should happen mid-stream: \(rowsAtKills)")
@@ -132,7 +132,7 @@ import Testing
         let stack = try await HistoryStack()
         let readings = makeReadings(count: 3_000, seed: 5)
         try stack.produce(readings)
-        let poison = try runProgram([
+        let poison = try await runProgram([
             "bash", "-c", "echo 'bad:not json' | kcat -P -K: -b \"$1\" -t \"$2\" -p 0", "_",
             stack.cluster.bootstrapServers, stack.topic,
         ])
@@ -185,19 +185,19 @@ import Testing
             #"ok-2:{"sensor_id":"ok-2","speed":20.5,"ts":\#(now)}"#,
             #"other:{"sensor_id":"ok-3","speed":1,"ts":\#(now)}"#,
         ]
-        let produced = try runProgram([
+        let produced = try await runProgram([
             "bash", "-c", "printf '%s\\n' \"${@:2}\" | kcat -P -K: -b \"$1\" -t speed-events -p 0", "_",
             stack.cluster.bootstrapServers,
         ] + lines)
         try #require(produced.status == 0, "kcat -P failed: \(produced.stderr)")
 
-        let run = try stack.speedo.run(stack.consumeArguments(["--exit-at-end"]))
+        let run = try await stack.speedo.run(stack.consumeArguments(["--exit-at-end"]))
         #expect(run.status == 0, "consume failed: \(run.stderr)")
         let rows = try await stack.query("SELECT sensor_id, speed FROM speed_readings ORDER BY sensor_id")
         #expect(rows.map { "\($0["sensor_id"] ?? "")=\($0["speed"] ?? "")" } == ["ok-1=10", "ok-2=20.5"])
         #expect(try await stack.storedOffsets()[0] == 6)
 
-        let letters = try readDeadLetters(stack)
+        let letters = try await readDeadLetters(stack)
         #expect(letters.count == 4, "\(letters)")
         #expect(letters.contains { $0.hasPrefix("bad-1|") && $0.contains("speedo-error=line:") && $0.hasSuffix("|not json at all") })
         #expect(letters.contains { $0.hasPrefix("bad-2|") && $0.contains("speedo-error=speed: must be between 0 and 1000 km/h (got -5)") })
@@ -223,12 +223,12 @@ import Testing
         }
         #expect(producer.close() == 0 && failures.withLock { $0 } == 0)
 
-        let run = try stack.speedo.run(stack.consumeArguments(["--exit-at-end"]))
+        let run = try await stack.speedo.run(stack.consumeArguments(["--exit-at-end"]))
         #expect(run.status == 0, "consume failed: \(run.stderr)")
         let stored = try await stack.query("SELECT sensor_id FROM speed_readings").compactMap { $0["sensor_id"] }
         #expect(Set(stored) == Set(valid))
         #expect(stored.count == valid.count)
-        let letters = try readDeadLetters(stack)
+        let letters = try await readDeadLetters(stack)
         #expect(letters.count == invalid.count, "\(letters)")
         #expect(letters.contains { $0.contains("drop table speed_readings") && $0.contains("speedo-error-code=invalid-character") })
     }
@@ -259,8 +259,8 @@ import Testing
         #expect(try await stack.storedOffsets() == (try stack.highWatermarks()))
     }
 
-    private func readDeadLetters(_ stack: HistoryStack) throws -> [String] {
-        let read = try runProgram([
+    private func readDeadLetters(_ stack: HistoryStack) async throws -> [String] {
+        let read = try await runProgram([
             "kcat", "-C", "-b", stack.cluster.bootstrapServers, "-t", "speed-events.dlq", "-e", "-q",
             "-f", "%k|%h|%s\\n",
         ])
@@ -285,9 +285,7 @@ func waitUntil(
 
 /// GET (or what `options` ask for) with curl, the independent client: the status code and the body.
 private func curl(_ url: String, _ options: [String] = []) async throws -> (status: String, body: String) {
-    let result = try await runOnDedicatedThread {
-        try runProgram(["curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}"] + options + [url])
-    }
+    let result = try await runProgram(["curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}"] + options + [url])
     let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
     return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
 }

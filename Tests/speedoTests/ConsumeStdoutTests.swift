@@ -5,7 +5,7 @@ import SpeedoTestSupport
 import Testing
 
 /// `speedo consume stdout` end to end: the real binary against an in-process mock cluster, fed with KafkaProducer.
-@Suite struct ConsumeStdoutTests {
+@Suite(.programTurns) struct ConsumeStdoutTests {
     private let speedo = SpeedoBinary(environment: [
         "XDG_STATE_HOME": "/nonexistent", "SPEEDO_BROKERS": nil, "SPEEDO_TOPIC": nil,
     ])
@@ -17,13 +17,13 @@ import Testing
         TestRecord(key: "s-3", value: #"{"sensor_id":"s-3","speed":0}"#),
     ]
 
-    @Test func ndjsonAndCsvAreExactAndAPoisonRecordIsSkippedWithItsNote() throws {
+    @Test func ndjsonAndCsvAreExactAndAPoisonRecordIsSkippedWithItsNote() async throws {
         let cluster = try MockCluster()
         try cluster.createTopic(name: "mixed", partitions: 1)
         try produceRecords(Self.mixed, to: "mixed", on: cluster)
         let base = ["consume", "stdout", "-b", cluster.bootstrapServers, "-t", "mixed", "--exit-at-end"]
 
-        let ndjson = try speedo.run(base, timeout: .seconds(30))
+        let ndjson = try await speedo.run(base, timeout: .seconds(30))
         #expect(ndjson.status == 0, "\(ndjson.stderr)")
         let lines = ndjson.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(lines.count == 4, "\(ndjson.stdout)")
@@ -36,7 +36,7 @@ import Testing
         #expect(ndjson.stderr.contains(#"mixed[0]@1: speed: must be a JSON number, not a string (got "7")"#), "\(ndjson.stderr)")
         #expect(ndjson.stderr.contains("3 readings written, 1 invalid records skipped"), "\(ndjson.stderr)")
 
-        let csv = try speedo.run(base + ["--format", "csv"], timeout: .seconds(30))
+        let csv = try await speedo.run(base + ["--format", "csv"], timeout: .seconds(30))
         #expect(csv.status == 0, "\(csv.stderr)")
         let rows = csv.stdout.split(separator: "\n").map(String.init)
         #expect(Array(rows.prefix(3)) == ["sensor_id,speed,ts", "s-1,42.5,2023-11-14T22:13:20.5Z", "s-2,7,2023-11-14T22:13:21Z"])
@@ -44,7 +44,7 @@ import Testing
         #expect(!csv.stdout.contains("\"7\""))
     }
 
-    @Test func exitAtEndReadsEveryPartitionPrivatelyAndAsAGroupThatCommits() throws {
+    @Test func exitAtEndReadsEveryPartitionPrivatelyAndAsAGroupThatCommits() async throws {
         let cluster = try MockCluster()
         try cluster.createTopic(name: "spread", partitions: 4)
         let readings = (0..<40).map { index in
@@ -56,18 +56,18 @@ import Testing
         let expected = readings.map { String(decoding: CanonicalJSON.encode($0), as: UTF8.self) }.sorted()
         let base = ["consume", "stdout", "-b", cluster.bootstrapServers, "-t", "spread", "--exit-at-end"]
 
-        let privately = try speedo.run(base, timeout: .seconds(30))
+        let privately = try await speedo.run(base, timeout: .seconds(30))
         #expect(privately.status == 0, "\(privately.stderr)")
         #expect(privately.stdout.split(separator: "\n").map(String.init).sorted() == expected)
 
         let group = base + ["--group", "archive", "-X", "session.timeout.ms=3000", "-X", "heartbeat.interval.ms=300"]
-        let first = try speedo.run(group, timeout: .seconds(60))
+        let first = try await speedo.run(group, timeout: .seconds(60))
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.split(separator: "\n").map(String.init).sorted() == expected)
         // The group committed what it wrote: a second member starts after it.
         let more = Reading(sensorID: "late", speed: 1, timestamp: Timestamp(microseconds: 1_700_000_100_000_000))
         try produceRecords([TestRecord(more)], to: "spread", on: cluster)
-        let second = try speedo.run(group, timeout: .seconds(60))
+        let second = try await speedo.run(group, timeout: .seconds(60))
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdout == String(decoding: CanonicalJSON.encode(more), as: UTF8.self) + "\n")
     }
@@ -100,7 +100,7 @@ import Testing
         #expect(follower.stderr.contains("stopped by a signal"), "\(follower.stderr)")
     }
 
-    @Test func aReaderThatGoesAwayEndsTheRunWithExit0() throws {
+    @Test func aReaderThatGoesAwayEndsTheRunWithExit0() async throws {
         let cluster = try MockCluster()
         try cluster.createTopic(name: "many", partitions: 1)
         let readings = (0..<20_000).map { index in
@@ -110,7 +110,7 @@ import Testing
         }
         try produceRecords(readings.map(TestRecord.init), to: "many", on: cluster)
         // No --exit-at-end: only the closed pipe can end it.
-        let pipeline = try runProgram(
+        let pipeline = try await runProgram(
             ["bash", "-c", "'\(SpeedoBinary.path)' consume stdout -b \(cluster.bootstrapServers) -t many | head -n 3; "
                 + "echo \"status ${PIPESTATUS[0]}\""],
             environment: speedo.environment, timeout: .seconds(30))

@@ -3,7 +3,7 @@ import SpeedoStore
 import Testing
 
 /// `speedo db prune` end to end: the real binary against a private PostgreSQL.
-@Suite struct DbPruneTests {
+@Suite(.programTurns) struct DbPruneTests {
     /// Ten daily partitions, today and the nine days before, the day `n` days ago holding `10 - n` readings. With
     /// --older-than 3d the cutoff falls inside the day 3 days ago, so the days 9 … 4 days ago (6 partitions,
     /// 1 + … + 6 = 21 readings) end before it and go; the day of the cutoff and the 3 after it (34 readings) stay.
@@ -26,7 +26,7 @@ import Testing
         }
         let expected = (4...9).reversed().map(dayName)
 
-        let dryRun = try stack.speedo.run(["db", "prune", "--older-than", "3d", "--dry-run"] + database)
+        let dryRun = try await stack.speedo.run(["db", "prune", "--older-than", "3d", "--dry-run"] + database)
         #expect(dryRun.status == 0, "\(dryRun.stderr)")
         let listed = dryRun.stdout.split(separator: "\n")
         #expect(listed.map { $0.split(separator: " ")[2] } == expected.map { Substring($0) }, "\(dryRun.stdout)")
@@ -35,7 +35,7 @@ import Testing
         #expect(dryRun.stderr.contains("would drop 6 partitions (21 rows)"), "\(dryRun.stderr)")
         #expect(try await stack.stored().rows == 55)
 
-        let prune = try stack.speedo.run(["db", "prune", "--older-than", "3d"] + database)
+        let prune = try await stack.speedo.run(["db", "prune", "--older-than", "3d"] + database)
         #expect(prune.status == 0, "\(prune.stderr)")
         #expect(prune.stdout == dryRun.stdout.replacingOccurrences(of: "would drop ", with: "dropped "))
         #expect(prune.stderr.contains("dropped 6 partitions (21 rows)"), "\(prune.stderr)")
@@ -46,14 +46,14 @@ import Testing
         // The day n days ago holds 10 - n readings of speed n.
         #expect(kept == ["\(dayName(3))=7/21", "\(dayName(2))=8/16", "\(dayName(1))=9/9", "\(dayName(0))=10/0"])
 
-        let again = try stack.speedo.run(["db", "prune", "--older-than", "3d"] + database)
+        let again = try await stack.speedo.run(["db", "prune", "--older-than", "3d"] + database)
         #expect(again.status == 0 && again.stdout.isEmpty, "\(again.stdout)")
         #expect(again.stderr.contains("nothing to drop"), "\(again.stderr)")
     }
 
     @Test(arguments: ["0s", "-1d", "soon", ""])
-    func rejectsAnAgeThatIsNotPositive(age: String) throws {
-        let run = try SpeedoBinary().run(["db", "prune", "--older-than", age, "-d", "host=/nonexistent"])
+    func rejectsAnAgeThatIsNotPositive(age: String) async throws {
+        let run = try await SpeedoBinary().run(["db", "prune", "--older-than", age, "-d", "host=/nonexistent"])
         #expect(run.status == 64, "\(run.stderr)")
         #expect(run.stderr.contains("--older-than"), "\(run.stderr)")
     }

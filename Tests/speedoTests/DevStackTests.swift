@@ -3,14 +3,14 @@ import SpeedoTestSupport
 import Testing
 
 /// `speedo dev up|env|status|down` end to end, checked with independent clients (kcat, psql).
-@Suite(.serialized) struct DevStackTests {
-    @Test func lifecycleAsTheCurrentUser() throws {
+@Suite(.serialized, .programTurnsAhead) struct DevStackTests {
+    @Test func lifecycleAsTheCurrentUser() async throws {
         let state = try TemporaryDirectory()
-        try exerciseLifecycle(SpeedoBinary(environment: ["XDG_STATE_HOME": state.path]), state: state.path)
+        try await exerciseLifecycle(SpeedoBinary(environment: ["XDG_STATE_HOME": state.path]), state: state.path)
     }
 
     @Test(.enabled(if: getuid() == 0, "needs root to switch to an unprivileged user"))
-    func lifecycleAsAnUnprivilegedUser() throws {
+    func lifecycleAsAnUnprivilegedUser() async throws {
         let state = try TemporaryDirectory(owner: "nobody")
         // The checkout may lie in a directory only its owner can enter (a clone into `mktemp -d`): the other user
         // runs a copy of the binary from a directory anyone can read.
@@ -20,7 +20,7 @@ import Testing
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: copy)
         var speedo = SpeedoBinary(environment: ["XDG_STATE_HOME": state.path, "HOME": state.path], user: "nobody")
         speedo.executable = copy
-        try exerciseLifecycle(speedo, state: state.path)
+        try await exerciseLifecycle(speedo, state: state.path)
     }
 
     /// A broker killed behind speedo's back comes back on the same address, and clients that kept running (a
@@ -28,126 +28,129 @@ import Testing
     @Test func brokerComesBackOnTheSameAddressForRunningClients() async throws {
         let state = try TemporaryDirectory()
         let speedo = SpeedoBinary(environment: ["XDG_STATE_HOME": state.path])
-        defer { _ = try? speedo.run(["dev", "down"]) }
-        let up = try speedo.run(["dev", "up"])
-        try #require(up.status == 0, "dev up failed: \(up.stderr)")
-        let brokers = try #require(try devEnvironment(speedo)["SPEEDO_BROKERS"])
+        try await speedo.takingTheDevStackDownAfterwards {
+            let up = try await speedo.run(["dev", "up"])
+            try #require(up.status == 0, "dev up failed: \(up.stderr)")
+            let brokers = try #require(try await devEnvironment(speedo)["SPEEDO_BROKERS"])
 
-        let consumed = try TemporaryFile()
-        let consumer = try BackgroundSpeedo(speedo, ["consume", "stdout", "-b", brokers], standardOutput: consumed.path)
-        let producer = try BackgroundSpeedo(
-            speedo, ["simulate", "--sensors", "2", "--rate", "2", "--prefix", "restart-", "-b", brokers])
-        try await waitUntil(timeout: .seconds(30), "the consumer reading the producer's readings") {
-            consumed.contents().contains("restart-")
-        }
+            let consumed = try TemporaryFile()
+            let consumer = try BackgroundSpeedo(speedo, ["consume", "stdout", "-b", brokers], standardOutput: consumed.path)
+            let producer = try BackgroundSpeedo(
+                speedo, ["simulate", "--sensors", "2", "--rate", "2", "--prefix", "restart-", "-b", brokers])
+            try await waitUntil(timeout: .seconds(30), "the consumer reading the producer's readings") {
+                consumed.contents().contains("restart-")
+            }
 
-        let killed = try recordedBrokerPID(state: state.path)
-        kill(killed, SIGKILL)
-        try waitUntilGone(killed)
-        let again = try speedo.run(["dev", "up"])
-        try #require(again.status == 0, "dev up after a kill failed: \(again.stderr)")
-        #expect(again.stdout.contains("broker    started   \(brokers) "), "not on the same address: \(again.stdout)")
-        #expect(try devEnvironment(speedo)["SPEEDO_BROKERS"] == brokers)
+            let killed = try recordedBrokerPID(state: state.path)
+            kill(killed, SIGKILL)
+            try waitUntilGone(killed)
+            let again = try await speedo.run(["dev", "up"])
+            try #require(again.status == 0, "dev up after a kill failed: \(again.stderr)")
+            #expect(again.stdout.contains("broker    started   \(brokers) "), "not on the same address: \(again.stdout)")
+            #expect(try await devEnvironment(speedo)["SPEEDO_BROKERS"] == brokers)
 
-        // The new broker started empty: readings of the producer on it were published after the restart.
-        try await waitUntil(timeout: .seconds(60), "the running simulate publishing to the new broker") {
-            let read = try runProgram(
-                ["kcat", "-C", "-b", brokers, "-t", "speed-events", "-e", "-q", "-f", "%k\\n"], timeout: .seconds(10))
-            return read.stdout.contains("restart-")
+            // The new broker started empty: readings of the producer on it were published after the restart.
+            try await waitUntil(timeout: .seconds(60), "the running simulate publishing to the new broker") {
+                let read = try await runProgram(
+                    ["kcat", "-C", "-b", brokers, "-t", "speed-events", "-e", "-q", "-f", "%k\\n"], timeout: .seconds(10))
+                return read.stdout.contains("restart-")
+            }
+            let ingest = try await speedo.run(["ingest", "-b", brokers], input: "{\"sensor_id\":\"after-restart\",\"speed\":42}\n")
+            #expect(ingest.status == 0, "ingest to the new broker failed: \(ingest.stderr)")
+            try await waitUntil(timeout: .seconds(60), "the running consumer reading a reading sent after the restart") {
+                consumed.contents().contains("\"after-restart\"")
+            }
+            #expect(consumer.process.isRunning, "the consumer ended: \(consumer.stderr)")
+            #expect(producer.process.isRunning, "the producer ended: \(producer.stderr)")
         }
-        let ingest = try speedo.run(["ingest", "-b", brokers], input: "{\"sensor_id\":\"after-restart\",\"speed\":42}\n")
-        #expect(ingest.status == 0, "ingest to the new broker failed: \(ingest.stderr)")
-        try await waitUntil(timeout: .seconds(60), "the running consumer reading a reading sent after the restart") {
-            consumed.contents().contains("\"after-restart\"")
-        }
-        #expect(consumer.process.isRunning, "the consumer ended: \(consumer.stderr)")
-        #expect(producer.process.isRunning, "the producer ended: \(producer.stderr)")
     }
 
     /// The dev topics are sized for the demo's 20 sensors at 1 Hz: a partition of its own for each keeps a working
     /// day of its readings within the mock's limit (README, `dev status`); two in one partition would halve it.
-    @Test func demoSensorsEachGetAPartitionOfTheirOwn() throws {
+    @Test func demoSensorsEachGetAPartitionOfTheirOwn() async throws {
         let state = try TemporaryDirectory()
         let speedo = SpeedoBinary(environment: ["XDG_STATE_HOME": state.path])
-        defer { _ = try? speedo.run(["dev", "down"]) }
-        let up = try speedo.run(["dev", "up"])
-        try #require(up.status == 0, "dev up failed: \(up.stderr)")
-        let brokers = try #require(try devEnvironment(speedo)["SPEEDO_BROKERS"])
+        try await speedo.takingTheDevStackDownAfterwards {
+            let up = try await speedo.run(["dev", "up"])
+            try #require(up.status == 0, "dev up failed: \(up.stderr)")
+            let brokers = try #require(try await devEnvironment(speedo)["SPEEDO_BROKERS"])
 
-        let simulate = try speedo.run(["simulate", "--sensors", "20", "--rate", "100", "--count", "40", "-b", brokers])
-        try #require(simulate.status == 0, "simulate failed: \(simulate.stderr)")
-        let read = try runProgram(
-            ["kcat", "-C", "-b", brokers, "-t", "speed-events", "-e", "-q", "-f", "%k %p\\n"])
-        try #require(read.status == 0, "kcat -C failed: \(read.stderr)")
-        var partitionsBySensor: [String: Set<String>] = [:]
-        for line in read.stdout.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            partitionsBySensor[String(fields[0]), default: []].insert(String(fields[1]))
+            let simulate = try await speedo.run(["simulate", "--sensors", "20", "--rate", "100", "--count", "40", "-b", brokers])
+            try #require(simulate.status == 0, "simulate failed: \(simulate.stderr)")
+            let read = try await runProgram(
+                ["kcat", "-C", "-b", brokers, "-t", "speed-events", "-e", "-q", "-f", "%k %p\\n"])
+            try #require(read.status == 0, "kcat -C failed: \(read.stderr)")
+            var partitionsBySensor: [String: Set<String>] = [:]
+            for line in read.stdout.split(separator: "\n") {
+                let fields = line.split(separator: " ")
+                partitionsBySensor[String(fields[0]), default: []].insert(String(fields[1]))
+            }
+            #expect(partitionsBySensor.count == 20, "\(read.stdout)")
+            let partitions = partitionsBySensor.values.flatMap { $0 }
+            #expect(Set(partitions).count == 20, "sensors share partitions: \(partitionsBySensor)")
         }
-        #expect(partitionsBySensor.count == 20, "\(read.stdout)")
-        let partitions = partitionsBySensor.values.flatMap { $0 }
-        #expect(Set(partitions).count == 20, "sensors share partitions: \(partitionsBySensor)")
     }
 
-    private func exerciseLifecycle(_ speedo: SpeedoBinary, state: String) throws {
-        defer { _ = try? speedo.run(["dev", "down"]) }
+    private func exerciseLifecycle(_ speedo: SpeedoBinary, state: String) async throws {
+        try await speedo.takingTheDevStackDownAfterwards {
 
-        let up = try speedo.run(["dev", "up"])
-        try #require(up.status == 0, "dev up failed: \(up.stderr)")
-        #expect(up.stdout.contains("broker    started"))
-        #expect(up.stdout.contains("postgres  started"))
+            let up = try await speedo.run(["dev", "up"])
+            try #require(up.status == 0, "dev up failed: \(up.stderr)")
+            #expect(up.stdout.contains("broker    started"))
+            #expect(up.stdout.contains("postgres  started"))
 
-        let again = try speedo.run(["dev", "up"])
-        #expect(again.status == 0)
-        #expect(again.stdout.contains("broker    running"), "a second up must find the broker running: \(again.stdout)")
-        #expect(again.stdout.contains("postgres  running"))
+            let again = try await speedo.run(["dev", "up"])
+            #expect(again.status == 0)
+            #expect(again.stdout.contains("broker    running"), "a second up must find the broker running: \(again.stdout)")
+            #expect(again.stdout.contains("postgres  running"))
 
-        let endpoints = try devEnvironment(speedo)
-        let brokers = try #require(endpoints["SPEEDO_BROKERS"])
-        let databaseURL = try #require(endpoints["SPEEDO_DATABASE_URL"])
+            let endpoints = try await devEnvironment(speedo)
+            let brokers = try #require(endpoints["SPEEDO_BROKERS"])
+            let databaseURL = try #require(endpoints["SPEEDO_DATABASE_URL"])
 
-        let metadata = try runProgram(["kcat", "-L", "-b", brokers], user: speedo.user)
-        #expect(metadata.status == 0, "kcat -L failed: \(metadata.stderr)")
-        #expect(metadata.stdout.contains("1 brokers"))
+            let metadata = try await runProgram(["kcat", "-L", "-b", brokers], user: speedo.user)
+            #expect(metadata.status == 0, "kcat -L failed: \(metadata.stderr)")
+            #expect(metadata.stdout.contains("1 brokers"))
 
-        let query = try runProgram(
-            ["psql", databaseURL, "-Atc", "select count(*) from speed_readings"], user: speedo.user)
-        #expect(query.status == 0, "psql failed: \(query.stderr)")
-        #expect(query.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+            let query = try await runProgram(
+                ["psql", databaseURL, "-Atc", "select count(*) from speed_readings"], user: speedo.user)
+            #expect(query.status == 0, "psql failed: \(query.stderr)")
+            #expect(query.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
 
-        let status = try speedo.run(["status", "--timeout", "5s"])
-        #expect(status.status == 0, "status failed: \(status.stderr)")
-        #expect(status.stdout.contains(brokers))
+            let status = try await speedo.run(["status", "--timeout", "5s"])
+            #expect(status.status == 0, "status failed: \(status.stderr)")
+            #expect(status.stdout.contains(brokers))
 
-        // A broker killed behind speedo's back is detected as stale and replaced by the next up.
-        let brokerPID = try recordedBrokerPID(state: state)
-        kill(brokerPID, SIGKILL)
-        try waitUntilGone(brokerPID)
-        let afterKill = try speedo.run(["dev", "status"])
-        #expect(afterKill.status == 69)
-        #expect(afterKill.stdout.contains("stale record of pid \(brokerPID)"))
-        let repaired = try speedo.run(["dev", "up"])
-        #expect(repaired.status == 0, "dev up after a kill failed: \(repaired.stderr)")
-        #expect(repaired.stdout.contains("broker    started"))
-        #expect(repaired.stdout.contains("postgres  running"))
+            // A broker killed behind speedo's back is detected as stale and replaced by the next up.
+            let brokerPID = try recordedBrokerPID(state: state)
+            kill(brokerPID, SIGKILL)
+            try waitUntilGone(brokerPID)
+            let afterKill = try await speedo.run(["dev", "status"])
+            #expect(afterKill.status == 69)
+            #expect(afterKill.stdout.contains("stale record of pid \(brokerPID)"))
+            let repaired = try await speedo.run(["dev", "up"])
+            #expect(repaired.status == 0, "dev up after a kill failed: \(repaired.stderr)")
+            #expect(repaired.stdout.contains("broker    started"))
+            #expect(repaired.stdout.contains("postgres  running"))
 
-        let postgresPID = try recordedPostgresPID(state: state)
-        let newBrokerPID = try recordedBrokerPID(state: state)
-        let down = try speedo.run(["dev", "down"])
-        #expect(down.status == 0, "dev down failed: \(down.stderr)")
-        #expect(!isAlive(newBrokerPID), "the broker survived dev down")
-        #expect(!isAlive(postgresPID), "PostgreSQL survived dev down")
+            let postgresPID = try recordedPostgresPID(state: state)
+            let newBrokerPID = try recordedBrokerPID(state: state)
+            let down = try await speedo.run(["dev", "down"])
+            #expect(down.status == 0, "dev down failed: \(down.stderr)")
+            #expect(!isAlive(newBrokerPID), "the broker survived dev down")
+            #expect(!isAlive(postgresPID), "PostgreSQL survived dev down")
 
-        let env = try speedo.run(["dev", "env"])
-        #expect(env.status == 69)
-        #expect(env.stderr.contains("speedo dev up"))
+            let env = try await speedo.run(["dev", "env"])
+            #expect(env.status == 69)
+            #expect(env.stderr.contains("speedo dev up"))
+        }
     }
 
-    private func devEnvironment(_ speedo: SpeedoBinary) throws -> [String: String] {
-        let env = try speedo.run(["dev", "env"])
+    private func devEnvironment(_ speedo: SpeedoBinary) async throws -> [String: String] {
+        let env = try await speedo.run(["dev", "env"])
         try #require(env.status == 0, "dev env failed: \(env.stderr)")
         // Evaluate the lines with a real shell, exactly as `eval "$(speedo dev env)"` would.
-        let shell = try runProgram([
+        let shell = try await runProgram([
             "bash", "-c", "eval \"$1\"; bash -c 'echo \"SPEEDO_BROKERS=$SPEEDO_BROKERS\"; echo \"SPEEDO_DATABASE_URL=$SPEEDO_DATABASE_URL\"'",
             "_", env.stdout,
         ])

@@ -6,7 +6,7 @@ import Testing
 /// The demo pipeline end to end, every part the real binary: `simulate` publishes a fleet's drive while
 /// `consume postgres` and `consume latest` run; then every reading the broker confirmed is in PostgreSQL exactly
 /// once, `watch --once` shows every sensor, `history` answers for each, and `replay` returns what the database holds.
-@Suite struct FullPipelineTests {
+@Suite(.programTurns) struct FullPipelineTests {
     @Test func everySimulatedReadingReachesEveryView() async throws {
         let stack = try await HistoryStack()
         try stack.cluster.createTopic(name: ConnectionSettings.latestTopic, partitions: 3)
@@ -18,7 +18,7 @@ import Testing
 
         let sensors = (0..<20).map { "sensor-\($0)" }
         let began = Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
-        let simulation = try stack.speedo.run(
+        let simulation = try await stack.speedo.run(
             ["simulate", "--sensors", "20", "--rate", "10", "--duration", "6s", "--seed", "42", "-b", brokers],
             timeout: .seconds(60))
         #expect(simulation.status == 0, "\(simulation.stderr)")
@@ -28,7 +28,7 @@ import Testing
         #expect(confirmed > 1_000)
 
         // What the broker holds, read by an independent client: the ground truth.
-        let onTopic = try runProgram(
+        let onTopic = try await runProgram(
             ["kcat", "-C", "-b", brokers, "-t", stack.topic, "-e", "-q", "-o", "beginning", "-f", "%s\n"])
         let now = Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
         let produced = onTopic.stdout.split(separator: "\n").map { line in
@@ -51,7 +51,7 @@ import Testing
         // The dashboard: every sensor, from speed-latest.
         var frame = ""
         try await waitUntil(timeout: .seconds(30), "watch --once to show all 20 sensors") {
-            frame = try stack.speedo.run(["watch", "--once", "-b", brokers, "--columns", "160"]).stdout
+            frame = try await stack.speedo.run(["watch", "--once", "-b", brokers, "--columns", "160"]).stdout
             return sensors.allSatisfy { frame.contains($0) }
         }
         #expect(!frame.contains("\u{1B}"), "--once must print plain text")
@@ -59,7 +59,7 @@ import Testing
         // History answers for each sensor with its readings.
         let since = "@\(began.seconds - 5)"
         for sensor in sensors {
-            let answer = try stack.speedo.run(
+            let answer = try await stack.speedo.run(
                 ["history", sensor, "--since", since, "--format", "csv", "-d", stack.databaseURL])
             #expect(answer.status == 0, "\(answer.stderr)")
             let rows = answer.stdout.split(separator: "\n").dropFirst()
@@ -67,7 +67,7 @@ import Testing
         }
 
         // Replay returns the same readings as the database.
-        let replayed = try stack.speedo.run(["replay", "--since", since, "-b", brokers])
+        let replayed = try await stack.speedo.run(["replay", "--since", since, "-b", brokers])
         #expect(replayed.status == 0, "\(replayed.stderr)")
         let replayedKeys = replayed.stdout.split(separator: "\n").map { line in
             guard case .success(let reading) = ReadingDecoder.decode(value: Array(line.utf8), now: now)

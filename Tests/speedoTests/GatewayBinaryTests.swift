@@ -7,7 +7,7 @@ import SpeedoTestSupport
 import Testing
 
 /// The real `speedo gateway` binary: its startup line, a client end to end, and a clean close on SIGTERM.
-@Suite struct GatewayBinaryTests {
+@Suite(.programTurns) struct GatewayBinaryTests {
     private let speedo = SpeedoBinary(environment: [
         "XDG_STATE_HOME": "/nonexistent", "SPEEDO_BROKERS": nil, "SPEEDO_TOPIC": nil,
     ])
@@ -69,13 +69,13 @@ import Testing
         return Int(stderr[range.upperBound...].prefix { $0.isNumber })
     }
 
-    @Test func badOptionsAreUsageErrors() throws {
+    @Test func badOptionsAreUsageErrors() async throws {
         for arguments in [
             ["--listen", "nowhere"], ["--allow-origin", "dash.example.com"], ["--max-lag", "0s"],
             ["--ping-interval", "soon"], ["--token-file", "/nonexistent/token"], ["--allow-host", "a b"],
             ["--idle-timeout", "0s"], ["--header-timeout", "forever"], ["--max-connections", "0"],
         ] {
-            let run = try speedo.run(["gateway", "-b", "127.0.0.1:1"] + arguments, timeout: .seconds(30))
+            let run = try await speedo.run(["gateway", "-b", "127.0.0.1:1"] + arguments, timeout: .seconds(30))
             #expect(run.status == 64, "\(arguments): \(run.stderr)")
         }
     }

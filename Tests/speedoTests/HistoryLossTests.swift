@@ -11,7 +11,7 @@ import Testing
 
 /// Every way a reading could go missing between `ingest` and `speed_readings` without a word: each test reproduces
 /// the fault and shows the reading stored, or its loss recorded, counted and reported.
-@Suite(.serialized) struct HistoryLossTests {
+@Suite(.serialized, .programTurnsAhead) struct HistoryLossTests {
     /// Three readings of one sensor without `ts`, read in one block, used to share one stamp: one row was kept and
     /// two were absorbed as "already there".
     @Test func readingsWithoutTimeBecomeOneRowEach() async throws {
@@ -289,7 +289,7 @@ import Testing
 }
 
 /// A long-running command stops within `StopDeadline.limit` of the first SIGTERM, whatever its dependencies do.
-@Suite struct BoundedStopTests {
+@Suite(.programTurns) struct BoundedStopTests {
     /// The broker's process is killed under `consume latest` fed by a live stream (it took 90 s, once more than
     /// 8 minutes, to stop).
     @Test func consumeLatestStopsInBoundedTimeWithTheBrokerGone() async throws {
@@ -325,7 +325,7 @@ extension HistoryStack {
     /// two threads on a child process would starve every in-process server of the other tests running meanwhile.
     func run(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(60)) async throws -> ProgramOutcome {
         let speedo = self.speedo
-        return try await runOnDedicatedThread { try speedo.run(arguments, input: input, timeout: timeout) }
+        return try await speedo.run(arguments, input: input, timeout: timeout)
     }
 
     /// `speedo status` against this stack.
@@ -335,6 +335,6 @@ extension HistoryStack {
 
     /// Another program (kcat), off the concurrency pool likewise.
     func execute(_ command: [String]) async throws -> ProgramOutcome {
-        try await runOnDedicatedThread { try runProgram(command) }
+        try await runProgram(command)
     }
 }

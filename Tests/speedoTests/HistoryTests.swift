@@ -7,7 +7,7 @@ import SpeedoTestSupport
 import Testing
 
 /// `speedo history` against a real PostgreSQL with a small fixture written by `HistoryWriter`.
-@Suite(.serialized) struct HistoryTests {
+@Suite(.serialized, .programTurnsAhead) struct HistoryTests {
     /// 2024-05-01T12:00:00Z
     static let base: Int64 = 1_714_564_800
 
@@ -36,7 +36,7 @@ import Testing
     /// which every other test running meanwhile needs.
     func history(_ stack: HistoryStack, _ arguments: [String]) async throws -> ProgramOutcome {
         let (speedo, url) = (stack.speedo, stack.databaseURL)
-        return try await runOnDedicatedThread(name: "speedo-test") { try speedo.run(["history"] + arguments + ["-d", url]) }
+        return try await speedo.run(["history"] + arguments + ["-d", url])
     }
 
     static let range = ["--since", "@\(base)", "--until", "@\(base + 120)"]
@@ -181,7 +181,7 @@ import Testing
         // After `--`: ids starting with - or + are not options.
         let (speedo, url) = (stack.speedo, stack.databaseURL)
         let arguments = ["history", "-d", url] + range + ["--format", "csv", "--"] + shownAs.map(\.id)
-        let run = try await runOnDedicatedThread { try speedo.run(arguments) }
+        let run = try await speedo.run(arguments)
         #expect(run.status == 0, "\(run.stderr)")
         for raw in ["\u{1B}", "\r", "\t", "\u{07}", "\u{202E}"] {
             #expect(!run.stdout.contains(raw), "a raw \(raw.unicodeScalars.first!.value) reached stdout")
@@ -211,21 +211,15 @@ import Testing
         let readings = ids.enumerated().map { Self.reading($1, Double($0) + 0.5, Int64($0)) }
         try await Self.store(readings, in: stack)
         let (speedo, url) = (stack.speedo, stack.databaseURL)
-        let csv = try await runOnDedicatedThread {
-            try speedo.run(["history", "-d", url] + Self.range + ["--format", "csv", "--"] + ids)
-        }
+        let csv = try await speedo.run(["history", "-d", url] + Self.range + ["--format", "csv", "--"] + ids)
         #expect(csv.status == 0, "\(csv.stderr)")
         #expect(csv.stdout.contains("'-leading-dash,"), "\(csv.stdout)")
 
         let bootstrap = stack.cluster.bootstrapServers
-        let ingest = try await runOnDedicatedThread {
-            try speedo.run(
-                ["ingest", "--format", "csv", "-b", bootstrap, "-t", "round-trip", "--partitions", "1"], input: csv.stdout)
-        }
+        let ingest = try await speedo.run(
+            ["ingest", "--format", "csv", "-b", bootstrap, "-t", "round-trip", "--partitions", "1"], input: csv.stdout)
         #expect(ingest.status == 0, "\(ingest.stderr)")
-        let consumed = try await runOnDedicatedThread {
-            try speedo.run(["consume", "stdout", "-b", bootstrap, "-t", "round-trip", "--exit-at-end", "--format", "csv"])
-        }
+        let consumed = try await speedo.run(["consume", "stdout", "-b", bootstrap, "-t", "round-trip", "--exit-at-end", "--format", "csv"])
         #expect(consumed.status == 0, "\(consumed.stderr)")
         // ingest groups a block's readings by key before publishing them: compare them in one order.
         let idsAndSpeeds = { (text: String) in try RFC4180.parse(text).map { $0.prefix(2).joined(separator: ",") }.sorted() }
@@ -251,7 +245,7 @@ import Testing
         try await Self.store(Self.fixture, in: stack)
         var speedo = stack.speedo
         speedo.environment["COLUMNS"] = "60"
-        let run = try speedo.run(["history", "sensor-1", "sensor-2", "--plot", "-d", stack.databaseURL] + range)
+        let run = try await speedo.run(["history", "sensor-1", "sensor-2", "--plot", "-d", stack.databaseURL] + range)
         #expect(run.status == 0, "\(run.stderr)")
         let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
         // Per sensor: a title, 8 chart rows, the axis and the time labels.
@@ -266,7 +260,7 @@ import Testing
         #expect(top[column].value > 0x2800 && top.enumerated().allSatisfy { $0.offset == column || $0.element.value == 0x2800 })
     }
 
-    @Test func validatesItsOptions() throws {
+    @Test func validatesItsOptions() async throws {
         let speedo = SpeedoBinary(environment: ["SPEEDO_DATABASE_URL": "host=/nonexistent"])
         for arguments in [
             ["history", "s"], ["history", "s", "--since", "1h", "--until", "2h"],
@@ -274,7 +268,7 @@ import Testing
             ["history", "s", "--since", "yesterday"], ["history", "s", "--since", "1h", "--parallel", "0"],
             ["history", "s", "--since", "1h", "--parallel", "17"],
         ] {
-            #expect(try speedo.run(arguments).status == 64, "\(arguments)")
+            #expect(try await speedo.run(arguments).status == 64, "\(arguments)")
         }
     }
 }

@@ -10,7 +10,7 @@ import Testing
 
 /// The real binary serving HTTP, driven with curl, stopped with SIGTERM. The waiting happens on threads of their
 /// own (`blocking`), so that this test does not hold one of the cooperative pool's two threads for seconds.
-@Suite struct IngestHTTPBinaryTests {
+@Suite(.programTurns) struct IngestHTTPBinaryTests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"), "needs curl"))
     func curlPostsToTheRealServerAndSigtermFlushes() async throws {
         let cluster = try await blocking { try MockCluster() }
@@ -46,10 +46,8 @@ import Testing
         let lines = outcome.stderr.split(separator: "\n")
         #expect(lines.filter { $0.hasPrefix("listening on http://") }.count == 1)
 
-        let consumed = try await blocking {
-            try runProgram(
-                ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k %s\\n"], timeout: .seconds(30))
-        }
+        let consumed = try await runProgram(
+            ["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k %s\\n"], timeout: .seconds(30))
         #expect(consumed.stdout == """
             e2e {"sensor_id":"e2e","speed":88,"ts":\(ts).0}
             e2e {"sensor_id":"e2e","speed":89,"ts":\(ts).0}
@@ -83,9 +81,7 @@ import Testing
         #expect(try await inFlight == #"200 {"accepted":1,"rejected":[]}"#)
         #expect(outcome.status == 130, "\(outcome.stderr)")
         try cluster.setRoundTripTime(broker: 1, milliseconds: 0)
-        let consumed = try await blocking {
-            try runProgram(["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k\\n"])
-        }
+        let consumed = try await runProgram(["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k\\n"])
         #expect(consumed.stdout == "slow\nslow\n")
     }
 
@@ -96,26 +92,20 @@ import Testing
         try cluster.createTopic(name: topic, partitions: 2)
         let server = try ServerProcess(arguments: ["ingest", "--listen", "127.0.0.1:0", "-b", cluster.bootstrapServers, "-t", topic])
         let address = try await blocking { try server.waitForListeningAddress() }
-        let simulated = try await blocking {
-            try SpeedoBinary().run([
-                "simulate", "--sensors", "3", "--rate", "50", "--count", "120", "--seed", "9", "--batch", "7",
-                "--via", "http://\(address)/speed",
-            ])
-        }
+        let simulated = try await SpeedoBinary().run([
+            "simulate", "--sensors", "3", "--rate", "50", "--count", "120", "--seed", "9", "--batch", "7",
+            "--via", "http://\(address)/speed",
+        ])
         #expect(simulated.status == 0, "\(simulated.stderr)")
-        let consumed = try await blocking {
-            try runProgram(["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k\\n"])
-        }
+        let consumed = try await runProgram(["kcat", "-C", "-b", cluster.bootstrapServers, "-t", topic, "-e", "-q", "-f", "%k\\n"])
         let keys = consumed.stdout.split(separator: "\n")
         #expect(keys.count == 120)
         #expect(Set(keys) == ["sensor-0", "sensor-1", "sensor-2"])
         #expect(try await blocking { server.terminate() }.status == 130)
 
         // Nothing listens there any more: retried with backoff, then named, exit 69.
-        let unreachable = try await blocking {
-            try SpeedoBinary().run(
-                ["simulate", "--sensors", "1", "--count", "1", "--via", "http://\(address)/speed"], timeout: .seconds(90))
-        }
+        let unreachable = try await SpeedoBinary().run(
+            ["simulate", "--sensors", "1", "--count", "1", "--via", "http://\(address)/speed"], timeout: .seconds(90))
         #expect(unreachable.status == 69, "\(unreachable.stderr)")
         #expect(unreachable.stderr.contains("cannot reach the ingestion API at http://\(address)/speed"), "\(unreachable.stderr)")
     }
@@ -186,27 +176,23 @@ import Testing
         let cluster = try await blocking { try MockCluster() }
         // The broker's own port is taken.
         let taken = cluster.bootstrapServers
-        let outcome = try await blocking {
-            try SpeedoBinary().run(["ingest", "--listen", taken, "-b", taken, "--connect-timeout", "10s"])
-        }
+        let outcome = try await SpeedoBinary().run(["ingest", "--listen", taken, "-b", taken, "--connect-timeout", "10s"])
         #expect(outcome.status == 69)
         #expect(outcome.stderr.contains("\(taken) is already in use"), "\(outcome.stderr)")
     }
 
-    @Test func badListenAddressIsAUsageError() throws {
-        let outcome = try SpeedoBinary().run(["ingest", "--listen", "localhost", "-b", "127.0.0.1:1"])
+    @Test func badListenAddressIsAUsageError() async throws {
+        let outcome = try await SpeedoBinary().run(["ingest", "--listen", "localhost", "-b", "127.0.0.1:1"])
         #expect(outcome.status == 64)
         #expect(outcome.stderr.contains("--listen takes host:port"))
-        let missingToken = try SpeedoBinary().run(["ingest", "--max-body", "1KiB", "--listen", "127.0.0.1:0", "--token-file", "/nonexistent/token", "-b", "127.0.0.1:1"])
+        let missingToken = try await SpeedoBinary().run(["ingest", "--max-body", "1KiB", "--listen", "127.0.0.1:0", "--token-file", "/nonexistent/token", "-b", "127.0.0.1:1"])
         #expect(missingToken.status == 64)
         #expect(missingToken.stderr.contains("/nonexistent/token"))
     }
 
     /// "STATUS BODY"; `-w` appends the status code after the body.
     private func curl(_ arguments: [String]) async throws -> String {
-        let outcome = try await blocking {
-            try runProgram(["curl", "-sS", "--max-time", "20", "-w", "\n%{http_code}"] + arguments)
-        }
+        let outcome = try await runProgram(["curl", "-sS", "--max-time", "20", "-w", "\n%{http_code}"] + arguments)
         let parts = outcome.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         return "\(parts.last ?? "") \(parts.dropLast().joined(separator: "\n"))"
     }

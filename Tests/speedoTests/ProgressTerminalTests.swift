@@ -5,11 +5,11 @@ import Testing
 
 /// The progress lines of long work in a real terminal (tmux): `ingest` of a large file and `replay` of a long range
 /// show how far they are and their rate while they run, and leave only their summary behind.
-@Suite(.serialized) struct ProgressTerminalTests {
+@Suite(.serialized, .programTurnsAhead) struct ProgressTerminalTests {
     /// Enough for the debug build to take a few seconds each way (the line appears after a second).
     private static let lineCount = 400_000
 
-    @Test func ingestAndReplayShowTheirProgressWhileTheyRun() throws {
+    @Test func ingestAndReplayShowTheirProgressWhileTheyRun() async throws {
         let cluster = try MockCluster()
         // Eight partitions: the mock cluster keeps only about 5 MB of each.
         try cluster.createTopic(name: "progress", partitions: 8)
@@ -23,11 +23,11 @@ import Testing
         let ingestPane = try TmuxPane(command: shellCommand(
             ["ingest", "-b", cluster.bootstrapServers, "-t", "progress", input], files), columns: 240)
         defer { ingestPane.killServer() }
-        let during = try ingestPane.waitForScreen(timeout: .seconds(60)) { screen in
+        let during = try await ingestPane.waitForScreen(timeout: .seconds(60)) { screen in
             screen.contains(" lines read, ") && screen.contains(" published, ") && screen.contains(" lines/s")
                 && !screen.contains("speedo ingest: ")
         }
-        #expect(try ingestPane.waitForExitStatus(files, timeout: .seconds(120)) == "0")
+        await #expect(try ingestPane.waitForExitStatus(files, timeout: .seconds(120)) == "0")
         let after = try ingestPane.capture()
         let grouped = Self.lineCount.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))
         #expect(after.contains("speedo ingest: \(grouped) lines read, \(grouped) published"), "\(after)")
@@ -39,10 +39,10 @@ import Testing
             ["replay", "-b", cluster.bootstrapServers, "-t", "progress", "--since", "2023-11-14T00:00:00Z",
              "--until", "2023-11-16T00:00:00Z", "--to", "stdout"], files, standardOutput: "/dev/null"))
         defer { replayPane.killServer() }
-        let replaying = try replayPane.waitForScreen(timeout: .seconds(60)) { screen in
+        let replaying = try await replayPane.waitForScreen(timeout: .seconds(60)) { screen in
             screen.contains("speedo replay: ") && screen.contains(" of \(grouped) records, ") && screen.contains(" s left")
         }
-        #expect(try replayPane.waitForExitStatus(files, timeout: .seconds(120)) == "0")
+        await #expect(try replayPane.waitForExitStatus(files, timeout: .seconds(120)) == "0")
         let replayed = try replayPane.capture()
         #expect(!replayed.contains(" s left"), "the progress line was not cleared:\n\(replayed)")
         #expect(TmuxPane.rows(replaying).contains { $0.hasPrefix("speedo replay: ") && $0.hasSuffix(" s left") })

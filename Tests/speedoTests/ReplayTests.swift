@@ -6,9 +6,9 @@ import Testing
 
 /// `speedo replay` against librdkafka's mock cluster, which cannot look offsets up by time: every run goes through
 /// the scan-and-filter fallback.
-@Suite(.serialized) struct ReplayTests {
-    func replay(_ stack: HistoryStack, _ arguments: [String], topic: String? = nil) throws -> ProgramOutcome {
-        try stack.speedo.run(
+@Suite(.serialized, .programTurnsAhead) struct ReplayTests {
+    func replay(_ stack: HistoryStack, _ arguments: [String], topic: String? = nil) async throws -> ProgramOutcome {
+        try await stack.speedo.run(
             ["replay", "-b", stack.cluster.bootstrapServers, "-t", topic ?? stack.topic, "-d", stack.databaseURL]
                 + arguments)
     }
@@ -28,7 +28,7 @@ import Testing
         let selected = Array(readings[150..<420])
         let range = arguments(since: selected.first!.timestamp, until: readings[420].timestamp)
 
-        let run = try replay(stack, range)
+        let run = try await replay(stack, range)
         #expect(run.status == 0, "\(run.stderr)")
         let output = run.stdout.split(separator: "\n").map(String.init)
         #expect(output.sorted() == lines(selected).sorted())
@@ -39,7 +39,7 @@ import Testing
         }
         #expect(run.stderr.contains("speedo replay: 270 readings of"), "\(run.stderr)")
 
-        let filtered = try replay(stack, range + ["--sensor", "sensor-3", "--sensor", "sensor-7", "--format", "csv"])
+        let filtered = try await replay(stack, range + ["--sensor", "sensor-3", "--sensor", "sensor-7", "--format", "csv"])
         #expect(filtered.status == 0, "\(filtered.stderr)")
         let rows = filtered.stdout.split(separator: "\n").map(String.init)
         #expect(rows.first == "sensor_id,speed,ts")
@@ -49,7 +49,7 @@ import Testing
         }.sorted())
 
         // An --until in the future ends at the end of each partition as of the start.
-        let open = try replay(stack, arguments(
+        let open = try await replay(stack, arguments(
             since: selected.first!.timestamp, until: Timestamp(microseconds: readings.last!.timestamp.microseconds + 3_600_000_000)))
         #expect(open.status == 0, "\(open.stderr)")
         #expect(open.stdout.split(separator: "\n").count == readings.count - 150)
@@ -62,10 +62,10 @@ import Testing
         let selected = Array(readings[100..<700])
         let range = arguments(since: selected.first!.timestamp, until: readings[700].timestamp)
 
-        let first = try replay(stack, range + ["--to", "postgres"])
+        let first = try await replay(stack, range + ["--to", "postgres"])
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stderr.contains("stored 600 rows (600 new, 0 already there)"), "\(first.stderr)")
-        let second = try replay(stack, arguments(since: readings[0].timestamp, until: readings[800].timestamp) + ["--to", "postgres"])
+        let second = try await replay(stack, arguments(since: readings[0].timestamp, until: readings[800].timestamp) + ["--to", "postgres"])
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stderr.contains("stored 800 rows (200 new, 600 already there)"), "\(second.stderr)")
         let expected = Array(readings[..<800])
@@ -90,7 +90,7 @@ import Testing
         let range = arguments(since: Timestamp(microseconds: start), until: Timestamp(microseconds: start + 3_000_000))
 
         let began = ContinuousClock.now
-        let paced = try replay(stack, range + ["--to", "topic:replayed", "--pace", "20x"])
+        let paced = try await replay(stack, range + ["--to", "topic:replayed", "--pace", "20x"])
         let elapsed = ContinuousClock.now - began
         #expect(paced.status == 0, "\(paced.stderr)")
         // 2 s at 20x is 0.1 s of playback; startup and the scan come on top.
@@ -100,7 +100,7 @@ import Testing
             "\(paced.stderr)")
         #expect(playback >= 0.095 && playback < 0.6, "\(paced.stderr)")
 
-        let copied = try replay(stack, range, topic: "replayed")
+        let copied = try await replay(stack, range, topic: "replayed")
         #expect(copied.status == 0, "\(copied.stderr)")
         let output = copied.stdout.split(separator: "\n").map(String.init)
         #expect(output.sorted() == lines(readings).sorted())
@@ -109,14 +109,14 @@ import Testing
         }
     }
 
-    @Test func validatesItsOptions() throws {
+    @Test func validatesItsOptions() async throws {
         let speedo = SpeedoBinary(environment: ["SPEEDO_BROKERS": "127.0.0.1:1"])
         for arguments in [
             ["replay"], ["replay", "--since", "1h", "--until", "2h"], ["replay", "--since", "1h", "--to", "file"],
             ["replay", "--since", "1h", "--to", "topic:"], ["replay", "--since", "1h", "--pace", "0x"],
             ["replay", "--since", "1h", "--pace", "fast"],
         ] {
-            #expect(try speedo.run(arguments).status == 64, "\(arguments)")
+            #expect(try await speedo.run(arguments).status == 64, "\(arguments)")
         }
     }
 }

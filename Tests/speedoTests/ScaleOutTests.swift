@@ -8,7 +8,7 @@ import Testing
 /// Several `speedo consume postgres` processes in one group share the topic's partitions, and members joining,
 /// dying (kill -9) and leaving (SIGTERM) mid-stream neither lose nor duplicate a row: a 3-broker mock cluster, a
 /// 6-partition topic, a private PostgreSQL, real binaries.
-@Suite(.serialized) struct ScaleOutTests {
+@Suite(.serialized, .programTurnsAhead) struct ScaleOutTests {
     /// SPEEDO_TEST_SCALE_RECORDS sets the record count.
     @Test func membersJoiningAndLeavingMidStreamStoreEveryRecordOnce() async throws {
         let count = ProcessInfo.processInfo.environment["SPEEDO_TEST_SCALE_RECORDS"].flatMap { Int($0) } ?? 200_000

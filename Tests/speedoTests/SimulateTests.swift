@@ -5,7 +5,7 @@ import SpeedoTestSupport
 import Testing
 
 /// `speedo simulate` as a user runs it: output, pacing, usage errors, pipes and signals.
-@Suite struct SimulateTests {
+@Suite(.programTurns) struct SimulateTests {
     let speedo = SpeedoBinary()
 
     private func decodeAll(_ output: String) -> [Reading] {
@@ -22,11 +22,11 @@ import Testing
         }
     }
 
-    @Test func theSameSeedAndStartGiveTheSameBytes() throws {
+    @Test func theSameSeedAndStartGiveTheSameBytes() async throws {
         let arguments = ["simulate", "--sensors", "3", "--count", "30", "--seed", "7", "--rate", "100", "--stdout"]
         let fixedStart = ["--start", "@1764000000"]
-        let first = try speedo.run(arguments + fixedStart)
-        let second = try speedo.run(arguments + fixedStart)
+        let first = try await speedo.run(arguments + fixedStart)
+        let second = try await speedo.run(arguments + fixedStart)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout == second.stdout)
         #expect(first.stdout.hasSuffix("\n"))
@@ -39,30 +39,29 @@ import Testing
         #expect(first.stderr.contains("seed 7"))
 
         // Without --start the times are today's, the drive is the same.
-        let now = try speedo.run(arguments)
+        let now = try await speedo.run(arguments)
         #expect(decodeAll(now.stdout).map(\.speed) == readings.map(\.speed))
     }
 
-    @Test func publishingToKafkaPutsTheSameReadingsOnTheTopicAsStdout() throws {
+    @Test func publishingToKafkaPutsTheSameReadingsOnTheTopicAsStdout() async throws {
         let cluster = try MockCluster()
         let arguments = ["simulate", "--sensors", "4", "--count", "40", "--seed", "11", "--rate", "100", "--start", "@1764000000"]
-        let published = try SpeedoBinary(environment: ["XDG_STATE_HOME": "/nonexistent", "SPEEDO_BROKERS": nil])
+        let published = try await SpeedoBinary(environment: ["XDG_STATE_HOME": "/nonexistent", "SPEEDO_BROKERS": nil])
             .run(arguments + ["-b", cluster.bootstrapServers, "-t", "simulated"])
         #expect(published.status == 0, "\(published.stderr)")
         #expect(published.stderr.contains("40 readings confirmed by the broker, 0 not confirmed"), "\(published.stderr)")
 
-        let printed = try speedo.run(arguments + ["--stdout"])
+        let printed = try await speedo.run(arguments + ["--stdout"])
         let expected = decodeAll(printed.stdout).map { reading in
             "\(reading.sensorID)|\(String(decoding: CanonicalJSON.encode(reading), as: UTF8.self))|\(reading.timestamp.milliseconds)"
         }
         #expect(expected.count == 40)
-        #expect(try topicContents(cluster, "simulated") == expected.sorted())
+        #expect(try await topicContents(cluster, "simulated") == expected.sorted())
     }
 
-    @Test func aDurationRunKeepsTheRate() throws {
-        let started = ContinuousClock.now
-        let run = try speedo.run(["simulate", "--duration", "2s", "--rate", "50", "--sensors", "10", "--stdout"])
-        let elapsed = ContinuousClock.now - started
+    @Test func aDurationRunKeepsTheRate() async throws {
+        let run = try await speedo.run(["simulate", "--duration", "2s", "--rate", "50", "--sensors", "10", "--stdout"])
+        let elapsed = run.elapsed
         #expect(run.status == 0, "\(run.stderr)")
         let readings = decodeAll(run.stdout)
         #expect((980...1_020).contains(readings.count), "\(readings.count) readings")
@@ -88,15 +87,15 @@ import Testing
         (["--sensors", "3", "--stdout", "--prefix", "car #"], "--prefix"),
         (["--sensors", "3", "--stdout", "--start", "@4000000000"], "future"),
     ])
-    func badCombinationsExit64WithATeachingMessage(arguments: [String], message: String) throws {
-        let run = try speedo.run(["simulate"] + arguments)
+    func badCombinationsExit64WithATeachingMessage(arguments: [String], message: String) async throws {
+        let run = try await speedo.run(["simulate"] + arguments)
         #expect(run.status == 64)
         #expect(run.stderr.contains(message), "\(arguments): \(run.stderr)")
         #expect(run.stdout.isEmpty)
     }
 
-    @Test func aReaderThatStopsEarlyEndsTheRunCleanly() throws {
-        let run = try runProgram([
+    @Test func aReaderThatStopsEarlyEndsTheRunCleanly() async throws {
+        let run = try await runProgram([
             "bash", "-o", "pipefail", "-c", "\(SpeedoBinary.path) simulate --sensors 2 --rate 1000 --stdout | head -n 5",
         ])
         #expect(run.status == 0, "\(run.stderr)")
@@ -127,11 +126,11 @@ import Testing
         #expect(summary.contains("interrupted"))
     }
 
-    @Test func helpShowsExamples() throws {
-        let help = try speedo.run(["simulate", "--help"])
+    @Test func helpShowsExamples() async throws {
+        let help = try await speedo.run(["simulate", "--help"])
         #expect(help.status == 0)
         #expect(help.stdout.contains("speedo simulate --sensors 20 --stdout | speedo ingest"))
         #expect(help.stdout.contains("--seed"))
-        #expect(try speedo.run(["--help"]).stdout.contains("  simulate "))
+        #expect(try await speedo.run(["--help"]).stdout.contains("  simulate "))
     }
 }

@@ -21,7 +21,23 @@ struct SpeedoBinary {
     var executable = SpeedoBinary.path
 
     /// `input` becomes standard input (a regular file); without it, standard input is /dev/null.
-    func run(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(60)) throws -> ProgramOutcome {
-        try runProgram([executable] + arguments, environment: environment, user: user, input: input, timeout: timeout)
+    func run(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(60)) async throws -> ProgramOutcome {
+        try await runProgram([executable] + arguments, environment: environment, user: user, input: input, timeout: timeout)
+    }
+}
+
+extension SpeedoBinary {
+    /// Runs `body`, then `speedo dev down` whatever happened: the test's stack (PostgreSQL, the broker) never outlives
+    /// it. The async form of a `defer`, which cannot wait for a program.
+    func takingTheDevStackDownAfterwards<Result>(_ body: () async throws -> Result) async throws -> Result {
+        let result: Result
+        do {
+            result = try await body()
+        } catch {
+            _ = try? await run(["dev", "down"])
+            throw error
+        }
+        _ = try? await run(["dev", "down"])
+        return result
     }
 }

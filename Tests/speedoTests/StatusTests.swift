@@ -3,41 +3,42 @@ import SpeedoTestSupport
 import Testing
 
 /// `speedo status` against a running dev stack holding data written by independent clients (kcat, psql).
-@Suite struct StatusTests {
-    @Test func reportsWatermarksLagAndReadingsPerSensor() throws {
+@Suite(.programTurns) struct StatusTests {
+    @Test func reportsWatermarksLagAndReadingsPerSensor() async throws {
         let state = try TemporaryDirectory()
         let speedo = SpeedoBinary(environment: ["XDG_STATE_HOME": state.path])
-        defer { _ = try? speedo.run(["dev", "down"]) }
-        let up = try speedo.run(["dev", "up"])
-        try #require(up.status == 0, "dev up failed: \(up.stderr)")
-        let env = try speedo.run(["dev", "env"])
-        let brokers = try #require(value(of: "SPEEDO_BROKERS", in: env.stdout))
-        let databaseURL = try #require(value(of: "SPEEDO_DATABASE_URL", in: env.stdout))
+        try await speedo.takingTheDevStackDownAfterwards {
+            let up = try await speedo.run(["dev", "up"])
+            try #require(up.status == 0, "dev up failed: \(up.stderr)")
+            let env = try await speedo.run(["dev", "env"])
+            let brokers = try #require(value(of: "SPEEDO_BROKERS", in: env.stdout))
+            let databaseURL = try #require(value(of: "SPEEDO_DATABASE_URL", in: env.stdout))
 
-        let produced = try runProgram([
-            "bash", "-c", "printf 'a\\nb\\nc\\n' | kcat -P -b \"$1\" -t speed-events -p 2", "_", brokers,
-        ])
-        try #require(produced.status == 0, "kcat -P failed: \(produced.stderr)")
-        let inserted = try runProgram([
-            "psql", "-v", "ON_ERROR_STOP=1", "-q", databaseURL, "-c", """
-            select speedo_ensure_daily_partition('2024-05-01');
-            insert into speed_readings values
-              ('sensor-7', '2024-05-01T10:00:00Z', 40), ('sensor-7', '2024-05-01T10:00:01Z', 41),
-              ('sensor-7', '2024-05-01T10:00:02Z', 42), ('sensor-8', '2024-05-01T11:00:00Z', 90);
-            insert into speedo_consumer_offsets (group_id, topic, partition, next_offset)
-              values ('speedo-history', 'speed-events', 2, 1);
-            """,
-        ])
-        try #require(inserted.status == 0, "psql failed: \(inserted.stderr)")
+            let produced = try await runProgram([
+                "bash", "-c", "printf 'a\\nb\\nc\\n' | kcat -P -b \"$1\" -t speed-events -p 2", "_", brokers,
+            ])
+            try #require(produced.status == 0, "kcat -P failed: \(produced.stderr)")
+            let inserted = try await runProgram([
+                "psql", "-v", "ON_ERROR_STOP=1", "-q", databaseURL, "-c", """
+                select speedo_ensure_daily_partition('2024-05-01');
+                insert into speed_readings values
+                  ('sensor-7', '2024-05-01T10:00:00Z', 40), ('sensor-7', '2024-05-01T10:00:01Z', 41),
+                  ('sensor-7', '2024-05-01T10:00:02Z', 42), ('sensor-8', '2024-05-01T11:00:00Z', 90);
+                insert into speedo_consumer_offsets (group_id, topic, partition, next_offset)
+                  values ('speedo-history', 'speed-events', 2, 1);
+                """,
+            ])
+            try #require(inserted.status == 0, "psql failed: \(inserted.stderr)")
 
-        let status = try speedo.run(["status", "--top", "1"])
-        #expect(status.status == 0, "status failed: \(status.stderr)")
-        let lines = status.stdout.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
-        #expect(lines.contains("speed-events 2 1 0 3 3"), "partition 2 should hold offsets 0..<3:\n\(status.stdout)")
-        #expect(lines.contains("speedo-history speed-events 2 1 3 2 PostgreSQL"), "lag of 2 expected:\n\(status.stdout)")
-        #expect(lines.contains { $0.contains("schema v3, 4 readings from 2 sensors in 1 daily partition") })
-        #expect(lines.contains("sensor-7 3 2024-05-01T10:00:00Z 2024-05-01T10:00:02Z"), "\(status.stdout)")
-        #expect(!status.stdout.contains("sensor-8"), "--top 1 lists only the busiest sensor")
+            let status = try await speedo.run(["status", "--top", "1"])
+            #expect(status.status == 0, "status failed: \(status.stderr)")
+            let lines = status.stdout.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+            #expect(lines.contains("speed-events 2 1 0 3 3"), "partition 2 should hold offsets 0..<3:\n\(status.stdout)")
+            #expect(lines.contains("speedo-history speed-events 2 1 3 2 PostgreSQL"), "lag of 2 expected:\n\(status.stdout)")
+            #expect(lines.contains { $0.contains("schema v3, 4 readings from 2 sensors in 1 daily partition") })
+            #expect(lines.contains("sensor-7 3 2024-05-01T10:00:00Z 2024-05-01T10:00:02Z"), "\(status.stdout)")
+            #expect(!status.stdout.contains("sensor-8"), "--top 1 lists only the busiest sensor")
+        }
     }
 
     private func value(of name: String, in assignments: String) -> String? {

@@ -36,26 +36,26 @@ struct TmuxPane {
     func resize(columns: Int, rows: Int) throws { try tmux(["resize-window", "-x", "\(columns)", "-y", "\(rows)"]) }
 
     /// Polls the screen until `condition` holds; fails the test with the last screen after `timeout`.
-    func waitForScreen(timeout: Duration = .seconds(30), _ condition: (String) -> Bool) throws -> String {
+    func waitForScreen(timeout: Duration = .seconds(30), _ condition: (String) -> Bool) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         var screen = ""
         while ContinuousClock.now < deadline {
             screen = try capture()
             if condition(screen) { return screen }
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
         }
         Issue.record("the screen never became as expected; last seen:\n\(screen)")
         throw CancellationError()
     }
 
     /// The exit status the pane's shell wrote to `status` in `files` once its command ended.
-    func waitForExitStatus(_ files: TemporaryDirectory, timeout: Duration = .seconds(30)) throws -> String {
+    func waitForExitStatus(_ files: TemporaryDirectory, timeout: Duration = .seconds(30)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let status = try? String(contentsOfFile: files.path + "/status", encoding: .utf8), status.hasSuffix("\n") {
                 return status.trimmingCharacters(in: .whitespacesAndNewlines)
             }
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
         }
         Issue.record("the command did not end within \(timeout); screen:\n\((try? capture()) ?? "")")
         throw CancellationError()

@@ -17,6 +17,10 @@ package final class BrokerHealth: Sendable {
     private let wakeUp = NSCondition()
     private let stopped = DispatchSemaphore(value: 0)
 
+    /// How long a probe waits for the brokers' answer, however often probes run: a busy machine can take longer than a
+    /// short interval to answer, and that is not a broker down.
+    private static let probeTimeout = Duration.seconds(2)
+
     /// Starts probing every `interval`; `initial` is what the caller already knows (it waited for the brokers).
     package init(publisher: ReadingPublisher, interval: Duration, initial: State) {
         state = Mutex(initial)
@@ -25,7 +29,7 @@ package final class BrokerHealth: Sendable {
             while !sleep(for: interval) {
                 let probe: State
                 do throws(KafkaError) {
-                    try publisher.waitForBrokers(timeout: min(interval, .seconds(2)))
+                    try publisher.waitForBrokers(timeout: Self.probeTimeout)
                     probe = .reachable
                 } catch {
                     probe = .unreachable(reason: error.message)
@@ -39,7 +43,7 @@ package final class BrokerHealth: Sendable {
 
     package var current: State { state.withLock { $0 } }
 
-    /// Ends the probe thread, waiting for a probe in progress (at most a couple of seconds).
+    /// Ends the probe thread, waiting for a probe in progress (at most `probeTimeout`).
     package func stop() {
         stopRequested.withLock { $0 = true }
         wakeUp.lock()
