@@ -4,8 +4,7 @@ package struct DevStackEndpoints: Sendable, Equatable {
     package var databaseURL: String
 
     package init(brokers: String, databaseURL: String) {
-        self.brokers = brokers
-        self.databaseURL = databaseURL
+        (self.brokers, self.databaseURL) = (brokers, databaseURL)
     }
 }
 
@@ -15,8 +14,7 @@ package struct KafkaProperty: Sendable, Equatable {
     package var value: String
 
     package init(key: String, value: String) {
-        self.key = key
-        self.value = value
+        (self.key, self.value) = (key, value)
     }
 
     /// `key=value`; the value may itself contain `=`.
@@ -63,8 +61,7 @@ package struct ResolvedSetting: Sendable, Equatable, CustomStringConvertible {
     package var source: SettingSource
 
     package init(_ value: String, from source: SettingSource) {
-        self.value = value
-        self.source = source
+        (self.value, self.source) = (value, source)
     }
 
     package var description: String { "\(value) (from \(source))" }

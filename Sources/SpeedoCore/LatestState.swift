@@ -12,9 +12,7 @@ package struct LatestState: Sendable, Hashable {
     package var statistics: RollingStats.Summary
 
     package init(reading: Reading, windowSeconds: Int, statistics: RollingStats.Summary) {
-        self.reading = reading
-        self.windowSeconds = windowSeconds
-        self.statistics = statistics
+        (self.reading, self.windowSeconds, self.statistics) = (reading, windowSeconds, statistics)
     }
 
     package func encoded() -> [UInt8] {

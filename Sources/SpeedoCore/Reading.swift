@@ -6,9 +6,7 @@ package struct Reading: Sendable, Hashable {
     package var timestamp: Timestamp
 
     package init(sensorID: String, speed: Double, timestamp: Timestamp) {
-        self.sensorID = sensorID
-        self.speed = speed
-        self.timestamp = timestamp
+        (self.sensorID, self.speed, self.timestamp) = (sensorID, speed, timestamp)
     }
 }
 
@@ -53,10 +51,7 @@ package struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
     package let value: String?
 
     package init(code: Code, field: String, rule: String, value: String?) {
-        self.code = code
-        self.field = field
-        self.rule = rule
-        self.value = value
+        (self.code, self.field, self.rule, self.value) = (code, field, rule, value)
     }
 
     /// A line that could not be read as a record at all; the value shown is the line itself.

@@ -40,8 +40,7 @@ package struct ReadingDecoder: Sendable {
 
     /// With `format` nil, the first non-blank line decides: `{` means NDJSON, anything else CSV.
     package init(format: InputFormat? = nil, missingTime: MissingTime? = nil) {
-        self.format = format
-        self.missingTime = missingTime
+        (self.format, self.missingTime) = (format, missingTime)
     }
 
     package mutating func decode(line: UnsafeRawBufferPointer, now: Timestamp) -> LineOutcome {

@@ -14,10 +14,7 @@ package struct RollingStats: Sendable, Equatable {
         package var maximum: Double
 
         package init(count: Int, minimum: Double, average: Double, maximum: Double) {
-            self.count = count
-            self.minimum = minimum
-            self.average = average
-            self.maximum = maximum
+            (self.count, self.minimum, self.average, self.maximum) = (count, minimum, average, maximum)
         }
     }
 

@@ -7,8 +7,7 @@ package struct KafkaConfiguration: Sendable {
     package var properties: [(String, String)]
 
     package init(bootstrapServers: String, properties: [(String, String)] = []) {
-        self.bootstrapServers = bootstrapServers
-        self.properties = properties
+        (self.bootstrapServers, self.properties) = (bootstrapServers, properties)
     }
 
     /// For consumers that read a backlog as fast as they can (`consume postgres` catching up, `replay`):

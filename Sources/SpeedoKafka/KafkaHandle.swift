@@ -124,8 +124,7 @@ package struct Watermarks: Hashable, Sendable {
     package var high: Int64
 
     package init(low: Int64, high: Int64) {
-        self.low = low
-        self.high = high
+        (self.low, self.high) = (low, high)
     }
 
     package var isEmpty: Bool { low >= high }

@@ -373,8 +373,7 @@ private final class DeliveryContext: Sendable {
     private let topicNames = Mutex<(all: [UInt: String], last: (key: UInt, name: String)?)>(([:], nil))
 
     init(handler: @escaping @Sendable (DeliveryReport) -> Void, reportsSuccesses: Bool) {
-        self.handler = handler
-        self.reportsSuccesses = reportsSuccesses
+        (self.handler, self.reportsSuccesses) = (handler, reportsSuccesses)
     }
 
     func report(_ pointer: UnsafePointer<rd_kafka_message_t>) {

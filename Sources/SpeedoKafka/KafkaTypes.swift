@@ -5,8 +5,7 @@ package struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
     package var partition: Int32
 
     package init(topic: String, partition: Int32) {
-        self.topic = topic
-        self.partition = partition
+        (self.topic, self.partition) = (topic, partition)
     }
 
     package var description: String { "\(topic)[\(partition)]" }
@@ -19,9 +18,7 @@ package struct TopicPartitionOffset: Hashable, Sendable {
     package var offset: Int64
 
     package init(topic: String, partition: Int32, offset: Int64) {
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
+        (self.topic, self.partition, self.offset) = (topic, partition, offset)
     }
 
     package var topicPartition: TopicPartition { TopicPartition(topic: topic, partition: partition) }
@@ -37,8 +34,7 @@ package struct KafkaHeader: Hashable, Sendable {
     package var value: [UInt8]
 
     package init(name: String, value: [UInt8]) {
-        self.name = name
-        self.value = value
+        (self.name, self.value) = (name, value)
     }
 }
 

@@ -110,8 +110,7 @@ private final class MockClusterPointer: @unchecked Sendable {
     private let host: KafkaHandle
 
     init(_ pointer: OpaquePointer, host: KafkaHandle) {
-        self.pointer = pointer
-        self.host = host
+        (self.pointer, self.host) = (pointer, host)
     }
 
     deinit { rd_kafka_mock_cluster_destroy(pointer) }

@@ -19,7 +19,6 @@ package struct CommandFailure: SpeedoFailure {
     package var description: String
 
     package init(_ exitCode: SpeedoExitCode, _ description: String) {
-        self.exitCode = exitCode
-        self.description = description
+        (self.exitCode, self.description) = (exitCode, description)
     }
 }

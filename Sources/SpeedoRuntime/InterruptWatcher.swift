@@ -64,12 +64,8 @@ package struct StopDeadline: Sendable {
     /// For the last line on stderr: what a stop cut short leaves undone, and what becomes of it.
     package var consequence: String
 
-    package init(
-        exitCode: SpeedoExitCode,
-        consequence: String
-    ) {
-        self.exitCode = exitCode
-        self.consequence = consequence
+    package init(exitCode: SpeedoExitCode, consequence: String) {
+        (self.exitCode, self.consequence) = (exitCode, consequence)
     }
 
     /// Sleeps out the limit, then ends the process: called once the first signal came.

@@ -91,9 +91,7 @@ package struct RunSummary: Sendable, Equatable {
     package var targetRate: Double
 
     package init(readings: Int64, elapsed: Duration, targetRate: Double) {
-        self.readings = readings
-        self.elapsed = elapsed
-        self.targetRate = targetRate
+        (self.readings, self.elapsed, self.targetRate) = (readings, elapsed, targetRate)
     }
 
     package var achievedRate: Double {

@@ -10,10 +10,7 @@ package struct DroppedPartition: Sendable, Equatable {
     package var rows: Int
 
     package init(name: String, lower: Timestamp?, upper: Timestamp, rows: Int) {
-        self.name = name
-        self.lower = lower
-        self.upper = upper
-        self.rows = rows
+        (self.name, self.lower, self.upper, self.rows) = (name, lower, upper, rows)
     }
 }
 

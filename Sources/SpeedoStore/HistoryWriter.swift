@@ -58,8 +58,7 @@ package struct RecordPosition: Sendable, Equatable {
     package var offset: Int64
 
     package init(partition: Int32, offset: Int64) {
-        self.partition = partition
-        self.offset = offset
+        (self.partition, self.offset) = (partition, offset)
     }
 }
 
@@ -71,9 +70,7 @@ package struct HistoryGap: Sendable, Equatable {
     package var lastOffset: Int64
 
     package init(partition: Int32, firstOffset: Int64, lastOffset: Int64) {
-        self.partition = partition
-        self.firstOffset = firstOffset
-        self.lastOffset = lastOffset
+        (self.partition, self.firstOffset, self.lastOffset) = (partition, firstOffset, lastOffset)
     }
 
     package var recordCount: Int64 { lastOffset - firstOffset + 1 }
@@ -89,9 +86,7 @@ package struct HistoryConflict: Sendable, Equatable {
     package var position: RecordPosition?
 
     package init(reading: Reading, storedSpeed: Double, position: RecordPosition?) {
-        self.reading = reading
-        self.storedSpeed = storedSpeed
-        self.position = position
+        (self.reading, self.storedSpeed, self.position) = (reading, storedSpeed, position)
     }
 
     /// What happened, for a note on stderr and the dead-letter reason.
@@ -120,10 +115,7 @@ package struct HistoryWriteResult: Sendable, Equatable {
     package var missingRecords: Int64
 
     package init(rows: Int, inserted: Int, conflicts: Int = 0, missingRecords: Int64 = 0) {
-        self.rows = rows
-        self.inserted = inserted
-        self.conflicts = conflicts
-        self.missingRecords = missingRecords
+        (self.rows, self.inserted, self.conflicts, self.missingRecords) = (rows, inserted, conflicts, missingRecords)
     }
 }
 
@@ -167,9 +159,7 @@ package final class HistoryWriter {
     private static let noPartitionForRow = "23514"
 
     package init(conninfo: String, group: String, topic: String) {
-        self.conninfo = conninfo
-        self.group = group
-        self.topic = topic
+        (self.conninfo, self.group, self.topic) = (conninfo, group, topic)
     }
 
     /// The server as shown in messages (socket path or host:port), once connected.
@@ -332,9 +322,7 @@ package final class HistoryWriter {
         var speed: Double
 
         init(sensorID: String, microseconds: Int64, speed: Double) {
-            self.sensorID = sensorID
-            self.microseconds = microseconds
-            self.speed = speed
+            (self.sensorID, self.microseconds, self.speed) = (sensorID, microseconds, speed)
         }
 
         init(_ reading: Reading) {

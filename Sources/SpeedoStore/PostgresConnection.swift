@@ -261,10 +261,7 @@ package struct PostgresRetryNotice: Sendable, CustomStringConvertible {
     package var delay: Duration
 
     package init(error: PostgresError, nextAttempt: Int, maximumAttempts: Int?, delay: Duration) {
-        self.error = error
-        self.nextAttempt = nextAttempt
-        self.maximumAttempts = maximumAttempts
-        self.delay = delay
+        (self.error, self.nextAttempt, self.maximumAttempts, self.delay) = (error, nextAttempt, maximumAttempts, delay)
     }
 
     package var description: String {

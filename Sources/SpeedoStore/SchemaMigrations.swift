@@ -5,9 +5,7 @@ package struct SchemaMigration: Sendable {
     package var sql: String
 
     package init(version: Int, description: String, sql: String) {
-        self.version = version
-        self.description = description
-        self.sql = sql
+        (self.version, self.description, self.sql) = (version, description, sql)
     }
 }
 
@@ -20,9 +18,7 @@ package struct MigrationReport: Sendable, Equatable {
     package var applied: [Int]
 
     package init(previousVersion: Int, currentVersion: Int, applied: [Int]) {
-        self.previousVersion = previousVersion
-        self.currentVersion = currentVersion
-        self.applied = applied
+        (self.previousVersion, self.currentVersion, self.applied) = (previousVersion, currentVersion, applied)
     }
 }
 

@@ -10,8 +10,7 @@ package struct TextTable {
         package var alignment: Alignment
 
         package init(_ header: String, _ alignment: Alignment = .left) {
-            self.header = header
-            self.alignment = alignment
+            (self.header, self.alignment) = (header, alignment)
         }
     }
 

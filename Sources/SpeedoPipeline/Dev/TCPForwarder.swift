@@ -67,12 +67,8 @@ package struct TCPForwarder: Sendable {
     package let listener: LoopbackListener
     package let targetPort: UInt16
 
-    package init(
-        listener: LoopbackListener,
-        targetPort: UInt16
-    ) {
-        self.listener = listener
-        self.targetPort = targetPort
+    package init(listener: LoopbackListener, targetPort: UInt16) {
+        (self.listener, self.targetPort) = (listener, targetPort)
     }
 
     package func start() {

@@ -67,14 +67,8 @@ package struct GatewayUpdateLog: Sendable {
     /// Each sensor's newest entry, by number.
     private var newest: [String: Int] = [:]
 
-    package init(
-        entries: [GatewayUpdate] = [],
-        replacedBy: [Int] = [],
-        newest: [String: Int] = [:]
-    ) {
-        self.entries = entries
-        self.replacedBy = replacedBy
-        self.newest = newest
+    package init(entries: [GatewayUpdate] = [], replacedBy: [Int] = [], newest: [String: Int] = [:]) {
+        (self.entries, self.replacedBy, self.newest) = (entries, replacedBy, newest)
     }
 
     /// The number the next update will get.

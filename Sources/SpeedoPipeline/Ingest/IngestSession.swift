@@ -19,8 +19,7 @@ package final class DeliveryTally: Sendable {
     private let notes: Notes
 
     package init(inputNames: [String], notes: Notes) {
-        self.inputNames = inputNames
-        self.notes = notes
+        (self.inputNames, self.notes) = (inputNames, notes)
     }
 
     package static func tag(input: Int, line: Int) -> UInt64 { UInt64(input) << lineBits | UInt64(line) }

@@ -10,8 +10,7 @@ package struct PublishingSettings: Sendable {
     package var connectTimeout: Duration
 
     package init(partitions: Int32, connectTimeout: Duration) {
-        self.partitions = partitions
-        self.connectTimeout = connectTimeout
+        (self.partitions, self.connectTimeout) = (partitions, connectTimeout)
     }
 }
 

@@ -22,10 +22,7 @@ package struct HTTPReadingSink: ReadingSink {
     private static let requestTimeout = TimeAmount.seconds(30)
 
     package init(url: URL, batchSize: Int, isInterrupted: @escaping @Sendable () -> Bool, notes: Notes) {
-        self.notes = notes
-        self.url = url
-        self.batchSize = batchSize
-        self.isInterrupted = isInterrupted
+        (self.notes, self.url, self.batchSize, self.isInterrupted) = (notes, url, batchSize, isInterrupted)
     }
 
     package mutating func write(_ batch: [Reading]) throws -> SinkState {

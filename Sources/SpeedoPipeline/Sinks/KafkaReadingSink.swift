@@ -11,9 +11,7 @@ package struct KafkaReadingSink: ReadingSink {
     private var published = 0
 
     package init(publisher: ReadingPublisher, tally: DeliveryTally, stop: StopRequest) {
-        self.publisher = publisher
-        self.tally = tally
-        self.stop = stop
+        (self.publisher, self.tally, self.stop) = (publisher, tally, stop)
     }
 
     package mutating func write(_ batch: [Reading]) throws -> SinkState {

@@ -10,9 +10,7 @@ package struct DashboardSettings: Sendable, Hashable {
     package var sensorFilter: SensorGlob?
 
     package init(window: TimeSpan = .seconds(60), staleAfter: TimeSpan = .seconds(5), sensorFilter: SensorGlob? = nil) {
-        self.window = window
-        self.staleAfter = staleAfter
-        self.sensorFilter = sensorFilter
+        (self.window, self.staleAfter, self.sensorFilter) = (window, staleAfter, sensorFilter)
     }
 }
 

@@ -48,8 +48,7 @@ package struct TerminalSize: Sendable, Hashable {
     package var rows: Int
 
     package init(columns: Int, rows: Int) {
-        self.columns = columns
-        self.rows = rows
+        (self.columns, self.rows) = (columns, rows)
     }
 }
 
@@ -68,8 +67,7 @@ package struct TerminalCapabilities: Sendable, Hashable {
     package var colors: Colors
 
     package init(unicode: Bool, colors: Colors) {
-        self.unicode = unicode
-        self.colors = colors
+        (self.unicode, self.colors) = (unicode, colors)
     }
 
     /// `watch --once` and other non-interactive output.
@@ -93,10 +91,7 @@ package struct TextStyle: Sendable, Hashable {
     package var reverse: Bool
 
     package init(color: ColorRole = .normal, bold: Bool = false, dim: Bool = false, reverse: Bool = false) {
-        self.color = color
-        self.bold = bold
-        self.dim = dim
-        self.reverse = reverse
+        (self.color, self.bold, self.dim, self.reverse) = (color, bold, dim, reverse)
     }
 
     package static let plain = TextStyle()
@@ -108,8 +103,7 @@ package struct StyledRun: Sendable, Hashable {
     package var style: TextStyle
 
     package init(_ text: String, _ style: TextStyle = .plain) {
-        self.text = text
-        self.style = style
+        (self.text, self.style) = (text, style)
     }
 }
 
@@ -120,8 +114,7 @@ package struct Frame: Sendable, Hashable {
     package var lines: [[StyledRun]]
 
     package init(size: TerminalSize, lines: [[StyledRun]]) {
-        self.size = size
-        self.lines = lines
+        (self.size, self.lines) = (size, lines)
     }
 
     /// The frame without styles, trailing blanks of each line and trailing empty lines removed.
