@@ -24,7 +24,13 @@ generate_manual() { # $1 = date, yyyy-mm-dd
         cat "$out/plugin.log" >&2
         exit 1
     }
-    cp "$(swift build --show-bin-path)/../../plugins/GenerateManual/outputs/speedo/speedo.1" "$out/man/speedo.1"
+    # The plugin's EXIT STATUS is the generic "0 on success, >0 on error"; the codes and their meanings come from
+    # the root command's help (SpeedoExitCode.meaning), one .It per code.
+    local codes
+    codes=$("$bin" --help | sed -n '/^Exit status:$/,/^$/p' | sed -n 's/^  \([0-9][0-9]*\)  *\(.*\)$/.It \1\n\2/p')
+    [ -n "$codes" ] || { echo "no exit codes in speedo --help" >&2; exit 1; }
+    awk -v codes="$codes" '$0 == ".Ex -std" { print ".Bl -tag -width 6n"; print codes; print ".El"; next } { print }' \
+        "$(swift build --show-bin-path)/../../plugins/GenerateManual/outputs/speedo/speedo.1" >"$out/man/speedo.1"
 }
 
 committed_date=""

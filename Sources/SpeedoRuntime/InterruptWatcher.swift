@@ -52,6 +52,19 @@ package final class InterruptWatcher: Sendable {
     }
 
     package var isInterrupted: Bool { stop.isRequested }
+
+    /// How a command that runs until it is stopped ends once a signal stopped it cleanly (everything flushed, as
+    /// `summary` says; nil when the engine already said it). SIGTERM is how service managers stop a service
+    /// (`systemctl stop`, a Kubernetes rollout): a clean stop is a success, exit 0. SIGINT is a person cutting a run
+    /// short: exit 130, as shells expect. A stop that could not finish is not clean: its own exit code (75, 69…) comes
+    /// first.
+    package func endCleanStop(_ summary: String?) throws {
+        if signal == SIGTERM {
+            if let summary { Notes.standardError.note(summary) }
+        } else {
+            throw CommandFailure(.interrupted, summary ?? "")
+        }
+    }
 }
 
 /// How long a long-running command may take to stop after SIGINT/SIGTERM, and what it leaves undone when it has to

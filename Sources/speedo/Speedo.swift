@@ -15,9 +15,9 @@ struct Speedo: AsyncParsableCommand {
             every other command finds it on its own. Against a real cluster, pass -b/--brokers and \
             -d/--database-url (or set SPEEDO_BROKERS and SPEEDO_DATABASE_URL).
 
-            Exit codes: 0 ok, 64 bad usage, 65 input rejected, 69 broker or database unavailable, \
-            75 records not confirmed delivered, 130 interrupted.
-            """,
+            Exit status:
+            """ + SpeedoExitCode.allCases.map { "\n  \(String($0.rawValue).padding(toLength: 5, withPad: " ", startingAt: 0))\($0.meaning)" }
+            .joined(),
         version: SpeedoVersion.current,
         subcommands: [
             Ingest.self, Simulate.self, Consume.self, Watch.self, Gateway.self, Dev.self, Status.self, History.self,
@@ -36,7 +36,8 @@ struct Speedo: AsyncParsableCommand {
                 try command.run()
             }
         } catch let failure as any SpeedoFailure {
-            Terminal.error(failure.description)
+            // An empty description: the engine already said what happened.
+            if !failure.description.isEmpty { Terminal.error(failure.description) }
             Self.exit(withError: ExitCode(failure.exitCode.rawValue))
         } catch {
             Self.exit(withError: error)

@@ -10,6 +10,23 @@ import Testing
 @Suite(.programTurns) struct CommandLineTests {
     let speedo = SpeedoBinary()
 
+    /// The exit codes, each with its meaning, in `--help` and under the man page's EXIT STATUS (not the generic
+    /// "0 on success, >0 on error" of the manual generator).
+    @Test func helpAndTheManPageListEveryExitCode() async throws {
+        let help = try await speedo.run(["--help"]).stdout
+        let manual = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("man/speedo.1"),
+            encoding: .utf8)
+        let exitStatus = try #require(manual.components(separatedBy: ".Sh \"EXIT STATUS\"\n").last)
+        #expect(!exitStatus.contains(".Ex -std"))
+        for code in SpeedoExitCode.allCases {
+            #expect(help.contains("\n  \(code.rawValue) "), "\(code) missing from --help")
+            #expect(help.contains(code.meaning), "\(code) missing from --help")
+            #expect(exitStatus.contains(".It \(code.rawValue)\n\(code.meaning)\n"), "\(code) missing from EXIT STATUS")
+        }
+    }
+
     @Test func rootHelpListsTheCommands() async throws {
         let help = try await speedo.run(["--help"])
         #expect(help.status == 0)

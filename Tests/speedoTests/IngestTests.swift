@@ -252,7 +252,7 @@ import Testing
         #expect(try await topicContents(cluster, "blip") == (0..<12).map(RunningIngest.expectedRecord).sorted())
     }
 
-    @Test func sigtermFlushesWhatWasReadAndExits130() async throws {
+    @Test func sigtermFlushesWhatWasReadAndExits0() async throws {
         let cluster = try MockCluster()
         try cluster.createTopic(name: "sigterm", partitions: 1)
         let ingest = try RunningIngest(["-b", cluster.bootstrapServers, "-t", "sigterm"])
@@ -263,7 +263,7 @@ import Testing
         try await Task.sleep(for: .seconds(0.3))
         ingest.signal(SIGTERM)
         let outcome = try await ingest.finish(closingInput: false)
-        #expect(outcome.status == 130, "\(outcome.stderr)")
+        #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("10 lines read, 10 published (confirmed by the broker), 0 rejected, 0 undelivered"),
                 "\(outcome.stderr)")
         #expect(try await topicContents(cluster, "sigterm") == (0..<10).map(RunningIngest.expectedRecord).sorted())
@@ -285,7 +285,8 @@ import Testing
         try await Task.sleep(for: .seconds(1))
         ingest.signal(SIGTERM)
         let outcome = try await ingest.finish(closingInput: false, timeout: 30)
-        #expect(outcome.status == 130, "\(outcome.stderr)")
+        // Readings left unconfirmed make the stop unclean, whatever the signal: 75.
+        #expect(outcome.status == 75, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("40 lines read, 3 published (confirmed by the broker), 0 rejected, 37 undelivered"),
                 "\(outcome.stderr)")
         #expect(outcome.stderr.contains("interrupted"), "\(outcome.stderr)")

@@ -1,6 +1,7 @@
 import Foundation
 import SpeedoCore
 import SpeedoKafka
+import SpeedoRuntime
 import SpeedoTestSupport
 import Testing
 
@@ -103,7 +104,9 @@ import Testing
         #expect(run.stderr.contains("closed"))
     }
 
-    @Test func anInterruptedRunFlushesAndExits130() throws {
+    /// Ctrl-C cuts a run short: 130. SIGTERM is how a service manager stops it: a clean stop, 0. Both flush first.
+    @Test(arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(0))])
+    func aSignalFlushesTheRunAndChoosesTheExitCode(signal: Int32, status: Int32) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: SpeedoBinary.path)
         process.arguments = ["simulate", "--sensors", "4", "--rate", "20", "--stdout"]
@@ -111,19 +114,23 @@ import Testing
         process.standardOutput = output
         process.standardError = errors
         try process.run()
-        Thread.sleep(forTimeInterval: 1)
-        process.interrupt()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let summary = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        try await Task.sleep(for: .seconds(1))
+        kill(process.processIdentifier, signal)
+        let (data, summary) = try await runOnDedicatedThread(name: "speedo-test") {
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            let summary = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (data, summary)
+        }
         #expect(process.terminationReason == .exit)
-        #expect(process.terminationStatus == 130)
+        #expect(process.terminationStatus == status, "\(summary)")
         let text = String(decoding: data, as: UTF8.self)
         #expect(text.hasSuffix("\n"), "the last line was cut")
         let readings = decodeAll(text)
         #expect(readings.count > 20)
         #expect(summary.contains("\(readings.count) readings"), "\(summary)")
         #expect(summary.contains("interrupted"))
+        #expect(!summary.contains("speedo: error"), "\(summary)")
     }
 
     @Test func helpShowsExamples() async throws {

@@ -28,7 +28,7 @@ package struct IngestFiles: Sendable {
     }
 
     /// Blocks until every input is read and every reading confirmed or failed, or `stop` is requested (then what was
-    /// read is flushed and `.interrupted` returned).
+    /// read is flushed and `.interrupted` returned, unless readings were left unconfirmed: `.notDelivered` is thrown).
     package func run(stop: StopRequest, notes: Notes) throws -> IngestSession.Stop {
         let inputs = try paths.map { path throws(CommandFailure) in try InputStream(path: path) }
         let rejects = try rejectFile.map { path throws(CommandFailure) in try RejectFile(path: path) }
@@ -46,7 +46,7 @@ package struct IngestFiles: Sendable {
         let summary = session.summary()
         notes.note("speedo ingest: " + summary.text)
 
-        if ending == .interrupted { return ending }
+        // Readings not confirmed come first, stopped by a signal or not: they are in doubt, which a clean stop is not.
         if summary.undelivered > 0 || ending == .producerFailed {
             var message = "\(grouped(summary.undelivered)) \(summary.undelivered == 1 ? "reading was" : "readings were") not confirmed by the broker (see above); "
                 + (summary.inDoubt == 0
@@ -55,8 +55,10 @@ package struct IngestFiles: Sendable {
                         + "is harmless for readings with ts (stored once), while readings without ts get a new ingestion time "
                         + "and would be stored twice")
             if ending == .producerFailed { message += "; reading stopped because the producer failed" }
+            if ending == .interrupted { message += "; reading stopped on a signal" }
             throw CommandFailure(.notDelivered, message)
         }
+        if ending == .interrupted { return ending }
         if summary.rejected > 0 {
             var message = "\(grouped(summary.rejected)) \(summary.rejected == 1 ? "line was" : "lines were") rejected (see above); the valid ones were published"
             if ending == .tooManyErrors { message += "; reading stopped at --max-errors \(maxErrors ?? 0)" }

@@ -74,14 +74,15 @@ struct ConsumeLatest: AsyncParsableCommand {
 
     func run() async throws {
         let resolved = try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil)
+        let interrupts = InterruptWatcher(stopDeadline: StopDeadline(
+            exitCode: .interrupted,
+            consequence: "states not acknowledged yet are published again by the next run (their offsets were "
+                + "not committed)"))
         let settings = LatestPumpSettings(
             consumer: ConsumeSettings(
                 kafka: KafkaConfiguration(resolved), topic: resolved.topic.value, exitAtEnd: exitAtEnd,
                 connectTimeout: try kafka.startupWait(),
-                stop: InterruptWatcher(stopDeadline: StopDeadline(
-                    exitCode: .interrupted,
-                    consequence: "states not acknowledged yet are published again by the next run (their offsets were "
-                        + "not committed)")).stop,
+                stop: interrupts.stop,
                 notes: .standardError),
             group: group, windowSeconds: try windowSeconds(), emissionInterval: .seconds(1 / maxRate))
         let outcome = try await runOnDedicatedThread(name: "speedo.consume") {
@@ -89,8 +90,7 @@ struct ConsumeLatest: AsyncParsableCommand {
             return try pump.run()
         }
         if outcome == .stopped {
-            throw CommandFailure(
-                .interrupted, "consume latest stopped by a signal; the pending states were published first")
+            try interrupts.endCleanStop("speedo consume latest: stopped on a signal; the pending states were published first")
         }
     }
 }

@@ -28,7 +28,8 @@ struct ConsumePostgres: AsyncParsableCommand {
             PostgreSQL down while running: the batch is retried (with growing pauses, said on stderr) until it is \
             stored; nothing is skipped. Brokers down: librdkafka reconnects on its own. Progress (rows/s, totals, \
             lag per partition) goes to stderr every --log-interval. SIGINT or SIGTERM stores the batch in hand, \
-            leaves the group and exits with 130; a second signal exits at once (nothing is lost: the next run \
+            leaves the group and exits with 0 (SIGTERM) or 130 (SIGINT); a second signal exits at once (nothing \
+            is lost: the next run \
             resumes from the stored offsets). --metrics-listen serves the same in Prometheus' text format at GET \
             /metrics (rows stored: new, already there or conflicting; dead letters; gaps and the records they miss; \
             batches; retries; records not stored yet, summed over this member's partitions; partitions assigned; \
@@ -116,15 +117,16 @@ struct ConsumePostgres: AsyncParsableCommand {
 
     func run() async throws {
         let resolved = try ConnectionSettings.resolve(kafka: kafka.cluster, database: database)
+        let interrupts = InterruptWatcher(stopDeadline: StopDeadline(
+            exitCode: .interrupted,
+            consequence: "nothing is lost: the next run resumes from the offsets stored in PostgreSQL with the rows"))
         let settings = HistoryPumpSettings(
             consumer: ConsumeSettings(
                 kafka: KafkaConfiguration(resolved).preferringBulkReads(),
                 topic: resolved.topic.value,
                 exitAtEnd: exitAtEnd,
                 connectTimeout: try kafka.startupWait(),
-                stop: InterruptWatcher(stopDeadline: StopDeadline(
-                    exitCode: .interrupted,
-                    consequence: "nothing is lost: the next run resumes from the offsets stored in PostgreSQL with the rows")).stop,
+                stop: interrupts.stop,
                 notes: .standardError),
             group: group,
             databaseURL: resolved.databaseURL.value,
@@ -153,7 +155,7 @@ struct ConsumePostgres: AsyncParsableCommand {
             let detail = unstored == 0
                 ? "everything read was stored"
                 : "\(unstored) records read but not stored (PostgreSQL unreachable) will be read again by the next run"
-            throw CommandFailure(.interrupted, "consume postgres stopped by a signal; \(detail)")
+            try interrupts.endCleanStop("speedo consume postgres: stopped on a signal; \(detail)")
         }
     }
 }

@@ -25,7 +25,8 @@ struct ConsumeStdout: AsyncParsableCommand {
             --exit-at-end stops (exit 0) once every partition read (with --group: every partition assigned to \
             this member) has been read to its end; without it, a note on stderr says when that first happens (the \
             lines after it are new). A reader that goes away (`| head`) ends the run with exit 0. \
-            SIGINT or SIGTERM writes what was read, commits it (with --group) and exits with 130.
+            SIGINT or SIGTERM writes what was read, commits it (with --group) and exits with 0 (SIGTERM) or \
+            130 (SIGINT).
 
             Examples:
               speedo consume stdout --exit-at-end | jq .speed
@@ -71,14 +72,15 @@ struct ConsumeStdout: AsyncParsableCommand {
         let start = from ?? (group == nil ? .beginning : .stored)
         // In a group, where a partition without a committed offset starts; -X still overrides it.
         configuration.properties.insert(("auto.offset.reset", start == .end ? "latest" : "earliest"), at: 0)
+        let interrupts = InterruptWatcher(stopDeadline: StopDeadline(
+            exitCode: .interrupted,
+            consequence: "records after the offsets last committed are written again by the next run of this "
+                + "group"))
         let settings = StdoutPumpSettings(
             consumer: ConsumeSettings(
                 kafka: configuration, topic: resolved.topic.value, exitAtEnd: exitAtEnd,
                 connectTimeout: try kafka.startupWait(),
-                stop: InterruptWatcher(stopDeadline: StopDeadline(
-                    exitCode: .interrupted,
-                    consequence: "records after the offsets last committed are written again by the next run of this "
-                        + "group")).stop,
+                stop: interrupts.stop,
                 notes: .standardError),
             group: group, start: start, format: format)
         // A reader that goes away must show up as EPIPE, not kill the process.
@@ -88,7 +90,7 @@ struct ConsumeStdout: AsyncParsableCommand {
             return try pump.run()
         }
         if outcome == .stopped {
-            throw CommandFailure(.interrupted, "consume stdout stopped by a signal; what was read was written")
+            try interrupts.endCleanStop("speedo consume stdout: stopped on a signal; what was read was written")
         }
     }
 }

@@ -40,8 +40,8 @@ struct Gateway: AsyncParsableCommand {
             --idle-timeout of the answer before), and a connection without a request in progress is closed after \
             --idle-timeout (WebSocket clients are kept alive by pings instead).
 
-            SIGINT or SIGTERM stop accepting connections, send every client a close frame, and exit 130; a second \
-            signal exits at once.
+            SIGINT or SIGTERM stop accepting connections, send every client a close frame, and exit 0 (SIGTERM) or \
+            130 (SIGINT); a second signal exits at once.
 
             Examples:
               speedo gateway
@@ -104,7 +104,6 @@ struct Gateway: AsyncParsableCommand {
         try await GatewayService.run(
             connection: resolved, listen: address, server: server, maxLag: maxLag,
             connectTimeout: try kafka.startupWait(), stop: interrupts.stop, notes: .standardError)
-        Notes.standardError.note("speedo gateway: stopped on a signal; every client was sent a close frame")
-        throw ExitCode(SpeedoExitCode.interrupted.rawValue)
+        try interrupts.endCleanStop("speedo gateway: stopped on a signal; every client was sent a close frame")
     }
 }

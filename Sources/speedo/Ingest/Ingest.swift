@@ -22,12 +22,13 @@ struct Ingest: AsyncParsableCommand {
 
             A summary goes to stderr at the end (and a live progress line while a large input is read on a \
             terminal). On SIGINT or SIGTERM reading stops, what is in flight is flushed (for at most 10 s), \
-            the summary is printed and the exit code is 130; a second signal exits at once.
+            the summary is printed and the exit code is 0 after SIGTERM (a clean stop), 130 after SIGINT; a \
+            second signal exits at once.
 
             Exit codes: 0 every line published; 65 some lines rejected (the valid ones were published); \
             69 no broker reachable within --connect-timeout; 75 some readings not confirmed by the broker \
             (the message says how many are in doubt: sent but not acknowledged, so possibly on the topic); \
-            130 interrupted.
+            130 interrupted by SIGINT.
 
             Give every reading its ts, so that publishing it again is harmless: a reading resent with the \
             same ts and speed is stored once by `consume postgres`, while one without ts gets a new ingestion \
@@ -35,7 +36,7 @@ struct Ingest: AsyncParsableCommand {
 
             With --listen, serves the HTTP ingestion API instead (see --listen); SIGINT or SIGTERM stop \
             accepting connections, the requests in flight get their answers, the producer is flushed, and the \
-            exit code is 130.
+            exit code is 0 (SIGTERM) or 130 (SIGINT); 75 when a record could not be confirmed.
 
             Examples:
               speedo ingest readings.ndjson
@@ -95,7 +96,8 @@ struct Ingest: AsyncParsableCommand {
             try job.run(stop: interrupts.stop, notes: .standardError)
         }
         if ending == .interrupted {
-            throw CommandFailure(.interrupted, "interrupted by signal \(interrupts.signal ?? 0) after flushing what was read")
+            try interrupts.endCleanStop(
+                "speedo ingest: stopped by signal \(interrupts.signal ?? 0) after flushing what was read")
         }
     }
 }

@@ -7,7 +7,7 @@ import SpeedoRuntime
 extension Ingest {
     /// `speedo ingest --listen`: runs the HTTP ingestion API until SIGTERM or SIGINT, then stops accepting
     /// connections, lets the requests in flight get their deliveries confirmed and answered, closes the producer and
-    /// exits 130 (75 when a record could still not be confirmed).
+    /// exits 0 on SIGTERM, 130 on SIGINT (75 when a record could still not be confirmed).
     func serveHTTP() async throws {
         let settings = try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil)
         let listen = try http.listenAddress()
@@ -28,7 +28,6 @@ extension Ingest {
         guard outcome.undelivered == 0 else {
             throw CommandFailure(.notDelivered, "stopped with \(outcome.undelivered) record(s) not confirmed by the broker")
         }
-        Notes.standardError.note("speedo ingest: stopped on a signal; every accepted reading was delivered")
-        throw ExitCode(SpeedoExitCode.interrupted.rawValue)
+        try interrupts.endCleanStop("speedo ingest: stopped on a signal; every accepted reading was delivered")
     }
 }

@@ -17,7 +17,7 @@ struct Simulate: ParsableCommand {
 
             The same --seed (and --start) gives byte-identical output; the seed is printed at the end of \
             every run. Without --duration or --count the run goes on until Ctrl-C (exit 130 after the last \
-            batch is written). A summary on stderr compares the achieved rate with the target.
+            batch is written) or SIGTERM (exit 0). A summary on stderr compares the achieved rate with the target.
 
             By default the readings are published to Kafka (key = sensor_id, idempotent, acks=all), \
             like `speedo ingest` does; --stdout writes them as NDJSON instead, --via POSTs them to a \
@@ -158,8 +158,9 @@ struct Simulate: ParsableCommand {
         let session = SimulationSession(
             sensors: sensors, prefix: prefix, ratePerSensor: rate, stopCondition: try stopCondition(),
             seed: seed ?? UInt64.random(in: 1...999_999_999), start: start, output: output)
-        if try session.run(stop: InterruptWatcher().stop, notes: .standardError) == .interrupted {
-            throw ExitCode(SpeedoExitCode.interrupted.rawValue)
+        let interrupts = InterruptWatcher()
+        if try session.run(stop: interrupts.stop, notes: .standardError) == .interrupted {
+            try interrupts.endCleanStop(nil)
         }
     }
 }

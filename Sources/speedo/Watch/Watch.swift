@@ -16,7 +16,7 @@ struct Watch: AsyncParsableCommand {
             status line shows the brokers, readings per second and the delivery lag (broker timestamp to screen). \
             When the broker goes away, a banner says so and the dashboard keeps retrying.
 
-            Keys: q quits (so do Ctrl-C and SIGTERM, with exit 130); ? shows the keys; the arrows (or h j k l) \
+            Keys: q quits (so do Ctrl-C, with exit 130, and SIGTERM, with 0); ? shows the keys; the arrows (or h j k l) \
             move the selection, PgUp/PgDn/Home/End page through the sensors, Enter shows the selected sensor in \
             detail and Esc goes back; s sorts by id, speed or staleness; p pauses the picture (readings are still \
             recorded); / filters the sensors shown (a substring, or a glob with * and ?); + and - step the window \
@@ -116,12 +116,13 @@ struct Watch: AsyncParsableCommand {
         let feed = WatchFeed(
             configuration: configuration, brokers: brokers, topic: topic, source: source, backfill: window,
             sensors: settings.sensorFilter, connectTimeout: connectTimeout)
+        let interrupts = InterruptWatcher()
         let loop = DashboardLoop(
-            settings: settings, initialStatus: FeedStatus(brokers: brokers, topic: topic), stop: InterruptWatcher().stop)
+            settings: settings, initialStatus: FeedStatus(brokers: brokers, topic: topic), stop: interrupts.stop)
         let ending = try await runOnDedicatedThread(name: "speedo.watch") { try loop.run(feed: feed) }
         Terminal.note(feed.summary.line(topic: topic))
         if ending == .interrupted {
-            throw CommandFailure(.interrupted, "speedo watch stopped by a signal")
+            try interrupts.endCleanStop("speedo watch: stopped on a signal")
         }
     }
 }
