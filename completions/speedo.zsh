@@ -177,7 +177,7 @@ _speedo_consume_postgres() {
         '--batch-interval[…or once its first record has waited this long, whichever comes first (e.g. 200ms, 1s; at most 1h).]:duration:'
         '--log-interval[How often to report throughput and lag on stderr.]:duration:'
         '--exit-at-end[Stop (exit 0) once every assigned partition has been read to its end and stored; for backfills and tests. Only the partitions assigned to this member count\: run it alone in its group (a member that died less than its session timeout ago still holds its share).]'
-        '--metrics-listen[Serve GET /metrics and GET /healthz on this address (host\:port; port 0 picks a free one, shown on stderr).]:host\:port:'
+        '--metrics-listen[Serve GET /metrics and the probes (/livez, /readyz) on this address (host\:port; port 0 picks a free one, shown on stderr).]:host\:port:'
         '--on-gap[When records were removed from the topic before they were stored\: record the gap and go on, or stop (exit 65).]:record|stop:{__speedo_complete "${___on_gap[@]}"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

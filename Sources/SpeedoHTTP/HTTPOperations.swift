@@ -1,11 +1,14 @@
 package import HTTPTypes
 
-/// `GET /healthz` and `GET /metrics`, and what surrounds every server's own resources, answered the same way by each
-/// of speedo's servers, whichever stack carries them:
+/// The probes (`GET /livez`, `/readyz`, `/healthz`) and `GET /metrics`, and what surrounds every server's own
+/// resources, answered the same way by each of speedo's servers, whichever stack carries them:
 ///
 /// - a `Host` or `Origin` the server does not answer for: 421 or 403 (`HTTPHostPolicy`), on every path;
-/// - `/healthz`: `GET` only (405 with `Allow` otherwise), never behind the token (load balancers and orchestrators
-///   probe it, and it tells nothing secret); 200 or 503 with the server's `HealthReport`;
+/// - the probes: `GET` only (405 with `Allow` otherwise), never behind the token (load balancers and orchestrators
+///   probe them, and they tell nothing secret). `/readyz` (and `/healthz`, its older name): 200 or 503 with the
+///   server's `HealthReport`, 503 while a dependency is out. `/livez`: 200 `{"status":"alive"}` whenever the process
+///   answers at all, a dependency out or not: a liveness probe that restarted the process during a Kafka or
+///   PostgreSQL outage would only add restarts to the outage;
 /// - `/metrics`: `GET` only, behind the token when the server has one (401); 200 with the Prometheus text of the
 ///   server's `HTTPMetricsRegistry`, request counts included;
 /// - any path the server does not serve: 404 `not-found`, saying what it serves.
@@ -17,7 +20,7 @@ package struct HTTPOperations: Sendable {
     /// nil: no Host or Origin check (the writer's metrics endpoint, which no browser needs to reach).
     private let hosts: HTTPHostPolicy?
     private let authentication: BearerTokenCheck
-    /// nil: the server has no `/healthz`.
+    /// nil: the server has no probes.
     private let health: (@Sendable () -> HealthReport)?
     /// Brings gauges read from elsewhere up to date before an exposition.
     private let refreshMetrics: @Sendable () -> Void
@@ -38,7 +41,7 @@ package struct HTTPOperations: Sendable {
         self.authentication = authentication
         self.health = health
         self.refreshMetrics = refreshMetrics
-        paths = resources + (health == nil ? [] : ["/healthz"]) + ["/metrics"]
+        paths = resources + (health == nil ? [] : Self.probes) + ["/metrics"]
         self.served = served
     }
 
@@ -48,9 +51,9 @@ package struct HTTPOperations: Sendable {
         method: HTTPRequest.Method, path: Substring, host: String?, origin: String?, authorization: String?
     ) -> HTTPAnswer? {
         if let refusal = hosts?.refusal(host: host, origin: origin) { return refusal.answer }
-        if path == "/healthz", let health {
+        if let health, let probe = Self.probes.first(where: { $0 == path }) {
             guard method == .get else { return HTTPRefusal.methodNotAllowed(allow: "GET").answer }
-            return health().answer
+            return probe == "/livez" ? Self.alive : health().answer
         }
         if path == "/metrics" {
             guard method == .get else { return HTTPRefusal.methodNotAllowed(allow: "GET").answer }
@@ -60,6 +63,9 @@ package struct HTTPOperations: Sendable {
         }
         return paths.contains { $0 == path } ? nil : notFound
     }
+
+    private static let probes = ["/livez", "/readyz", "/healthz"]
+    private static let alive = HTTPReply.json(.ok, ["status": "alive"])
 
     /// The 404 of this server.
     package var notFound: HTTPAnswer { HTTPReply.notFound(served) }

@@ -81,6 +81,16 @@ import Testing
                 #expect(fields["status"] as? String == "ok", "\(name): \(health.body)")
                 #expect(fields["brokers"] as? String == cluster.bootstrapServers, "\(name): \(health.body)")
                 #expect(fields["message"] == nil, "\(name): \(health.body)")
+
+                // /readyz is /healthz by its Kubernetes name; /livez says the process answers.
+                let ready = try await HomeServer.get(port, "/readyz")
+                #expect(ready.status == 200, "\(name): \(ready.text)")
+                #expect(ready.body == health.body, "\(name)")
+                let live = try await HomeServer.get(port, "/livez")
+                #expect(live.status == 200, "\(name): \(live.text)")
+                #expect(live.header("Content-Type") == "application/json", "\(name)")
+                #expect(live.body == #"{"status":"alive"}"#, "\(name): \(live.body)")
+                #expect(try await HomeServer.get(port, "/livez", method: "POST").status == 405, "\(name)")
             }
 
             // Errors: one body, one set of codes.
@@ -100,6 +110,7 @@ import Testing
             for sample in [
                 #"speedo_http_requests_total{route="other",status="404"} 1"#,
                 #"speedo_http_requests_total{route="/metrics",status="405"} 1"#,
+                #"speedo_http_requests_total{route="/livez",status="405"} 1"#,
             ] {
                 #expect(metrics.body.split(separator: "\n").contains { $0 == sample }, "\(name): missing \(sample) in\n\(metrics.body)")
             }

@@ -213,7 +213,7 @@ import Testing
             let unknown = try await client.get("/speeds")
             #expect(unknown.status == .notFound)
             #expect(unknown.text == """
-                {"error":"not-found","message":"no such resource; the API is POST /speed, GET /healthz and GET /metrics"}
+                {"error":"not-found","message":"no such resource; the API is POST /speed, GET /livez, GET /readyz (or /healthz) and GET /metrics"}
                 """)
         }
     }
@@ -391,6 +391,9 @@ import Testing
             }
             #expect(health.status == .serviceUnavailable)
             #expect(health.text.contains(#""status":"unavailable""#))
+            #expect(try await client.get("/readyz").status == .serviceUnavailable)
+            let live = try await client.get("/livez")
+            #expect(live.status == .ok && live.text == #"{"status":"alive"}"#, "\(live.text)")
 
             try fixture.cluster.setBroker(1, up: true)
             var status = HTTPResponse.Status.serviceUnavailable

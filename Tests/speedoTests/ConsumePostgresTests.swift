@@ -90,6 +90,9 @@ import Testing
         }
         #expect(health.body.contains(#""status":"unavailable""#), "\(health.body)")
         #expect(health.body.contains(#""message":"PostgreSQL unreachable ("#), "\(health.body)")
+        // A liveness probe must not restart a writer that waits out an outage; readiness says it cannot serve.
+        #expect(try await curl("http://\(address)/readyz").status == "503")
+        #expect(try await curl("http://\(address)/livez") == (status: "200", body: #"{"status":"alive"}"#))
         _ = try await runOnDedicatedThread { try postgres.start() }
 
         try await waitUntil(timeout: .seconds(60), "every row") { try await stack.stored().rows >= 100_000 }

@@ -133,7 +133,7 @@ package struct HistoryMetricsResponder: AnsweringResponder {
 
     package init(metrics: HistoryMetrics) {
         operations = HTTPOperations(
-            resources: [], served: "this server has GET /metrics and GET /healthz", hosts: nil,
+            resources: [], served: "this server has GET /metrics, GET /livez and GET /readyz (or /healthz)", hosts: nil,
             authentication: .none, metrics: metrics.registry, health: { metrics.health })
     }
 

@@ -15,7 +15,8 @@ package struct GatewayResponder: AnsweringResponder {
         self.admission = admission
         operations = HTTPOperations(
             resources: ["/", GatewayAdmission.path],
-            served: "the gateway serves GET / (a live page), GET /ws/speed (WebSocket), GET /healthz and GET /metrics",
+            served: "the gateway serves GET / (a live page), GET /ws/speed (WebSocket), GET /livez, GET /readyz (or "
+                + "/healthz) and GET /metrics",
             hosts: admission.hosts, authentication: admission.authentication, metrics: hub.metrics.registry,
             health: {
                 let condition: HealthReport.Condition = switch hub.feed {

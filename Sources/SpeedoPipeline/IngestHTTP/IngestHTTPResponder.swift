@@ -72,7 +72,7 @@ package struct IngestHTTPResponder: Sendable {
         self.metrics = metrics
         self.notes = notes
         operations = HTTPOperations(
-            resources: ["/speed"], served: "the API is POST /speed, GET /healthz and GET /metrics",
+            resources: ["/speed"], served: "the API is POST /speed, GET /livez, GET /readyz (or /healthz) and GET /metrics",
             hosts: settings.hosts, authentication: settings.authentication, metrics: metrics.registry,
             refreshMetrics: { metrics.refresh(outstandingRecords: publisher.outstandingCount) },
             health: {

@@ -33,8 +33,8 @@ struct ConsumePostgres: AsyncParsableCommand {
             resumes from the stored offsets). --metrics-listen serves the same in Prometheus' text format at GET \
             /metrics (rows stored: new, already there or conflicting; dead letters; gaps and the records they miss; \
             batches; retries; records not stored yet, summed over this member's partitions; partitions assigned; \
-            when a batch was last stored), and GET /healthz answers 200 while the writer stores, 503 with the reason \
-            while it starts or cannot reach PostgreSQL.
+            when a batch was last stored), GET /readyz (or /healthz) answers 200 while the writer stores, 503 with \
+            the reason while it starts or cannot reach PostgreSQL, and GET /livez 200 whenever the process answers.
 
             A record whose key is not its sensor_id is invalid too (records without a key are accepted).
 
@@ -90,7 +90,7 @@ struct ConsumePostgres: AsyncParsableCommand {
     var exitAtEnd = false
 
     @Option(help: ArgumentHelp(
-        "Serve GET /metrics and GET /healthz on this address (host:port; port 0 picks a free one, shown on stderr).",
+        "Serve GET /metrics and the probes (/livez, /readyz) on this address (host:port; port 0 picks a free one, shown on stderr).",
         valueName: "host:port"))
     var metricsListen: String?
 

@@ -19,7 +19,9 @@ struct Gateway: AsyncParsableCommand {
                               ?format=number&sensor=ID sends the bare speed instead (always a number);
                               a bad query is answered 400 before any upgrade.
               GET /           a live page of every sensor's speed (its own ?sensor, ?sensors and ?token are passed on)
-              GET /healthz    200 once the topic was read to its end; 503 while starting or when the brokers are unreachable
+              GET /readyz     200 once the topic was read to its end; 503 while starting or when the brokers are unreachable
+                              (GET /healthz is the same)
+              GET /livez      200 whenever the process answers, brokers reachable or not (for liveness probes)
               GET /metrics    Prometheus metrics: connections, messages sent, updates coalesced, slow clients dropped
 
             A slow client never slows the others or the topic's reader: while its socket is full it is skipped, \

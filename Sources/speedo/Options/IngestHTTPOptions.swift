@@ -11,8 +11,9 @@ struct HTTPIngestOptions: ParsableArguments {
             discussion: """
                 POST /speed takes one reading (application/json), a JSON array of readings, or NDJSON \
                 (application/x-ndjson); it answers 200 only once the broker acknowledged every valid reading, \
-                and 503 with Retry-After when the queue is full or a reading was not confirmed. GET /healthz \
-                tells whether the brokers answer; GET /metrics serves Prometheus metrics. Port 0 picks a free \
+                and 503 with Retry-After when the queue is full or a reading was not confirmed. GET /readyz \
+                (or /healthz) tells whether the brokers answer, GET /livez only that the process answers (for \
+                liveness probes: a broker outage must not restart it); GET /metrics serves Prometheus metrics. Port 0 picks a free \
                 port; the address in use is logged on stderr. A reading not confirmed in time is answered 503 \
                 delivery-in-doubt: it may still be on the topic. Send each reading's ts: a resend of a reading \
                 with its ts is stored once, while one without ts is stamped with the time it arrives, so its \
