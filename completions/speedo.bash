@@ -589,7 +589,7 @@ _speedo_status() {
     repeating_flags=()
     non_repeating_flags=(--check --version -h --help)
     repeating_options=(-X)
-    non_repeating_options=(-b --brokers -t --topic -d --database-url --top --timeout)
+    non_repeating_options=(-b --brokers -t --topic -d --database-url --top --timeout --max-lag --max-dlq --max-silence)
     __speedo_offer_flags_options 0
 
     # Offer option value completions
@@ -610,6 +610,15 @@ _speedo_status() {
         return
         ;;
     '--timeout')
+        return
+        ;;
+    '--max-lag')
+        return
+        ;;
+    '--max-dlq')
+        return
+        ;;
+    '--max-silence')
         return
         ;;
     esac

@@ -53,7 +53,7 @@ function __speedo_parse_tokens -S
                 __speedo_parse_subcommand 0 'version' 'h/help'
             end
         case 'status'
-            __speedo_parse_subcommand 0 'b/brokers=' 't/topic=' 'X=+' 'd/database-url=' 'top=' 'timeout=' 'check' 'version' 'h/help'
+            __speedo_parse_subcommand 0 'b/brokers=' 't/topic=' 'X=+' 'd/database-url=' 'top=' 'timeout=' 'check' 'max-lag=' 'max-dlq=' 'max-silence=' 'version' 'h/help'
         case 'history'
             __speedo_parse_subcommand -r 1 'since=' 'until=' 'bucket=' 'format=' 'limit=' 'plot' 'parallel=' 'd/database-url=' 'version' 'h/help'
         case 'replay'
@@ -260,6 +260,9 @@ complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options 
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo status" top' -l 'top' -d 'How many sensors to list (0 to 100000), those with the most readings first.' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo status" timeout' -l 'timeout' -d 'How long to keep retrying an unreachable broker or database.' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo status" check' -l 'check' -d 'One line and a monitoring-plugin exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), for checks.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo status" max-lag' -l 'max-lag' -d 'With --check: records the writers have not stored yet, over every partition.' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo status" max-dlq' -l 'max-dlq' -d 'With --check: records in the dead-letter topic (the topic plus .dlq).' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo status" max-silence' -l 'max-silence' -d 'With --check: how long a sensor heard from in the last 7 days may stay quiet (durations: 90s, 5m, 1h).' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo status" version' -l 'version' -d 'Show the version.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo status" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo history" since' -l 'since' -d 'Start of the range (inclusive): a duration back from now (90s, 15m, 1h, 7d), an RFC 3339 time or @EPOCH.' -rfka ''

@@ -358,6 +358,9 @@ _speedo_status() {
         '--top[How many sensors to list (0 to 100000), those with the most readings first.]:top:'
         '--timeout[How long to keep retrying an unreachable broker or database.]:duration:'
         '--check[One line and a monitoring-plugin exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), for checks.]'
+        '--max-lag[With --check\: records the writers have not stored yet, over every partition.]:warn\[,crit\]:'
+        '--max-dlq[With --check\: records in the dead-letter topic (the topic plus .dlq).]:warn\[,crit\]:'
+        '--max-silence[With --check\: how long a sensor heard from in the last 7 days may stay quiet (durations\: 90s, 5m, 1h).]:warn\[,crit\]:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -103,6 +103,13 @@ import Testing
         let check = try await stack.status(["--check"])
         #expect(check.status == 1, "\(check.stdout)\(check.stderr)")
         #expect(check.stdout.hasPrefix("SPEEDO WARNING - 1 conflicting reading recorded"), "\(check.stdout)")
+
+        // The levels of --check: the dead letter passes a critical one; both sensors were heard from 10 minutes ago.
+        let levels = try await stack.status(["--check", "--max-lag", "0", "--max-dlq", "0,0", "--max-silence", "5m,1h"])
+        #expect(levels.status == 2, "\(levels.stdout)\(levels.stderr)")
+        #expect(levels.stdout.hasPrefix("SPEEDO CRITICAL - 1 record in speed-events.dlq (over 0); "), "\(levels.stdout)")
+        #expect(levels.stdout.contains("2 sensors silent for longer than 5m (the longest: car-"), "\(levels.stdout)")
+        #expect(levels.stdout.contains(" lag=0;0 dead_letters=1;0;0 silent_sensors=2 longest_silence=6"), "\(levels.stdout)")
     }
 
     /// Records removed by the broker before the writer read them (the mock keeps about 5 MB per partition, as
@@ -316,7 +323,11 @@ import Testing
         simulation.kill9()
         #expect(status != nil, "still running \(took) after SIGTERM: \(latest.stderr)")
         #expect(took <= StopDeadline.limit + .seconds(3), "took \(took): \(latest.stderr)")
-        #expect(status == 0, "\(latest.stderr)")
+        // A clean stop when no state was waiting for the gone broker (0); otherwise cut short at the deadline, saying
+        // what is left undone, which is not a clean stop (130).
+        #expect(
+            status == 0 || (status == 130 && latest.stderr.contains("exiting without waiting further: states not acknowledged")),
+            "\(String(describing: status)): \(latest.stderr)")
     }
 }
 

@@ -16,6 +16,10 @@ package struct KafkaStatusReport {
     package var groupsListed = true
     package var failure: String?
 
+    package init(brokers: ResolvedSetting) {
+        self.brokers = brokers
+    }
+
     package static func gather(settings: ConnectionSettings, timeout: Duration) -> KafkaStatusReport {
         var report = KafkaStatusReport(brokers: settings.brokers)
         // An unreachable cluster is reported once, in the report, rather than by every failed connection.
@@ -153,7 +157,11 @@ package struct StoreStatusReport {
         package var partition: Int32
         package var nextOffset: Int64
         /// Where the group keeps its offsets: PostgreSQL (with the rows, exactly once) or Kafka.
-        package var keptIn = "PostgreSQL"
+        package var keptIn: String
+
+        package init(group: String, topic: String, partition: Int32, nextOffset: Int64, keptIn: String = "PostgreSQL") {
+            (self.group, self.topic, self.partition, self.nextOffset, self.keptIn) = (group, topic, partition, nextOffset, keptIn)
+        }
     }
 
     package struct SensorSummary {
@@ -175,9 +183,27 @@ package struct StoreStatusReport {
     package var gaps: [RecordedGap] = []
     package var conflicts = 0
     package var lastConflict: Timestamp?
+    /// The newest reading of every sensor heard from within the span asked for (`status --check --max-silence`).
+    package var lastSeen: [SensorLastSeen] = []
     package var failure: String?
 
-    package static func gather(settings: ConnectionSettings, timeout: Duration, top: Int, notes: Notes) -> StoreStatusReport {
+    package struct SensorLastSeen: Sendable {
+        package var sensorID: String
+        package var last: Timestamp
+
+        package init(sensorID: String, last: Timestamp) {
+            (self.sensorID, self.last) = (sensorID, last)
+        }
+    }
+
+    package init(databaseURL: ResolvedSetting) {
+        self.databaseURL = databaseURL
+    }
+
+    /// `lastSeenWithin`: also read each sensor's newest reading, for the sensors heard from within that span.
+    package static func gather(
+        settings: ConnectionSettings, timeout: Duration, top: Int, lastSeenWithin: TimeSpan? = nil, notes: Notes
+    ) -> StoreStatusReport {
         var report = StoreStatusReport(databaseURL: settings.databaseURL)
         do {
             let retry = Backoff(maximumDelay: .seconds(2), maximumAttempts: nil, deadline: timeout)
@@ -189,6 +215,7 @@ package struct StoreStatusReport {
             report.schemaVersion = try SchemaMigrations.currentVersion(on: connection)
             guard report.schemaVersion > 0 else { return report }
             try report.readContents(of: connection, top: top)
+            if let lastSeenWithin { try report.readLastSeen(of: connection, within: lastSeenWithin) }
         } catch {
             report.failure = "\(error)"
         }
@@ -228,6 +255,17 @@ package struct StoreStatusReport {
             ConsumerOffset(
                 group: row["group_id"] ?? "", topic: row["topic"] ?? "",
                 partition: Int32(try row.int("partition") ?? 0), nextOffset: Int64(try row.int("next_offset") ?? 0))
+        }
+    }
+
+    private mutating func readLastSeen(of connection: PostgresConnection, within span: TimeSpan) throws {
+        lastSeen = try connection.query("""
+            select sensor_id, extract(epoch from max(ts))::float8 as last from speed_readings
+            where ts > now() - make_interval(secs => $1) group by sensor_id
+            """, [String(span.seconds)]).map { row in
+            SensorLastSeen(
+                sensorID: row["sensor_id"] ?? "",
+                last: Timestamp(seconds: try row.double("last") ?? 0) ?? Timestamp(microseconds: 0))
         }
     }
 

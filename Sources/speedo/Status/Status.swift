@@ -21,9 +21,15 @@ struct Status: ParsableCommand {
             (a gap about to be recorded) or beyond a partition's end (the topic was recreated: `speedo db \
             reset-offsets`).
 
-            --check prints one line for monitoring (Nagios, Icinga, Sensu and their kin) and exits with their \
-            codes: 0 OK; 1 WARNING: conflicting readings were recorded; 2 CRITICAL: a gap not acknowledged, or \
-            stored offsets behind the log start or beyond the end; 3 UNKNOWN: Kafka or PostgreSQL unreachable.
+            --check prints one line for monitoring (Nagios, Icinga, Sensu and their kin), with performance data \
+            after a |, and exits with their codes: 0 OK; 1 WARNING: conflicting readings were recorded, or a \
+            --max-… warning level is passed; 2 CRITICAL: a gap not acknowledged, stored offsets behind the log \
+            start or beyond the end, or a --max-… critical level is passed; 3 UNKNOWN: Kafka or PostgreSQL \
+            unreachable. Each --max-… takes a warning level, or a warning and a critical level separated by a \
+            comma: --max-lag 10000,500000 warns past 10,000 records not stored yet and is critical past 500,000.
+
+            Examples:
+              speedo status --check --max-lag 10000,500000 --max-dlq 0 --max-silence 5m,1h
             """
     )
 
@@ -42,9 +48,64 @@ struct Status: ParsableCommand {
     @Flag(help: "One line and a monitoring-plugin exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), for checks.")
     var check = false
 
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "With --check: records the writers have not stored yet, over every partition.", valueName: "warn[,crit]"))
+    var maxLag: String?
+
+    @Option(name: .customLong("max-dlq"), parsing: .unconditional, help: ArgumentHelp(
+        "With --check: records in the dead-letter topic (the topic plus .dlq).", valueName: "warn[,crit]"))
+    var maxDeadLetters: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "With --check: how long a sensor heard from in the last 7 days may stay quiet (durations: 90s, 5m, 1h).",
+        valueName: "warn[,crit]"))
+    var maxSilence: String?
+
     func validate() throws {
         try OptionBounds.check(top, "--top", 0...100_000)
         _ = try parsedTimeout()
+        if !check, let given = [("--max-lag", maxLag), ("--max-dlq", maxDeadLetters), ("--max-silence", maxSilence)]
+            .first(where: { $0.1 != nil })
+        {
+            throw ValidationError("\(given.0) goes with --check (it sets a level of the check's verdict)")
+        }
+        _ = try thresholds()
+    }
+
+    private func thresholds() throws -> StatusCheck {
+        StatusCheck(
+            maxLag: try maxLag.map { try Self.levels($0, "--max-lag") { try Self.records($0, "--max-lag") } },
+            maxDeadLetters: try maxDeadLetters.map {
+                try Self.levels($0, "--max-dlq") { try Self.records($0, "--max-dlq") }
+            },
+            maxSilence: try maxSilence.map {
+                try Self.levels($0, "--max-silence") {
+                    try OptionBounds.duration($0, "--max-silence", .seconds(1)...StatusCheck.silenceHorizon)
+                }
+            })
+    }
+
+    /// `warn` or `warn,crit`, the critical level not below the warning one.
+    private static func levels<Value: Comparable & Sendable>(
+        _ text: String, _ option: String, _ parse: (String) throws -> Value
+    ) throws -> StatusCheck.Threshold<Value> {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count <= 2 else {
+            throw ValidationError("\(option) takes a warning level, or a warning and a critical level: warn[,crit] (got \(text))")
+        }
+        let warning = try parse(parts[0])
+        let critical = try parts.dropFirst().first.map(parse)
+        if let critical, critical < warning {
+            throw ValidationError("\(option): the critical level \(parts[1]) is below the warning level \(parts[0])")
+        }
+        return StatusCheck.Threshold(warning: warning, critical: critical)
+    }
+
+    private static func records(_ text: String, _ option: String) throws -> Int64 {
+        guard let value = Int64(text) else {
+            throw ValidationError("\(option) takes whole numbers of records: warn[,crit] (got \(text))")
+        }
+        return try OptionBounds.check(value, option, 0...Int64(1) << 53)
     }
 
     private func parsedTimeout() throws -> Duration {
@@ -57,8 +118,17 @@ struct Status: ParsableCommand {
         var unreachable: [String] = []
 
         let kafkaReport = KafkaStatusReport.gather(settings: settings, timeout: timeout)
-        let storeReport = StoreStatusReport.gather(settings: settings, timeout: timeout, top: top, notes: .standardError)
-        if check { throw ExitCode(Self.check(kafkaReport, storeReport)) }
+        let checking = try thresholds()
+        let storeReport = StoreStatusReport.gather(
+            settings: settings, timeout: timeout, top: top,
+            lastSeenWithin: check && checking.maxSilence != nil ? StatusCheck.silenceHorizon : nil, notes: .standardError)
+        if check {
+            let (state, line) = checking.evaluate(
+                kafkaReport, storeReport, deadLetterTopic: ConnectionSettings.deadLetterTopic(for: settings.topic.value),
+                now: Timestamp(seconds: Date().timeIntervalSince1970) ?? Timestamp(microseconds: 0))
+            print(line)
+            throw ExitCode(state.rawValue)
+        }
 
         print(kafkaReport.render(lagFrom: storeReport.consumerOffsets).joined(separator: "\n"))
         print("")
@@ -72,26 +142,4 @@ struct Status: ParsableCommand {
         }
     }
 
-    /// Prints the one line of `--check` and returns its exit code.
-    private static func check(_ kafka: KafkaStatusReport, _ store: StoreStatusReport) -> Int32 {
-        let (code, words): (Int32, String)
-        if let failure = kafka.failure ?? store.failure {
-            (code, words) = (3, "UNKNOWN - \(failure)")
-        } else {
-            let missing = store.gaps.reduce(Int64(0)) { $0 + $1.recordCount }
-            let troubles = kafka.troubles(in: store.consumerOffsets)
-                + (store.gaps.isEmpty ? [] : ["\(count(store.gaps.count, "gap")) not acknowledged (\(grouped(missing)) "
-                    + "records missing from the history; `speedo db gaps`)"])
-            if !troubles.isEmpty {
-                (code, words) = (2, "CRITICAL - " + troubles.joined(separator: "; "))
-            } else if store.conflicts > 0 {
-                (code, words) = (1, "WARNING - \(count(store.conflicts, "conflicting reading")) recorded (the last at "
-                    + "\(store.lastConflict?.rfc3339 ?? "?"))")
-            } else {
-                (code, words) = (0, "OK - \(grouped(store.readings)) readings, no gaps, no conflicts")
-            }
-        }
-        print("SPEEDO \(words) | readings=\(store.readings) gaps=\(store.gaps.count) conflicts=\(store.conflicts)")
-        return code
-    }
 }
