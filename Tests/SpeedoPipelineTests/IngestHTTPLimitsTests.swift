@@ -81,21 +81,35 @@ func idleConnectionsAreClosed(port: Int) async throws {
 
 /// With `limit` idle connections open, an established one keeps working, a new one is not served until the idle
 /// ones are closed by the idle timeout, and then gets its answer.
+///
+/// The premise, idle connections still open when the extra one asks, holds only if the first answer and the probe
+/// came within the idle timeout (`IngestHTTPLimitsTests.limits`); on a machine too busy for that (a full parallel
+/// run on two cores), the round is played again, and three slow rounds fail the test.
 func connectionsBeyondTheLimitWait(port: Int, limit: Int, path: String = "/healthz") async throws {
-    let (first, early, late) = try await runOnDedicatedThread(name: "speedo-test") {
-        let held = try (0..<limit).map { _ in try LoopbackSocket.connect(port: port) }
-        defer { held.forEach { close($0) } }
-        // The first one is accepted and served while the limit is reached.
-        LoopbackSocket.send(held[0], "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        let first = LoopbackSocket.receive(held[0], timeout: .seconds(20))
+    let idleTimeout = IngestHTTPLimitsTests.limits.idleTimeout
+    for _ in 1...3 {
+        let (first, early, late, took) = try await runOnDedicatedThread(name: "speedo-test") {
+            let clock = ContinuousClock()
+            let began = clock.now
+            let held = try (0..<limit).map { _ in try LoopbackSocket.connect(port: port) }
+            defer { held.forEach { close($0) } }
+            // The first one is accepted and served while the limit is reached.
+            LoopbackSocket.send(held[0], "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            let first = LoopbackSocket.receive(held[0], timeout: .seconds(20))
 
-        let extra = try LoopbackSocket.connect(port: port)
-        defer { close(extra) }
-        LoopbackSocket.send(extra, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        let early = LoopbackSocket.receive(extra, timeout: .milliseconds(300))
-        return (first, early, early.isEmpty ? LoopbackSocket.receive(extra, timeout: .seconds(20)) : early)
+            let extra = try LoopbackSocket.connect(port: port)
+            defer { close(extra) }
+            LoopbackSocket.send(extra, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            let early = LoopbackSocket.receive(extra, timeout: .milliseconds(300))
+            let took = clock.now - began
+            return (first, early, early.isEmpty ? LoopbackSocket.receive(extra, timeout: .seconds(20)) : early, took)
+        }
+        guard took < idleTimeout * 0.8 else { continue }
+        #expect(first.hasPrefix("HTTP/1.1 "), "a connection within the limit got no answer: \(first)")
+        #expect(early.isEmpty, "a connection beyond the limit was served at once: \(early)")
+        #expect(late.hasPrefix("HTTP/1.1 200") || late.hasPrefix("HTTP/1.1 503"), "no answer once idle ones were closed: \(late)")
+        return
     }
-    #expect(first.hasPrefix("HTTP/1.1 "), "a connection within the limit got no answer: \(first)")
-    #expect(early.isEmpty, "a connection beyond the limit was served at once: \(early)")
-    #expect(late.hasPrefix("HTTP/1.1 200") || late.hasPrefix("HTTP/1.1 503"), "no answer once idle ones were closed: \(late)")
+    Issue.record("three rounds took longer than the idle timeout (\(idleTimeout)) to set up: the limit was not shown")
 }
+
