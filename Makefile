@@ -4,7 +4,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 SPEEDO = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)/speedo
 
-.PHONY: build release deps test demo generated check-generated bench clean
+.PHONY: build release install deps test demo generated check-generated bench clean
 
 build: deps
 	$(SWIFT) build
@@ -13,6 +13,12 @@ build: deps
 # is installed, and starts faster); .build/release/speedo.
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib --product speedo
+
+# The release binary, the man page and the completions under $(DESTDIR)$(PREFIX); the unit files of the long-running
+# commands are in dist/systemd/ (see the README's "Running in production").
+PREFIX ?= /usr/local
+install: release
+	scripts/install.sh .build/release/speedo "$(PREFIX)" "$(DESTDIR)"
 
 deps:
 	@scripts/install-deps.sh
