@@ -4,7 +4,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 SPEEDO = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)/speedo
 
-.PHONY: build release install deps test demo generated check-generated bench clean
+.PHONY: build release install deb deps test demo generated check-generated bench clean
 
 build: deps
 	$(SWIFT) build
@@ -20,10 +20,15 @@ PREFIX ?= /usr/local
 install: release
 	scripts/install.sh .build/release/speedo "$(PREFIX)" "$(DESTDIR)"
 
+# The Debian package, .build/speedo_VERSION_ARCH.deb: the same files, the units, and Depends from what the binary links.
+deb: release
+	scripts/make-deb.sh .build/release/speedo .build
+
 deps:
 	@scripts/install-deps.sh
 
-test: build
+# The release binary too: a test packages it (make deb) and runs it where the package is unpacked.
+test: build release
 	$(SWIFT) test
 	scripts/generate.sh --check
 

@@ -43,6 +43,60 @@ import Testing
         #expect(relative.status == 64 && relative.stderr.contains("PREFIX must be an absolute path"), "\(relative.stderr)")
     }
 
+    /// The release binary `make test` builds (`make release`) before the tests run.
+    private static let releaseBinary = checkout.appendingPathComponent(".build/release/speedo").path
+
+    /// `make deb`: the package holds the stripped binary, the man page, the completions and the units, depends on the
+    /// packages of exactly the libraries the binary links, and, unpacked into a scratch root, its binary runs, man
+    /// finds its page and bash its completion. The debug binary, which needs the toolchain's Swift runtime, is
+    /// refused.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: releaseBinary), "needs make release"))
+    func theDebianPackageHoldsEverythingAndRunsWhereItIsUnpacked() async throws {
+        let output = try TemporaryDirectory()
+        let script = Self.checkout.appendingPathComponent("scripts/make-deb.sh").path
+        let built = try await runProgram([script, Self.releaseBinary, output.path], timeout: .seconds(300))
+        try #require(built.status == 0, "\(built.stderr)")
+        let package = built.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(package.hasSuffix(".deb"))
+
+        let info = try await runProgram(["dpkg-deb", "--field", package, "Package", "Depends"])
+        #expect(info.stdout.hasPrefix("Package: speedo\n"), "\(info.stdout)")
+        for library in ["librdkafka1", "libpq5", "libncursesw6", "libc6", "passwd"] {
+            #expect(info.stdout.contains(" \(library)"), "Depends lacks \(library): \(info.stdout)")
+        }
+        #expect(!info.stdout.contains("swift"), "\(info.stdout)")
+        let contents = try await runProgram(["dpkg-deb", "--contents", package])
+        for path in [
+            "./usr/bin/speedo", "./usr/share/man/man1/speedo.1.gz", "./usr/share/bash-completion/completions/speedo",
+            "./usr/share/zsh/site-functions/_speedo", "./usr/share/fish/vendor_completions.d/speedo.fish",
+            "./lib/systemd/system/speedo-consume-postgres.service", "./lib/systemd/system/speedo-gateway.service",
+            "./usr/share/doc/speedo/speedo.env.example",
+        ] {
+            #expect(contents.stdout.contains(" \(path)\n"), "\(path) missing from the package")
+        }
+        #expect(contents.stdout.contains("root/root"), "files not owned by root")
+        let postinst = try await runProgram(["bash", "-c", "dpkg-deb --ctrl-tarfile \"$1\" | tar -xO ./postinst | sh -n && echo ok", "_", package])
+        #expect(postinst.stdout == "ok\n", "\(postinst.stderr)")
+
+        let root = try TemporaryDirectory()
+        let unpacked = try await runProgram(["dpkg-deb", "--extract", package, root.path])
+        try #require(unpacked.status == 0, "\(unpacked.stderr)")
+        let version = try await runProgram([root.path + "/usr/bin/speedo", "--version"])
+        #expect(version.status == 0 && version.stdout.hasPrefix("0."), "\(version.stderr)")
+        let simulated = try await runProgram([root.path + "/usr/bin/speedo", "simulate", "--sensors", "1", "--count", "3", "--stdout", "--seed", "1"])
+        #expect(simulated.status == 0 && simulated.stdout.split(separator: "\n").count == 3, "\(simulated.stderr)")
+        let manual = try await runProgram(
+            ["man", "-M", root.path + "/usr/share/man", "speedo"], environment: ["MANPAGER": "cat", "MANWIDTH": "100"])
+        #expect(manual.stdout.contains("EXIT STATUS"), "\(manual.stderr)")
+        let bash = try await runProgram([
+            "bash", "-c", "source \"$1\" && complete -p speedo", "_", root.path + "/usr/share/bash-completion/completions/speedo",
+        ])
+        #expect(bash.status == 0 && bash.stdout.contains("speedo"), "\(bash.stderr)")
+
+        let debug = try await runProgram([script, SpeedoBinary.path, output.path])
+        #expect(debug.status == 65 && debug.stderr.contains("package the release binary"), "\(debug.stderr)")
+    }
+
     /// Every unit passes `systemd-analyze verify` (run against the built binary), restarts on failure, runs as the
     /// speedo user with the sandboxing on, and starts a command line speedo accepts.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "needs systemd-analyze"))
