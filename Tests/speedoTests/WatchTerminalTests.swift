@@ -117,6 +117,27 @@ import Testing
         #expect(pane.display("#{alternate_on}") == "0")
     }
 
+    /// A signal stops the dashboard like `q`, the terminal given back: SIGTERM, how a session or a service manager
+    /// ends it, is a clean stop (0); SIGINT sent to the process, a person's interruption (130).
+    @Test(arguments: [("TERM", "0"), ("INT", "130")])
+    func aSignalStopsTheDashboardAndGivesTheTerminalBack(signal: String, status: String) async throws {
+        let cluster = try MockCluster()
+        try await publishReadings(on: cluster, topic: "signalled")
+        let files = try TemporaryDirectory()
+        let pane = try TmuxPane(command: watchCommand(cluster, topic: "signalled", locale: "C.UTF-8", files: files))
+        defer { pane.killServer() }
+        _ = try await pane.waitForScreen { $0.contains("sensor-a") }
+        #expect(pane.display("#{alternate_on}") == "1")
+        let shell = try #require(Int32(pane.display("#{pane_pid}")))
+        let watch = try await runProgram(["pgrep", "-P", "\(shell)"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(Int32(watch) != nil, "no watch process under the pane's shell \(shell)")
+        _ = try await runProgram(["kill", "-\(signal)", watch])
+        #expect(try await pane.waitForExitStatus(files) == status)
+        #expect(pane.display("#{alternate_on}") == "0")
+        let stderr = try String(contentsOfFile: files.path + "/stderr", encoding: .utf8)
+        #expect(stderr.contains("speedo watch: stopped on a signal"), "\(stderr)")
+    }
+
     /// No broker at startup: the dashboard says what it waits for, gives up after --connect-timeout like every command,
     /// gives the terminal back, then names the problem and exits 69.
     @Test func brokersThatNeverAnswerEndTheDashboardAfterTheConnectTimeout() async throws {
