@@ -61,6 +61,14 @@ struct TmuxPane {
         throw CancellationError()
     }
 
+    /// Sends `signal` (`TERM`, `SEGV`…) to the command the pane's shell runs (its one child).
+    func signalCommand(_ signal: String) async throws {
+        let shell = try #require(Int32(display("#{pane_pid}")))
+        let command = try await runProgram(["pgrep", "-P", "\(shell)"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(Int32(command) != nil, "no command running under the pane's shell \(shell)")
+        _ = try await runProgram(["kill", "-\(signal)", command])
+    }
+
     func killServer() { _ = try? tmux(["kill-server"]) }
 
     /// The rows of a capture (each ends with a newline).

@@ -109,10 +109,7 @@ import Testing
         defer { pane.killServer() }
         _ = try await pane.waitForScreen { $0.contains("crash") }
         #expect(pane.display("#{alternate_on}") == "1")
-        let shell = try #require(Int32(pane.display("#{pane_pid}")))
-        let watch = try await runProgram(["pgrep", "-P", "\(shell)"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        try #require(Int32(watch) != nil, "no watch process under the pane's shell \(shell)")
-        _ = try await runProgram(["kill", "-SEGV", watch])
+        try await pane.signalCommand("SEGV")
         await #expect(try pane.waitForExitStatus(files) == "139")
         #expect(pane.display("#{alternate_on}") == "0")
     }
@@ -128,10 +125,7 @@ import Testing
         defer { pane.killServer() }
         _ = try await pane.waitForScreen { $0.contains("sensor-a") }
         #expect(pane.display("#{alternate_on}") == "1")
-        let shell = try #require(Int32(pane.display("#{pane_pid}")))
-        let watch = try await runProgram(["pgrep", "-P", "\(shell)"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        try #require(Int32(watch) != nil, "no watch process under the pane's shell \(shell)")
-        _ = try await runProgram(["kill", "-\(signal)", watch])
+        try await pane.signalCommand(signal)
         #expect(try await pane.waitForExitStatus(files) == status)
         #expect(pane.display("#{alternate_on}") == "0")
         let stderr = try String(contentsOfFile: files.path + "/stderr", encoding: .utf8)
