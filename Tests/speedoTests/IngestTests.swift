@@ -223,10 +223,11 @@ import Testing
     @Test func recordsSentButNotAcknowledgedAreInDoubt() async throws {
         let cluster = try MockCluster()
         try cluster.createTopic(name: "doubt", partitions: 1)
-        let ingest = try RunningIngest(["-b", cluster.bootstrapServers, "-t", "doubt", "-X", "message.timeout.ms=1000"])
+        // The timeout leaves room for a slow first connection on a busy machine; the round trip then outlasts it.
+        let ingest = try RunningIngest(["-b", cluster.bootstrapServers, "-t", "doubt", "-X", "message.timeout.ms=3000"])
         try ingest.write(lines: 0..<2)
         try await waitForRecords(cluster, topic: "doubt", count: 2)
-        try cluster.setRoundTripTime(broker: 1, milliseconds: 4_000)
+        try cluster.setRoundTripTime(broker: 1, milliseconds: 8_000)
         try ingest.write(lines: 2..<5)
         let outcome = try await ingest.finish()
         try cluster.setRoundTripTime(broker: 1, milliseconds: 0)
@@ -365,7 +366,7 @@ func topicContents(_ cluster: MockCluster, _ topic: String) async throws -> [Str
     return outcome.stdout.split(separator: "\n").map(String.init).sorted()
 }
 
-private func waitForRecords(_ cluster: MockCluster, topic: String, count: Int64, timeout: Duration = .seconds(10)) async throws {
+private func waitForRecords(_ cluster: MockCluster, topic: String, count: Int64, timeout: Duration = .seconds(20)) async throws {
     let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {

@@ -20,32 +20,36 @@ import Testing
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: input, atomically: true, encoding: .utf8)
 
+        let ingestTranscript = files.path + "/ingest.transcript"
         let ingestPane = try TmuxPane(command: shellCommand(
-            ["ingest", "-b", cluster.bootstrapServers, "-t", "progress", input], files), columns: 240)
+            ["ingest", "-b", cluster.bootstrapServers, "-t", "progress", input], files),
+            transcript: ingestTranscript, columns: 240)
         defer { ingestPane.killServer() }
-        let during = try await ingestPane.waitForScreen(timeout: .seconds(60)) { screen in
-            screen.contains(" lines read, ") && screen.contains(" published, ") && screen.contains(" lines/s")
-                && !screen.contains("speedo ingest: ")
-        }
         await #expect(try ingestPane.waitForExitStatus(files, timeout: .seconds(120)) == "0")
         let after = try ingestPane.capture()
         let grouped = Self.lineCount.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))
         #expect(after.contains("speedo ingest: \(grouped) lines read, \(grouped) published"), "\(after)")
         #expect(TmuxPane.rows(after).filter { !$0.isEmpty }.count == 1, "the progress line was not cleared:\n\(after)")
-        #expect(TmuxPane.rows(during).contains { $0.hasSuffix(" lines/s") && $0.contains(" rejected, ") }, "\(during)")
+        let ingestDrawings = try TmuxPane.statusLineDrawings(ingestTranscript)
+        #expect(ingestDrawings.contains { drawing in
+            !drawing.hasPrefix("speedo ingest: ") && drawing.contains(" lines read, ") && drawing.contains(" published, ")
+                && drawing.contains(" rejected, ") && drawing.hasSuffix(" lines/s")
+        }, "no progress line was drawn: \(ingestDrawings)")
 
         try FileManager.default.removeItem(atPath: files.path + "/status")
+        let replayTranscript = files.path + "/replay.transcript"
         let replayPane = try TmuxPane(command: shellCommand(
             ["replay", "-b", cluster.bootstrapServers, "-t", "progress", "--since", "2023-11-14T00:00:00Z",
-             "--until", "2023-11-16T00:00:00Z", "--to", "stdout"], files, standardOutput: "/dev/null"))
+             "--until", "2023-11-16T00:00:00Z", "--to", "stdout"], files, standardOutput: "/dev/null"),
+            transcript: replayTranscript)
         defer { replayPane.killServer() }
-        let replaying = try await replayPane.waitForScreen(timeout: .seconds(60)) { screen in
-            screen.contains("speedo replay: ") && screen.contains(" of \(grouped) records, ") && screen.contains(" s left")
-        }
         await #expect(try replayPane.waitForExitStatus(files, timeout: .seconds(120)) == "0")
         let replayed = try replayPane.capture()
         #expect(!replayed.contains(" s left"), "the progress line was not cleared:\n\(replayed)")
-        #expect(TmuxPane.rows(replaying).contains { $0.hasPrefix("speedo replay: ") && $0.hasSuffix(" s left") })
+        let replayDrawings = try TmuxPane.statusLineDrawings(replayTranscript)
+        #expect(replayDrawings.contains { drawing in
+            drawing.hasPrefix("speedo replay: ") && drawing.contains(" of \(grouped) records, ") && drawing.hasSuffix(" s left")
+        }, "no progress line was drawn: \(replayDrawings)")
     }
 
     /// A pane's command: speedo with stderr on the terminal, its exit status written to `status` in `files`.

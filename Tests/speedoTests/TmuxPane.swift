@@ -12,6 +12,24 @@ struct TmuxPane {
         try #require(started.status == 0, "tmux did not start: \(started.output)")
     }
 
+    /// A pane whose every output byte is appended to `transcript`: what a command drew and erased again shows
+    /// there however late a test looks, where sampling the screen can miss it on a busy machine. The command
+    /// starts only once the recording runs.
+    init(command: String, transcript: String, columns: Int = 120, rows: Int = 40) throws {
+        let recording = transcript + ".recording"
+        try self.init(command: "until [ -e '\(recording)' ]; do sleep 0.05; done; \(command)", columns: columns, rows: rows)
+        let piped = try tmux(["pipe-pane", "-o", "cat >>'\(transcript)'"])
+        try #require(piped.status == 0, "tmux did not record the pane: \(piped.output)")
+        try #require(FileManager.default.createFile(atPath: recording, contents: nil))
+    }
+
+    /// The texts a command drew on its status line (each drawing starts with a carriage return and an erase).
+    static func statusLineDrawings(_ transcript: String) throws -> [Substring] {
+        try String(contentsOfFile: transcript, encoding: .utf8).split(separator: "\r\u{1B}[K").map { drawing in
+            drawing.prefix { $0 != "\r" && $0 != "\n" }
+        }
+    }
+
     /// Through ChildProcess, not Foundation's Process: the tmux server that new-session leaves behind would
     /// hold Process's inherited socket, and Process would wait for it forever.
     @discardableResult
