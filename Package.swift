@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // Already built for the tests (HummingbirdTesting uses it); here it posts `simulate --via`'s readings.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // The configuration file: YAML with the line of every key, so that a mistake is named where it is.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries from Debian, reached through pkg-config; the shims hold only what Swift cannot import.
@@ -42,6 +44,10 @@ let package = Package(
         .target(name: "SpeedoStore", dependencies: ["CLibPQ", "SpeedoCore", "SpeedoRuntime"], swiftSettings: strict),
         .target(name: "SpeedoTUI", dependencies: ["CNCurses", "SpeedoCore"], swiftSettings: strict),
         .target(name: "SpeedoSimulator", dependencies: ["SpeedoCore"], swiftSettings: strict),
+        // The configuration file and its profiles: where it is found, and its YAML read into settings.
+        .target(
+            name: "SpeedoConfigFile", dependencies: ["SpeedoCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
         // What the three HTTP servers share, once: the answer type and its bodies, the bearer check, host policy,
         // connection limits, /healthz and /metrics, the raw NIO server of POST /speed, and the one shutdown model.
         // Nothing of Kafka or PostgreSQL.
@@ -80,7 +86,7 @@ let package = Package(
             name: "speedo",
             dependencies: [
                 "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoTUI", "SpeedoRuntime", "SpeedoSimulator",
-                "SpeedoHTTP", "SpeedoPipeline",
+                "SpeedoHTTP", "SpeedoPipeline", "SpeedoConfigFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -113,6 +119,7 @@ let package = Package(
         .testTarget(
             name: "SpeedoTUITests", dependencies: ["SpeedoTUI", "SpeedoCore"], exclude: ["Snapshots"],
             swiftSettings: strict),
+        .testTarget(name: "SpeedoConfigFileTests", dependencies: ["SpeedoConfigFile", "SpeedoCore"], swiftSettings: strict),
         .testTarget(name: "SpeedoSimulatorTests", dependencies: ["SpeedoSimulator", "SpeedoCore"], swiftSettings: strict),
         // The engines in process, against the mock cluster (and the project's PostgreSQL where they store history).
         .testTarget(

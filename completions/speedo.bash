@@ -173,13 +173,13 @@ _speedo() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    ingest|simulate|consume|watch|gateway|dev|status|history|replay|db|help)
+    ingest|simulate|consume|watch|gateway|dev|status|history|replay|db|config|help)
         # Offer subcommand argument completions
         "_speedo_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'ingest simulate consume watch gateway dev status history replay db help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ingest simulate consume watch gateway dev status history replay db config help' -- "${cur}"))
         ;;
     esac
 }
@@ -788,6 +788,53 @@ _speedo_db_reset-offsets() {
         return
         ;;
     '--connect-timeout')
+        return
+        ;;
+    '-d'|'--database-url')
+        return
+        ;;
+    esac
+}
+
+_speedo_config() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __speedo_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    show)
+        # Offer subcommand argument completions
+        "_speedo_config_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'show' -- "${cur}"))
+        ;;
+    esac
+}
+
+_speedo_config_show() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(-X)
+    non_repeating_options=(-b --brokers -t --topic -d --database-url)
+    __speedo_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-b'|'--brokers')
+        return
+        ;;
+    '-t'|'--topic')
+        return
+        ;;
+    '-X')
         return
         ;;
     '-d'|'--database-url')

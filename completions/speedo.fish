@@ -68,6 +68,12 @@ function __speedo_parse_tokens -S
             case 'reset-offsets'
                 __speedo_parse_subcommand 0 'group=' 'to=' 'partition=+' 'b/brokers=' 't/topic=' 'X=+' 'connect-timeout=' 'd/database-url=' 'version' 'h/help'
             end
+        case 'config'
+            __speedo_parse_subcommand 0 'version' 'h/help'
+            switch $unparsed_tokens[1]
+            case 'show'
+                __speedo_parse_subcommand 0 'b/brokers=' 't/topic=' 'X=+' 'd/database-url=' 'version' 'h/help'
+            end
         case 'help'
             __speedo_parse_subcommand -r 1 'version'
         end
@@ -135,6 +141,7 @@ complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speed
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo" -eq 1' -fa 'history' -d 'Show the stored readings of sensors over a time range, raw or time-bucketed.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo" -eq 1' -fa 'replay' -d 'Re-read the readings topic over a time range: to stdout, into PostgreSQL, or onto another topic.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo" -eq 1' -fa 'db' -d 'Maintain the history in PostgreSQL: retention, gaps, where writers resume.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo" -eq 1' -fa 'config' -d 'Show the settings in effect: configuration file, profile, flags and environment.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo ingest" b brokers' -s 'b' -l 'brokers' -d 'Kafka bootstrap servers, host:port[,host:port…].' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo ingest" t topic' -s 't' -l 'topic' -d 'The readings topic.' -rfka ''
@@ -313,4 +320,13 @@ complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options 
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db reset-offsets" d database-url' -s 'd' -l 'database-url' -d 'PostgreSQL connection URL or conninfo string.' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db reset-offsets" version' -l 'version' -d 'Show the version.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo db reset-offsets" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo config" version' -l 'version' -d 'Show the version.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo config" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_positional "speedo config" -eq 1' -fa 'show' -d 'Print every setting in effect and where it came from; passwords are masked.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo config show" b brokers' -s 'b' -l 'brokers' -d 'Kafka bootstrap servers, host:port[,host:port…].' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo config show" t topic' -s 't' -l 'topic' -d 'The readings topic.' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo config show"' -s 'X' -d 'A librdkafka property, repeatable (as in kcat).' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo config show" d database-url' -s 'd' -l 'database-url' -d 'PostgreSQL connection URL or conninfo string.' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo config show" version' -l 'version' -d 'Show the version.'
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo config show" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo help" version' -l 'version' -d 'Show the version.'

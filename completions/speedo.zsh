@@ -60,13 +60,14 @@ _speedo() {
             'history:Show the stored readings of sensors over a time range, raw or time-bucketed.'
             'replay:Re-read the readings topic over a time range: to stdout, into PostgreSQL, or onto another topic.'
             'db:Maintain the history in PostgreSQL: retention, gaps, where writers resume.'
+            'config:Show the settings in effect: configuration file, profile, flags and environment.'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        ingest|simulate|consume|watch|gateway|dev|status|history|replay|db|help)
+        ingest|simulate|consume|watch|gateway|dev|status|history|replay|db|config|help)
             "_speedo_${words[1]}" && ret=0
             ;;
         esac
@@ -481,6 +482,49 @@ _speedo_db_reset-offsets() {
         '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
         '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
         '--connect-timeout[How long to keep retrying when no broker answers at startup (e.g. 30s, 2m; at most 24h).]:duration:'
+        '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_speedo_config() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'show:Print every setting in effect and where it came from; passwords are masked.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        show)
+            "_speedo_config_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_speedo_config_show() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
+        '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
+        '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
         '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

@@ -27,7 +27,7 @@ strip --strip-unneeded "$root/usr/bin/speedo"
 gzip -9n "$root/usr/share/man/man1/speedo.1"
 install -d "$root/lib/systemd/system" "$root/usr/share/doc/speedo"
 install -m 0644 dist/systemd/*.service "$root/lib/systemd/system/"
-install -m 0644 dist/systemd/speedo.env.example "$root/usr/share/doc/speedo/"
+install -m 0644 dist/systemd/speedo.env.example dist/config.example.yaml "$root/usr/share/doc/speedo/"
 
 # dpkg-shlibdeps reads debian/control of a source tree: a scratch one names the package.
 mkdir -p "$stage/source/debian"

@@ -1,4 +1,5 @@
 import CRdKafka
+import SpeedoCore
 
 /// Where the cluster is and any librdkafka properties the operator passed (`-X key=value`, e.g. SASL/SSL).
 /// Properties are applied in order, after the client's defaults, so a later `-X` wins over an earlier one.
@@ -100,9 +101,12 @@ final class KafkaConf {
             return result == RD_KAFKA_CONF_OK ? nil : String(cString: reason.baseAddress!)
         }
         if let failure {
+            // An unknown name says nothing about its value, which may be a password under a mistyped key.
+            var size = 0
+            let known = rd_kafka_conf_get(pointer, key, nil, &size) != RD_KAFKA_CONF_UNKNOWN
             throw KafkaError(
                 code: .invalidProperty,
-                message: "cannot set Kafka property \(key)=\(value): \(failure); "
+                message: "cannot set Kafka property \(known ? Secrets.shownKafkaProperty(key, value) : key): \(failure); "
                     + "check the name and value against librdkafka's CONFIGURATION.md (-X key=value)"
             )
         }

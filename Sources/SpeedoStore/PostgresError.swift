@@ -1,3 +1,5 @@
+import SpeedoCore
+
 /// What the server said about a failed statement.
 package struct PostgresServerError: Sendable, Equatable {
     /// Five-character SQLSTATE, e.g. `23505`; empty when the failure happened on the client side.

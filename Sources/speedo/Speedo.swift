@@ -13,7 +13,14 @@ struct Speedo: AsyncParsableCommand {
 
             Start a local stack (a Kafka-protocol broker and a private PostgreSQL) with `speedo dev up`; \
             every other command finds it on its own. Against a real cluster, pass -b/--brokers and \
-            -d/--database-url (or set SPEEDO_BROKERS and SPEEDO_DATABASE_URL).
+            -d/--database-url (or set SPEEDO_BROKERS and SPEEDO_DATABASE_URL), or keep them in a profile of \
+            the configuration file.
+
+            Configuration file: --config FILE, else $SPEEDO_CONFIG, else $XDG_CONFIG_HOME/speedo/config.yaml \
+            (~/.config/speedo/config.yaml), else /etc/speedo/config.yaml. It holds named profiles; choose one with \
+            --profile NAME (or $SPEEDO_PROFILE, else the file's default-profile). Both options go with any \
+            command. A flag beats the environment, which beats the profile, which beats the dev stack. \
+            `speedo config show` prints every setting in effect and where it came from.
 
             Exit status:
             """ + SpeedoExitCode.allCases.map { "\n  \(String($0.rawValue).padding(toLength: 5, withPad: " ", startingAt: 0))\($0.meaning)" }
@@ -21,7 +28,7 @@ struct Speedo: AsyncParsableCommand {
         version: SpeedoVersion.current,
         subcommands: [
             Ingest.self, Simulate.self, Consume.self, Watch.self, Gateway.self, Dev.self, Status.self, History.self,
-            Replay.self, Db.self,
+            Replay.self, Db.self, Config.self,
         ]
     )
 
@@ -29,7 +36,7 @@ struct Speedo: AsyncParsableCommand {
     /// so every subcommand reports errors the same way.
     static func main() async {
         do {
-            var command = try await asyncParseAsRoot()
+            var command = try await asyncParseAsRoot(try RunConfiguration.prepared.get().arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

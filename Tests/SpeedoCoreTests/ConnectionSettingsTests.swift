@@ -11,6 +11,7 @@ import Testing
         var properties: [String] = []
         var environment: [String: String] = [:]
         var devStack: DevStackEndpoints? = nil
+        var profile: ProfileSettings? = nil
         var brokers: ResolvedSetting
         var topic = ResolvedSetting("speed-events", from: .builtInDefault)
         var database: ResolvedSetting
@@ -23,7 +24,27 @@ import Testing
         "DATABASE_URL": "postgresql://generic-env", "PGHOST": "pghost",
     ]
 
+    static func at(_ line: Int) -> FilePosition { FilePosition(path: "/c.yaml", line: line) }
+    static let profile = ProfileSettings(
+        name: "prod", brokers: .init("profile:9092", at: at(3)), topic: .init("profile-topic", at: at(4)),
+        databaseURL: .init("postgresql://profile", at: at(5)))
+
     static let cases: [Case] = [
+        Case(
+            name: "a profile beats the dev stack", devStack: dev, profile: profile,
+            brokers: ResolvedSetting("profile:9092", from: .profile("prod", at(3))),
+            topic: ResolvedSetting("profile-topic", from: .profile("prod", at(4))),
+            database: ResolvedSetting("postgresql://profile", from: .profile("prod", at(5)))),
+        Case(
+            name: "the environment beats a profile", environment: fullEnvironment, devStack: dev, profile: profile,
+            brokers: ResolvedSetting("env:9092", from: .environment("SPEEDO_BROKERS")),
+            topic: ResolvedSetting("env-topic", from: .environment("SPEEDO_TOPIC")),
+            database: ResolvedSetting("postgresql://speedo-env", from: .environment("SPEEDO_DATABASE_URL"))),
+        Case(
+            name: "flags beat a profile", brokersFlag: "flag:9092", topicFlag: "flag-topic", profile: profile,
+            brokers: ResolvedSetting("flag:9092", from: .flag("--brokers")),
+            topic: ResolvedSetting("flag-topic", from: .flag("--topic")),
+            database: ResolvedSetting("postgresql://profile", from: .profile("prod", at(5)))),
         Case(
             name: "nothing set: defaults",
             brokers: ResolvedSetting("localhost:9092", from: .builtInDefault),
@@ -70,7 +91,8 @@ import Testing
     func precedence(_ row: Case) throws {
         let settings = try ConnectionSettings.resolve(
             brokersFlag: row.brokersFlag, databaseURLFlag: row.databaseURLFlag, topicFlag: row.topicFlag,
-            kafkaPropertyArguments: row.properties, environment: row.environment, devStack: row.devStack)
+            kafkaPropertyArguments: row.properties, environment: row.environment, profile: row.profile,
+            devStack: row.devStack)
         #expect(settings.brokers == row.brokers)
         #expect(settings.topic == row.topic)
         #expect(settings.databaseURL == row.database)
@@ -85,12 +107,56 @@ import Testing
             environment: [:], devStack: nil)
         #expect(
             settings.kafkaProperties == [
-                KafkaProperty(key: "security.protocol", value: "SASL_SSL"),
-                KafkaProperty(key: "sasl.password", value: "a=b"),
-                KafkaProperty(key: "client.id", value: ""),
+                KafkaProperty(key: "security.protocol", value: "SASL_SSL", source: .flag("-X security.protocol")),
+                KafkaProperty(key: "sasl.password", value: "a=b", source: .flag("-X sasl.password")),
+                KafkaProperty(key: "client.id", value: "", source: .flag("-X client.id")),
             ])
         #expect(settings.brokers == ResolvedSetting("b:1", from: .flag("--brokers")))
     }
+
+    @Test func secretsAreReadFromTheFilesTheyNameAndALaterPropertyWins() throws {
+        var profile = Self.profile
+        profile.kafkaProperties = [
+            ("sasl.username", .init("speedo", at: Self.at(7))), ("sasl.password", .init("@/secrets/profile", at: Self.at(8))),
+            ("client.id", .init("@@literal", at: Self.at(9))),
+        ]
+        let files = ["/secrets/flag": "from-the-flag-file\n", "/secrets/profile": "from-the-profile-file", "/secrets/db": "postgresql://u:pw@h/db\r\n"]
+        let read = { (path: String) throws -> String in
+            guard let contents = files[path] else { throw CocoaLikeError(description: "No such file or directory") }
+            return contents
+        }
+        let fromProfile = try ConnectionSettings.resolve(
+            brokersFlag: nil, databaseURLFlag: "@/secrets/db", topicFlag: nil, kafkaPropertyArguments: [],
+            environment: [:], profile: profile, devStack: nil, readSecret: read)
+        #expect(
+            fromProfile.kafkaProperties == [
+                KafkaProperty(key: "sasl.username", value: "speedo", source: .profile("prod", Self.at(7))),
+                KafkaProperty(
+                    key: "sasl.password", value: "from-the-profile-file", source: .profile("prod", Self.at(8)),
+                    secretFile: "/secrets/profile"),
+                KafkaProperty(key: "client.id", value: "@literal", source: .profile("prod", Self.at(9))),
+            ])
+        #expect(fromProfile.databaseURL == ResolvedSetting("postgresql://u:pw@h/db", from: .flag("--database-url"), secretFile: "/secrets/db"))
+
+        let overridden = try ConnectionSettings.resolve(
+            brokersFlag: nil, databaseURLFlag: nil, topicFlag: nil, kafkaPropertyArguments: ["sasl.password=@/secrets/flag"],
+            environment: [:], profile: profile, devStack: nil, readSecret: read)
+        #expect(overridden.kafkaProperties.map(\.key) == ["sasl.username", "client.id", "sasl.password"])
+        #expect(overridden.kafkaProperties.last?.value == "from-the-flag-file")
+        #expect(overridden.kafkaProperties.last?.source == .flag("-X sasl.password"))
+
+        #expect {
+            _ = try ConnectionSettings.resolve(
+                brokersFlag: nil, databaseURLFlag: nil, topicFlag: nil, kafkaPropertyArguments: ["sasl.password=@/missing"],
+                environment: [:], devStack: nil, readSecret: read)
+        } throws: { error in
+            (error as? ConfigurationError)?.description
+                == #"cannot read "/missing", named by sasl.password (from -X sasl.password option): No such file or directory; "#
+                + "give a readable file (its contents are the value) or write @@ for a value that starts with @"
+        }
+    }
+
+    struct CocoaLikeError: Error, CustomStringConvertible { var description: String }
 
     static let errors:
         [(

@@ -70,7 +70,7 @@ import Testing
             "./usr/bin/speedo", "./usr/share/man/man1/speedo.1.gz", "./usr/share/bash-completion/completions/speedo",
             "./usr/share/zsh/site-functions/_speedo", "./usr/share/fish/vendor_completions.d/speedo.fish",
             "./lib/systemd/system/speedo-consume-postgres.service", "./lib/systemd/system/speedo-gateway.service",
-            "./usr/share/doc/speedo/speedo.env.example",
+            "./usr/share/doc/speedo/speedo.env.example", "./usr/share/doc/speedo/config.example.yaml",
         ] {
             #expect(contents.stdout.contains(" \(path)\n"), "\(path) missing from the package")
         }

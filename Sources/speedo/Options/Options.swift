@@ -3,6 +3,8 @@ import Foundation
 import SpeedoCore
 import SpeedoKafka
 import SpeedoPipeline
+import SpeedoRuntime
+import SpeedoStore
 
 /// How to reach Kafka: shared by every command that reads or writes a topic.
 struct KafkaOptions: ParsableArguments {
@@ -10,7 +12,10 @@ struct KafkaOptions: ParsableArguments {
         name: [.customShort("b"), .long],
         help: ArgumentHelp(
             "Kafka bootstrap servers, host:port[,host:port…].",
-            discussion: "Default: $SPEEDO_BROKERS, then the running dev stack (`speedo dev up`), then localhost:9092.",
+            discussion: """
+                Default: $SPEEDO_BROKERS, then the profile's brokers, then the running dev stack (`speedo dev up`), \
+                then localhost:9092.
+                """,
             valueName: "host:port"))
     var brokers: String?
 
@@ -18,7 +23,7 @@ struct KafkaOptions: ParsableArguments {
         name: [.customShort("t"), .long],
         help: ArgumentHelp(
             "The readings topic.",
-            discussion: "Default: $SPEEDO_TOPIC, then speed-events.",
+            discussion: "Default: $SPEEDO_TOPIC, then the profile's topic, then speed-events.",
             valueName: "name"))
     var topic: String?
 
@@ -26,16 +31,22 @@ struct KafkaOptions: ParsableArguments {
         name: .customShort("X"),
         help: ArgumentHelp(
             "A librdkafka property, repeatable (as in kcat).",
-            discussion: "This is how SASL and SSL are set, e.g. -X security.protocol=SASL_SSL -X sasl.mechanism=PLAIN.",
+            discussion: """
+                This is how SASL and SSL are set, e.g. -X security.protocol=SASL_SSL -X sasl.mechanism=PLAIN. \
+                A value @FILE is read from FILE (write @@ for a value that starts with @): give passwords as \
+                -X sasl.password=@/run/secrets/kafka-password, since ps shows command lines to every user. \
+                These come after the profile's kafka: properties, and win over them.
+                """,
             valueName: "key=value"))
     var properties: [String] = []
 
-    /// Every `-X` checked against librdkafka and speedo's producer guarantees before anything connects.
+    /// Every `-X` checked against librdkafka and speedo's producer guarantees before anything connects; a value read
+    /// from a file is checked once it is read.
     func validate() throws {
         do {
-            try KafkaConfiguration.check(properties: properties.map { argument in
+            try KafkaConfiguration.check(properties: properties.compactMap { argument in
                 let property = try KafkaProperty.parse(argument)
-                return (property.key, property.value)
+                return SecretReference.file(in: property.value) == nil ? (property.key, property.value) : nil
             })
         } catch {
             throw ValidationError("\(error)")
@@ -69,24 +80,54 @@ struct DatabaseOptions: ParsableArguments {
         help: ArgumentHelp(
             "PostgreSQL connection URL or conninfo string.",
             discussion: """
-                Default: $SPEEDO_DATABASE_URL, then $DATABASE_URL, then libpq's own PG* variables, \
-                then the running dev stack.
+                Default: $SPEEDO_DATABASE_URL, then $DATABASE_URL, then the profile's database-url, then libpq's \
+                own PG* variables, then the running dev stack. @FILE reads the URL from FILE. Keep the password \
+                out of the URL: libpq reads it from PGPASSFILE or ~/.pgpass (lines host:port:database:user:password, \
+                mode 0600).
                 """,
             valueName: "url"))
     var databaseURL: String?
 }
 
 extension ConnectionSettings {
-    /// Resolves flags against the environment and the running dev stack (flag > environment > dev stack > default).
+    /// Resolves flags against the environment, the profile and the running dev stack (flag > environment > profile >
+    /// dev stack > default), reading `@FILE` values; warns when a password is on the command line.
     static func resolve(kafka: KafkaOptions?, database: DatabaseOptions?) throws -> ConnectionSettings {
         let environment = ProcessInfo.processInfo.environment
-        return try resolve(
+        let settings = try resolve(
             brokersFlag: kafka?.brokers,
             databaseURLFlag: database?.databaseURL,
             topicFlag: kafka?.topic,
             kafkaPropertyArguments: kafka?.properties ?? [],
             environment: environment,
+            profile: RunConfiguration.profile,
             devStack: DevStack.located(environment: environment).runningEndpoints()
         )
+        for property in settings.kafkaProperties {
+            do {
+                try KafkaConfiguration.check(properties: [(property.key, property.value)])
+            } catch {
+                throw KafkaError(code: error.code, message: "\(error.message) (from \(property.source))")
+            }
+        }
+        for place in settings.passwordsOnTheCommandLine {
+            Terminal.note(
+                "speedo: warning: the password in \(place) is visible to every user of this machine (ps shows command "
+                    + "lines); give it as @FILE (a file holding it), in a profile of the configuration file, or for "
+                    + "PostgreSQL in PGPASSFILE or ~/.pgpass")
+        }
+        return settings
+    }
+
+    /// The options that carry a password written out on the command line.
+    var passwordsOnTheCommandLine: [String] {
+        let kafka = kafkaProperties.filter { property in
+            guard case .flag = property.source else { return false }
+            return property.secretFile == nil && Secrets.isSecretKafkaProperty(property.key)
+        }.map { "-X \($0.key)" }
+        guard case .flag = databaseURL.source, databaseURL.secretFile == nil,
+            ConnectionString.redacting(databaseURL.value) != databaseURL.value
+        else { return kafka }
+        return kafka + ["--database-url"]
     }
 }
