@@ -14,6 +14,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Every message on stderr goes through it: text for people, JSON lines for collectors (--log-format).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         // Already built for Hummingbird; the HTTP ingestion API runs on its HTTP/1.1 pipeline directly.
@@ -39,8 +41,13 @@ let package = Package(
 
         .target(name: "SpeedoCore", swiftSettings: strict),
         // Threads, child processes, signals, clocks and the exit codes: what every engine runs on, whatever it talks to.
-        .target(name: "SpeedoRuntime", dependencies: ["CSpawn", "SpeedoCore"], swiftSettings: strict),
-        .target(name: "SpeedoKafka", dependencies: ["CRdKafka", "SpeedoCore", "SpeedoRuntime"], swiftSettings: strict),
+        .target(
+            name: "SpeedoRuntime",
+            dependencies: ["CSpawn", "SpeedoCore", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(
+            name: "SpeedoKafka",
+            dependencies: ["CRdKafka", "SpeedoCore", "SpeedoRuntime", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .target(name: "SpeedoStore", dependencies: ["CLibPQ", "SpeedoCore", "SpeedoRuntime"], swiftSettings: strict),
         .target(name: "SpeedoTUI", dependencies: ["CNCurses", "SpeedoCore"], swiftSettings: strict),
         .target(name: "SpeedoSimulator", dependencies: ["SpeedoCore"], swiftSettings: strict),
@@ -78,6 +85,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -88,6 +96,7 @@ let package = Package(
                 "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoTUI", "SpeedoRuntime", "SpeedoSimulator",
                 "SpeedoHTTP", "SpeedoPipeline", "SpeedoConfigFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

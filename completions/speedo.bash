@@ -375,7 +375,7 @@ _speedo_consume_latest() {
     repeating_flags=()
     non_repeating_flags=(--exit-at-end --version -h --help)
     repeating_options=(-X)
-    non_repeating_options=(-b --brokers -t --topic --connect-timeout --group --max-rate --window)
+    non_repeating_options=(-b --brokers -t --topic --connect-timeout --group --metrics-listen --max-rate --window)
     __speedo_offer_flags_options 0
 
     # Offer option value completions
@@ -393,6 +393,9 @@ _speedo_consume_latest() {
         return
         ;;
     '--group')
+        return
+        ;;
+    '--metrics-listen')
         return
         ;;
     '--max-rate')

@@ -32,7 +32,7 @@ function __speedo_parse_tokens -S
             case 'postgres'
                 __speedo_parse_subcommand 0 'b/brokers=' 't/topic=' 'X=+' 'connect-timeout=' 'd/database-url=' 'group=' 'batch-size=' 'batch-interval=' 'log-interval=' 'exit-at-end' 'metrics-listen=' 'on-gap=' 'version' 'h/help'
             case 'latest'
-                __speedo_parse_subcommand 0 'b/brokers=' 't/topic=' 'X=+' 'connect-timeout=' 'group=' 'max-rate=' 'window=' 'exit-at-end' 'version' 'h/help'
+                __speedo_parse_subcommand 0 'b/brokers=' 't/topic=' 'X=+' 'connect-timeout=' 'group=' 'metrics-listen=' 'max-rate=' 'window=' 'exit-at-end' 'version' 'h/help'
             case 'stdout'
                 __speedo_parse_subcommand 0 'b/brokers=' 't/topic=' 'X=+' 'connect-timeout=' 'format=' 'from=' 'group=' 'exit-at-end' 'version' 'h/help'
             end
@@ -204,6 +204,7 @@ complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options 
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo consume latest"' -s 'X' -d 'A librdkafka property, repeatable (as in kcat).' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo consume latest" connect-timeout' -l 'connect-timeout' -d 'How long to keep retrying when no broker answers at startup (e.g. 30s, 2m; at most 24h).' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo consume latest" group' -l 'group' -d 'The consumer group; its offsets are committed to Kafka.' -rfka ''
+complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo consume latest" metrics-listen' -l 'metrics-listen' -d 'Serve GET /metrics and the probes (/livez, /readyz) on this address (host:port; port 0 picks a free one, shown on stderr).' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo consume latest" max-rate' -l 'max-rate' -d 'At most this many records per second per sensor, from 0.001 to 1000.' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo consume latest" window' -l 'window' -d 'The span of the rolling statistics, by event time, in whole seconds from 1s to 24h (e.g. 60s, 5m).' -rfka ''
 complete -c 'speedo' -n '__speedo_should_offer_completions_for_flags_or_options "speedo consume latest" exit-at-end' -l 'exit-at-end' -d 'Stop (exit 0) once every assigned partition has been read to its end and every state was published and acknowledged; for tests and backfills. Run it alone in its group.'

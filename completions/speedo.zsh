@@ -196,6 +196,7 @@ _speedo_consume_latest() {
         '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
         '--connect-timeout[How long to keep retrying when no broker answers at startup (e.g. 30s, 2m; at most 24h).]:duration:'
         '--group[The consumer group; its offsets are committed to Kafka.]:id:'
+        '--metrics-listen[Serve GET /metrics and the probes (/livez, /readyz) on this address (host\:port; port 0 picks a free one, shown on stderr).]:host\:port:'
         '--max-rate[At most this many records per second per sensor, from 0.001 to 1000.]:n:'
         '--window[The span of the rolling statistics, by event time, in whole seconds from 1s to 24h (e.g. 60s, 5m).]:duration:'
         '--exit-at-end[Stop (exit 0) once every assigned partition has been read to its end and every state was published and acknowledged; for tests and backfills. Run it alone in its group.]'

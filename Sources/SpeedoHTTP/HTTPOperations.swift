@@ -6,9 +6,10 @@ package import HTTPTypes
 /// - a `Host` or `Origin` the server does not answer for: 421 or 403 (`HTTPHostPolicy`), on every path;
 /// - the probes: `GET` only (405 with `Allow` otherwise), never behind the token (load balancers and orchestrators
 ///   probe them, and they tell nothing secret). `/readyz` (and `/healthz`, its older name): 200 or 503 with the
-///   server's `HealthReport`, 503 while a dependency is out. `/livez`: 200 `{"status":"alive"}` whenever the process
-///   answers at all, a dependency out or not: a liveness probe that restarted the process during a Kafka or
-///   PostgreSQL outage would only add restarts to the outage;
+///   server's `HealthReport`, 503 while a dependency is out. `/livez`: 200 `{"status":"alive"}` while the process
+///   answers and its engine's loop turns (`Heartbeat`), a dependency out or not: a liveness probe that restarted the
+///   process during a Kafka or PostgreSQL outage would only add restarts to the outage; 503 `{"status":"stalled"}`
+///   with the reason once the loop has not turned for a minute;
 /// - `/metrics`: `GET` only, behind the token when the server has one (401); 200 with the Prometheus text of the
 ///   server's `HTTPMetricsRegistry`, request counts included;
 /// - any path the server does not serve: 404 `not-found`, saying what it serves.
@@ -22,6 +23,8 @@ package struct HTTPOperations: Sendable {
     private let authentication: BearerTokenCheck
     /// nil: the server has no probes.
     private let health: (@Sendable () -> HealthReport)?
+    /// Why the engine's loop looks stuck (`Heartbeat.stall`), for `/livez`; nil: the server answering is enough.
+    private let stall: (@Sendable () -> String?)?
     /// Brings gauges read from elsewhere up to date before an exposition.
     private let refreshMetrics: @Sendable () -> Void
     /// The server's own paths and the operational ones: a handful, compared in order (no hashing, and no `String`
@@ -34,12 +37,13 @@ package struct HTTPOperations: Sendable {
     package init(
         resources: [String], served: String, hosts: HTTPHostPolicy?, authentication: BearerTokenCheck,
         metrics: HTTPMetricsRegistry, refreshMetrics: @escaping @Sendable () -> Void = {},
-        health: (@Sendable () -> HealthReport)?
+        health: (@Sendable () -> HealthReport)?, stall: (@Sendable () -> String?)? = nil
     ) {
         self.metrics = metrics
         self.hosts = hosts
         self.authentication = authentication
         self.health = health
+        self.stall = stall
         self.refreshMetrics = refreshMetrics
         paths = resources + (health == nil ? [] : Self.probes) + ["/metrics"]
         self.served = served
@@ -53,7 +57,8 @@ package struct HTTPOperations: Sendable {
         if let refusal = hosts?.refusal(host: host, origin: origin) { return refusal.answer }
         if let health, let probe = Self.probes.first(where: { $0 == path }) {
             guard method == .get else { return HTTPRefusal.methodNotAllowed(allow: "GET").answer }
-            return probe == "/livez" ? Self.alive : health().answer
+            guard probe == "/livez" else { return health().answer }
+            return stall?().map { HTTPReply.json(.serviceUnavailable, ["status": "stalled", "message": $0]) } ?? Self.alive
         }
         if path == "/metrics" {
             guard method == .get else { return HTTPRefusal.methodNotAllowed(allow: "GET").answer }

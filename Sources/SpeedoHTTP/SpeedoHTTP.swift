@@ -1,5 +1,5 @@
-/// SpeedoHTTP: the one home of what speedo's three HTTP servers share — `ingest --listen` (the ingestion API),
-/// `gateway` (the live page and its WebSocket) and `consume postgres --metrics-listen` (the writer's metrics).
+/// SpeedoHTTP: the one home of what speedo's HTTP servers share — `ingest --listen` (the ingestion API),
+/// `gateway` (the live page and its WebSocket) and `consume postgres|latest --metrics-listen` (`MetricsEndpoint`).
 ///
 /// - One answer type, `HTTPAnswer` (status, headers, body), written by either server stack; `HTTPReply` makes the
 ///   error body `{"error":CODE,"message":…}` and JSON bodies (`JSONBody`, keys sorted); `HTTPRefusal` is a request

@@ -1,4 +1,5 @@
 import CRdKafka
+package import SpeedoRuntime
 
 /// How a `ConsumerLoop` comes by its partitions.
 package enum ConsumerMembership: Sendable, Hashable {
@@ -131,6 +132,7 @@ package final class ConsumerLoop {
     private let consumer: KafkaConsumer
     private let connectTimeout: Duration
     private let notify: (ConsumerLoopNotice) -> Void
+    private let heartbeat: Heartbeat?
     private var lastTrouble: String?
 
     /// Records (and ends of partitions, errors) taken in one turn at most, however many are waiting.
@@ -138,6 +140,7 @@ package final class ConsumerLoop {
 
     /// - Parameters:
     ///   - connectTimeout: how long to keep trying when no broker answers at startup (`--connect-timeout`).
+    ///   - heartbeat: beaten on every turn and every attempt to reach the brokers.
     ///   - notices: what to say on stderr; called on the running thread.
     /// - Throws: a configuration librdkafka rejects.
     package init(
@@ -145,6 +148,7 @@ package final class ConsumerLoop {
         topic: String,
         membership: ConsumerMembership,
         connectTimeout: Duration,
+        heartbeat: Heartbeat? = nil,
         notices: @escaping (ConsumerLoopNotice) -> Void
     ) throws(KafkaError) {
         consumer = try KafkaConsumer(
@@ -153,6 +157,7 @@ package final class ConsumerLoop {
         self.topic = topic
         self.membership = membership
         self.connectTimeout = connectTimeout
+        self.heartbeat = heartbeat
         notify = notices
     }
 
@@ -167,6 +172,7 @@ package final class ConsumerLoop {
     package func run<Pump: ConsumerPump>(_ pump: inout Pump, until stopRequested: () -> Bool) throws -> Pump.Outcome {
         defer { consumer.close() }
         let connection = try consumer.handle.connect(within: connectTimeout) { notice in
+            heartbeat?.beat()
             notify(.waitingForBrokers(notice))
             return !stopRequested()
         }
@@ -216,6 +222,16 @@ package final class ConsumerLoop {
         try consumer.watermarks(topic: topic, partition: partition, timeout: timeout)
     }
 
+    /// Per assigned partition, the records not committed (for the history: not stored) yet; nil before its high
+    /// watermark is known.
+    package func lags() -> [(partition: Int32, lag: Int64?)] {
+        positions.ids.compactMap { id in
+            guard let state = positions[id] else { return nil }
+            let high = lastKnownHighWatermark(of: id) ?? state.end
+            return (id, high.map { max(0, $0 - (state.committed ?? 0)) })
+        }
+    }
+
     /// As last seen in a fetch response (never blocks); nil before the first.
     package func lastKnownHighWatermark(of partition: Int32) -> Int64? {
         consumer.lastKnownHighWatermark(topic: topic, partition: partition)
@@ -248,6 +264,7 @@ package final class ConsumerLoop {
     private func turns<Pump: ConsumerPump>(_ pump: inout Pump, until stopRequested: () -> Bool) throws -> Pump.Outcome {
         var nextCommit = ContinuousClock.now + pump.commitInterval
         while true {
+            heartbeat?.beat()
             if stopRequested() { return try pump.stopRequested(self) }
             if isCaughtUp, let outcome = try pump.caughtUp(self) { return outcome }
             try pump.turnStarting(self)

@@ -1,5 +1,6 @@
 import CRdKafka
-import Glibc
+import Logging
+import SpeedoRuntime
 import Synchronization
 
 /// librdkafka's own log lines (failed connections, brokers going down) pass through here, so that they
@@ -20,9 +21,16 @@ package enum KafkaLog {
 
     static func emit(level: Int32, message: String) {
         guard level <= threshold.withLock({ $0.rawValue }) else { return }
-        // One write(2) per line, so lines from librdkafka's threads never interleave mid-line.
-        let line = Array("speedo: kafka: \(message)\n".utf8)
-        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        let logLevel: Logger.Level =
+            switch Level(rawValue: level) ?? .error {
+            case .critical: .critical
+            case .error: .error
+            case .warning: .warning
+            case .notice: .notice
+            case .info: .info
+            case .debug: .debug
+            }
+        MessageLog.write("speedo: kafka: \(message)", level: logLevel, fields: ["source": "librdkafka"])
     }
 
     /// Installed on every configuration; runs on librdkafka's threads.

@@ -84,9 +84,9 @@ package struct StopDeadline: Sendable {
     /// Sleeps out the limit, then ends the process: called once the first signal came.
     fileprivate func enforce() {
         Thread.sleep(forTimeInterval: Self.limit.inSeconds)
-        FileHandle.standardError.write(Data((
+        MessageLog.write(
             "speedo: still stopping \(Int(Self.limit.inSeconds)) s after the signal (a broker or the database does not "
-                + "answer); exiting without waiting further: \(consequence)\n").utf8))
+                + "answer); exiting without waiting further: \(consequence)", level: .error)
         _exit(exitCode.rawValue)
     }
 }

@@ -1,14 +1,16 @@
 import Foundation
+package import Logging
 
 /// Where speedo writes what is not data: progress, summaries and errors go to stderr, so stdout stays
 /// clean for pipelines.
 package enum Terminal {
     package static func error(_ message: String) {
-        note("speedo: error: \(message)")
+        MessageLog.write("speedo: error: \(message)", level: .error)
     }
 
-    package static func note(_ message: String) {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+    /// One message on stderr, through the run's log format; `fields` are what a JSON line carries besides it.
+    package static func note(_ message: String, level: Logger.Level? = nil, fields: [String: String] = [:]) {
+        MessageLog.write(message, level: level, fields: fields)
     }
 
     /// Replaces the line the cursor is on with `line` (carriage return, erase to the end), or erases it.

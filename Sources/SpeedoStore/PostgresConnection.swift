@@ -290,5 +290,7 @@ private func forwardWarnings(_: UnsafeMutableRawPointer?, _ result: OpaquePointe
     guard !["DEBUG", "LOG", "INFO", "NOTICE"].contains(severity),
         let message = PQresultErrorMessage(result)
     else { return }
-    FileHandle.standardError.write(Data(("postgres: " + String(cString: message)).utf8))
+    MessageLog.write(
+        "speedo: postgres: " + String(cString: message).trimmingTrailingNewlines(), level: .warning,
+        fields: ["source": "postgresql", "severity": severity])
 }

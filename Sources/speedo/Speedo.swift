@@ -22,6 +22,11 @@ struct Speedo: AsyncParsableCommand {
             command. A flag beats the environment, which beats the profile, which beats the dev stack. \
             `speedo config show` prints every setting in effect and where it came from.
 
+            Messages on stderr: --log-format json (or $SPEEDO_LOG_FORMAT) writes one JSON object a line \
+            (timestamp, level, command, message and fields such as topic, partition, offset and counts) for \
+            log collectors; --log-level (or $SPEEDO_LOG_LEVEL: debug, info, notice, warning, error, critical) \
+            leaves out what is less severe. Both go with any command.
+
             Exit status:
             """ + SpeedoExitCode.allCases.map { "\n  \(String($0.rawValue).padding(toLength: 5, withPad: " ", startingAt: 0))\($0.meaning)" }
             .joined(),
@@ -35,6 +40,7 @@ struct Speedo: AsyncParsableCommand {
     /// Runs the chosen command and turns failures into a message on stderr and a sysexits code,
     /// so every subcommand reports errors the same way.
     static func main() async {
+        RunConfiguration.bootstrapLog()
         do {
             var command = try await asyncParseAsRoot(try RunConfiguration.prepared.get().arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {

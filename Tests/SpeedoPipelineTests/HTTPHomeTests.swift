@@ -14,6 +14,24 @@ import Testing
 /// SpeedoHTTP makes them answer `/healthz`, `/metrics`, wrong methods and unknown paths alike, and stop alike when their
 /// `StopRequest` is requested.
 @Suite struct HTTPHomeTests {
+    /// `/livez` of a consume command: 200 while its loop beats, 503 "stalled" with the reason once it has not for
+    /// longer than the limit, 200 again when it beats.
+    @Test func livezSaysStalledOnceTheLoopStopsTurning() async throws {
+        let heartbeat = Heartbeat(limit: .milliseconds(300))
+        let operations = MetricsResponder(endpoint: LatestMetrics(brokers: "b:1", topic: "t", heartbeat: heartbeat)).operations
+        func live() -> (status: Int, body: String) {
+            let answer = operations.answer(method: .get, path: "/livez", host: nil, origin: nil, authorization: nil)
+            return (answer?.status.code ?? 0, String(decoding: answer?.body ?? [], as: UTF8.self))
+        }
+        #expect(live() == (200, #"{"status":"alive"}"#))
+        try await Task.sleep(for: .milliseconds(500))
+        let stalled = live()
+        #expect(stalled.status == 503, "\(stalled.body)")
+        #expect(stalled.body.contains(#""status":"stalled""#) && stalled.body.contains("has not turned for"), "\(stalled.body)")
+        heartbeat.beat()
+        #expect(live().status == 200)
+    }
+
     @Test func everyServerAnswersItsOperationsAndStopsTheSameWay() async throws {
         let cluster = try await runOnDedicatedThread(name: "speedo-test") { () throws -> MockCluster in
             let cluster = try MockCluster()
@@ -48,7 +66,7 @@ import Testing
                 maxLag: .seconds(2), connectTimeout: .seconds(60), stop: stop, notes: notes)
         }
         let writerMetrics = HomeServer("writer's metrics") { stop, notes in
-            let metrics = HistoryMetrics(brokers: cluster.bootstrapServers, topic: topic)
+            let metrics = HistoryMetrics(brokers: cluster.bootstrapServers, topic: topic, heartbeat: Heartbeat())
             let finished = try await metrics.serving(
                 on: HTTPListenAddress(host: "127.0.0.1", port: 0, given: "127.0.0.1:0", option: "--metrics-listen"),
                 notes: notes,

@@ -17,6 +17,46 @@ import Testing
          "-X", "session.timeout.ms=3000", "-X", "heartbeat.interval.ms=300"]
     }
 
+    /// `--metrics-listen`: what it folded, published and sent to the dead-letter topic, its lag and partitions, and
+    /// the probes; a SIGTERM stops it cleanly (0).
+    @Test func metricsListenServesWhatWasPublishedAndTheProbes() async throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic(name: "speed-events", partitions: 2)
+        try cluster.createTopic(name: ConnectionSettings.latestTopic, partitions: 2)
+        try cluster.createTopic(name: "speed-events.dlq", partitions: 1)
+        let start = Int64(Date().timeIntervalSince1970) - 600
+        var records = (0..<200).map { index in
+            TestRecord(Reading(
+                sensorID: "sensor-\(index % 4)", speed: Double(index % 90),
+                timestamp: Timestamp(microseconds: (start + Int64(index)) * 1_000_000)))
+        }
+        records.append(TestRecord(key: "sensor-0", value: #"{"sensor_id":"sensor-0","speed":-1}"#))
+        try produceRecords(records, to: "speed-events", on: cluster)
+
+        let pump = try BackgroundSpeedo(speedo, [
+            "consume", "latest", "-b", cluster.bootstrapServers, "--metrics-listen", "127.0.0.1:0",
+            "-X", "session.timeout.ms=3000", "-X", "heartbeat.interval.ms=300",
+        ])
+        let address = try await pump.metricsAddress(of: "consume latest")
+        var metrics = ""
+        try await waitUntil(timeout: .seconds(30), "every reading folded and no lag") {
+            metrics = try await curl("http://\(address)/metrics").body
+            return metricValue("speedo_latest_readings_total", in: metrics) == 200
+                && metricValue("speedo_latest_lag_records", in: metrics) == 0
+        }
+        #expect(metricValue("speedo_latest_dead_letters_total", in: metrics) == 1, "\(metrics)")
+        #expect((metricValue("speedo_latest_states_published_total", in: metrics) ?? 0) >= 4, "\(metrics)")
+        #expect(metricValue("speedo_latest_assigned_partitions", in: metrics) == 2, "\(metrics)")
+        #expect(metricValue("speedo_latest_sensors", in: metrics) == 4, "\(metrics)")
+        let ready = try await curl("http://\(address)/readyz")
+        #expect(ready.status == "200" && ready.body.contains(#""status":"ok""#), "\(ready.body)")
+        #expect(try await curl("http://\(address)/livez").status == "200")
+
+        kill(pump.process.processIdentifier, SIGTERM)
+        let status = try await pump.wait(timeout: .seconds(30))
+        #expect(status == 0, "consume latest did not stop cleanly: \(pump.stderr)")
+    }
+
     @Test func aBurstLeavesEachSensorsLastReadingWithItsWindowAndStaysWithinTheRate() async throws {
         let cluster = try MockCluster()
         try cluster.createTopic(name: "speed-events", partitions: 3)

@@ -147,22 +147,18 @@ import Testing
         func get(_ path: String, _ options: [String] = []) async throws -> (status: String, body: String) {
             try await curl("http://\(address)\(path)", options)
         }
-        // A sample's value (counters print as integers, gauges as decimals).
-        func value(_ sample: String, in metrics: String) -> Double? {
-            metrics.split(separator: "\n").first { $0.hasPrefix(sample + " ") }.flatMap { Double($0.dropFirst(sample.count + 1)) }
-        }
         // The lag is brought up to date once a second.
         var metrics = ""
         try await waitUntil(timeout: .seconds(10), "no lag in the metrics") {
             metrics = try await get("/metrics").body
-            return value("speedo_history_lag_records", in: metrics) == 0
+            return metricValue("speedo_history_lag_records", in: metrics) == 0
         }
-        #expect(value(#"speedo_history_rows_total{outcome="inserted"}"#, in: metrics) == 3_000, "\(metrics)")
-        #expect(value(#"speedo_history_rows_total{outcome="already_stored"}"#, in: metrics) == 0, "\(metrics)")
-        #expect(value("speedo_history_dead_letters_total", in: metrics) == 1, "\(metrics)")
-        #expect(value("speedo_history_assigned_partitions", in: metrics) == 6, "\(metrics)")
-        #expect((value("speedo_history_batches_total", in: metrics) ?? 0) >= 1, "\(metrics)")
-        let lastStored = value("speedo_history_last_stored_timestamp_seconds", in: metrics) ?? 0
+        #expect(metricValue(#"speedo_history_rows_total{outcome="inserted"}"#, in: metrics) == 3_000, "\(metrics)")
+        #expect(metricValue(#"speedo_history_rows_total{outcome="already_stored"}"#, in: metrics) == 0, "\(metrics)")
+        #expect(metricValue("speedo_history_dead_letters_total", in: metrics) == 1, "\(metrics)")
+        #expect(metricValue("speedo_history_assigned_partitions", in: metrics) == 6, "\(metrics)")
+        #expect((metricValue("speedo_history_batches_total", in: metrics) ?? 0) >= 1, "\(metrics)")
+        let lastStored = metricValue("speedo_history_last_stored_timestamp_seconds", in: metrics) ?? 0
         #expect(abs(lastStored - Date().timeIntervalSince1970) < 120, "\(metrics)")
         let health = try await get("/healthz")
         #expect(health.status == "200", "\(health.body)")
@@ -283,26 +279,5 @@ func waitUntil(
             throw CancellationError()
         }
         try await Task.sleep(for: .milliseconds(50))
-    }
-}
-
-/// GET (or what `options` ask for) with curl, the independent client: the status code and the body.
-private func curl(_ url: String, _ options: [String] = []) async throws -> (status: String, body: String) {
-    let result = try await runProgram(["curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}"] + options + [url])
-    let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
-    return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
-}
-
-extension BackgroundSpeedo {
-    /// Where `consume postgres --metrics-listen …:0` serves, as it says on stderr.
-    func metricsAddress() async throws -> String {
-        var address = ""
-        try await waitUntil(timeout: .seconds(30), "the metrics address") {
-            let prefix = "speedo: consume postgres: metrics at http://"
-            guard let line = stderr.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return false }
-            address = String(line.dropFirst(prefix.count).prefix { $0 != "/" })
-            return true
-        }
-        return address
     }
 }

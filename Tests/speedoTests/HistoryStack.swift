@@ -159,3 +159,29 @@ final class BackgroundSpeedo {
         return process.terminationStatus
     }
 }
+
+/// GET (or what `options` ask for) with curl, the independent client: the status code and the body.
+func curl(_ url: String, _ options: [String] = []) async throws -> (status: String, body: String) {
+    let result = try await runProgram(["curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}"] + options + [url])
+    let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+    return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+}
+
+extension BackgroundSpeedo {
+    /// Where `consume postgres|latest --metrics-listen …:0` serves, as it says on stderr.
+    func metricsAddress(of command: String = "consume postgres") async throws -> String {
+        var address = ""
+        try await waitUntil(timeout: .seconds(30), "the metrics address") {
+            let prefix = "speedo: \(command): metrics at http://"
+            guard let line = stderr.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return false }
+            address = String(line.dropFirst(prefix.count).prefix { $0 != "/" })
+            return true
+        }
+        return address
+    }
+}
+
+/// A sample's value in a Prometheus exposition (counters print as integers, gauges as decimals).
+func metricValue(_ sample: String, in metrics: String) -> Double? {
+    metrics.split(separator: "\n").first { $0.hasPrefix(sample + " ") }.flatMap { Double($0.dropFirst(sample.count + 1)) }
+}

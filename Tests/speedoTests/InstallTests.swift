@@ -111,7 +111,7 @@ import Testing
         for unit in units {
             let text = try String(contentsOf: Self.checkout.appendingPathComponent("dist/systemd/" + unit), encoding: .utf8)
             for line in ["Restart=on-failure", "User=speedo", "NoNewPrivileges=yes", "ProtectSystem=strict",
-                         "EnvironmentFile=/etc/speedo/speedo.env"] {
+                         "EnvironmentFile=-/etc/speedo/speedo.env"] {
                 #expect(text.contains("\n" + line + "\n"), "\(unit) lacks \(line)")
             }
             let copy = scratch.path + "/" + unit

@@ -14,6 +14,8 @@ package struct ConsumeSettings {
     package var stop: StopRequest
     /// Where the pump says what is not data (progress, problems, the summary).
     package var notes: Notes
+    /// Beaten by the loop's every turn and every wait, for `/livez`.
+    package let heartbeat = Heartbeat()
 
     package init(
         kafka: KafkaConfiguration, topic: String, exitAtEnd: Bool, connectTimeout: Duration, stop: StopRequest,
@@ -28,7 +30,8 @@ package struct ConsumeSettings {
     func loop(command: String, membership: ConsumerMembership) throws(KafkaError) -> ConsumerLoop {
         let notes = notes
         return try ConsumerLoop(
-            configuration: kafka, topic: topic, membership: membership, connectTimeout: connectTimeout
+            configuration: kafka, topic: topic, membership: membership, connectTimeout: connectTimeout,
+            heartbeat: heartbeat
         ) { notice in
             switch notice {
             case .waitingForBrokers: notes.note("speedo \(command): \(notice)")

@@ -1,20 +1,18 @@
 import Foundation
-package import Hummingbird
 import Metrics
 package import SpeedoHTTP
 package import SpeedoRuntime
 package import SpeedoStore
-import Synchronization
 
 /// `consume postgres --metrics-listen`: what the writer stored, what it sent to the dead-letter topic, how often it had
 /// to retry a batch, and how far behind the topic it is, in Prometheus' text format at `GET /metrics`; and whether it
 /// can do its work, at `GET /healthz`.
-package final class HistoryMetrics: Sendable {
+package final class HistoryMetrics: MetricsEndpoint {
     package let registry = HTTPMetricsRegistry()
-    private let brokers: String
-    private let topic: String
+    package let command = "consume postgres"
+    package let heartbeat: Heartbeat
     /// Set by the pump's threads, read by the server's.
-    private let state = Mutex(HealthState())
+    private let readiness: Readiness
     private let insertedRows: Metrics.Counter
     private let rowsAlreadyStored: Metrics.Counter
     private let conflictingRows: Metrics.Counter
@@ -27,14 +25,11 @@ package final class HistoryMetrics: Sendable {
     private let assignedPartitions: Metrics.Gauge
     private let lastStored: Metrics.Gauge
 
-    private struct HealthState {
-        var condition = HealthReport.Condition.starting("connecting to PostgreSQL and the brokers")
-        var lag: Int64 = 0
-        var assignedPartitions = 0
-    }
-
-    package init(brokers: String, topic: String) {
-        (self.brokers, self.topic) = (brokers, topic)
+    /// `heartbeat`: the pump's (`ConsumeSettings.heartbeat`).
+    package init(brokers: String, topic: String, heartbeat: Heartbeat) {
+        self.heartbeat = heartbeat
+        readiness = Readiness(starting: "connecting to PostgreSQL and the brokers", brokers: brokers, topic: topic)
+        readiness.set(["lag_records": 0, "assigned_partitions": 0])
         let factory = registry.factory
         let rows = "speedo_history_rows_total"
         insertedRows = Metrics.Counter(label: rows, dimensions: [("outcome", "inserted")], factory: factory)
@@ -76,12 +71,12 @@ package final class HistoryMetrics: Sendable {
 
     /// The writer cannot reach what it needs (PostgreSQL, or the brokers for dead letters) and keeps trying.
     package func recordUnavailable(_ problem: String) {
-        state.withLock { $0.condition = .unavailable(problem) }
+        readiness.unavailable(problem)
     }
 
     /// The writer is connected, and reached PostgreSQL (again).
     package func recordAvailable() {
-        state.withLock { $0.condition = .ok }
+        readiness.available()
     }
 
     /// Records of the assigned partitions not stored yet (high watermark less stored offset, summed), and how many
@@ -89,56 +84,10 @@ package final class HistoryMetrics: Sendable {
     package func recordPosition(lag records: Int64, assignedPartitions count: Int) {
         lag.record(records)
         assignedPartitions.record(count)
-        state.withLock { ($0.lag, $0.assignedPartitions) = (records, count) }
+        readiness.set(["lag_records": Int(records), "assigned_partitions": count])
     }
 
-    /// `GET /healthz`: 200 while the writer stores, 503 while it starts or cannot reach PostgreSQL (or the brokers, for
+    /// `GET /readyz`: 200 while the writer stores, 503 while it starts or cannot reach PostgreSQL (or the brokers, for
     /// the dead-letter topic), with the reason; the lag and the partitions held as `/metrics` last had them.
-    package var health: HealthReport {
-        let state = state.withLock { $0 }
-        return HealthReport(
-            state.condition, brokers: brokers, topic: topic,
-            counts: ["lag_records": Int(state.lag), "assigned_partitions": state.assignedPartitions])
-    }
-}
-
-extension HistoryMetrics {
-    /// Serves these metrics at `GET /metrics` on `listen` while `work` (the writer) runs: `work` starts once the
-    /// server listens, and the server stops as every server of speedo stops (`HTTPServerLifecycle`) when `work`
-    /// returns or throws.
-    package func serving<Outcome: Sendable>(
-        on listen: HTTPListenAddress, notes: Notes, while work: @escaping @Sendable () async throws -> Outcome
-    ) async throws -> Outcome {
-        HTTPServing.warnIfExposed(
-            host: listen.host, command: "consume postgres", protected: false,
-            advice: "its metrics name topics, partitions and lag: keep the port behind a firewall", notes: notes)
-        return try await HTTPServerLifecycle.run(
-            on: listen, role: "metrics server",
-            server: { listening in
-                HTTPServing.makeApplication(
-                    host: listen.host, port: listen.port, responder: HistoryMetricsResponder(metrics: self),
-                    onListening: listening)
-            },
-            work: { address in
-                notes.note("speedo: consume postgres: metrics at http://\(address)/metrics")
-                return try await work()
-            })
-    }
-}
-
-/// The metrics server: `GET /metrics` and `GET /healthz` (`HTTPOperations`), no resource of its own, no token, no Host
-/// check.
-package struct HistoryMetricsResponder: AnsweringResponder {
-    package let operations: HTTPOperations
-
-    package init(metrics: HistoryMetrics) {
-        operations = HTTPOperations(
-            resources: [], served: "this server has GET /metrics, GET /livez and GET /readyz (or /healthz)", hosts: nil,
-            authentication: .none, metrics: metrics.registry, health: { metrics.health })
-    }
-
-    package func answer(resource request: Request) -> HTTPAnswer {
-        // Unreached: with no resources of its own, every path is `HTTPOperations`' (/metrics, or not found).
-        operations.notFound
-    }
+    package var health: HealthReport { readiness.report }
 }

@@ -85,7 +85,10 @@ package struct HistoryPump: ConsumerPump {
 
     package mutating func run() throws -> HistoryPumpOutcome {
         defer { stage.close() }
-        let report = try offsets.connect(retry: .startup) { settings.consumer.notes.note("speedo: \($0)") }
+        let report = try offsets.connect(retry: .startup) { [settings] notice in
+            settings.consumer.heartbeat.beat()
+            settings.consumer.notes.note("speedo: \(notice)")
+        }
         if !report.applied.isEmpty {
             settings.consumer.notes.note("speedo: migrated the schema from version \(report.previousVersion) to \(report.currentVersion)")
         }
@@ -176,7 +179,7 @@ package struct HistoryPump: ConsumerPump {
             nextLog = ContinuousClock.now + settings.logInterval
         }
         if let metrics = settings.metrics, ContinuousClock.now >= nextMetrics {
-            let lags = lags(loop)
+            let lags = loop.lags()
             metrics.recordPosition(lag: lags.reduce(0) { $0 + ($1.lag ?? 0) }, assignedPartitions: lags.count)
             nextMetrics = ContinuousClock.now + Self.metricsInterval
         }
@@ -275,7 +278,9 @@ package struct HistoryPump: ConsumerPump {
             starts[partition] = start.map(PartitionStart.stored) ?? .beginning
         }
         let shown = partitions.sorted().map { "\($0)@\(stored[$0].map(String.init) ?? "earliest")" }
-        settings.consumer.notes.note("speedo: assigned \(settings.consumer.topic) partitions \(shown.joined(separator: ", "))")
+        settings.consumer.notes.note(
+            "speedo: assigned \(settings.consumer.topic) partitions \(shown.joined(separator: ", "))",
+            fields: ["topic": settings.consumer.topic, "partitions": partitions.sorted().map(String.init).joined(separator: ",")])
         if let beyondEnd { throw beyondEnd }
         return starts
     }
@@ -307,7 +312,7 @@ package struct HistoryPump: ConsumerPump {
             guard !settings.consumer.stop.isRequested else { return nil }
             let problem = "PostgreSQL unreachable (\(failure.shortReason))"
             settings.metrics?.recordUnavailable(problem)
-            retry.pause(after: problem, notes: settings.consumer.notes)
+            retry.pause(after: problem, notes: settings.consumer.notes, heartbeat: settings.consumer.heartbeat)
         }
     }
 
@@ -323,19 +328,16 @@ package struct HistoryPump: ConsumerPump {
 
     // MARK: - Reporting
 
-    /// Per assigned partition, the records not stored yet (nil before its high watermark is known).
-    private func lags(_ loop: ConsumerLoop) -> [(partition: Int32, lag: Int64?)] {
-        loop.positions.ids.compactMap { id in
-            guard let state = loop.positions[id] else { return nil }
-            let high = loop.lastKnownHighWatermark(of: id) ?? state.end
-            return (id, high.map { max(0, $0 - (state.committed ?? 0)) })
-        }
-    }
-
     private func logProgress(_ loop: ConsumerLoop) {
-        let lags = lags(loop).map { "[\($0.partition)] \($0.lag.map(grouped) ?? "?")" }
+        let partitionLags = loop.lags()
+        let lags = partitionLags.map { "[\($0.partition)] \($0.lag.map(grouped) ?? "?")" }
         let partitionsText = lags.isEmpty ? "no partitions assigned" : "lag \(lags.joined(separator: " "))"
-        settings.consumer.notes.note("speedo: consume postgres: \(stage.statistics.progressLine()); \(partitionsText)")
+        settings.consumer.notes.note(
+            "speedo: consume postgres: \(stage.statistics.progressLine()); \(partitionsText)",
+            fields: stage.statistics.fields.merging([
+                "topic": settings.consumer.topic, "partitions": "\(partitionLags.count)",
+                "lag": "\(partitionLags.reduce(0) { $0 + ($1.lag ?? 0) })",
+            ]) { $1 })
     }
 }
 

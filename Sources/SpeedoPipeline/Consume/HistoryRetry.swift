@@ -21,8 +21,9 @@ struct HistoryRetry {
     /// Whether a pause was taken: the operation failed at least once.
     var hasFailed: Bool { failures > 0 }
 
-    /// Says `problem` on `notes` with the pause it takes, then sleeps that pause.
-    mutating func pause(after problem: String, notes: Notes) {
+    /// Says `problem` on `notes` with the pause it takes, then sleeps that pause; the retrying loop is alive.
+    mutating func pause(after problem: String, notes: Notes, heartbeat: Heartbeat) {
+        heartbeat.beat()
         failures += 1
         let delay = Self.policy.delay(afterFailedAttempts: failures, elapsed: clock.now - started) ?? Self.policy.maximumDelay
         notes.note("speedo: \(problem); retrying in \(String(format: "%.1f", delay.inSeconds)) s")

@@ -126,15 +126,19 @@ package final class HistoryStage: Sendable {
             if state.withLock({ $0.abandonOnFailure }) { return .abandoned }
             if settings.consumer.stop.isRequested { return .interrupted(records: job.recordCount) }
             settings.metrics?.recordRetry(problem)
-            retry.pause(after: problem, notes: settings.consumer.notes)
+            retry.pause(after: problem, notes: settings.consumer.notes, heartbeat: settings.consumer.heartbeat)
         }
     }
     /// One error line per conflict, up to a few per batch: a replay of another history can conflict on every row.
     private func report(_ conflicts: [HistoryConflict]) {
         for conflict in conflicts.prefix(Self.conflictsShownPerBatch) {
             let position = conflict.position.map { " (\(settings.consumer.topic)[\($0.partition)]@\($0.offset))" } ?? ""
-            settings.consumer.notes.note("speedo: error: conflict\(position): \(conflict.explanation); sent to the dead-letter topic, "
-                + "recorded in speedo_history_conflicts")
+            let fields = conflict.position.map {
+                ["topic": settings.consumer.topic, "partition": "\($0.partition)", "offset": "\($0.offset)"]
+            }
+            settings.consumer.notes.note(
+                "speedo: error: conflict\(position): \(conflict.explanation); sent to the dead-letter topic, "
+                    + "recorded in speedo_history_conflicts", fields: fields ?? [:])
         }
         if conflicts.count > Self.conflictsShownPerBatch {
             settings.consumer.notes.note("speedo: error: \(grouped(conflicts.count - Self.conflictsShownPerBatch)) more conflicts in "
@@ -172,6 +176,13 @@ package final class Statistics: Sendable {
             counts.conflicts += result.conflicts
             counts.missingRecords += result.missingRecords
             counts.deadLetters += deadLetters
+        }
+    }
+
+    /// The totals, for a JSON log line.
+    package var fields: [String: String] {
+        counts.withLock { counts in
+            ["rows": "\(counts.rows)", "inserted": "\(counts.inserted)", "dead_letters": "\(counts.deadLetters)"]
         }
     }
 

@@ -11,9 +11,13 @@ package struct LatestPumpSettings {
     package var windowSeconds: Int
     /// The shortest time between two records of one sensor (1 / --max-rate).
     package var emissionInterval: Duration
+    /// `--metrics-listen`: kept up to date while running.
+    package var metrics: LatestMetrics?
 
-    package init(consumer: ConsumeSettings, group: String, windowSeconds: Int, emissionInterval: Duration) {
-        (self.consumer, self.group) = (consumer, group)
+    package init(
+        consumer: ConsumeSettings, group: String, windowSeconds: Int, emissionInterval: Duration, metrics: LatestMetrics? = nil
+    ) {
+        (self.consumer, self.group, self.metrics) = (consumer, group, metrics)
         (self.windowSeconds, self.emissionInterval) = (windowSeconds, emissionInterval)
     }
 }
@@ -64,6 +68,12 @@ package struct LatestPump: ConsumerPump {
     private var unsentDeadLetters: [DeadLetter] = []
     private let started = ContinuousClock.now
     private var counts = (readings: 0, published: 0, deadLetters: 0)
+    /// What the metrics have of `counts`, and when they are brought up to date next.
+    private var countsInMetrics = (readings: 0, published: 0, deadLetters: 0)
+    private var nextMetrics = ContinuousClock.now
+
+    /// How often the metrics of `--metrics-listen` are brought up to date (the pump's thread owns the consumer).
+    private static let metricsInterval = Duration.seconds(1)
     /// When the run ended (before the final revocation forgets them).
     private var sensorsAtEnd = 0
 
@@ -102,6 +112,7 @@ package struct LatestPump: ConsumerPump {
     package func connected(_ loop: ConsumerLoop) throws {
         try prepareLatestTopic()
         settings.consumer.notes.note("speedo: consume latest: reading \(settings.consumer.topic) as group \(settings.group) into \(latestTopic)")
+        settings.metrics?.recordAvailable()
     }
 
     package mutating func stopRequested(_ loop: ConsumerLoop) throws -> LatestPumpOutcome {
@@ -131,6 +142,16 @@ package struct LatestPump: ConsumerPump {
         for (_, state) in limiter.takeDue(now: elapsed) { try publish(state) }
         try absorbAcknowledgements()
         sendDeadLetters()
+        if let metrics = settings.metrics, ContinuousClock.now >= nextMetrics {
+            metrics.record(
+                readings: counts.readings - countsInMetrics.readings, published: counts.published - countsInMetrics.published,
+                deadLetters: counts.deadLetters - countsInMetrics.deadLetters)
+            countsInMetrics = counts
+            let lags = loop.lags()
+            metrics.recordPosition(
+                lag: lags.reduce(0) { $0 + ($1.lag ?? 0) }, assignedPartitions: lags.count, sensors: sensors.count)
+            nextMetrics = ContinuousClock.now + Self.metricsInterval
+        }
         return nil
     }
 
@@ -140,7 +161,9 @@ package struct LatestPump: ConsumerPump {
 
     package func assigned(_ partitions: [Int32], _ loop: ConsumerLoop) -> [Int32: PartitionStart] {
         let shown = partitions.map(String.init).sorted().joined(separator: ", ")
-        settings.consumer.notes.note("speedo: consume latest: assigned \(settings.consumer.topic) partitions \(shown)")
+        settings.consumer.notes.note(
+            "speedo: consume latest: assigned \(settings.consumer.topic) partitions \(shown)",
+            fields: ["topic": settings.consumer.topic, "partitions": partitions.sorted().map(String.init).joined(separator: ",")])
         // The group's committed offsets, else the earliest record (auto.offset.reset).
         return [:]
     }
@@ -207,9 +230,11 @@ package struct LatestPump: ConsumerPump {
             try deadLetters.send(unsentDeadLetters)
             counts.deadLetters += unsentDeadLetters.count
             unsentDeadLetters.removeAll()
+            settings.metrics?.recordAvailable()
         } catch {
             // Retried on the next turn; their offsets are held back until then.
             settings.consumer.notes.note("speedo: consume latest: \(error.message); retrying")
+            settings.metrics?.recordUnavailable(error.message)
         }
     }
 

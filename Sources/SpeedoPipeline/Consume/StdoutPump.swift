@@ -97,7 +97,9 @@ package struct StdoutPump: ConsumerPump {
             pending.append(reading)
         case .invalid(let letter):
             skipped += 1
-            settings.consumer.notes.note("\(record.position): \(letter.reason)")
+            settings.consumer.notes.note(
+                "\(record.position): \(letter.reason)",
+                fields: ["topic": record.topic, "partition": "\(record.partition)", "offset": "\(record.offset)"])
         }
     }
 

@@ -44,7 +44,7 @@ package struct IngestFiles: Sendable {
         session.finish(interrupted: ending == .interrupted)
         try rejects?.flush()
         let summary = session.summary()
-        notes.note("speedo ingest: " + summary.text)
+        notes.note("speedo ingest: " + summary.text, fields: summary.fields)
 
         // Readings not confirmed come first, stopped by a signal or not: they are in doubt, which a clean stop is not.
         if summary.undelivered > 0 || ending == .producerFailed {

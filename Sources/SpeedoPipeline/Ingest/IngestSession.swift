@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 package import SpeedoCore
 package import SpeedoKafka
 package import SpeedoRuntime
@@ -43,7 +44,7 @@ package final class DeliveryTally: Sendable {
         let line = tag & (1 << Self.lineBits - 1)
         var message = "\(name):\(line): \(doubtful ? "in doubt" : "not delivered"): \(error)"
         if previous + 1 == Self.reportedFailureLimit { message += " (further failures are only counted)" }
-        notes.note(message)
+        notes.note(message, level: .error, fields: ["input": name, "line": "\(line)"])
     }
 }
 
@@ -69,6 +70,8 @@ package struct IngestSession {
         /// How often producing waited for room in the producer's queue (backpressure).
         package var waitsForRoom: Int
         package var text: String
+        /// The counts, for a JSON log line.
+        package var fields: [String: String]
     }
 
     private static let chunkSize = 1 << 20
@@ -196,7 +199,7 @@ package struct IngestSession {
             break
         case .rejected(let rejection):
             rejected += 1
-            note("\(input.name):\(line.number): \(rejection)")
+            note("\(input.name):\(line.number): \(rejection)", level: .warning, fields: ["input": input.name, "line": "\(line.number)"])
             try rejects?.append(line.bytes)
             if let maxErrors, rejected >= maxErrors { throw StopReading(reason: .tooManyErrors) }
         }
@@ -236,14 +239,18 @@ package struct IngestSession {
             + "\(grouped(rejected)) rejected, \(grouped(undelivered)) undelivered in \(elapsed.secondsText) "
             + "(\(grouped(rate)) lines/s)"
         progress.clear()
+        let fields = [
+            "lines": "\(linesRead)", "published": "\(published)", "rejected": "\(rejected)", "undelivered": "\(undelivered)",
+            "in_doubt": "\(tally.inDoubtCount)", "topic": publisher.topic,
+        ]
         return Summary(
             rejected: rejected, undelivered: undelivered, inDoubt: tally.inDoubtCount,
-            waitsForRoom: producer.waitsForRoom, text: text)
+            waitsForRoom: producer.waitsForRoom, text: text, fields: fields)
     }
 
-    private mutating func note(_ message: String) {
+    private mutating func note(_ message: String, level: Logger.Level? = nil, fields: [String: String] = [:]) {
         progress.clear()
-        notes.note(message)
+        notes.note(message, level: level, fields: fields)
     }
 
     private mutating func drawProgress() {

@@ -32,10 +32,15 @@ struct ConsumeLatest: AsyncParsableCommand {
             crash, a state may be published again, which a compacted topic absorbs. The statistics live only in \
             memory: after a restart, the first --window of statistics covers only what was read since.
 
+            --metrics-listen serves Prometheus' text format at GET /metrics (readings folded, states published, \
+            dead letters, lag, partitions held, sensors known) and the probes: /livez while the process runs, \
+            /readyz (or /healthz) 200 while it is connected and sends what it must, 503 with the reason otherwise.
+
             Examples:
               speedo consume latest
                   the dev stack, as group speedo-latest
               speedo consume latest --max-rate 2 --window 5m
+              speedo consume latest --metrics-listen 127.0.0.1:9465
             """
     )
 
@@ -44,6 +49,8 @@ struct ConsumeLatest: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The consumer group; its offsets are committed to Kafka.", valueName: "id"))
     var group = "speedo-latest"
+
+    @OptionGroup var metrics: MetricsListenOptions
 
     @Option(parsing: .unconditional, help: ArgumentHelp("At most this many records per second per sensor, from 0.001 to 1000.", valueName: "n"))
     var maxRate = 10.0
@@ -78,16 +85,19 @@ struct ConsumeLatest: AsyncParsableCommand {
             exitCode: .interrupted,
             consequence: "states not acknowledged yet are published again by the next run (their offsets were "
                 + "not committed)"))
+        let consumer = ConsumeSettings(
+            kafka: KafkaConfiguration(resolved), topic: resolved.topic.value, exitAtEnd: exitAtEnd,
+            connectTimeout: try kafka.startupWait(), stop: interrupts.stop, notes: .standardError)
         let settings = LatestPumpSettings(
-            consumer: ConsumeSettings(
-                kafka: KafkaConfiguration(resolved), topic: resolved.topic.value, exitAtEnd: exitAtEnd,
-                connectTimeout: try kafka.startupWait(),
-                stop: interrupts.stop,
-                notes: .standardError),
-            group: group, windowSeconds: try windowSeconds(), emissionInterval: .seconds(1 / maxRate))
-        let outcome = try await runOnDedicatedThread(name: "speedo.consume") {
-            var pump = try LatestPump(settings: settings)
-            return try pump.run()
+            consumer: consumer, group: group, windowSeconds: try windowSeconds(), emissionInterval: .seconds(1 / maxRate),
+            metrics: metrics.metricsListen.map { _ in
+                LatestMetrics(brokers: resolved.brokers.value, topic: resolved.topic.value, heartbeat: consumer.heartbeat)
+            })
+        let outcome = try await metrics.serving(settings.metrics) {
+            try await runOnDedicatedThread(name: "speedo.consume") {
+                var pump = try LatestPump(settings: settings)
+                return try pump.run()
+            }
         }
         if outcome == .stopped {
             try interrupts.endCleanStop("speedo consume latest: stopped on a signal; the pending states were published first")

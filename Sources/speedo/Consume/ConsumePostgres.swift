@@ -89,10 +89,7 @@ struct ConsumePostgres: AsyncParsableCommand {
         """)
     var exitAtEnd = false
 
-    @Option(help: ArgumentHelp(
-        "Serve GET /metrics and the probes (/livez, /readyz) on this address (host:port; port 0 picks a free one, shown on stderr).",
-        valueName: "host:port"))
-    var metricsListen: String?
+    @OptionGroup var metrics: MetricsListenOptions
 
     @Option(help: ArgumentHelp(
         "When records were removed from the topic before they were stored: record the gap and go on, or stop (exit 65).",
@@ -104,7 +101,6 @@ struct ConsumePostgres: AsyncParsableCommand {
         _ = try batchWait()
         _ = try logEvery()
         guard !group.isEmpty else { throw ValidationError("--group must not be empty") }
-        if let metricsListen { _ = try ListenAddress.parse(metricsListen, option: "--metrics-listen") }
     }
 
     private func batchWait() throws -> Duration {
@@ -120,20 +116,19 @@ struct ConsumePostgres: AsyncParsableCommand {
         let interrupts = InterruptWatcher(stopDeadline: StopDeadline(
             exitCode: .interrupted,
             consequence: "nothing is lost: the next run resumes from the offsets stored in PostgreSQL with the rows"))
+        let consumer = ConsumeSettings(
+            kafka: KafkaConfiguration(resolved).preferringBulkReads(), topic: resolved.topic.value, exitAtEnd: exitAtEnd,
+            connectTimeout: try kafka.startupWait(), stop: interrupts.stop, notes: .standardError)
         let settings = HistoryPumpSettings(
-            consumer: ConsumeSettings(
-                kafka: KafkaConfiguration(resolved).preferringBulkReads(),
-                topic: resolved.topic.value,
-                exitAtEnd: exitAtEnd,
-                connectTimeout: try kafka.startupWait(),
-                stop: interrupts.stop,
-                notes: .standardError),
+            consumer: consumer,
             group: group,
             databaseURL: resolved.databaseURL.value,
             batchSize: batchSize,
             batchInterval: try batchWait(),
             logInterval: try logEvery(),
-            metrics: metricsListen.map { _ in HistoryMetrics(brokers: resolved.brokers.value, topic: resolved.topic.value) },
+            metrics: metrics.metricsListen.map { _ in
+                HistoryMetrics(brokers: resolved.brokers.value, topic: resolved.topic.value, heartbeat: consumer.heartbeat)
+            },
             onGap: onGap)
         let pump: @Sendable () async throws -> HistoryPumpOutcome = {
             try await runOnDedicatedThread(name: "speedo.consume") {
@@ -141,13 +136,7 @@ struct ConsumePostgres: AsyncParsableCommand {
                 return try pump.run()
             }
         }
-        let outcome = if let metricsListen, let metrics = settings.metrics {
-            try await metrics.serving(
-                on: try ListenAddress.address(metricsListen, option: "--metrics-listen"), notes: .standardError,
-                while: pump)
-        } else {
-            try await pump()
-        }
+        let outcome = try await metrics.serving(settings.metrics, while: pump)
         switch outcome {
         case .reachedEnd:
             return

@@ -83,3 +83,24 @@ struct HTTPLimitOptions: ParsableArguments {
         try OptionBounds.duration(text, option, .milliseconds(100)...TimeSpan.hours(24)).duration
     }
 }
+
+/// `--metrics-listen`: the same option, the same rules, for every command whose work is not HTTP.
+struct MetricsListenOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Serve GET /metrics and the probes (/livez, /readyz) on this address (host:port; port 0 picks a free one, shown on stderr).",
+        valueName: "host:port"))
+    var metricsListen: String?
+
+    func validate() throws {
+        if let metricsListen { _ = try ListenAddress.parse(metricsListen, option: "--metrics-listen") }
+    }
+
+    /// Runs `work`, with `endpoint` served while it runs when an address was given.
+    func serving<Outcome: Sendable>(
+        _ endpoint: (some MetricsEndpoint)?, while work: @escaping @Sendable () async throws -> Outcome
+    ) async throws -> Outcome {
+        guard let metricsListen, let endpoint else { return try await work() }
+        return try await endpoint.serving(
+            on: try ListenAddress.address(metricsListen, option: "--metrics-listen"), notes: .standardError, while: work)
+    }
+}

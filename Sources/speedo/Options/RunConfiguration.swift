@@ -1,35 +1,88 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SpeedoConfigFile
 import SpeedoCore
+import SpeedoRuntime
 
-/// The configuration file and profile of this run. `--config FILE` and `--profile NAME` are taken off the command
-/// line wherever they stand before `--` (global options, as git's `-c`), and the profile's `commands:` defaults for
-/// the chosen command are put on it, each only where the command line does not give that option itself: a flag
-/// always wins over the profile. Prepared once, before the command line is parsed.
+/// What applies to the whole run, whatever the command: the configuration file and profile (`--config FILE`,
+/// `--profile NAME`) and the log (`--log-format text|json`, `--log-level LEVEL`). These are taken off the command line
+/// wherever they stand before `--` (global options, as git's `-c`), and the profile's `commands:` defaults for the
+/// chosen command are put on it, each only where the command line does not give that option itself: a flag always
+/// wins over the profile. Prepared once, before the command line is parsed.
 enum RunConfiguration {
+    /// The global options, off the command line; nothing read yet.
+    struct Global: Sendable {
+        var configFlag: String?
+        var profileFlag: String?
+        var logFormat = MessageLog.Format.text
+        var logLevel = Logger.Level.info
+        /// The command line without them (and everything after `--`).
+        var head: [String]
+        var tail: [String]
+    }
+
     struct Prepared: Sendable {
         var selection: ConfigSelection
         var arguments: [String]
     }
 
+    static let global = Result { () throws(ConfigurationError) in
+        try takeGlobalOptions(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+    }
+
     static let prepared = Result { () throws(ConfigurationError) in
-        try prepare(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+        try prepare(try global.get(), environment: ProcessInfo.processInfo.environment)
     }
 
     /// The profile's connection settings, for `ConnectionSettings.resolve`; none before a successful `prepared`.
     static var profile: ProfileSettings? { (try? prepared.get())?.selection.profile?.settings }
 
-    static func prepare(_ arguments: [String], environment: [String: String]) throws(ConfigurationError) -> Prepared {
+    /// Installs the log of this run (text at info when the log options themselves are wrong: that error is said then).
+    static func bootstrapLog() {
+        let options = try? global.get()
+        let format = options?.logFormat ?? .text
+        let command = format == .json ? options.map { CommandTree.speedo.path(of: $0.head).joined(separator: " ") } ?? "" : ""
+        MessageLog.bootstrap(format: format, level: options?.logLevel ?? .info, command: command.isEmpty ? "speedo" : command)
+    }
+
+    static func takeGlobalOptions(_ arguments: [String], environment: [String: String]) throws(ConfigurationError) -> Global {
         let terminator = arguments.firstIndex(of: "--") ?? arguments.endIndex
         var head = Array(arguments[..<terminator])
-        let (configFlag, profileFlag) = try (take("--config", from: &head), take("--profile", from: &head))
-        let stripped = head + arguments[terminator...]
+        func setting(_ option: String, _ variable: String) throws(ConfigurationError) -> String? {
+            try take(option, from: &head) ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        var global = Global(
+            configFlag: try take("--config", from: &head), profileFlag: try take("--profile", from: &head), head: [],
+            tail: Array(arguments[terminator...]))
+        if let format = try setting("--log-format", "SPEEDO_LOG_FORMAT") {
+            guard let known = MessageLog.Format(rawValue: format) else {
+                throw ConfigurationError(code: .emptyValue, message: "--log-format takes text or json (got \(EscapedText.quoted(format)))")
+            }
+            global.logFormat = known
+        }
+        if let level = try setting("--log-level", "SPEEDO_LOG_LEVEL") {
+            guard let known = Logger.Level(rawValue: level) else {
+                throw ConfigurationError(
+                    code: .emptyValue,
+                    message: "--log-level takes \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")) "
+                        + "(got \(EscapedText.quoted(level)))")
+            }
+            global.logLevel = known
+        }
+        global.head = head
+        return global
+    }
+
+    static func prepare(_ global: Global, environment: [String: String]) throws(ConfigurationError) -> Prepared {
+        var head = global.head
+        let stripped = head + global.tail
         let asksForHelp = head.contains { ["-h", "--help", "--version", "--experimental-dump-help"].contains($0) || $0.hasPrefix("---") }
             || head.first == "help"
         guard !asksForHelp else { return Prepared(selection: .none, arguments: stripped) }
 
-        let selection = try ConfigSelection.select(configFlag: configFlag, profileFlag: profileFlag, environment: environment)
+        let selection = try ConfigSelection.select(
+            configFlag: global.configFlag, profileFlag: global.profileFlag, environment: environment)
         guard let commands = selection.profile?.commands, !commands.isEmpty else {
             return Prepared(selection: selection, arguments: stripped)
         }
@@ -41,7 +94,7 @@ enum RunConfiguration {
             guard command.path == path.joined(separator: " ") else { continue }
             head.insert(contentsOf: defaults.filter { !head.contains(option: $0.option) }.flatMap(\.tokens), at: path.count)
         }
-        return Prepared(selection: selection, arguments: head + arguments[terminator...])
+        return Prepared(selection: selection, arguments: head + global.tail)
     }
 
     /// Removes `--name VALUE` and `--name=VALUE` from `arguments`, returning the last value.
