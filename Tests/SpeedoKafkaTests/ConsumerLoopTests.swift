@@ -35,8 +35,9 @@ struct ConsumerLoopTests {
 
         let second = BackgroundLoop(
             configuration(cluster, groupProperties), topic: topic, membership: .group(group), pump: RecordingPump())
-        // Eager rebalancing: the first member gives every partition up, then each member gets its share.
-        try waitUntil("a share for each member") {
+        // Eager rebalancing: the first member gives every partition up, then each member gets its share (the mock
+        // waits up to a session timeout for members to rejoin; a loaded machine takes longer).
+        try waitUntil("a share for each member", timeout: .seconds(60)) {
             first.log.assignments.count == 2 && second.log.assignments.count == 1
         }
         let shares = (first.log.assignments[1], second.log.assignments[0])

@@ -27,6 +27,19 @@ import Testing
         }
     }
 
+    /// `history` reads its range over several connections at once; waiting for a server that does not answer, it says
+    /// each retry once, not once per connection, and then exits 69 naming the server.
+    @Test func historyWaitingForPostgreSQLSaysEachRetryOnce() async throws {
+        let outcome = try await speedo.run([
+            "history", "sensor-1", "--since", "1h", "--parallel", "4",
+            "-d", "postgresql://speedo@127.0.0.1:1/speedo?connect_timeout=1",
+        ])
+        #expect(outcome.status == 69, "\(outcome.stderr)")
+        let retries = outcome.stderr.split(separator: "\n").filter { $0.contains("retrying in") }
+        #expect(retries.count >= 2 && Set(retries).count == retries.count, "\(outcome.stderr)")
+        #expect(outcome.stderr.components(separatedBy: "speedo: error: cannot reach PostgreSQL at 127.0.0.1:1").count == 2)
+    }
+
     @Test func rootHelpListsTheCommands() async throws {
         let help = try await speedo.run(["--help"])
         #expect(help.status == 0)

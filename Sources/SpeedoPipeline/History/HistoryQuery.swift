@@ -52,8 +52,10 @@ package struct HistoryQuery: Sendable {
             sensors: sensors, width: width, limit: limit, renderer: renderedInSlices ? renderer : nil)
         let parts = try await withThrowingTaskGroup(of: (Int, HistorySlice).self) { group in
             for (index, slice) in slices.enumerated() {
+                // The connections wait for the same server: one of them says so.
+                let connectionNotes = index == 0 ? notes : Notes { _ in }
                 group.addTask {
-                    (index, try await CommandDatabase.onConnection(databaseURL, thread: "speedo.history", notes: notes) {
+                    (index, try await CommandDatabase.onConnection(databaseURL, thread: "speedo.history", notes: connectionNotes) {
                         try read.run(slice, on: $0)
                     })
                 }

@@ -42,7 +42,7 @@ enum RunConfiguration {
     static func bootstrapLog() {
         let options = try? global.get()
         let format = options?.logFormat ?? .text
-        let command = format == .json ? options.map { CommandTree.speedo.path(of: $0.head).joined(separator: " ") } ?? "" : ""
+        let command = options.map { commandPath(of: $0.head).joined(separator: " ") } ?? ""
         MessageLog.bootstrap(format: format, level: options?.logLevel ?? .info, command: command.isEmpty ? "speedo" : command)
     }
 
@@ -87,7 +87,7 @@ enum RunConfiguration {
             return Prepared(selection: selection, arguments: stripped)
         }
         let tree = CommandTree.speedo
-        let path = tree.path(of: head)
+        let path = commandPath(of: head)
         for entry in commands {
             let command = try tree.command(entry)
             let defaults = try command.arguments(for: entry)
@@ -95,6 +95,18 @@ enum RunConfiguration {
             head.insert(contentsOf: defaults.filter { !head.contains(option: $0.option) }.flatMap(\.tokens), at: path.count)
         }
         return Prepared(selection: selection, arguments: head + global.tail)
+    }
+
+    /// The leading words of `arguments` that name a command (`consume postgres`), from the commands' own definitions.
+    static func commandPath(of arguments: [String]) -> [String] {
+        var command: any ParsableCommand.Type = Speedo.self
+        var path: [String] = []
+        for word in arguments {
+            guard let next = command.configuration.subcommands.first(where: { $0.configuration.commandName == word })
+            else { break }
+            (command, path) = (next, path + [word])
+        }
+        return path
     }
 
     /// Removes `--name VALUE` and `--name=VALUE` from `arguments`, returning the last value.
@@ -165,17 +177,6 @@ struct CommandTree: Decodable {
             }
         }
         preconditionFailure("swift-argument-parser no longer describes the commands with --experimental-dump-help")
-    }
-
-    /// The leading words of `arguments` that name a command.
-    func path(of arguments: [String]) -> [String] {
-        var node = command
-        var path: [String] = []
-        for word in arguments {
-            guard let next = node.subcommands?.first(where: { $0.commandName == word }) else { break }
-            (node, path) = (next, path + [word])
-        }
-        return path
     }
 
     /// The command a `commands:` entry names, or an error with the commands there are.
