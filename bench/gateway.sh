@@ -59,13 +59,7 @@ brokers=$(sed -n 's/.*"bootstrapServers" *: *"\([^"]*\)".*/\1/p' "$work/broker.j
 "$speedo" gateway -b "$brokers" --listen 127.0.0.1:0 2>"$work/gateway.log" &
 gateway_pid=$!
 pids+=($gateway_pid)
-address=""
-for _ in $(seq 300); do
-    address=$(sed -n 's/^listening on http:\/\/\([^ ]*\) .*/\1/p' "$work/gateway.log")
-    [ -n "$address" ] && break
-    sleep 0.1
-done
-[ -n "$address" ] || { cat "$work/gateway.log" >&2; exit 1; }
+bench_listen_address "$work/gateway.log"
 
 # The source runs through connecting, warm-up and measurement, and a little beyond.
 if [ "$source" = states ]; then
@@ -73,10 +67,9 @@ if [ "$source" = states ]; then
         --seconds "$((seconds + 90))" 2>"$work/states.log" &
     pids+=($!)
 else
-    # Two settings keep the pipeline's own delay down: --max-rate above the sensors' rate (at 10 the limiter holds a
-    # reading due just under 100 ms after the previous one), and a short fetch wait (the mock broker holds a fetch
-    # for fetch.wait.max.ms, 500 ms by default).
-    "$speedo" consume latest -b "$brokers" --max-rate "$max_rate" -X fetch.wait.max.ms=10 2>"$work/latest.log" &
+    # --max-rate above the sensors' rate keeps the pipeline's own delay down (at 10 the limiter holds a reading due
+    # just under 100 ms after the previous one); consume latest's fetch wait is short by itself.
+    "$speedo" consume latest -b "$brokers" --max-rate "$max_rate" 2>"$work/latest.log" &
     pids+=($!)
     "$speedo" simulate -b "$brokers" --sensors "$sensors" --rate "$rate" --duration "$((seconds + 90))s" \
         >/dev/null 2>"$work/simulate.log" &

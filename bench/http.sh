@@ -48,13 +48,7 @@ topic=speed-events
 XDG_STATE_HOME="$work/none" "$speedo" ingest --listen 127.0.0.1:0 -b "$brokers" -t "$topic" "${properties[@]}" \
     2>"$work/server.log" &
 server_pid=$!
-address=""
-for _ in $(seq 300); do
-    address=$(sed -n 's/^listening on http:\/\/\([^,]*\),.*/\1/p' "$work/server.log")
-    [ -n "$address" ] && break
-    sleep 0.1
-done
-[ -n "$address" ] || { cat "$work/server.log" >&2; exit 1; }
+bench_listen_address "$work/server.log"
 # Warm-up: the first request also waits for the producer id and the topic's metadata.
 curl -sS -o /dev/null -H 'Content-Type: application/json' --data '{"sensor_id":"warm-up","speed":1}' "http://$address/speed"
 

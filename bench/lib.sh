@@ -53,6 +53,18 @@ bench_broker() {
     [ -n "$brokers" ] || { cat "$work/broker.log" >&2; echo "the bench broker did not start" >&2; exit 1; }
 }
 
+# The host:port a server says it listens on (`listening on http://HOST:PORT…`) in LOG, waited for up to 30 s: sets
+# $address, or shows LOG and exits.
+bench_listen_address() {
+    address=""
+    for _ in $(seq 300); do
+        address=$(sed -n 's/^listening on http:\/\/\([^ ,]*\)[ ,].*/\1/p' "$1")
+        [ -n "$address" ] && break
+        sleep 0.1
+    done
+    [ -n "$address" ] || { cat "$1" >&2; echo "no server listening (see above)" >&2; exit 1; }
+}
+
 # N readings of 20 sensors as NDJSON into FILE, 10 a second from FIRST (epoch seconds), fractional speeds.
 bench_readings() {
     awk -v n="$1" -v first="${3:-1700000000}" 'BEGIN {

@@ -222,6 +222,11 @@ package final class ConsumerLoop {
         try consumer.watermarks(topic: topic, partition: partition, timeout: timeout)
     }
 
+    /// The value the consumer runs with for a librdkafka property, for saying which settings are in effect.
+    package func effectiveProperty(_ key: String) -> String? {
+        consumer.handle.effectiveProperty(key)
+    }
+
     /// Per assigned partition, the records not committed (for the history: not stored) yet; nil before its high
     /// watermark is known.
     package func lags() -> [(partition: Int32, lag: Int64?)] {

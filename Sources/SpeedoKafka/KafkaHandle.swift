@@ -40,6 +40,16 @@ final class KafkaHandle: @unchecked Sendable {
         rd_kafka_destroy(pointer)
     }
 
+    /// The value librdkafka runs with for `key` (defaults, speedo's settings and `-X` applied), nil for an unknown key.
+    func effectiveProperty(_ key: String) -> String? {
+        guard let conf = rd_kafka_conf(pointer) else { return nil }
+        var size = 0
+        guard rd_kafka_conf_get(conf, key, nil, &size) == RD_KAFKA_CONF_OK, size > 0 else { return nil }
+        var value = [CChar](repeating: 0, count: size)
+        guard rd_kafka_conf_get(conf, key, &value, &size) == RD_KAFKA_CONF_OK else { return nil }
+        return String(decoding: value.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Blocks the calling thread until a broker answers a metadata request, retrying with backoff, so that no
     /// command races the startup of its cluster.
     func waitForBrokers(timeout: Duration) throws(KafkaError) {

@@ -75,6 +75,11 @@ package final class ReadingPublisher: Sendable {
 
     package let topic: String
     private let configuration: KafkaConfiguration
+    /// The value the producer runs with for a librdkafka property, for saying which settings are in effect.
+    package func effectiveProperty(_ key: String) -> String? {
+        producer.handle.effectiveProperty(key)
+    }
+
     private let producer: KafkaProducer
     private let batches: BatchDeliveries
     /// One thread ends every batch whose deadline passed, instead of a timer task per batch (which cost about 8 % of

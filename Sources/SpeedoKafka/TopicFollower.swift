@@ -64,9 +64,8 @@ package final class TopicFollower: Sendable {
         stateChanged: @escaping @Sendable (State) -> Void,
         idle: @escaping @Sendable () -> Void = {}
     ) throws(KafkaError) {
-        let tuned = KafkaConfiguration(
-            bootstrapServers: configuration.bootstrapServers,
-            properties: Self.latencyDefaults + configuration.properties)
+        var tuned = configuration.preferringLowLatencyReads()
+        tuned.properties.insert(contentsOf: Self.followerDefaults, at: 0)
         let consumer = try KafkaConsumer(configuration: tuned, groupID: nil, reportEndOfPartition: true)
         let announcer = Announcer(stateChanged)
         let wake = DispatchSemaphore(value: 0)
@@ -92,15 +91,10 @@ package final class TopicFollower: Sendable {
         consumer.close()
     }
 
-    /// With librdkafka's defaults an idle fetch waits up to 500 ms for data and a failed one backs off as long, and
-    /// a broker that went away is tried again only every 10 s; a live view wants all of that short. The prefetch
-    /// queue is kept small too: the follower hands records on as fast as they come.
-    private static let latencyDefaults: [(String, String)] = [
-        ("fetch.wait.max.ms", "10"),
-        ("fetch.error.backoff.ms", "20"),
-        ("reconnect.backoff.ms", "50"),
-        ("reconnect.backoff.max.ms", "1000"),
-        ("queued.max.messages.kbytes", "8192"),
+    /// Besides the live path's short waits (`KafkaConfiguration.preferringLowLatencyReads`): a small prefetch queue,
+    /// since the follower hands records on as fast as they come.
+    private static let followerDefaults: [(String, String)] = [
+        ("queued.max.messages.kbytes", "8192")
     ]
 }
 

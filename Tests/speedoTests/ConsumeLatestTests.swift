@@ -17,6 +17,22 @@ import Testing
          "-X", "session.timeout.ms=3000", "-X", "heartbeat.interval.ms=300"]
     }
 
+    /// The live path's settings are the ones librdkafka runs with (read back from the clients, not from speedo's own
+    /// list): a 10 ms fetch wait for reading, no linger for publishing; `-X` still wins over both.
+    @Test func theLivePathSettingsAreInEffect() async throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic(name: "speed-events", partitions: 1)
+        let base = ["--log-level", "debug"] + Self.arguments(cluster)
+        let tuned = try await speedo.run(base, timeout: .seconds(60))
+        #expect(tuned.status == 0, "\(tuned.stderr)")
+        #expect(tuned.stderr.contains("live path: fetch.wait.max.ms=10 reading, linger.ms=0 publishing"), "\(tuned.stderr)")
+        let overridden = try await speedo.run(base + ["-X", "fetch.wait.max.ms=250", "-X", "linger.ms=7"], timeout: .seconds(60))
+        #expect(overridden.status == 0, "\(overridden.stderr)")
+        #expect(overridden.stderr.contains("live path: fetch.wait.max.ms=250 reading, linger.ms=7 publishing"), "\(overridden.stderr)")
+        let quiet = try await speedo.run(Self.arguments(cluster), timeout: .seconds(60))
+        #expect(!quiet.stderr.contains("live path:"), "a debug line shown at the default level: \(quiet.stderr)")
+    }
+
     /// `--metrics-listen`: what it folded, published and sent to the dead-letter topic, its lag and partitions, and
     /// the probes; a SIGTERM stops it cleanly (0).
     @Test func metricsListenServesWhatWasPublishedAndTheProbes() async throws {

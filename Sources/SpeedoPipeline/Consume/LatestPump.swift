@@ -84,7 +84,9 @@ package struct LatestPump: ConsumerPump {
         limiter = CoalescingRateLimiter(interval: settings.emissionInterval)
         let acknowledgements = Acknowledgements()
         self.acknowledgements = acknowledgements
-        publisher = try ReadingPublisher(configuration: settings.consumer.kafka, topic: ConnectionSettings.latestTopic) {
+        publisher = try ReadingPublisher(
+            configuration: settings.consumer.kafka.preferringLowLatencyWrites(), topic: ConnectionSettings.latestTopic
+        ) {
             acknowledgements.record($0)
         }
         deadLetters = try DeadLetterSender(configuration: settings.consumer.kafka, sourceTopic: settings.consumer.topic)
@@ -112,6 +114,10 @@ package struct LatestPump: ConsumerPump {
     package func connected(_ loop: ConsumerLoop) throws {
         try prepareLatestTopic()
         settings.consumer.notes.note("speedo: consume latest: reading \(settings.consumer.topic) as group \(settings.group) into \(latestTopic)")
+        let (fetchWait, linger) = (loop.effectiveProperty("fetch.wait.max.ms") ?? "?", publisher.effectiveProperty("linger.ms") ?? "?")
+        settings.consumer.notes.note(
+            "speedo: consume latest: live path: fetch.wait.max.ms=\(fetchWait) reading, linger.ms=\(linger) publishing",
+            level: .debug, fields: ["fetch.wait.max.ms": fetchWait, "linger.ms": linger])
         settings.metrics?.recordAvailable()
     }
 

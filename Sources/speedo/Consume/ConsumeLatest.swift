@@ -86,7 +86,7 @@ struct ConsumeLatest: AsyncParsableCommand {
             consequence: "states not acknowledged yet are published again by the next run (their offsets were "
                 + "not committed)"))
         let consumer = ConsumeSettings(
-            kafka: KafkaConfiguration(resolved), topic: resolved.topic.value, exitAtEnd: exitAtEnd,
+            kafka: KafkaConfiguration(resolved).preferringLowLatencyReads(), topic: resolved.topic.value, exitAtEnd: exitAtEnd,
             connectTimeout: try kafka.startupWait(), stop: interrupts.stop, notes: .standardError)
         let settings = LatestPumpSettings(
             consumer: consumer, group: group, windowSeconds: try windowSeconds(), emissionInterval: .seconds(1 / maxRate),

@@ -259,7 +259,7 @@ private func timestampMicroseconds(_ json: ArraySlice<UInt8>) -> Int64? {
 }
 
 /// Latencies in 0.1 ms steps up to 100 s (beyond counts as 100 s), so that millions of messages cost no memory.
-private struct LatencyHistogram {
+struct LatencyHistogram {
     private var buckets = [Int](repeating: 0, count: 1_000_001)
     private(set) var count = 0
 
@@ -281,13 +281,13 @@ private struct LatencyHistogram {
     }
 }
 
-private func wallClockMicroseconds() -> Int64 {
+func wallClockMicroseconds() -> Int64 {
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)
     return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1_000
 }
 
-private func monotonicSeconds() -> Double {
+func monotonicSeconds() -> Double {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9

@@ -2,6 +2,7 @@
 //
 //   speedo-bench decode [--lines N]    decode + validate N generated NDJSON and CSV lines (best of 5 runs)
 //   speedo-bench gateway-clients …     many WebSocket clients of `speedo gateway`, measuring ts-to-receipt latency
+//   speedo-bench follow-latency …      a follower of speed-latest, measuring event time to arrival
 //   speedo-bench latest-states …       produces speed-latest records stamped as they are sent
 
 import SpeedoCore
@@ -111,9 +112,11 @@ do {
         try GatewayClientsBenchmark(arguments.dropFirst()).run()
     case "latest-states":
         try LatestStatesGenerator(arguments.dropFirst()).run()
+    case "follow-latency":
+        try FollowLatencyBenchmark(arguments.dropFirst()).run()
     default:
         throw BenchmarkUsageError(
-            description: "usage: speedo-bench decode [--lines N] | gateway-clients [--url URL] [--clients N] [--seconds S] | latest-states --brokers B [--sensors N] [--rate HZ] [--seconds S]")
+            description: "usage: speedo-bench decode [--lines N] | gateway-clients [--url URL] [--clients N] [--seconds S] | latest-states --brokers B [--sensors N] [--rate HZ] [--seconds S] | follow-latency --brokers B [--seconds S] [--warmup S]")
     }
 } catch let usage as BenchmarkUsageError {
     fputs("\(usage)\n", stderr)
