@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark beside its anchor, in one run, then one table of results, also written to
 # bench/RESULTS.md with the machine and the date. Each benchmark's own output goes to $log_dir/NAME.log.
-# Usage: bench/all.sh [NAME…]     (default: all of them, in the order below)
+# Usage: bench/all.sh [NAME…]     (default: all of them, in the order below; only a whole run writes RESULTS.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
@@ -35,6 +35,13 @@ table() {
     printf '| benchmark | speedo | anchor | ratio / value | target | |\n|---|---|---|---|---|---|\n'
     awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$BENCH_RESULTS"
 }
+# bench/RESULTS.md holds one whole run: a subset (`make bench-NAME`) prints its rows and leaves the file alone.
+if [ $# -gt 0 ]; then
+    table
+    echo "a subset: bench/RESULTS.md left as it was; logs in $log_dir" >&2
+    [ ${#failed[@]} -eq 0 ]
+    exit
+fi
 {
     echo "# Benchmark results"
     echo

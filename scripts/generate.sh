@@ -29,7 +29,17 @@ generate_manual() { # $1 = date, yyyy-mm-dd
     local codes
     codes=$("$bin" --help | sed -n '/^Exit status:$/,/^$/p' | sed -n 's/^  \([0-9][0-9]*\)  *\(.*\)$/.It \1\n\2/p')
     [ -n "$codes" ] || { echo "no exit codes in speedo --help" >&2; exit 1; }
-    awk -v codes="$codes" '$0 == ".Ex -std" { print ".Bl -tag -width 6n"; print codes; print ".El"; next } { print }' \
+    # The list also closes the root help's text, which is the DESCRIPTION: there it is left out (with the blank line
+    # before it), to appear once, under EXIT STATUS.
+    awk -v codes="$codes" '
+        $0 == "Exit status:" { skipping = 1; blank = 0; next }
+        skipping && /^\./ { skipping = 0 }
+        skipping { next }
+        $0 == "" { if (blank) print ""; blank = 1; next }
+        blank { print ""; blank = 0 }
+        $0 == ".Ex -std" { print ".Bl -tag -width 6n"; print codes; print ".El"; next }
+        { print }
+        END { if (blank) print "" }' \
         "$(swift build --show-bin-path)/../../plugins/GenerateManual/outputs/speedo/speedo.1" >"$out/man/speedo.1"
 }
 

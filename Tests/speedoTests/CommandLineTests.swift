@@ -24,6 +24,7 @@ import Testing
             #expect(help.contains("\n  \(code.rawValue) "), "\(code) missing from --help")
             #expect(help.contains(code.meaning), "\(code) missing from --help")
             #expect(exitStatus.contains(".It \(code.rawValue)\n\(code.meaning)\n"), "\(code) missing from EXIT STATUS")
+            #expect(manual.components(separatedBy: code.meaning).count == 2, "\(code) listed more than once in the man page")
         }
     }
 

@@ -147,15 +147,15 @@ package final class WatchFeed: Sendable {
         feed.start(
             samples: { batch in outcome.withLock { if !$0.isCaughtUp { $0.samples += batch } } },
             status: { status in
-                if case .unreachable(let reason) = status.connection, feed.failure == nil,
-                    outcome.withLock({ $0.status.connection != status.connection }) {
-                    notes.note("speedo watch: \(topic): \(reason); retrying")
-                }
-                let reachedEnd = outcome.withLock { outcome in
-                    guard !outcome.isCaughtUp else { return false }
+                let (changed, reachedEnd) = outcome.withLock { outcome in
+                    let changed = outcome.status.connection != status.connection
+                    guard !outcome.isCaughtUp else { return (changed, false) }
                     outcome.status = status
                     outcome.isCaughtUp = status.connection == .live
-                    return outcome.isCaughtUp
+                    return (changed, outcome.isCaughtUp)
+                }
+                if changed, case .unreachable(let reason) = status.connection, feed.failure == nil {
+                    notes.note("speedo watch: \(topic): \(reason); retrying")
                 }
                 if reachedEnd || feed.failure != nil { caughtUp.signal() }
             })

@@ -81,13 +81,10 @@ struct ConsumeLatest: AsyncParsableCommand {
 
     func run() async throws {
         let resolved = try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil)
-        let interrupts = InterruptWatcher(stopDeadline: StopDeadline(
-            exitCode: .interrupted,
-            consequence: "states not acknowledged yet are published again by the next run (their offsets were "
-                + "not committed)"))
-        let consumer = ConsumeSettings(
-            kafka: KafkaConfiguration(resolved).preferringLowLatencyReads(), topic: resolved.topic.value, exitAtEnd: exitAtEnd,
-            connectTimeout: try kafka.startupWait(), stop: interrupts.stop, notes: .standardError)
+        let (consumer, interrupts) = try kafka.consuming(
+            KafkaConfiguration(resolved).preferringLowLatencyReads(), topic: resolved.topic.value, exitAtEnd: exitAtEnd,
+            consequence: "states not acknowledged yet are published again by the next run (their offsets were not "
+                + "committed)")
         let settings = LatestPumpSettings(
             consumer: consumer, group: group, windowSeconds: try windowSeconds(), emissionInterval: .seconds(1 / maxRate),
             metrics: metrics.metricsListen.map { _ in

@@ -113,12 +113,9 @@ struct ConsumePostgres: AsyncParsableCommand {
 
     func run() async throws {
         let resolved = try ConnectionSettings.resolve(kafka: kafka.cluster, database: database)
-        let interrupts = InterruptWatcher(stopDeadline: StopDeadline(
-            exitCode: .interrupted,
-            consequence: "nothing is lost: the next run resumes from the offsets stored in PostgreSQL with the rows"))
-        let consumer = ConsumeSettings(
-            kafka: KafkaConfiguration(resolved).preferringBulkReads(), topic: resolved.topic.value, exitAtEnd: exitAtEnd,
-            connectTimeout: try kafka.startupWait(), stop: interrupts.stop, notes: .standardError)
+        let (consumer, interrupts) = try kafka.consuming(
+            KafkaConfiguration(resolved).preferringBulkReads(), topic: resolved.topic.value, exitAtEnd: exitAtEnd,
+            consequence: "nothing is lost: the next run resumes from the offsets stored in PostgreSQL with the rows")
         let settings = HistoryPumpSettings(
             consumer: consumer,
             group: group,

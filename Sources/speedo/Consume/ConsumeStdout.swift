@@ -72,17 +72,10 @@ struct ConsumeStdout: AsyncParsableCommand {
         let start = from ?? (group == nil ? .beginning : .stored)
         // In a group, where a partition without a committed offset starts; -X still overrides it.
         configuration.properties.insert(("auto.offset.reset", start == .end ? "latest" : "earliest"), at: 0)
-        let interrupts = InterruptWatcher(stopDeadline: StopDeadline(
-            exitCode: .interrupted,
-            consequence: "records after the offsets last committed are written again by the next run of this "
-                + "group"))
-        let settings = StdoutPumpSettings(
-            consumer: ConsumeSettings(
-                kafka: configuration, topic: resolved.topic.value, exitAtEnd: exitAtEnd,
-                connectTimeout: try kafka.startupWait(),
-                stop: interrupts.stop,
-                notes: .standardError),
-            group: group, start: start, format: format)
+        let (consumer, interrupts) = try kafka.consuming(
+            configuration, topic: resolved.topic.value, exitAtEnd: exitAtEnd,
+            consequence: "records after the offsets last committed are written again by the next run of this group")
+        let settings = StdoutPumpSettings(consumer: consumer, group: group, start: start, format: format)
         // A reader that goes away must show up as EPIPE, not kill the process.
         signal(SIGPIPE, SIG_IGN)
         let outcome = try await runOnDedicatedThread(name: "speedo.consume") {
