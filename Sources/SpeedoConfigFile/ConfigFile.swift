@@ -179,10 +179,10 @@ private struct Reader {
                 }
             default:
                 for (command, options) in try mapping(value, what: "\(place), commands") {
+                    let name = try scalar(command, key: "commands")
                     profile.commands.append(
                         ConfigFile.CommandDefaults(
-                            command: try scalar(command, key: "commands"), position: position(command),
-                            options: try optionDefaults(options, command: try scalar(command, key: "commands"))))
+                            command: name, position: position(command), options: try optionDefaults(options, command: name)))
                 }
             }
         }

@@ -56,6 +56,10 @@ package enum SettingSource: Sendable, Equatable, CustomStringConvertible {
     /// Nothing set anywhere: libpq's defaults (local socket, user name as database).
     case libpqDefaults
 
+    package var isProfile: Bool {
+        if case .profile = self { true } else { false }
+    }
+
     package var description: String {
         switch self {
         case .flag(let name): "\(name) option"

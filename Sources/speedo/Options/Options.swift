@@ -103,7 +103,8 @@ extension ConnectionSettings {
             profile: RunConfiguration.profile,
             devStack: DevStack.located(environment: environment).runningEndpoints()
         )
-        for property in settings.kafkaProperties {
+        // `-X` given as is was checked by `KafkaOptions.validate`; what came from the profile or a file is checked here.
+        for property in settings.kafkaProperties where property.secretFile != nil || property.source.isProfile {
             do {
                 try KafkaConfiguration.check(properties: [(property.key, property.value)])
             } catch {
