@@ -120,7 +120,8 @@ let package = Package(
 
         .testTarget(name: "SpeedoCoreTests", dependencies: ["SpeedoCore"], swiftSettings: strict),
         .testTarget(name: "SpeedoRuntimeTests", dependencies: ["SpeedoRuntime"], swiftSettings: strict),
-        .testTarget(name: "SpeedoKafkaTests", dependencies: ["SpeedoKafka", "SpeedoCore"], swiftSettings: strict),
+        .testTarget(
+            name: "SpeedoKafkaTests", dependencies: ["SpeedoKafka", "SpeedoCore", "SpeedoRuntime", "SpeedoTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SpeedoStoreTests", dependencies: ["SpeedoStore", "SpeedoCore", "SpeedoRuntime", "SpeedoTestSupport"],
             swiftSettings: strict),

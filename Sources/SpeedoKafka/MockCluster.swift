@@ -1,5 +1,5 @@
 import CRdKafka
-import Glibc
+import SpeedoRuntime
 
 /// librdkafka's in-memory Kafka cluster: real brokers speaking the Kafka protocol on loopback TCP (random ports),
 /// usable by any process (kcat, other speedo processes) through `bootstrapServers` for as long as this object lives.
@@ -36,44 +36,15 @@ package final class MockCluster: Sendable {
     }
 
     /// A down broker closes its connections and refuses new ones until it is brought up again, on the same port.
+    ///
+    /// Setting it down closes its listener and binds the port again at once, and librdkafka 2.0.2 aborts the process
+    /// when that bind fails, which it does while a child being spawned still holds a copy of the listener: so it takes
+    /// its turn with spawns (`SpawnTurns`). Bringing it up only listens on the socket bound then.
     package func setBroker(_ id: Int32, up: Bool) throws(KafkaError) {
-        if up { try waitUntilThePortIsFree(broker: id) }
-        let err = up ? rd_kafka_mock_broker_set_up(cluster.pointer, id) : rd_kafka_mock_broker_set_down(cluster.pointer, id)
+        let err = up
+            ? rd_kafka_mock_broker_set_up(cluster.pointer, id)
+            : SpawnTurns.exclusively { rd_kafka_mock_broker_set_down(cluster.pointer, id) }
         try check(err, "setting mock broker \(id) \(up ? "up" : "down")")
-    }
-
-    /// Bringing a broker up binds its old port again, and librdkafka 2.0.2 aborts the whole process when that bind
-    /// fails. While the broker was down, any socket of the machine may have been given that port (most often the
-    /// local end of some client's outgoing connection, as ports are handed out from the same range): wait for it to
-    /// be let go, and throw rather than abort when it is not within 30 s.
-    private func waitUntilThePortIsFree(broker id: Int32) throws(KafkaError) {
-        let addresses = bootstrapServers.split(separator: ",")
-        guard id >= 1, id <= addresses.count, let port = addresses[Int(id) - 1].split(separator: ":").last.flatMap({ UInt16($0) })
-        else { return }
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !Self.canListen(onLoopbackPort: port) {
-            guard ContinuousClock.now < deadline else {
-                throw KafkaError(
-                    code: .librdkafka(RD_KAFKA_RESP_ERR__FAIL.rawValue),
-                    message: "mock broker \(id) cannot come back up: another socket has held its port \(port) for 30 s")
-            }
-            usleep(50_000)
-        }
-    }
-
-    private static func canListen(onLoopbackPort port: UInt16) -> Bool {
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard probe >= 0 else { return true }
-        defer { close(probe) }
-        var reuse: Int32 = 1
-        setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
     }
 
     /// Delays every response of broker `id` by `milliseconds`.

@@ -96,7 +96,7 @@ package struct ChildProcess: Sendable {
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        let spawned = SpawnTurns.exclusively { posix_spawn(&pid, executable, &actions, &attributes, argv, envp) }
         guard spawned == 0 else { throw ChildProcessError(executable: executable, errno: spawned) }
         return pid
     }

@@ -1,5 +1,6 @@
 import Foundation
 import SpeedoKafka
+import SpeedoTestSupport
 import Testing
 
 /// Runs kcat with `input` on stdin and returns its stdout; kills it if it outlives `timeout`.
@@ -12,7 +13,7 @@ private func kcat(_ arguments: [String], input: String = "", timeout: TimeInterv
     process.standardInput = stdin
     process.standardOutput = stdout
     process.standardError = FileHandle.nullDevice
-    try process.run()
+    try process.runTakingTurns()
     stdin.fileHandleForWriting.write(Data(input.utf8))
     try stdin.fileHandleForWriting.close()
     let deadline = Date(timeIntervalSinceNow: timeout)

@@ -69,7 +69,7 @@ struct LocalPostgresTests {
         psql.arguments = [url, "-At", "-c", "SELECT current_user || '@' || current_database()"]
         let output = Pipe()
         psql.standardOutput = output
-        try psql.run()
+        try psql.runTakingTurns()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         psql.waitUntilExit()
         #expect(psql.terminationStatus == 0)

@@ -53,7 +53,7 @@ private func runProgramBlocking(
     }
     process.standardInput = try inputFile.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0.path)) }
         ?? FileHandle.nullDevice
-    try process.run()
+    try process.runTakingTurns()
     let started = ContinuousClock.now
     let deadline = started.advanced(by: timeout)
     while process.isRunning {
@@ -68,4 +68,12 @@ private func runProgramBlocking(
     return ProgramOutcome(
         status: process.terminationStatus, stdout: output.contents(), stderr: errors.contents(),
         elapsed: ContinuousClock.now - started)
+}
+
+extension Process {
+    /// `run()`, taking its turn with other spawns and with the mock broker's rebinds (see `SpawnTurns`): a test that
+    /// starts a program while a mock broker is set down would otherwise abort the whole test process.
+    package func runTakingTurns() throws {
+        try SpawnTurns.exclusively { () throws -> Void in try run() }
+    }
 }

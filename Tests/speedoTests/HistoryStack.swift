@@ -134,7 +134,7 @@ final class BackgroundSpeedo {
             ?? FileHandle.nullDevice
         process.standardError = errors.handle
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try process.runTakingTurns()
     }
 
     deinit {

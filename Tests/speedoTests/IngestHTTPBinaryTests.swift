@@ -215,7 +215,7 @@ private final class ServerProcess: @unchecked Sendable {
         process.standardError = errors.handle
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try process.runTakingTurns()
     }
 
     deinit {

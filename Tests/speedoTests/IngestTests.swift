@@ -327,7 +327,7 @@ private final class RunningIngest {
         process.standardInput = input
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errors.handle
-        try process.run()
+        try process.runTakingTurns()
     }
 
     static func line(_ index: Int) -> String {

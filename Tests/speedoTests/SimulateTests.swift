@@ -113,7 +113,7 @@ import Testing
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
-        try process.run()
+        try process.runTakingTurns()
         try await Task.sleep(for: .seconds(1))
         kill(process.processIdentifier, signal)
         let (data, summary) = try await runOnDedicatedThread(name: "speedo-test") {
