@@ -173,13 +173,13 @@ _speedo() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    ingest|simulate|consume|watch|gateway|dev|status|history|replay|db|config|help)
+    ingest|simulate|consume|watch|gateway|dev|status|history|replay|verify|db|config|help)
         # Offer subcommand argument completions
         "_speedo_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'ingest simulate consume watch gateway dev status history replay db config help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ingest simulate consume watch gateway dev status history replay verify db config help' -- "${cur}"))
         ;;
     esac
 }
@@ -687,6 +687,49 @@ _speedo_replay() {
         ;;
     '--format')
         __speedo_add_completions -W 'ndjson'$'\n''csv'
+        return
+        ;;
+    '-b'|'--brokers')
+        return
+        ;;
+    '-t'|'--topic')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--connect-timeout')
+        return
+        ;;
+    '-d'|'--database-url')
+        return
+        ;;
+    esac
+}
+
+_speedo_verify() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(--sensor -X)
+    non_repeating_options=(--since --until --group --format -b --brokers -t --topic --connect-timeout -d --database-url)
+    __speedo_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--since')
+        return
+        ;;
+    '--until')
+        return
+        ;;
+    '--sensor')
+        return
+        ;;
+    '--group')
+        return
+        ;;
+    '--format')
+        __speedo_add_completions -W 'table'$'\n''ndjson'
         return
         ;;
     '-b'|'--brokers')

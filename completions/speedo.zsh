@@ -59,6 +59,7 @@ _speedo() {
             'status:Show brokers, topics, consumer lag and what PostgreSQL holds.'
             'history:Show the stored readings of sensors over a time range, raw or time-bucketed.'
             'replay:Re-read the readings topic over a time range: to stdout, into PostgreSQL, or onto another topic.'
+            'verify:Check that the history in PostgreSQL is exactly what the readings topic holds.'
             'db:Maintain the history in PostgreSQL: retention, gaps, where writers resume.'
             'config:Show the settings in effect: configuration file, profile, flags and environment.'
             'help:Show subcommand help information.'
@@ -67,7 +68,7 @@ _speedo() {
         ;;
     arg)
         case "${words[1]}" in
-        ingest|simulate|consume|watch|gateway|dev|status|history|replay|db|config|help)
+        ingest|simulate|consume|watch|gateway|dev|status|history|replay|verify|db|config|help)
             "_speedo_${words[1]}" && ret=0
             ;;
         esac
@@ -402,6 +403,28 @@ _speedo_replay() {
         '--to[stdout, postgres or topic\:NAME.]:target:'
         '--pace[max, or the recorded cadence sped up\: 1x, 10x, 0.5x (from 0.001x to 1000000x).]:pace:'
         '--format[Format on stdout.]:format:{__speedo_complete "${___format[@]}"}'
+        '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
+        '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
+        '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
+        '--connect-timeout[How long to keep retrying when no broker answers at startup (e.g. 30s, 2m; at most 24h).]:duration:'
+        '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_speedo_verify() {
+    local -i ret=1
+    local -ar ___format=('table' 'ndjson')
+    local -ar arg_specs=(
+        '--since[Start of the range (inclusive), written as for replay (default\: everything the topic holds).]:time:'
+        '--until[End of the range (exclusive), written like --since.]:time:'
+        '*--sensor[Only this sensor'\''s readings and rows (repeatable; default\: all).]:id:'
+        '--group[The consume postgres group whose stored offsets say how far the history is written.]:id:'
+        '--format[Format of the findings on stdout.]:format:{__speedo_complete "${___format[@]}"}'
         '(-b --brokers)'{-b,--brokers}'[Kafka bootstrap servers, host\:port\[,host\:port…\].]:host\:port:'
         '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
         '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'

@@ -44,6 +44,11 @@ package struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertibl
     static let maximumSeconds = 6.3e12
     static let microsecondsPerDay: Int64 = 86_400_000_000
 
+    /// The first UTC midnight after this instant: where the next daily partition of the history starts.
+    package var nextUTCMidnight: Timestamp {
+        Timestamp(microseconds: (Self.floorDivide(microseconds, Self.microsecondsPerDay) + 1) * Self.microsecondsPerDay)
+    }
+
     static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
         floorDivideWithRemainder(value, divisor).quotient
     }

@@ -24,14 +24,9 @@ package final class DeadLetterSender: Sendable {
         deliveries.reset()
         for (index, letter) in letters.enumerated() {
             let record = letter.record
-            let headers = [
-                ("speedo-error", letter.reason), ("speedo-error-code", letter.code),
-                ("speedo-source-topic", record.topic), ("speedo-source-partition", String(record.partition)),
-                ("speedo-source-offset", String(record.offset)),
-            ].map { KafkaHeader(name: $0.0, value: Array($0.1.utf8)) }
             try producer.send(
                 topic: topic, key: record.key, value: record.value, timestampMs: record.timestampMs,
-                headers: record.headers + headers, tag: UInt64(index), whenQueueFull: .wait(until: nil))
+                headers: record.headers + DeadLetterHeader.headers(for: letter), tag: UInt64(index), whenQueueFull: .wait(until: nil))
         }
         let outstanding = producer.flush(timeout: .seconds(30))
         if let failure = deliveries.firstFailure {

@@ -41,6 +41,8 @@ package struct RecordView {
     package var offset: Int64
     /// nil when the record carries no timestamp.
     package var timestampMs: Int64?
+    /// nil when the record has no key.
+    package var key: UnsafeRawBufferPointer?
     /// nil for a tombstone.
     package var value: UnsafeRawBufferPointer?
 }
@@ -165,8 +167,7 @@ package final class KafkaConsumer: Sendable {
 
     /// `poll` for bulk reads (`replay`, the time scan), without copying records out of librdkafka: takes up to
     /// `maximum` records and events already fetched in one call (waiting up to `timeout` only when none are), hands
-    /// each record to `onRecord` as a `RecordView` (valid only during that call; topic name, key and headers are not
-    /// read), and returns how many records it handed over and the other events (end of partition, errors) in order.
+    /// each record to `onRecord` as a `RecordView` (valid only during that call; topic name and headers are not read), and returns how many records it handed over and the other events (end of partition, errors) in order.
     /// For manually assigned consumers: per-record `poll` and the `ConsumedRecord` copies cost more than decoding.
     package func poll(
         timeout: Duration, maximum: Int, records onRecord: (RecordView) throws -> Void
@@ -201,6 +202,7 @@ package final class KafkaConsumer: Sendable {
                     partition: message.pointee.partition,
                     offset: message.pointee.offset,
                     timestampMs: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp,
+                    key: message.pointee.key.map { UnsafeRawBufferPointer(start: $0, count: message.pointee.key_len) },
                     value: message.pointee.payload.map { UnsafeRawBufferPointer(start: $0, count: message.pointee.len) }))
                 batch.records += 1
             }

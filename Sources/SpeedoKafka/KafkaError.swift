@@ -81,6 +81,12 @@ package struct KafkaError: Error, CustomStringConvertible, Sendable, Hashable {
 
     package var isQueueFull: Bool { code == .librdkafka(RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue) }
 
+    /// The topic does not exist (or the brokers do not say it does).
+    package var isUnknownTopic: Bool {
+        code == .librdkafka(RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC.rawValue)
+            || code == .librdkafka(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue)
+    }
+
     private static let retriableCodes: Set<rd_kafka_resp_err_t> = [
         RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, RD_KAFKA_RESP_ERR__TIMED_OUT,
         RD_KAFKA_RESP_ERR__QUEUE_FULL, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE,

@@ -1,6 +1,7 @@
 /// The exit codes of DESIGN.md (sysexits), one place for all commands.
 package enum SpeedoExitCode: Int32, Sendable, CaseIterable {
     case ok = 0
+    case inconsistent = 1
     case usage = 64
     case inputRejected = 65
     case unavailable = 69
@@ -12,6 +13,7 @@ package enum SpeedoExitCode: Int32, Sendable, CaseIterable {
     package var meaning: String {
         switch self {
         case .ok: "success, or a clean stop by SIGTERM of a command that runs until stopped"
+        case .inconsistent: "verify: the history and the topic disagree (the findings say where)"
         case .usage: "bad usage, found before anything connects (refused -X properties too)"
         case .inputRejected: "input rejected: some records were invalid, the valid ones were delivered"
         case .unavailable: "a broker or the database stayed unavailable after the retries"

@@ -186,20 +186,7 @@ package final class HistoryWriter {
     package func storedOffsets(partitions: [Int32]) throws(PostgresError) -> [Int32: Int64] {
         try Self.typed {
             try withConnection { connection in
-                let rows = try connection.query(
-                    """
-                    SELECT partition, next_offset FROM speedo_consumer_offsets
-                    WHERE group_id = $1 AND topic = $2 AND partition = ANY($3::int[])
-                    """,
-                    [group, topic, Self.arrayLiteral(partitions)])
-                var offsets: [Int32: Int64] = [:]
-                for row in rows {
-                    guard let partition = try row.int("partition"), let next = try row.int("next_offset") else {
-                        continue
-                    }
-                    offsets[Int32(partition)] = Int64(next)
-                }
-                return offsets
+                try connection.consumerOffsets(group: group, topic: topic).filter { partitions.contains($0.key) }
             }
         }
     }

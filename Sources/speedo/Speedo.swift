@@ -33,7 +33,7 @@ struct Speedo: AsyncParsableCommand {
         version: SpeedoVersion.current,
         subcommands: [
             Ingest.self, Simulate.self, Consume.self, Watch.self, Gateway.self, Dev.self, Status.self, History.self,
-            Replay.self, Db.self, Config.self,
+            Replay.self, Verify.self, Db.self, Config.self,
         ]
     )
 

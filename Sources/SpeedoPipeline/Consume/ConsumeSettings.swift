@@ -4,6 +4,10 @@ package import SpeedoRuntime
 /// What every `speedo consume` command tells its pump the same way: the topic and cluster it reads, when it stops, and
 /// where it says what is not data.
 package struct ConsumeSettings {
+    /// The group of `consume postgres` unless --group names another: the one whose offsets say how far the history
+    /// is written.
+    package static let historyGroup = "speedo-history"
+
     package var kafka: KafkaConfiguration
     package var topic: String
     /// `--exit-at-end`: stop once every partition read was read to its end (and what was read is done with).

@@ -17,7 +17,7 @@ package enum ReplayPace: Equatable, Sendable {
     case recorded(speedUp: Double)
 }
 
-/// One `speedo replay`: reads the range with `ReplayReader`, sends it to the target (at once, or held and played back at
+/// One `speedo replay`: reads the range with `TopicRangeReader`, sends it to the target (at once, or held and played back at
 /// the recorded pace) and says what it did in one summary line.
 package struct ReplaySession: Sendable {
     package var connection: ConnectionSettings
@@ -50,7 +50,7 @@ package struct ReplaySession: Sendable {
 
     /// Blocks until the range is replayed or `stop` is requested; the summary goes to `notes`.
     package func run(stop: StopRequest, notes: Notes) throws {
-        let reader = ReplayReader(
+        let reader = TopicRangeReader(
             configuration: KafkaConfiguration(connection).preferringBulkReads(), topic: connection.topic.value,
             since: since, until: until, sensors: sensors, connectTimeout: publishing.connectTimeout, stop: stop,
             notes: notes)

@@ -69,7 +69,7 @@ struct ConsumePostgres: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp(
         "The consumer group; its offsets are kept in PostgreSQL (speedo_consumer_offsets).", valueName: "id"))
-    var group = "speedo-history"
+    var group = ConsumeSettings.historyGroup
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Store a batch once it holds this many records (1 to 1000000)…", valueName: "records"))
     var batchSize = 20_000

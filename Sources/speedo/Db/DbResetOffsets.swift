@@ -31,7 +31,7 @@ struct DbResetOffsets: AsyncParsableCommand {
     )
 
     @Option(help: ArgumentHelp("The consumer group whose offsets to set.", valueName: "id"))
-    var group = "speedo-history"
+    var group = ConsumeSettings.historyGroup
 
     @Option(
         parsing: .unconditional,

@@ -19,6 +19,11 @@ struct TimeRangeOptions: ParsableArguments {
 
     /// The range as instants; a usage error (exit 64) when a time does not parse or the range is empty.
     func resolve(now: Timestamp) throws -> (since: Timestamp, until: Timestamp) {
+        try Self.resolve(since: since, until: until, now: now)
+    }
+
+    /// The same for a command whose --since is optional (`verify`).
+    static func resolve(since: String, until: String, now: Timestamp) throws -> (since: Timestamp, until: Timestamp) {
         let start = try OptionBounds.time(since, "--since", now: now)
         let end = try OptionBounds.time(until, "--until", now: now)
         guard end > start else {
