@@ -1,6 +1,6 @@
 import Dispatch
 package import SpeedoCore
-import SpeedoRuntime
+package import SpeedoRuntime
 import Synchronization
 
 /// Follows every partition of one topic without a consumer group (partitions assigned by hand, nothing committed),
@@ -54,6 +54,7 @@ package final class TopicFollower: Sendable {
     ///   - stateChanged: every change of `state` (the initial `.connecting` is not reported).
     ///   - idle: after each poll that found nothing (about every 100 ms while the topic is quiet), e.g. to refresh
     ///     figures that decay.
+    ///   - heartbeat: beaten on every turn of the loop and every attempt to reach the brokers (for `/livez`).
     /// - Throws: only for a configuration librdkafka rejects; unreachable brokers are reported through `stateChanged`.
     package init(
         configuration: KafkaConfiguration,
@@ -62,7 +63,8 @@ package final class TopicFollower: Sendable {
         connectTimeout: Duration,
         records: @escaping @Sendable ([ConsumedRecord]) -> Void,
         stateChanged: @escaping @Sendable (State) -> Void,
-        idle: @escaping @Sendable () -> Void = {}
+        idle: @escaping @Sendable () -> Void = {},
+        heartbeat: Heartbeat? = nil
     ) throws(KafkaError) {
         var tuned = configuration.preferringLowLatencyReads()
         tuned.properties.insert(contentsOf: Self.followerDefaults, at: 0)
@@ -71,7 +73,7 @@ package final class TopicFollower: Sendable {
         let wake = DispatchSemaphore(value: 0)
         let loop = FollowLoop(
             consumer: consumer, topic: topic, start: start, connectTimeout: connectTimeout, announcer: announcer,
-            wake: wake, deliver: records, idle: idle)
+            wake: wake, deliver: records, idle: idle, heartbeat: heartbeat)
         self.consumer = consumer
         self.announcer = announcer
         self.wake = wake
@@ -171,6 +173,7 @@ private final class FollowLoop: @unchecked Sendable {
     private let wake: DispatchSemaphore
     private let deliver: @Sendable ([ConsumedRecord]) -> Void
     private let idle: @Sendable () -> Void
+    private let heartbeat: Heartbeat?
 
     /// Whether the startup wait for the brokers is over: connected, or given up (then nothing is read).
     private var startup = Startup.waiting
@@ -202,7 +205,7 @@ private final class FollowLoop: @unchecked Sendable {
     init(
         consumer: KafkaConsumer, topic: String, start: TopicFollower.Start, connectTimeout: Duration,
         announcer: Announcer, wake: DispatchSemaphore, deliver: @escaping @Sendable ([ConsumedRecord]) -> Void,
-        idle: @escaping @Sendable () -> Void
+        idle: @escaping @Sendable () -> Void, heartbeat: Heartbeat?
     ) {
         self.consumer = consumer
         self.topic = topic
@@ -212,9 +215,11 @@ private final class FollowLoop: @unchecked Sendable {
         self.wake = wake
         self.deliver = deliver
         self.idle = idle
+        self.heartbeat = heartbeat
     }
 
     func step() {
+        heartbeat?.beat()
         switch startup {
         case .waiting:
             waitForBrokers()
@@ -237,7 +242,8 @@ private final class FollowLoop: @unchecked Sendable {
     /// Announces each failed attempt as `unreachable`, so that a dashboard or `/healthz` says what it waits for.
     private func waitForBrokers() {
         do throws(KafkaError) {
-            let outcome = try consumer.handle.connect(within: connectTimeout) { [announcer] notice in
+            let outcome = try consumer.handle.connect(within: connectTimeout) { [announcer, heartbeat] notice in
+                heartbeat?.beat()
                 announcer.observe(.unreachable(reason: notice.shortDescription))
                 return !announcer.isSilenced
             }

@@ -266,6 +266,37 @@ import Testing
         }
     }
 
+    /// `/livez` of the gateway: alive while the follower's loop turns; 503 "stalled" once it has not for longer than
+    /// the heartbeat's limit.
+    @Test func livezSaysStalledOnceTheFollowerStopsTurning() async throws {
+        let cluster = try await runOnDedicatedThread(name: "speedo-test") { () throws -> MockCluster in
+            let cluster = try MockCluster()
+            try cluster.createTopic(name: GatewayHub.topic, partitions: 1)
+            return cluster
+        }
+        let hub = GatewayHub(maxLag: .seconds(2), metrics: GatewayMetrics(), heartbeat: Heartbeat(limit: .milliseconds(500)))
+        let follower = try hub.follow(
+            KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), connectTimeout: .seconds(60),
+            notes: .standardError, gaveUp: { Issue.record("gave up on the brokers: \($0)") })
+        let responder = GatewayResponder(
+            admission: GatewayAdmission(
+                authentication: BearerTokenCheck(token: nil),
+                hosts: HTTPHostPolicy(listenHost: "127.0.0.1", allowedHosts: [], allowedOrigins: [])),
+            hub: hub, brokers: cluster.bootstrapServers, topic: GatewayHub.topic)
+        func live() -> (status: Int, body: String) {
+            let answer = responder.operations.answer(method: .get, path: "/livez", host: nil, origin: nil, authorization: nil)
+            return (answer?.status.code ?? 0, String(decoding: answer?.body ?? [], as: UTF8.self))
+        }
+        try await waitUntil("the follower caught up") { hub.feed == .caughtUp }
+        try await Task.sleep(for: .seconds(1))
+        #expect(live() == (200, #"{"status":"alive"}"#))
+        follower.stop()
+        try await Task.sleep(for: .seconds(1))
+        let stalled = live()
+        #expect(stalled.status == 503, "\(stalled.body)")
+        #expect(stalled.body.contains("has not turned for"), "\(stalled.body)")
+    }
+
     @Test func aStateKeyedByAnotherSensorIsCountedInvalidAndNotServed() async throws {
         let fixture = try await GatewayFixture.make()
         let state = latestState("a", speed: 3)

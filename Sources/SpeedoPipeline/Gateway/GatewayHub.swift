@@ -25,12 +25,15 @@ package final class GatewayHub: Sendable {
     /// A client whose oldest undelivered update has waited longer than this is closed.
     package let maxLag: Duration
     package let metrics: GatewayMetrics
+    /// Beaten by the follower's loop, for `/livez`.
+    package let heartbeat: Heartbeat
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
 
-    package init(maxLag: Duration, metrics: GatewayMetrics) {
+    package init(maxLag: Duration, metrics: GatewayMetrics, heartbeat: Heartbeat = Heartbeat()) {
         self.maxLag = maxLag
         self.metrics = metrics
+        self.heartbeat = heartbeat
         origin = clock.now
     }
 
@@ -134,6 +137,7 @@ extension GatewayHub {
                 case .gaveUp(let error): gaveUp(error)
                 case .connecting, .caughtUp: break
                 }
-            })
+            },
+            heartbeat: heartbeat)
     }
 }

@@ -28,7 +28,8 @@ package struct GatewayResponder: AnsweringResponder {
                 return HealthReport(
                     condition, brokers: brokers, topic: topic,
                     counts: ["connections": hub.connectionCount, "sensors": hub.sensorCount])
-            })
+            },
+            stall: { hub.heartbeat.stall })
     }
 
     package func answer(resource request: Request) -> HTTPAnswer {
