@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # History read latency: `speedo history` end to end (process start to exit, CSV to /dev/null) for one sensor's raw
-# hour and for one sensor's day in 15-minute buckets, against the same SQL through `psql -c` (anchor), on a private
+# hour, for one sensor's day in 15-minute buckets from the rows (--exact), and for a year of hours and a month of
+# minutes from the rollups (beside --exact on the rows), against the same SQL through `psql -c` (anchor), on a private
 # PostgreSQL (`speedo dev up`, durable defaults) holding 10,000,000 rows. Median of 11 runs after one warm-up each;
 # release build. Saves EXPLAIN (ANALYZE, BUFFERS) of both queries in bench/plans/.
 # Usage: bench/history.sh [--sensors N] [--seconds S] [--runs R]
@@ -121,8 +122,49 @@ GROUP BY sensor_id, bucket
 ORDER BY sensor_id, bucket
 LIMIT NULL::bigint"
 
+# A year of one more sensor, a reading every 30 s (1,051,200 rows), for the rollups' rows: a year of hours and a month
+# of minutes. The rollups are built from the rows with the migration's SQL (the rows above came in by SQL, not through
+# the writer, which keeps them with every batch it stores).
+year_start=$(date -u -d "$day - 400 days" +%F)
+year_since="${year_start}T00:00:00Z"
+year_until="$(date -u -d "$year_start + 365 days" +%F)T00:00:00Z"
+month_until="$(date -u -d "$year_start + 30 days" +%F)T00:00:00Z"
+echo "adding a year of sensor-year (a reading every 30 s from $year_start) and building the rollups…" >&2
+sql "SELECT speedo_ensure_daily_partition(d::date)
+     FROM generate_series(timestamp '$year_start', timestamp '$year_start' + interval '365 days', interval '1 day') d" >/dev/null
+sql "INSERT INTO speed_readings (sensor_id, ts, speed)
+     SELECT 'sensor-year', (timestamp '$year_start' AT TIME ZONE 'UTC') + i * interval '30 s', ((i::bigint * 7919) % 20000) / 100.0
+     FROM generate_series(0, 365 * 2880 - 1) AS i"
+for width in "1 minute:speed_rollups_1m" "1 hour:speed_rollups_1h"; do
+    sql "TRUNCATE ${width#*:};
+         INSERT INTO ${width#*:} SELECT sensor_id, date_bin('${width%%:*}', ts, timestamptz 'epoch'), count(*), sum(speed),
+                min(speed), max(speed), tdigest(speed, 100)
+         FROM speed_readings GROUP BY 1, 2"
+done
+sql "VACUUM (ANALYZE)"
+sql "CHECKPOINT"
+year_micros=$(($(date -u -d "$year_since" +%s) * 1000000))
+# HistoryQueries.bucketsFromRollup, parameters substituted: the anchor runs speedo's own SQL.
+rollup_sql() { # $1 table, $2 until, $3 bucket width in microseconds
+    echo "SELECT sensor_id, floor((extract(epoch FROM bucket) * 1000000 - $year_micros::bigint) / $3::bigint)::bigint AS bucket,
+       sum(readings)::bigint AS readings, min(speed_min) AS minimum, sum(speed_sum) AS total, max(speed_max) AS maximum,
+       tdigest_percentile(digest, 0.95) AS p95
+FROM $1
+WHERE sensor_id = ANY('{\"sensor-year\"}'::text[]) AND bucket >= '$year_since'::timestamptz AND bucket < '$2'::timestamptz
+GROUP BY sensor_id, 2 ORDER BY sensor_id, 2 LIMIT NULL::bigint"
+}
+year_sql=$(rollup_sql speed_rollups_1h "$year_until" 3600000000)
+month_sql=$(rollup_sql speed_rollups_1m "$month_until" 60000000)
+
 raw_rows=$("$speedo" history sensor-7 --since "$hour_since" --until "$hour_until" --format csv | wc -l)
-bucket_rows=$("$speedo" history sensor-7 --since "$day_since" --until "$day_until" --bucket 15m --format csv | wc -l)
+bucket_rows=$("$speedo" history sensor-7 --since "$day_since" --until "$day_until" --bucket 15m --exact --format csv | wc -l)
+year_rows=$("$speedo" history sensor-year --since "$year_since" --until "$year_until" --bucket 1h --format csv | wc -l)
+year_exact_rows=$("$speedo" history sensor-year --since "$year_since" --until "$year_until" --bucket 1h --exact --format csv | wc -l)
+month_rows=$("$speedo" history sensor-year --since "$year_since" --until "$month_until" --bucket 1m --format csv | wc -l)
+if [ "$year_rows" != "$year_exact_rows" ] || [ "$year_rows" != 8761 ] || [ "$month_rows" != 43201 ]; then
+    echo "expected 8,760 hours (rollups $year_rows, raw $year_exact_rows lines with the header) and 43,200 minutes ($month_rows)" >&2
+    exit 1
+fi
 echo "speedo history: $raw_rows lines for the raw hour, $bucket_rows lines for the bucketed day (CSV, with header if any)" >&2
 
 for name in raw bucket bucket_stats; do
@@ -153,7 +195,13 @@ psql_old() { "$bench_psql" -X -q -At "$SPEEDO_DATABASE_URL" -c "$1"; }
 raw_speedo=$(median_ms "$speedo" history sensor-7 --since "$hour_since" --until "$hour_until" --format csv)
 raw_psql=$(median_ms psql_new "$raw_sql")
 raw_old=$(median_ms psql_old "$old_raw_sql")
-bucket_speedo=$(median_ms "$speedo" history sensor-7 --since "$day_since" --until "$day_until" --bucket 15m --format csv)
+bucket_speedo=$(median_ms "$speedo" history sensor-7 --since "$day_since" --until "$day_until" --bucket 15m --exact --format csv)
+year_speedo=$(median_ms "$speedo" history sensor-year --since "$year_since" --until "$year_until" --bucket 1h --format csv)
+year_exact=$(median_ms "$speedo" history sensor-year --since "$year_since" --until "$year_until" --bucket 1h --exact --format csv)
+year_psql=$(median_ms psql_new "$year_sql")
+month_speedo=$(median_ms "$speedo" history sensor-year --since "$year_since" --until "$month_until" --bucket 1m --format csv)
+month_exact=$(median_ms "$speedo" history sensor-year --since "$year_since" --until "$month_until" --bucket 1m --exact --format csv)
+month_psql=$(median_ms psql_new "$month_sql")
 bucket_psql=$(median_ms psql_new "$bucket_stats_sql")
 bucket_old=$(median_ms psql_old "$old_bucket_sql")
 
@@ -164,4 +212,10 @@ printf '%-46s %10s %10s %14s %8s\n' "sensor-7, 1 h raw ($raw_rows lines)" "$raw_
 printf '%-46s %10s %10s %14s %8s\n' "sensor-7, 1 d in 15 min buckets ($bucket_rows lines)" "$bucket_speedo" "$bucket_psql" \
     "$bucket_old" "≤ 200"
 bench_result "history, 1 h raw of one sensor ($raw_rows lines, $rows rows)" "$raw_speedo ms" "psql -c $raw_psql ms" "$raw_speedo ms" "≤ 50 ms" "$(verdict "$raw_speedo" "<=" 50)"
+printf '%-46s %10s %10s %14s %8s\n' "sensor-year, 1 year in 1 h buckets (rollups)" "$year_speedo" "$year_psql" \
+    "raw $year_exact" "≤ 100"
+printf '%-46s %10s %10s %14s %8s\n' "sensor-year, 30 days in 1 min buckets (rollups)" "$month_speedo" "$month_psql" \
+    "raw $month_exact" "≤ 100"
+bench_result "history, 1 year in 1 h buckets from the rollups (8760 buckets)" "$year_speedo ms (--exact, raw rows: $year_exact ms)" "psql -c $year_psql ms" "$year_speedo ms" "≤ 100 ms" "$(verdict "$year_speedo" "<=" 100)"
+bench_result "history, 30 days in 1 min buckets from the rollups (43200 buckets)" "$month_speedo ms (--exact, raw rows: $month_exact ms)" "psql -c $month_psql ms" "$month_speedo ms" "≤ 100 ms" "$(verdict "$month_speedo" "<=" 100)"
 bench_result "history, 1 day in 15 min buckets" "$bucket_speedo ms" "psql -c $bucket_psql ms" "$bucket_speedo ms" "≤ 200 ms" "$(verdict "$bucket_speedo" "<=" 200)"

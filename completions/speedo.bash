@@ -629,7 +629,7 @@ _speedo_status() {
 
 _speedo_history() {
     repeating_flags=()
-    non_repeating_flags=(--plot --version -h --help)
+    non_repeating_flags=(--plot --exact --version -h --help)
     repeating_options=()
     non_repeating_options=(--since --until --bucket --format --limit --parallel -d --database-url)
     __speedo_offer_flags_options -1

@@ -384,6 +384,7 @@ _speedo_history() {
         '--limit[Print at most this many rows (readings or buckets), 1 or more.]:rows:'
         '--plot[Draw a chart (km/h over time) per sensor instead of printing rows; --bucket plots the averages.]'
         '--parallel[Read the range as this many time slices over as many connections at once, 1 to 16 (PostgreSQL runs each query on one core).]:connections:'
+        '--exact[With --bucket\: buckets from exactly --since, out of the raw rows (an exact 95th percentile), not the rollups.]'
         '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh [extra-package…]   (make bench adds its own, such as wrk and hyperfine)
 set -euo pipefail
 
-packages=(pkg-config librdkafka-dev libpq-dev libncursesw5-dev postgresql kcat tmux util-linux curl jq man-db systemd "$@")
+packages=(pkg-config librdkafka-dev libpq-dev libncursesw5-dev postgresql postgresql-15-tdigest kcat tmux util-linux curl jq man-db systemd "$@")
 
 missing=()
 for package in "${packages[@]}"; do

@@ -100,14 +100,25 @@ extension PostgresConnection {
     /// pass over the rows, and much wider buckets would make arrays too large to hold; `bucketsByGrouping` groups
     /// the rows and computes the statistics in the server instead, with the same results.
     /// `rangeScanSlots` is there for tests, to run either strategy on the same rows.
+    ///
+    /// With `fromRollups`, when `width` is a whole number of a rollup's width and both ends of the range fall on that
+    /// rollup's bucket boundaries, the buckets are summed from the rollup (`HistoryRollups`) instead of the rows:
+    /// count, minimum, maximum and average as exact, the 95th percentile the t-digest's estimate.
     package func buckets(
         of sensors: [String], since: Timestamp, until: Timestamp, width: TimeSpan, limit: Int?,
-        rangeScanSlots: Int64 = slotsPerQueryByRange
+        fromRollups: Bool = false, rangeScanSlots: Int64 = slotsPerQueryByRange
     ) throws(PostgresError) -> [SpeedBucket] {
         let perSensor = (until - since).microseconds / width.microseconds
             + ((until - since).microseconds % width.microseconds == 0 ? 0 : 1)
         let common = [Self.textArray(sensors), since.rfc3339, until.rfc3339]
         let tail = [String(width.microseconds), limit.map(String.init)]
+        if fromRollups, let rollup = HistoryRollups.widths.last(where: { rollup in
+            [width.microseconds, since.microseconds, until.microseconds].allSatisfy { $0 % rollup.microseconds == 0 }
+        }) {
+            return try groupedBuckets(
+                Self.bucketsFromRollup(rollup.table), common + [String(since.microseconds)] + tail, since: since,
+                width: width)
+        }
         var buckets: [SpeedBucket] = []
         guard perSensor * Int64(sensors.count) > rangeScanSlots || width > Self.widestBucketByRange else {
             try forEachBinaryRow(Self.bucketsByRange, common + [String(perSensor)] + tail) { row throws(PostgresError) in
@@ -120,8 +131,16 @@ extension PostgresConnection {
             }
             return buckets
         }
-        let rows = try queryBinary(Self.bucketsByGrouping, common + [String(since.microseconds)] + tail)
+        return try groupedBuckets(Self.bucketsByGrouping, common + [String(since.microseconds)] + tail, since: since, width: width)
+    }
+
+    /// The buckets of a query that returns one row of statistics per sensor and bucket number.
+    private func groupedBuckets(
+        _ sql: String, _ parameters: [String?], since: Timestamp, width: TimeSpan
+    ) throws(PostgresError) -> [SpeedBucket] {
+        let rows = try queryBinary(sql, parameters)
         let columns = ["sensor_id", "bucket", "readings", "minimum", "total", "maximum", "p95"].map(rows.column)
+        var buckets: [SpeedBucket] = []
         buckets.reserveCapacity(rows.count)
         for row in 0..<rows.count {
             guard let sensorID = rows.string(row, columns[0]), let index = try rows.int64(row, columns[1]),
@@ -177,12 +196,31 @@ extension PostgresConnection {
         LIMIT $6::bigint
         """
 
-    /// Which of `sensors` have at least one reading at any time (one index probe per sensor and partition).
+    /// `bucketsByGrouping` over a rollup's rows (same parameters): sums of counts and speeds, the least minimum, the
+    /// greatest maximum, and the 95th percentile of the merged digests.
+    static func bucketsFromRollup(_ table: String) -> String {
+        """
+        SELECT sensor_id,
+               floor((extract(epoch FROM bucket) * 1000000 - $4::bigint) / $5::bigint)::bigint AS bucket,
+               sum(readings)::bigint AS readings, min(speed_min) AS minimum, sum(speed_sum) AS total,
+               max(speed_max) AS maximum, tdigest_percentile(digest, 0.95) AS p95
+        FROM \(table)
+        WHERE sensor_id = ANY($1::text[]) AND bucket >= $2::timestamptz AND bucket < $3::timestamptz
+        GROUP BY sensor_id, 2
+        ORDER BY sensor_id, 2
+        LIMIT $6::bigint
+        """
+    }
+
+    /// Which of `sensors` have at least one reading at any time (one index probe per sensor and partition), in the
+    /// rows or, once they were pruned, in the hourly rollup.
     package func sensorsWithReadings(_ sensors: [String]) throws(PostgresError) -> Set<String> {
+        let inRollups = try hasRollups()
+            ? "OR EXISTS (SELECT 1 FROM \(HistoryRollups.widths.last!.table) h WHERE h.sensor_id = asked.sensor_id)" : ""
         let rows = try query(
             """
             SELECT sensor_id FROM unnest($1::text[]) AS asked(sensor_id)
-            WHERE EXISTS (SELECT 1 FROM speed_readings r WHERE r.sensor_id = asked.sensor_id)
+            WHERE EXISTS (SELECT 1 FROM speed_readings r WHERE r.sensor_id = asked.sensor_id) \(inRollups)
             """,
             [Self.textArray(sensors)])
         return Set(rows.compactMap { $0.string("sensor_id") })

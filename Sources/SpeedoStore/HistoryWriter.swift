@@ -146,6 +146,8 @@ package final class HistoryWriter {
     private var connection: PostgresConnection?
     /// Days whose partition this writer has already made sure of, so steady traffic costs no extra round trip.
     private var preparedDays: Set<Int64> = []
+    /// Whether the database keeps rollups (`HistoryRollups`), found out on connecting.
+    private var maintainsRollups = false
 
     /// A test's fault point: runs inside a batch's transaction after the COPY and everything else the batch stores,
     /// just before COMMIT. What it throws rolls the batch back; it may also break the connection, as a crash would.
@@ -172,6 +174,7 @@ package final class HistoryWriter {
         let fresh = try PostgresConnection.connect(conninfo, retry: retry, onRetry: onRetry)
         let report = try SchemaMigrations.apply(on: fresh)
         try prepareSession(fresh)
+        maintainsRollups = try fresh.hasRollups()
         connection = fresh
         return report
     }
@@ -218,23 +221,27 @@ package final class HistoryWriter {
         let data = batch.rowCount > 0 ? BinaryCopy.document(batch.tuples) : []
         do {
             return try connection.transaction {
+                var inserted = batch.rowCount
                 if batch.rowCount > 0 {
-                    try connection.copy(into: "speed_readings", columns: Self.columns, format: .binary, data: data)
+                    // Rollups are fed from the rows the INSERT reports, so the batch goes through the staging table;
+                    // without them, straight in.
+                    if maintainsRollups {
+                        try connection.copy(into: Self.stagingTable, columns: Self.columns, format: .binary, data: data)
+                        inserted = try insertStaged(skippingStored: false, on: connection)
+                    } else {
+                        try connection.copy(into: "speed_readings", columns: Self.columns, format: .binary, data: data)
+                    }
                 }
                 let missing = try storeGaps(batch.gaps, on: connection)
                 try storeOffsets(batch.nextOffsets, on: connection)
                 try beforeCommit?(connection)
-                return HistoryWriteResult(rows: batch.rowCount, inserted: batch.rowCount, missingRecords: missing)
+                return HistoryWriteResult(rows: batch.rowCount, inserted: inserted, missingRecords: missing)
             }
         } catch let error as PostgresError where error.sqlState == Self.uniqueViolation {
             return try connection.transaction {
                 try connection.copy(into: Self.stagingTable, columns: Self.columns, format: .binary, data: data)
                 let conflicts = try findConflicts(in: batch, on: connection)
-                let inserted = try connection.execute("""
-                    INSERT INTO speed_readings (sensor_id, ts, speed)
-                    SELECT sensor_id, ts, speed FROM \(Self.stagingTable)
-                    ON CONFLICT (sensor_id, ts) DO NOTHING
-                    """)
+                let inserted = try insertStaged(skippingStored: true, on: connection)
                 let recorded = try record(conflicts, on: connection)
                 if !recorded.isEmpty { try onConflicts(recorded) }
                 let missing = try storeGaps(batch.gaps, on: connection)
@@ -244,6 +251,22 @@ package final class HistoryWriter {
                     rows: batch.rowCount, inserted: inserted, conflicts: recorded.count, missingRecords: missing)
             }
         }
+    }
+
+    /// Moves the staged rows into `speed_readings` (leaving out those whose key is stored when `skippingStored`, else
+    /// failing on them) and adds the rows it inserted to the rollups; returns how many it inserted.
+    private func insertStaged(skippingStored: Bool, on connection: PostgresConnection) throws(PostgresError) -> Int {
+        let insert = """
+            INSERT INTO speed_readings (sensor_id, ts, speed)
+            SELECT sensor_id, ts, speed FROM \(Self.stagingTable)
+            \(skippingStored ? "ON CONFLICT (sensor_id, ts) DO NOTHING" : "")
+            """
+        guard maintainsRollups else { return try connection.execute(insert) }
+        return try connection.query("""
+            WITH new_rows AS (\(insert) RETURNING sensor_id, ts, speed),
+            \(HistoryRollups.upserts(from: "new_rows"))
+            SELECT count(*) AS inserted FROM new_rows
+            """).first?.int("inserted") ?? 0
     }
 
     /// The staged rows whose key is stored, or staged earlier in the batch, with another speed: the row the primary

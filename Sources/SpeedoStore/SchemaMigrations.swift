@@ -39,6 +39,8 @@ package enum SchemaMigrations {
                         sql: SpeedReadingsSchema.version2),
         SchemaMigration(version: 3, description: "gaps and conflicts: what the history could not hold, recorded",
                         sql: SpeedReadingsSchema.version3),
+        SchemaMigration(version: 4, description: "per-sensor rollups of a minute and an hour (with the tdigest extension)",
+                        sql: HistoryRollups.migration),
     ]
 
     package static var knownVersion: Int { all.map(\.version).max() ?? 0 }

@@ -35,6 +35,81 @@ import Testing
         return url
     }
 
+    /// Buckets summed from the rollups against the same buckets from the rows: count, minimum, maximum and average
+    /// the same; the 95th percentile (t-digest) within the bound README.md states; and still there once `db prune`
+    /// dropped the rows' partitions, while the raw path has nothing left.
+    @Test func rollupsAnswerBucketsLikeTheRowsAndOutliveThem() async throws {
+        let url = try await makeDatabase(migrated: true)
+        // Three sensors driving for six hours at 1 Hz: a random walk between 0 and 160 km/h.
+        var random = SplitMix64(seed: 11)
+        var speeds = [40.0, 90.0, 120.0]
+        var readings: [Reading] = []
+        for second in 0..<21_600 {
+            for sensor in 0..<3 {
+                speeds[sensor] = min(160, max(0, speeds[sensor] + Double(Int(random.next() % 2_001) - 1_000) / 250))
+                readings.append(Reading(
+                    sensorID: "car-\(sensor)", speed: (speeds[sensor] * 10).rounded() / 10,
+                    timestamp: Self.mayFirst + .seconds(Int64(second))))
+            }
+        }
+        let sensors = ["car-0", "car-1", "car-2"]
+        let written = readings
+        let (since, until) = (Self.mayFirst, Self.mayFirst + .seconds(21_600))
+        let (compared, worstP95, worstRankError, afterPrune, rawAfterPrune) = try await withConnection(url) { connection in
+            let writer = HistoryWriter(conninfo: url, group: "g", topic: "speed-events")
+            defer { writer.close() }
+            for (index, chunk) in stride(from: 0, to: written.count, by: 20_000).enumerated() {
+                var batch = HistoryBatch()
+                for reading in written[chunk..<min(chunk + 20_000, written.count)] { batch.append(reading) }
+                batch.advance(partition: 0, to: Int64(index + 1))
+                _ = try writer.write(batch)
+            }
+            _ = try connection.prepareForHistoryReads()
+            var compared = 0
+            var worstP95: [Double] = []
+            var worstRankError = 0.0
+            for width in [TimeSpan.seconds(60), .seconds(900), .seconds(3_600), .seconds(3 * 3_600)] {
+                let rolled = try connection.buckets(of: sensors, since: since, until: until, width: width, limit: nil, fromRollups: true)
+                let raw = try connection.buckets(of: sensors, since: since, until: until, width: width, limit: nil)
+                #expect(rolled.count == raw.count && !raw.isEmpty, "\(width)")
+                worstP95.append(0)
+                for (r, e) in zip(rolled, raw) {
+                    #expect(r.sensorID == e.sensorID && r.start == e.start && r.count == e.count)
+                    #expect(r.minimum == e.minimum && r.maximum == e.maximum)
+                    #expect(abs(r.average - e.average) <= 1e-9 * max(1, e.average))
+                    worstP95[worstP95.count - 1] = max(worstP95.last!, abs(r.percentile95 - e.percentile95))
+                    // In ranks: how far the estimate's place among the bucket's sorted speeds is from the 95th
+                    // percentile's rank, 0.95 × (n − 1).
+                    let end = r.start + width
+                    let bucketSpeeds = written.filter {
+                        $0.sensorID == r.sensorID && $0.timestamp >= r.start && $0.timestamp < end
+                    }.map(\.speed)
+                    let below = Double(bucketSpeeds.count { $0 < r.percentile95 })
+                    let atOrBelow = Double(bucketSpeeds.count { $0 <= r.percentile95 }) - 1
+                    let target = 0.95 * Double(bucketSpeeds.count - 1)
+                    // Relative to the bound: one reading, or 2 % of the bucket's readings when that is more.
+                    let bound = max(1, 0.02 * Double(bucketSpeeds.count))
+                    worstRankError = max(worstRankError, max(0, below - target, target - atOrBelow) / bound)
+                    compared += 1
+                }
+            }
+            _ = try HistoryRetention.prune(
+                on: connection, olderThan: .seconds(1), now: Self.mayFirst + .seconds(3 * 86_400), dryRun: false)
+            let afterPrune = try connection.buckets(
+                of: sensors, since: since, until: until, width: .seconds(3_600), limit: nil, fromRollups: true)
+            let rawAfterPrune = try connection.buckets(of: sensors, since: since, until: until, width: .seconds(3_600), limit: nil)
+            return (compared, worstP95, worstRankError, afterPrune.count, rawAfterPrune.count)
+        }
+        #expect(compared == 3 * (360 + 24 + 6 + 2))
+        // The bound README.md states: the estimate's rank is within one reading, or 2 % of the bucket's readings when
+        // that is more, of the 95th percentile's (the differences in km/h by width are printed for README.md).
+        print("rollups: \(compared) buckets; worst p95 difference by width (1m, 15m, 1h, 3h) \(worstP95) km/h; "
+              + "worst rank error \(worstRankError) of the bound")
+        #expect(worstRankError <= 1, "rank error \(worstRankError) of the bound")
+        #expect(afterPrune == 18)
+        #expect(rawAfterPrune == 0)
+    }
+
     @Test func readingsComeBackExactlySensorBySensorInTheOrderGivenThenByTime() async throws {
         let url = try await Self.stored()
         let since = Self.mayFirst - .seconds(300), until = Self.mayFirst + .seconds(300)

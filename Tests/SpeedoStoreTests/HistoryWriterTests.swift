@@ -83,6 +83,59 @@ import Testing
         #expect(offsets == [2: 150])
     }
 
+    /// The rollups hold exactly what the rows hold, per sensor and minute or hour: after a batch, after a batch read
+    /// again with new rows among the old (nothing counted twice), and after a batch rolled back (nothing counted).
+    @Test func rollupsCountEachStoredRowOnce() async throws {
+        let url = try await makeDatabase(migrated: true)
+        let readings = (0..<3_000).map { index in
+            Reading(
+                sensorID: "s-\(index % 7)", speed: Double((index * 37) % 1000) / 4,
+                timestamp: Self.mayFirst + .milliseconds(Int64(index) * 2_500))
+        }
+        let (afterFirst, afterReplay, afterFailure) = try await withConnection(url) { connection in
+            let writer = HistoryWriter(conninfo: url, group: "g", topic: "speed-events")
+            defer { writer.close() }
+            func write(_ slice: ArraySlice<Reading>, failing: Bool = false) throws {
+                var batch = HistoryBatch()
+                for reading in slice { batch.append(reading) }
+                batch.advance(partition: 0, to: Int64(slice.endIndex))
+                writer.beforeCommit = failing ? { _ in throw PostgresError.closed } : nil
+                _ = try? writer.write(batch)
+            }
+            // Rollups against the rows, per width: rows disagreeing (0 when they agree) and rollup rows.
+            func disagreements() throws -> [String] {
+                try HistoryRollups.widths.map { rollup in
+                    let row = try connection.query("""
+                        WITH raw AS (
+                            SELECT sensor_id, date_bin('\(rollup.width)', ts, timestamptz 'epoch') AS bucket, count(*) AS n,
+                                   sum(speed) AS total, min(speed) AS low, max(speed) AS high
+                            FROM speed_readings GROUP BY 1, 2)
+                        SELECT count(*) FILTER (WHERE r.sensor_id IS NULL OR raw.sensor_id IS NULL OR r.readings <> raw.n
+                                   OR r.speed_sum <> raw.total OR r.speed_min <> raw.low OR r.speed_max <> raw.high
+                                   OR tdigest_count(r.digest) <> raw.n) AS differing,
+                               count(r.sensor_id) AS rollups, coalesce(sum(r.readings), 0) AS readings
+                        FROM raw FULL JOIN \(rollup.table) r USING (sensor_id, bucket)
+                        """).first
+                    return "\(rollup.table): \(try row?.int("differing") ?? -1) differing, "
+                        + "\(try row?.int("rollups") ?? -1) buckets, \(try row?.int("readings") ?? -1) readings"
+                }
+            }
+            try write(readings[0..<2_000])
+            let afterFirst = try disagreements()
+            try write(readings[1_000..<3_000])
+            let afterReplay = try disagreements()
+            try write(readings[0..<3_000].map { Reading(sensorID: "late", speed: $0.speed, timestamp: $0.timestamp) }[...],
+                      failing: true)
+            return (afterFirst, afterReplay, try disagreements())
+        }
+        // 2,000 readings 2.5 s apart: 84 minutes and 2 hours for each of 7 sensors.
+        #expect(afterFirst == ["speed_rollups_1m: 0 differing, 588 buckets, 2000 readings",
+                               "speed_rollups_1h: 0 differing, 14 buckets, 2000 readings"])
+        #expect(afterReplay == ["speed_rollups_1m: 0 differing, 875 buckets, 3000 readings",
+                                "speed_rollups_1h: 0 differing, 21 buckets, 3000 readings"])
+        #expect(afterFailure == afterReplay)
+    }
+
     @Test func aFailedBatchStoresNeitherRowsNorOffsets() async throws {
         let url = try await makeDatabase(migrated: true)
         let (error, count, offsets) = try await withConnection(url) { check in

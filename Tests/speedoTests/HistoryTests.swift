@@ -95,7 +95,7 @@ import Testing
         try await Self.store(readings, in: stack)
         let since = Self.base + 7  // buckets start at --since, not at a round minute
         let run = try await history(stack, [
-            "car-a", "car-b", "--since", "@\(since)", "--until", "@\(Self.base + 600)", "--bucket", "2m",
+            "car-a", "car-b", "--since", "@\(since)", "--until", "@\(Self.base + 600)", "--bucket", "2m", "--exact",
             "--format", "ndjson",
         ])
         #expect(run.status == 0, "\(run.stderr)")
@@ -132,7 +132,7 @@ import Testing
         for format in ["ndjson", "csv", "json"] {
             for raw in [true, false] {
                 let query = ["car-b", "car-a", "--since", "@\(since)", "--until", "@\(Self.base + 600)", "--format", format]
-                    + (raw ? [] : ["--bucket", "2m"])
+                    + (raw ? [] : ["--bucket", "2m", "--exact"])
                 var outputs: [String] = []
                 for slices in [1, 2, 7] { outputs.append(try await history(stack, query + ["--parallel", "\(slices)"]).stdout) }
                 #expect(Set(outputs).count == 1, "\(format), raw \(raw): \(outputs.map { $0.prefix(300) })")
@@ -140,8 +140,32 @@ import Testing
             }
         }
 
-        let table = try await history(stack, ["car-a", "--since", "@\(since)", "--until", "@\(since + 120)", "--bucket", "2m"])
+        let table = try await history(
+            stack, ["car-a", "--since", "@\(since)", "--until", "@\(since + 120)", "--bucket", "2m", "--exact"])
         #expect(table.stdout.hasPrefix("SENSOR  BUCKET START (UTC)    COUNT  MIN km/h  AVG km/h  MAX km/h  P95 km/h\n"))
+    }
+
+    /// Buckets of whole hours come from the rollups, the same before and after `db prune` dropped the rows; --exact
+    /// reads the rows, which are gone.
+    @Test func hourlyBucketsOutliveTheRowsThroughTheRollups() async throws {
+        let stack = try await HistoryStack(partitions: 1)
+        try await Self.store(Self.fixture, in: stack)
+        let range = ["--since", "@\(Self.base)", "--until", "@\(Self.base + 3_600)", "--bucket", "1h", "--format", "csv"]
+        let before = try await history(stack, ["sensor-1", "sensor-2"] + range)
+        #expect(before.status == 0, "\(before.stderr)")
+        #expect(before.stdout.split(separator: "\n").count == 3, "\(before.stdout)")
+        #expect(before.stdout.contains("sensor-1,2024-05-01T12:00:00Z,4,10,25.125,40,"), "\(before.stdout)")
+
+        let pruned = try await stack.speedo.run(["db", "prune", "--older-than", "1d", "-d", stack.databaseURL])
+        #expect(pruned.status == 0, "\(pruned.stderr)")
+        let after = try await history(stack, ["sensor-1", "sensor-2"] + range)
+        #expect(after.status == 0, "\(after.stderr)")
+        #expect(after.stdout == before.stdout)
+
+        let exact = try await history(stack, ["sensor-1"] + range + ["--exact"])
+        #expect(exact.status == 0, "\(exact.stderr)")
+        #expect(exact.stdout.isEmpty)
+        #expect(exact.stderr.contains("no readings"), "\(exact.stderr)")
     }
 
     @Test func unknownSensorsGetSuggestionsAndSQLDoesNoHarm() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import SpeedoStore
 import SpeedoTestSupport
 import Testing
 
@@ -35,7 +36,7 @@ import Testing
             let lines = status.stdout.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
             #expect(lines.contains("speed-events 2 1 0 3 3"), "partition 2 should hold offsets 0..<3:\n\(status.stdout)")
             #expect(lines.contains("speedo-history speed-events 2 1 3 2 PostgreSQL"), "lag of 2 expected:\n\(status.stdout)")
-            #expect(lines.contains { $0.contains("schema v3, 4 readings from 2 sensors in 1 daily partition") })
+            #expect(lines.contains { $0.contains("schema v\(SchemaMigrations.knownVersion), 4 readings from 2 sensors in 1 daily partition") })
             #expect(lines.contains("sensor-7 3 2024-05-01T10:00:00Z 2024-05-01T10:00:02Z"), "\(status.stdout)")
             #expect(!status.stdout.contains("sensor-8"), "--top 1 lists only the busiest sensor")
         }

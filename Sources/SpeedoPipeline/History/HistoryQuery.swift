@@ -17,13 +17,15 @@ package struct HistoryQuery: Sendable {
     package var plotColumns: Int?
     /// Time slices read at once, each on its own connection.
     package var parallel: Int
+    /// Buckets from exactly `since` out of the rows, never from the rollups (`--exact`).
+    package var exact: Bool
 
     /// How many known ids to look through for suggestions (the loose index scan costs one probe per id).
     private static let suggestionPool = 10_000
 
     package init(
         databaseURL: String, sensors: [String], since: Timestamp, until: Timestamp, width: TimeSpan?, limit: Int?,
-        format: HistoryFormat, plotColumns: Int?, parallel: Int
+        format: HistoryFormat, plotColumns: Int?, parallel: Int, exact: Bool = false
     ) {
         self.databaseURL = databaseURL
         self.sensors = sensors
@@ -34,13 +36,23 @@ package struct HistoryQuery: Sendable {
         self.format = format
         self.plotColumns = plotColumns
         self.parallel = parallel
+        self.exact = exact
+    }
+
+    /// The range read: as given, or for buckets of whole minutes (hours) widened to whole minutes (hours), so that
+    /// the buckets start on the minute (hour) and the rollups can answer them.
+    package var range: (since: Timestamp, until: Timestamp) {
+        guard !exact, let width, let grid = HistoryRollups.grid(for: width) else { return (since, until) }
+        let start = since.microseconds - since.microseconds % grid
+        let end = until.microseconds % grid == 0 ? until.microseconds : until.microseconds - until.microseconds % grid + grid
+        return (Timestamp(microseconds: start), Timestamp(microseconds: end))
     }
 
     /// Reads the range, slices in parallel, and returns the output's pieces (in order) for standard output; what is
     /// not data (no readings, sensors without readings) goes to `notes`. Unknown sensors are an error, with
     /// suggestions.
     package func run(notes: Notes) async throws -> [[UInt8]] {
-        let (start, end) = (since, until)
+        let (start, end) = range
         // Sorted here, by their bytes, so that the order does not depend on the database's collation.
         let sensors = Set(self.sensors).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let plot = plotColumns != nil
@@ -49,7 +61,7 @@ package struct HistoryQuery: Sendable {
         let renderedInSlices = limit == nil && !plot && format != .table
         let slices = HistorySlicing.slices(since: start, until: end, width: width, count: limit == nil ? parallel : 1)
         let read = HistorySliceRead(
-            sensors: sensors, width: width, limit: limit, renderer: renderedInSlices ? renderer : nil)
+            sensors: sensors, width: width, limit: limit, exact: exact, renderer: renderedInSlices ? renderer : nil)
         let parts = try await withThrowingTaskGroup(of: (Int, HistorySlice).self) { group in
             for (index, slice) in slices.enumerated() {
                 // The connections wait for the same server: one of them says so.
@@ -140,6 +152,7 @@ private struct HistorySliceRead: Sendable {
     let sensors: [String]
     let width: TimeSpan?
     let limit: Int?
+    let exact: Bool
     /// Set when each slice renders its own rows (`HistoryRenderer.fragment`).
     let renderer: HistoryRenderer?
 
@@ -147,7 +160,9 @@ private struct HistorySliceRead: Sendable {
         guard try connection.prepareForHistoryReads() > 0 else { return HistorySlice(hasSchema: false) }
         var part = HistorySlice(hasSchema: true)
         if let width {
-            let buckets = try connection.buckets(of: sensors, since: slice.since, until: slice.until, width: width, limit: limit)
+            let buckets = try connection.buckets(
+                of: sensors, since: slice.since, until: slice.until, width: width, limit: limit,
+                fromRollups: !exact && connection.hasRollups())
             part.count = buckets.count
             let bySensor = buckets.runs(by: \.sensorID)
             if let renderer { part.fragments = bySensor.mapValues(renderer.fragment) } else { part.buckets = bySensor }

@@ -13,7 +13,7 @@ struct History: AsyncParsableCommand {
             Reads speed_readings in PostgreSQL (written by `speedo consume postgres`): the readings of each SENSOR \
             in [--since, --until), sensor by sensor (by id), each in time order, or with --bucket the \
             count, minimum, average, maximum and 95th percentile of each sensor per bucket (buckets start at \
-            --since; empty buckets are left out). The range is read as --parallel time slices over as many \
+            --since, or on the minute or hour: see below; empty buckets are left out). The range is read as --parallel time slices over as many \
             connections at once, since PostgreSQL runs each query on one core.
 
             Times: a duration back from now (90s, 15m, 1h, 7d), an RFC 3339 time (2024-05-01T12:00:00Z), \
@@ -25,10 +25,18 @@ struct History: AsyncParsableCommand {
             A SENSOR with no reading at all (at any time) is probably mistyped: speedo names the closest known ids \
             and exits with 65, printing nothing. A sensor known but quiet in the range is only noted on stderr.
 
+            Buckets of whole minutes (or hours) start on the minute (hour), UTC: --since is rounded down and --until \
+            up to it. Where PostgreSQL has the tdigest extension, such buckets are summed from per-sensor rollups of a \
+            minute and an hour, kept by `consume postgres` with the rows, in the same transaction, and kept by `db \
+            prune`: a year of hours answers without reading a row, also after the rows were pruned. Count, minimum, \
+            average and maximum are exact; the 95th percentile is the t-digest's estimate (README.md gives its \
+            measured error). --exact reads the raw rows from exactly --since, with an exact percentile.
+
             Examples:
               speedo history sensor-1 --since 1h
               speedo history sensor-1 sensor-2 --since 2024-05-01T00:00:00Z --until 2024-05-02T00:00:00Z --bucket 1h
               speedo history sensor-1 --since 7d --bucket 1d --format csv > daily.csv
+              speedo history sensor-1 --since 365d --bucket 1h --format csv    (from the rollups)
             """
     )
 
@@ -61,10 +69,14 @@ struct History: AsyncParsableCommand {
             valueName: "connections"))
     var parallel = 2
 
+    @Flag(help: "With --bucket: buckets from exactly --since, out of the raw rows (an exact 95th percentile), not the rollups.")
+    var exact = false
+
     @OptionGroup(title: "PostgreSQL")
     var database: DatabaseOptions
 
     func validate() throws {
+        if exact && bucket == nil { throw ValidationError("--exact goes with --bucket") }
         guard !sensors.isEmpty else { throw ValidationError("name at least one sensor") }
         _ = try range.resolve(now: Timestamp.current())
         _ = try bucketWidth()
@@ -81,7 +93,8 @@ struct History: AsyncParsableCommand {
         let query = HistoryQuery(
             databaseURL: try ConnectionSettings.resolve(kafka: nil, database: database).databaseURL.value,
             sensors: sensors, since: since, until: until, width: try bucketWidth(), limit: limit, format: format,
-            plotColumns: plot ? Terminal.exportedColumns ?? 80 : nil, parallel: parallel)
+            plotColumns: plot ? Terminal.exportedColumns ?? 80 : nil, parallel: parallel,
+            exact: exact)
         _ = try StandardOutput.write(try await query.run(notes: .standardError))
     }
 }
