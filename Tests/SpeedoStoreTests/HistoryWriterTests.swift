@@ -102,24 +102,7 @@ import Testing
                 writer.beforeCommit = failing ? { _ in throw PostgresError.closed } : nil
                 _ = try? writer.write(batch)
             }
-            // Rollups against the rows, per width: rows disagreeing (0 when they agree) and rollup rows.
-            func disagreements() throws -> [String] {
-                try HistoryRollups.widths.map { rollup in
-                    let row = try connection.query("""
-                        WITH raw AS (
-                            SELECT sensor_id, date_bin('\(rollup.width)', ts, timestamptz 'epoch') AS bucket, count(*) AS n,
-                                   sum(speed) AS total, min(speed) AS low, max(speed) AS high
-                            FROM speed_readings GROUP BY 1, 2)
-                        SELECT count(*) FILTER (WHERE r.sensor_id IS NULL OR raw.sensor_id IS NULL OR r.readings <> raw.n
-                                   OR r.speed_sum <> raw.total OR r.speed_min <> raw.low OR r.speed_max <> raw.high
-                                   OR tdigest_count(r.digest) <> raw.n) AS differing,
-                               count(r.sensor_id) AS rollups, coalesce(sum(r.readings), 0) AS readings
-                        FROM raw FULL JOIN \(rollup.table) r USING (sensor_id, bucket)
-                        """).first
-                    return "\(rollup.table): \(try row?.int("differing") ?? -1) differing, "
-                        + "\(try row?.int("rollups") ?? -1) buckets, \(try row?.int("readings") ?? -1) readings"
-                }
-            }
+            func disagreements() throws -> [String] { try RollupComparison.all(on: connection).map(\.description) }
             try write(readings[0..<2_000])
             let afterFirst = try disagreements()
             try write(readings[1_000..<3_000])

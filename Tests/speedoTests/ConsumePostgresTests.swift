@@ -67,6 +67,11 @@ import Testing
             stored == StoredSummary(rows: count, keys: count, speedSum: speedSum(readings)),
             "\(stored); the last writer said: \(last.stderr)")
         #expect(try await stack.storedOffsets() == (try stack.highWatermarks()))
+        // The rollups, fed in the batches' transactions, agree with the rows exactly; verify finds nothing amiss.
+        #expect(try await stack.rollups().map(\.differing) == [0, 0])
+        let verified = try await stack.speedo.run(
+            ["verify", "-b", stack.cluster.bootstrapServers, "-t", stack.topic, "-d", stack.databaseURL])
+        #expect(verified.status == 0, "\(verified.stdout.prefix(2_000))\(verified.stderr)")
     }
 
     @Test func waitsForPostgreSQLAndResumesAfterARestart() async throws {

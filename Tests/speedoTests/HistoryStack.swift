@@ -69,6 +69,11 @@ final class HistoryStack: Sendable {
             speedSum: try #require(try row.double("total")))
     }
 
+    /// Each rollup against the rows (`RollupComparison`).
+    func rollups() async throws -> [RollupComparison] {
+        try await withConnection(databaseURL) { try RollupComparison.all(on: $0) }
+    }
+
     /// The next offsets speedo_consumer_offsets holds for `group`, by partition.
     func storedOffsets(group: String = "speedo-history") async throws -> [Int32: Int64] {
         var offsets: [Int32: Int64] = [:]
