@@ -762,20 +762,20 @@ _speedo_db() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    prune|gaps|reset-offsets)
+    prune|gaps|reset-offsets|rollup)
         # Offer subcommand argument completions
         "_speedo_db_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'prune gaps reset-offsets' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'prune gaps reset-offsets rollup' -- "${cur}"))
         ;;
     esac
 }
 
 _speedo_db_prune() {
     repeating_flags=()
-    non_repeating_flags=(--dry-run --version -h --help)
+    non_repeating_flags=(--dry-run --with-rollups --version -h --help)
     repeating_options=()
     non_repeating_options=(--older-than -d --database-url)
     __speedo_offer_flags_options 0
@@ -834,6 +834,24 @@ _speedo_db_reset-offsets() {
         return
         ;;
     '--connect-timeout')
+        return
+        ;;
+    '-d'|'--database-url')
+        return
+        ;;
+    esac
+}
+
+_speedo_db_rollup() {
+    repeating_flags=()
+    non_repeating_flags=(--rebuild --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--since -d --database-url)
+    __speedo_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--since')
         return
         ;;
     '-d'|'--database-url')

@@ -60,7 +60,7 @@ _speedo() {
             'history:Show the stored readings of sensors over a time range, raw or time-bucketed.'
             'replay:Re-read the readings topic over a time range: to stdout, into PostgreSQL, or onto another topic.'
             'verify:Check that the history in PostgreSQL is exactly what the readings topic holds.'
-            'db:Maintain the history in PostgreSQL: retention, gaps, where writers resume.'
+            'db:Maintain the history in PostgreSQL: retention, gaps, where writers resume, rollups.'
             'config:Show the settings in effect: configuration file, profile, flags and environment.'
             'help:Show subcommand help information.'
         )
@@ -454,12 +454,13 @@ _speedo_db() {
             'prune:Drop the daily partitions of speed_readings older than a retention age.'
             'gaps:List the records the history is missing because the brokers removed them first.'
             'reset-offsets:Set where a `consume postgres` group resumes reading the topic.'
+            'rollup:Show the per-sensor rollups of the history, or rebuild them from the rows.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        prune|gaps|reset-offsets)
+        prune|gaps|reset-offsets|rollup)
             "_speedo_db_${words[1]}" && ret=0
             ;;
         esac
@@ -474,6 +475,7 @@ _speedo_db_prune() {
     local -ar arg_specs=(
         '--older-than[Retention age\: drop partitions whose whole day ended at least this long ago (e.g. 7d, 12h, 2w), from 1s to 36500d.]:duration:'
         '--dry-run[List the partitions that would be dropped, with their rows; change nothing.]'
+        '--with-rollups[Also delete the rollups'\'' buckets of the days dropped (by default they stay, for history --bucket).]'
         '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -507,6 +509,20 @@ _speedo_db_reset-offsets() {
         '(-t --topic)'{-t,--topic}'[The readings topic.]:name:'
         '*-X[A librdkafka property, repeatable (as in kcat).]:key=value:'
         '--connect-timeout[How long to keep retrying when no broker answers at startup (e.g. 30s, 2m; at most 24h).]:duration:'
+        '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_speedo_db_rollup() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--rebuild[Recompute the rollups from the rows from --since on.]'
+        '--since[With --rebuild\: where to start, written as for history (e.g. 7d, 2024-05-01T00\:00\:00Z).]:time:'
         '(-d --database-url)'{-d,--database-url}'[PostgreSQL connection URL or conninfo string.]:url:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

@@ -14,6 +14,17 @@ package struct DroppedPartition: Sendable, Equatable {
     }
 }
 
+/// What one prune did (or, in a dry run, would do).
+package struct PruneOutcome: Sendable, Equatable {
+    package var partitions: [DroppedPartition] = []
+    /// Rollup buckets deleted (`withRollups`), all widths together.
+    package var rollupBuckets = 0
+
+    package init(partitions: [DroppedPartition] = [], rollupBuckets: Int = 0) {
+        (self.partitions, self.rollupBuckets) = (partitions, rollupBuckets)
+    }
+}
+
 /// Retention of the history: old readings go by whole partitions (`DROP TABLE` of a daily partition is instant and
 /// leaves no dead rows to vacuum, where `DELETE` would rewrite the table).
 ///
@@ -31,36 +42,67 @@ package enum HistoryRetention {
     /// every writer up in the lock queue meanwhile.
     static let lockTimeout = "5s"
 
-    /// Drops every partition of `speed_readings` whose range ends at or before `now - age`, in one transaction;
-    /// with `dryRun`, only lists them (and takes no lock). Returns them, oldest first, with their row counts; empty
-    /// when speedo's schema is not there. `age` must be positive. Blocks.
+    /// Drops every partition of `speed_readings` whose range ends at or before `now - age`, in one transaction, and
+    /// records where the rows now start (`speedo_retention`, for `verify` and `history`); the rollups stay, unless
+    /// `withRollups`, which deletes their buckets of the same whole days. With `dryRun`, only lists and counts (and
+    /// takes no lock). Partitions come oldest first, with their row counts; nothing when speedo's schema is not
+    /// there. `age` must be positive. Blocks.
     package static func prune(
-        on connection: PostgresConnection, olderThan age: TimeSpan, now: Timestamp, dryRun: Bool
-    ) throws -> [DroppedPartition] {
+        on connection: PostgresConnection, olderThan age: TimeSpan, now: Timestamp, dryRun: Bool,
+        withRollups: Bool = false
+    ) throws -> PruneOutcome {
         precondition(age > TimeSpan(microseconds: 0), "a retention age must be positive")
         let cutoff = now - age
-        return try connection.transaction { () throws(PostgresError) -> [DroppedPartition] in
+        return try connection.transaction { () throws(PostgresError) -> PruneOutcome in
             let exists = try connection.query("SELECT to_regclass('speed_readings') IS NOT NULL AS present")
-            guard try exists.first?.bool("present") == true else { return [] }
+            guard try exists.first?.bool("present") == true else { return PruneOutcome() }
             if !dryRun {
                 try connection.execute("SET LOCAL lock_timeout = '\(lockTimeout)'")
                 try connection.query("SELECT pg_advisory_xact_lock($1)", [String(SpeedReadingsSchema.partitionLockKey)])
             }
+            var outcome = PruneOutcome()
+            if withRollups, try connection.hasRollups() {
+                // Whole days, as for the rows: the buckets before the cutoff's UTC midnight.
+                let day = Timestamp(microseconds: cutoff.microseconds - cutoff.microseconds % 86_400_000_000)
+                for rollup in HistoryRollups.widths {
+                    outcome.rollupBuckets += dryRun
+                        ? try connection.query(
+                            "SELECT count(*) AS buckets FROM \(rollup.table) WHERE bucket < $1::timestamptz",
+                            [day.rfc3339]).first?.int("buckets") ?? 0
+                        : try connection.execute("DELETE FROM \(rollup.table) WHERE bucket < '\(day.rfc3339)'")
+                }
+            }
             let expired = try expiredPartitions(on: connection, cutoff: cutoff)
-            guard !expired.isEmpty else { return [] }
+            guard !expired.isEmpty else { return outcome }
             if !dryRun {
                 try connection.execute("LOCK TABLE ONLY speed_readings IN ACCESS EXCLUSIVE MODE")
             }
-            var dropped: [DroppedPartition] = []
             for var partition in expired {
                 let table = quoteIdentifier(partition.name)
                 partition.rows = try connection.query("SELECT count(*) AS rows FROM \(table)").first?.int("rows") ?? 0
                 if !dryRun { try connection.execute("DROP TABLE \(table)") }
-                dropped.append(partition)
+                outcome.partitions.append(partition)
             }
-            return dropped
+            if !dryRun, let prunedBefore = expired.map(\.upper).max() {
+                try connection.query(
+                    """
+                    INSERT INTO speedo_retention (rows_pruned_before) VALUES ($1::timestamptz)
+                    ON CONFLICT (only_row) DO UPDATE
+                    SET rows_pruned_before = greatest(speedo_retention.rows_pruned_before, excluded.rows_pruned_before)
+                    """,
+                    [prunedBefore.rfc3339])
+            }
+            return outcome
         }
     }
+
+    /// Schema version 5: where the rows start since the last prune (none before a first prune).
+    static let migration = """
+        CREATE TABLE speedo_retention (
+            only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+            rows_pruned_before timestamptz NOT NULL
+        );
+        """
 
     /// The partitions whose upper bound is at or before `cutoff` (rows not yet counted). The bounds are read from
     /// the catalog rather than from the names, so partitions made by other tools count too; the bound's text and
@@ -95,5 +137,16 @@ package enum HistoryRetention {
                 name: name, lower: try row.int("lower_micros").map { Timestamp(microseconds: Int64($0)) },
                 upper: Timestamp(microseconds: Int64(upper)), rows: 0)
         }
+    }
+}
+
+extension PostgresConnection {
+    /// Where the rows start since `db prune` dropped the older ones; nil when nothing was ever pruned (or the schema
+    /// is older than version 5). Blocks.
+    package func rowsPrunedBefore() throws(PostgresError) -> Timestamp? {
+        guard try query("SELECT to_regclass('speedo_retention') IS NOT NULL AS present").first?.bool("present") == true
+        else { return nil }
+        return try query("SELECT (extract(epoch FROM rows_pruned_before) * 1000000)::bigint AS us FROM speedo_retention")
+            .first?.int("us").map { Timestamp(microseconds: Int64($0)) }
     }
 }

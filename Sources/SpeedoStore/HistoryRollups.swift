@@ -90,6 +90,65 @@ package enum HistoryRollups {
     }
 }
 
+extension HistoryRollups {
+    /// What a rebuild did to one rollup.
+    package struct Rebuilt: Sendable, Equatable {
+        package var table: String
+        /// Where it started: `since` rounded down to the rollup's width.
+        package var from: Timestamp
+        package var removed: Int
+        package var written: Int
+    }
+
+    /// Recomputes every rollup from the rows, from `since` (rounded down to each width) on, in one transaction:
+    /// after a manual fix of rows, or rows written by something else than speedo's writer. Running it again changes
+    /// nothing. Where the rollups do not exist yet (the extension was installed after the schema reached version 4),
+    /// it makes them, from every row. Throws `PostgresError.noRollups` when it cannot. Blocks.
+    package static func rebuild(on connection: PostgresConnection, since: Timestamp) throws -> [Rebuilt] {
+        if try !connection.hasRollups() { try connection.transaction { try connection.execute(migration) } }
+        guard try connection.hasRollups() else { throw PostgresError.noRollups }
+        return try connection.transaction {
+            try widths.map { rollup in
+                let from = Timestamp(microseconds: since.microseconds - since.microseconds % rollup.microseconds)
+                let removed = try connection.execute("DELETE FROM \(rollup.table) WHERE bucket >= '\(from.rfc3339)'")
+                let written = try connection.execute("""
+                    INSERT INTO \(rollup.table)
+                    \(aggregate(width: rollup.width, from: "speed_readings WHERE ts >= '\(from.rfc3339)'::timestamptz"))
+                    """)
+                return Rebuilt(table: rollup.table, from: from, removed: removed, written: written)
+            }
+        }
+    }
+}
+
+extension HistoryRollups {
+    /// One rollup's extent.
+    package struct Extent: Sendable, Equatable {
+        package var table: String
+        package var buckets: Int
+        package var readings: Int
+        package var first: Timestamp?
+        package var last: Timestamp?
+    }
+
+    /// Each rollup's buckets, readings and first and last bucket; empty when the database keeps none. Blocks.
+    package static func extents(on connection: PostgresConnection) throws(PostgresError) -> [Extent] {
+        guard try connection.hasRollups() else { return [] }
+        return try widths.map { (rollup) throws(PostgresError) -> Extent in
+            let row = try connection.query("""
+                SELECT count(*) AS buckets, coalesce(sum(readings), 0) AS readings,
+                       (extract(epoch FROM min(bucket)) * 1000000)::bigint AS first_us,
+                       (extract(epoch FROM max(bucket)) * 1000000)::bigint AS last_us
+                FROM \(rollup.table)
+                """).first
+            return Extent(
+                table: rollup.table, buckets: try row?.int("buckets") ?? 0, readings: try row?.int("readings") ?? 0,
+                first: try row?.int("first_us").map { Timestamp(microseconds: Int64($0)) },
+                last: try row?.int("last_us").map { Timestamp(microseconds: Int64($0)) })
+        }
+    }
+}
+
 extension PostgresConnection {
     /// Whether this database has the rollup tables (the tdigest extension was there when the schema reached
     /// version 4).

@@ -38,6 +38,9 @@ package enum PostgresError: Error, CustomStringConvertible, Sendable, Equatable 
     case decodingFailed(column: String, value: String, type: String)
     /// The database holds schema migrations newer than this binary knows.
     case schemaTooNew(databaseVersion: Int, knownVersion: Int)
+    /// The database keeps no rollups, and they cannot be made: PostgreSQL has no tdigest extension, or speedo may not
+    /// create it.
+    case noRollups
 
     package var code: String {
         switch self {
@@ -53,6 +56,7 @@ package enum PostgresError: Error, CustomStringConvertible, Sendable, Equatable 
         case .closed: "postgres.closed"
         case .decodingFailed: "postgres.decoding-failed"
         case .schemaTooNew: "postgres.schema-too-new"
+        case .noRollups: "postgres.no-rollups"
         }
     }
 
@@ -113,6 +117,10 @@ package enum PostgresError: Error, CustomStringConvertible, Sendable, Equatable 
         case .schemaTooNew(let databaseVersion, let knownVersion):
             "the database schema is at version \(databaseVersion) but this speedo only knows up to "
                 + "version \(knownVersion); upgrade speedo (refusing to write to a schema it does not understand)"
+        case .noRollups:
+            "this database keeps no rollups and speedo cannot make them: PostgreSQL needs the tdigest extension "
+                + "(Debian: apt install postgresql-15-tdigest), which a superuser may have to create "
+                + "(CREATE EXTENSION tdigest); then run this again"
         }
     }
 

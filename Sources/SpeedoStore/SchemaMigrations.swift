@@ -41,6 +41,8 @@ package enum SchemaMigrations {
                         sql: SpeedReadingsSchema.version3),
         SchemaMigration(version: 4, description: "per-sensor rollups of a minute and an hour (with the tdigest extension)",
                         sql: HistoryRollups.migration),
+        SchemaMigration(version: 5, description: "where the rows start since the last prune",
+                        sql: HistoryRetention.migration),
     ]
 
     package static var knownVersion: Int { all.map(\.version).max() ?? 0 }

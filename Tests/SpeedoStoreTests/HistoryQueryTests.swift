@@ -93,11 +93,29 @@ import Testing
                     compared += 1
                 }
             }
-            _ = try HistoryRetention.prune(
-                on: connection, olderThan: .seconds(1), now: Self.mayFirst + .seconds(3 * 86_400), dryRun: false)
+            // A rollup spoiled by hand is put right by a rebuild from the rows; a second rebuild changes nothing.
+            _ = try connection.execute("UPDATE speed_rollups_1h SET readings = readings + 1, speed_max = 999")
+            #expect(try RollupComparison.all(on: connection).map(\.differing) == [0, 18])
+            let rebuilt = try HistoryRollups.rebuild(on: connection, since: since + .seconds(1_800))
+            let again = try HistoryRollups.rebuild(on: connection, since: since + .seconds(1_800))
+            #expect(try RollupComparison.all(on: connection).map(\.differing) == [0, 0])
+            #expect(rebuilt.map(\.from) == [since + .seconds(1_800), since])
+            #expect(again.map(\.removed) == again.map(\.written) && again.map(\.written) == rebuilt.map(\.written))
+
+            let pruneAt = Self.mayFirst + .seconds(3 * 86_400)
+            let pruned = try HistoryRetention.prune(on: connection, olderThan: .seconds(1), now: pruneAt, dryRun: false)
+            #expect(pruned.partitions.count == 2 && pruned.rollupBuckets == 0)
+            #expect(try connection.rowsPrunedBefore() == Self.mayFirst + .seconds(2 * 86_400))
             let afterPrune = try connection.buckets(
                 of: sensors, since: since, until: until, width: .seconds(3_600), limit: nil, fromRollups: true)
             let rawAfterPrune = try connection.buckets(of: sensors, since: since, until: until, width: .seconds(3_600), limit: nil)
+            // --with-rollups: the buckets of the same days go too (a dry run counts them first).
+            let wouldGo = try HistoryRetention.prune(
+                on: connection, olderThan: .seconds(1), now: pruneAt, dryRun: true, withRollups: true)
+            let gone = try HistoryRetention.prune(
+                on: connection, olderThan: .seconds(1), now: pruneAt, dryRun: false, withRollups: true)
+            #expect(wouldGo.rollupBuckets == 3 * (360 + 6) && gone.rollupBuckets == wouldGo.rollupBuckets)
+            #expect(try RollupComparison.all(on: connection).map(\.buckets) == [0, 0])
             return (compared, worstP95, worstRankError, afterPrune.count, rawAfterPrune.count)
         }
         #expect(compared == 3 * (360 + 24 + 6 + 2))

@@ -46,11 +46,11 @@ extension PostgresStoreTests {
         let (before, dryRun, afterDryRun, pruned, after, again) = try await withConnection(url) { connection in
             try Self.fillTenDays(connection)
             let before = try Self.contents(connection)
-            let dryRun = try HistoryRetention.prune(on: connection, olderThan: .seconds(3 * 86_400), now: Self.now, dryRun: true)
+            let dryRun = try HistoryRetention.prune(on: connection, olderThan: .seconds(3 * 86_400), now: Self.now, dryRun: true).partitions
             let afterDryRun = try Self.contents(connection)
-            let pruned = try HistoryRetention.prune(on: connection, olderThan: .seconds(3 * 86_400), now: Self.now, dryRun: false)
+            let pruned = try HistoryRetention.prune(on: connection, olderThan: .seconds(3 * 86_400), now: Self.now, dryRun: false).partitions
             let after = try Self.contents(connection)
-            let again = try HistoryRetention.prune(on: connection, olderThan: .seconds(3 * 86_400), now: Self.now, dryRun: false)
+            let again = try HistoryRetention.prune(on: connection, olderThan: .seconds(3 * 86_400), now: Self.now, dryRun: false).partitions
             return (before, dryRun, afterDryRun, pruned, after, again)
         }
         #expect(before.count == 11)
@@ -76,7 +76,7 @@ extension PostgresStoreTests {
         let migrated = try await makeDatabase(migrated: true)
         let (dropped, partitions) = try await withConnection(migrated) { connection in
             try Self.fillTenDays(connection)
-            let dropped = try HistoryRetention.prune(on: connection, olderThan: .seconds(10 * 86_400), now: Self.now, dryRun: false)
+            let dropped = try HistoryRetention.prune(on: connection, olderThan: .seconds(10 * 86_400), now: Self.now, dryRun: false).partitions
             return (dropped, try Self.contents(connection).count)
         }
         #expect(dropped.isEmpty)
@@ -86,7 +86,7 @@ extension PostgresStoreTests {
         let nothing = try await withConnection(empty) {
             try HistoryRetention.prune(on: $0, olderThan: .seconds(86_400), now: Self.now, dryRun: false)
         }
-        #expect(nothing.isEmpty)
+        #expect(nothing.partitions.isEmpty)
     }
 
     @Test("a writer whose day was pruned under it makes the partition again instead of failing")
@@ -100,7 +100,7 @@ extension PostgresStoreTests {
             batch.append(Reading(sensorID: "s-1", speed: 10, timestamp: day + .seconds(60)))
             batch.advance(partition: 0, to: 1)
             _ = try writer.write(batch)
-            let dropped = try HistoryRetention.prune(on: connection, olderThan: .seconds(86_400), now: Self.now, dryRun: false)
+            let dropped = try HistoryRetention.prune(on: connection, olderThan: .seconds(86_400), now: Self.now, dryRun: false).partitions
             batch.removeAll()
             batch.append(Reading(sensorID: "s-1", speed: 20, timestamp: day + .seconds(120)))
             batch.advance(partition: 0, to: 2)

@@ -20,9 +20,9 @@ extension PostgresStoreTests {
             return (first, second, recorded,
                     [try tables?.bool("readings"), try tables?.bool("offsets"), try tables?.bool("rollups")])
         }
-        #expect(first == MigrationReport(previousVersion: 0, currentVersion: 4, applied: [1, 2, 3, 4]))
-        #expect(second == MigrationReport(previousVersion: 4, currentVersion: 4, applied: []))
-        #expect(recorded == [1, 2, 3, 4])
+        #expect(first == MigrationReport(previousVersion: 0, currentVersion: 5, applied: [1, 2, 3, 4, 5]))
+        #expect(second == MigrationReport(previousVersion: 5, currentVersion: 5, applied: []))
+        #expect(recorded == [1, 2, 3, 4, 5])
         // The tdigest extension is installed here (scripts/install-deps.sh): the rollups exist.
         #expect(tables == [true, true, true])
     }

@@ -49,6 +49,25 @@ import Testing
         let again = try await stack.speedo.run(["db", "prune", "--older-than", "3d"] + database)
         #expect(again.status == 0 && again.stdout.isEmpty, "\(again.stdout)")
         #expect(again.stderr.contains("nothing to drop"), "\(again.stderr)")
+
+        // The rows came in through SQL: the rollups are empty until rebuilt from them; prune keeps them unless told.
+        let rebuild = try await stack.speedo.run(["db", "rollup", "--rebuild", "--since", "30d"] + database)
+        #expect(rebuild.status == 0, "\(rebuild.stderr)")
+        let rollups = try await stack.speedo.run(["db", "rollup"] + database)
+        #expect(rollups.stdout.hasPrefix("speed_rollups_1m  34 buckets, 34 readings, "), "\(rollups.stdout)")
+        #expect(rollups.stdout.contains("speed_rollups_1h  34 buckets, 34 readings, "), "\(rollups.stdout)")
+        let withRollups = try await stack.speedo.run(
+            ["db", "prune", "--older-than", "1d", "--with-rollups", "--dry-run"] + database)
+        #expect(withRollups.stderr.contains("would drop 2 partitions (15 rows)"), "\(withRollups.stderr)")
+        #expect(withRollups.stderr.contains("would drop 30 rollup buckets of those days"), "\(withRollups.stderr)")
+        let keeping = try await stack.speedo.run(["db", "prune", "--older-than", "1d"] + database)
+        #expect(keeping.stderr.contains("dropped 2 partitions (15 rows)") && keeping.stderr.contains("rollups kept"),
+                "\(keeping.stderr)")
+        #expect(try await stack.rollups().map(\.buckets) == [34, 34])
+        let dropping = try await stack.speedo.run(["db", "prune", "--older-than", "1d", "--with-rollups"] + database)
+        #expect(dropping.stderr.contains("dropped 30 rollup buckets of those days"), "\(dropping.stderr)")
+        #expect(try await stack.rollups().map(\.buckets) == [19, 19])
+        #expect(try await SpeedoBinary().run(["db", "rollup", "--rebuild"] + database).status == 64)
     }
 
     @Test(arguments: ["0s", "-1d", "soon", ""])

@@ -161,11 +161,14 @@ import Testing
         let after = try await history(stack, ["sensor-1", "sensor-2"] + range)
         #expect(after.status == 0, "\(after.stderr)")
         #expect(after.stdout == before.stdout)
+        #expect(after.stderr.contains(
+            "the rows before 2024-05-03T00:00:00Z were pruned (db prune); the buckets come from the rollups"), "\(after.stderr)")
 
         let exact = try await history(stack, ["sensor-1"] + range + ["--exact"])
         #expect(exact.status == 0, "\(exact.stderr)")
         #expect(exact.stdout.isEmpty)
         #expect(exact.stderr.contains("no readings"), "\(exact.stderr)")
+        #expect(exact.stderr.contains("were pruned (db prune); what they held is not shown"), "\(exact.stderr)")
     }
 
     @Test func unknownSensorsGetSuggestionsAndSQLDoesNoHarm() async throws {

@@ -145,5 +145,14 @@ import Testing
         let behind = try await verify(stack)
         #expect(behind.status == 0, "\(behind.stderr)")
         #expect(behind.stderr.contains("3 not yet written by speedo-history (lag 604)"), "\(behind.stderr)")
+
+        // Rows pruned by db prune are not missing: verify says how many records it could not check, and why.
+        let pruned = try await stack.speedo.run(["db", "prune", "--older-than", "1d", "-d", stack.databaseURL])
+        try #require(pruned.status == 0, "\(pruned.stderr)")
+        let yesterday = Timestamp(microseconds: (Int64(Date().timeIntervalSince1970) / 86_400 - 1) * 86_400_000_000)
+        let afterPrune = try await verify(stack)
+        #expect(afterPrune.status == 0, "\(afterPrune.stdout)\(afterPrune.stderr)")
+        #expect(afterPrune.stderr.contains("records older than the rows db prune kept (before \(yesterday.rfc3339)), not checked"),
+                "\(afterPrune.stderr)")
     }
 }

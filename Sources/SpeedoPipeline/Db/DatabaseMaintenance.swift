@@ -22,12 +22,32 @@ package enum DatabaseMaintenance {
         package var after: Int64?
     }
 
-    /// Drops (or with `dryRun` lists) the daily partitions whose whole day ended at least `age` before `now`.
+    /// Drops (or with `dryRun` lists) the daily partitions whose whole day ended at least `age` before `now`, and
+    /// with `withRollups` the rollup buckets of those days too.
     package static func prune(
-        databaseURL: String, olderThan age: TimeSpan, now: Timestamp, dryRun: Bool, notes: Notes
-    ) async throws -> [DroppedPartition] {
+        databaseURL: String, olderThan age: TimeSpan, now: Timestamp, dryRun: Bool, withRollups: Bool, notes: Notes
+    ) async throws -> PruneOutcome {
         try await CommandDatabase.onConnection(databaseURL, thread: "speedo.db", notes: notes) { connection in
-            try HistoryRetention.prune(on: connection, olderThan: age, now: now, dryRun: dryRun)
+            if try SchemaMigrations.currentVersion(on: connection) > 0 { try SchemaMigrations.apply(on: connection) }
+            return try HistoryRetention.prune(
+                on: connection, olderThan: age, now: now, dryRun: dryRun, withRollups: withRollups)
+        }
+    }
+
+    /// Recomputes the rollups from the rows from `since` on (making them first where the extension came later).
+    package static func rebuildRollups(
+        databaseURL: String, since: Timestamp, notes: Notes
+    ) async throws -> [HistoryRollups.Rebuilt] {
+        try await CommandDatabase.onConnection(databaseURL, thread: "speedo.db", notes: notes) { connection in
+            try SchemaMigrations.apply(on: connection)
+            return try HistoryRollups.rebuild(on: connection, since: since)
+        }
+    }
+
+    /// What the rollups hold.
+    package static func rollupExtents(databaseURL: String, notes: Notes) async throws -> [HistoryRollups.Extent] {
+        try await CommandDatabase.onConnection(databaseURL, thread: "speedo.db", notes: notes) { connection in
+            try HistoryRollups.extents(on: connection)
         }
     }
 

@@ -95,6 +95,11 @@ package struct HistoryQuery: Sendable {
             output = plot ? [chart(start, end, readings.map { ($0.sensorID, $0.timestamp, $0.speed) }, sensors)] : renderer.render(readings[...])
         }
 
+        if let prunedBefore = parts.first?.rowsPrunedBefore, start < prunedBefore {
+            let rollups = width.flatMap(HistoryRollups.grid) != nil && parts.allSatisfy(\.fromRollups)
+            notes.note("speedo: the rows before \(prunedBefore.rfc3339) were pruned (db prune); "
+                + (rollups ? "the buckets come from the rollups, which db prune keeps" : "what they held is not shown"))
+        }
         // A limit that cut the output short says nothing about the sensors it left out.
         let quiet = count == limit ? [] : sensors.filter { !shown.contains($0) }
         if !quiet.isEmpty {
@@ -159,10 +164,12 @@ private struct HistorySliceRead: Sendable {
     func run(_ slice: (since: Timestamp, until: Timestamp), on connection: PostgresConnection) throws -> HistorySlice {
         guard try connection.prepareForHistoryReads() > 0 else { return HistorySlice(hasSchema: false) }
         var part = HistorySlice(hasSchema: true)
+        part.rowsPrunedBefore = try connection.rowsPrunedBefore()
         if let width {
+            part.fromRollups = try !exact && connection.hasRollups()
             let buckets = try connection.buckets(
                 of: sensors, since: slice.since, until: slice.until, width: width, limit: limit,
-                fromRollups: !exact && connection.hasRollups())
+                fromRollups: part.fromRollups)
             part.count = buckets.count
             let bySensor = buckets.runs(by: \.sensorID)
             if let renderer { part.fragments = bySensor.mapValues(renderer.fragment) } else { part.buckets = bySensor }
@@ -181,6 +188,10 @@ private struct HistorySlice: Sendable {
     /// False when speedo's tables are not there: nothing was ever written.
     var hasSchema: Bool
     var count = 0
+    /// Where the rows start since `db prune`.
+    var rowsPrunedBefore: Timestamp?
+    /// Whether buckets of whole minutes or hours were read from the rollups.
+    var fromRollups = false
     /// By sensor, unless the slice rendered them (`fragments`).
     var readings: [String: ArraySlice<Reading>] = [:]
     var buckets: [String: ArraySlice<SpeedBucket>] = [:]

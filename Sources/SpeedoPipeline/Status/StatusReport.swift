@@ -183,6 +183,11 @@ package struct StoreStatusReport {
     package var gaps: [RecordedGap] = []
     package var conflicts = 0
     package var lastConflict: Timestamp?
+    /// The rollups' extents (empty: the database keeps none).
+    package var rollups: [HistoryRollups.Extent] = []
+    /// The oldest reading the rows hold, and where `db prune` left them.
+    package var oldestRow: Timestamp?
+    package var rowsPrunedBefore: Timestamp?
     /// The newest reading of every sensor heard from within the span asked for (`status --check --max-silence`).
     package var lastSeen: [SensorLastSeen] = []
     package var failure: String?
@@ -231,6 +236,10 @@ package struct StoreStatusReport {
         readings = Int64(try totals.first?.int("readings") ?? 0)
         sensorCount = try totals.first?.int("sensors") ?? 0
         partitions = try totals.first?.int("partitions") ?? 0
+        oldestRow = try connection.query("select extract(epoch from min(ts))::float8 as oldest from speed_readings")
+            .first?.double("oldest").flatMap { Timestamp(seconds: $0) }
+        rowsPrunedBefore = try connection.rowsPrunedBefore()
+        rollups = try HistoryRollups.extents(on: connection)
 
         topSensors = try connection.query("""
             select sensor_id, count(*) as readings,
@@ -279,7 +288,15 @@ package struct StoreStatusReport {
         }
         lines.append(
             "            schema v\(schemaVersion), \(count(readings, "reading")) from \(count(sensorCount, "sensor")) "
-                + "in \(count(partitions, "daily partition"))")
+                + "in \(count(partitions, "daily partition"))"
+                + (oldestRow.map { ", the oldest of \($0.rfc3339)" } ?? "")
+                + (rowsPrunedBefore.map { " (db prune dropped the rows before \($0.rfc3339))" } ?? ""))
+        lines.append(rollups.isEmpty
+            ? "            no rollups (PostgreSQL has no tdigest extension): history --bucket reads the rows"
+            : "            rollups: " + rollups.map { rollup in
+                "\(rollup.table) \(count(rollup.buckets, "bucket"))"
+                    + (rollup.first.map { " from \($0.rfc3339)" } ?? "")
+            }.joined(separator: ", "))
         if !gaps.isEmpty {
             let missing = gaps.reduce(Int64(0)) { $0 + $1.recordCount }
             lines.append("            NOT STORED: \(count(gaps.count, "gap")) not acknowledged, \(grouped(missing)) records "

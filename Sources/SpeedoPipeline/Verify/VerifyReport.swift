@@ -120,6 +120,9 @@ package struct VerifyReport: Sendable {
     package var rows = 0
     /// Rows older than the first record that a partition truncated by retention still holds: not checked.
     package var rowsBeforeRetention = 0
+    /// Valid records older than where `db prune` left the rows: not checked.
+    package var recordsPruned = 0
+    package var prunedBefore: Timestamp?
     /// Records from the group's stored offsets to the partitions' ends, over all partitions.
     package var lag: Int64 = 0
     package var conflicts: [Conflict] = []
@@ -157,6 +160,10 @@ package struct VerifyReport: Sendable {
         if notYetWritten > 0 { counts += "; \(grouped(notYetWritten)) not yet written by \(group) (lag \(grouped(Int(lag))))" }
         if rowsBeforeRetention > 0 {
             counts += "; \(grouped(rowsBeforeRetention)) rows older than what the topic still holds, not checked"
+        }
+        if recordsPruned > 0, let prunedBefore {
+            counts += "; \(grouped(recordsPruned)) records older than the rows db prune kept (before "
+                + "\(prunedBefore.rfc3339)), not checked"
         }
         if !conflicts.isEmpty { counts += "; \(grouped(conflicts.count)) conflicting records (the history keeps the first)" }
         guard !isConsistent else { return "speedo verify: consistent: \(counts)" }

@@ -58,6 +58,8 @@ package struct VerifySession: Sendable {
     private struct HistorySide: Sendable {
         /// Next offsets stored by the group, by partition.
         var offsets: [Int32: Int64] = [:]
+        /// Where the rows start since `db prune` dropped older ones.
+        var prunedBefore: Timestamp?
         var rows: [RowEntry] = []
         var sensorNames: [String] = []
     }
@@ -110,7 +112,9 @@ package struct VerifySession: Sendable {
             notes.note("speedo verify: \($0)")
         }
         defer { database.close() }
-        var side = HistorySide(offsets: try database.consumerOffsets(group: group, topic: connection.topic.value))
+        var side = HistorySide(
+            offsets: try database.consumerOffsets(group: group, topic: connection.topic.value),
+            prunedBefore: try database.rowsPrunedBefore())
         var numbering = SensorNumbering()
         try database.forEachStoredReading(since: since, until: until, sensors: sensors) { sensorID, timestamp, speed in
             side.rows.append(RowEntry(sensor: numbering.number(of: sensorID), microseconds: timestamp.microseconds, speed: speed))
@@ -191,6 +195,9 @@ package struct VerifySession: Sendable {
             } else if deadLettered(kept.partition, kept.offset) {
                 // Valid now but refused when it was written (a time then too far ahead): the writer's call.
                 report.deadLettered += 1
+            } else if let prunedBefore = history.prunedBefore, key.timestamp < prunedBefore {
+                report.recordsPruned += 1
+                report.prunedBefore = prunedBefore
             } else if written(kept.partition, kept.offset) {
                 report.findings.append(.missing(key, recorded: kept))
             } else {

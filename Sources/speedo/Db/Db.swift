@@ -4,7 +4,7 @@ import ArgumentParser
 struct Db: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db",
-        abstract: "Maintain the history in PostgreSQL: retention, gaps, where writers resume.",
-        subcommands: [DbPrune.self, DbGaps.self, DbResetOffsets.self]
+        abstract: "Maintain the history in PostgreSQL: retention, gaps, where writers resume, rollups.",
+        subcommands: [DbPrune.self, DbGaps.self, DbResetOffsets.self, DbRollup.self]
     )
 }

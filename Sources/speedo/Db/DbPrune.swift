@@ -16,7 +16,9 @@ struct DbPrune: AsyncParsableCommand {
             someone added one, is always kept.
 
             Each dropped partition is printed on stdout (name, time range, rows) and a summary goes to stderr; \
-            --dry-run prints what would go and changes nothing.
+            --dry-run prints what would go and changes nothing. The rollups (see `speedo db rollup`) are kept, so \
+            `history --bucket` still answers for pruned days; --with-rollups deletes their buckets of the same days \
+            too. Where the rows start is recorded, for `verify` and `history` to say what was pruned.
 
             Safe while `speedo consume postgres` runs: the prune takes the lock writers take to create partitions, \
             then locks speed_readings while it counts the rows of the partitions it drops and drops them (writers \
@@ -43,6 +45,9 @@ struct DbPrune: AsyncParsableCommand {
     @Flag(help: "List the partitions that would be dropped, with their rows; change nothing.")
     var dryRun = false
 
+    @Flag(help: "Also delete the rollups' buckets of the days dropped (by default they stay, for history --bucket).")
+    var withRollups = false
+
     @OptionGroup(title: "PostgreSQL")
     var database: DatabaseOptions
 
@@ -58,8 +63,10 @@ struct DbPrune: AsyncParsableCommand {
         let settings = try ConnectionSettings.resolve(kafka: nil, database: database)
         let age = try age()
         let now = Timestamp.current()
-        let partitions = try await DatabaseMaintenance.prune(
-            databaseURL: settings.databaseURL.value, olderThan: age, now: now, dryRun: dryRun, notes: .standardError)
+        let outcome = try await DatabaseMaintenance.prune(
+            databaseURL: settings.databaseURL.value, olderThan: age, now: now, dryRun: dryRun, withRollups: withRollups,
+            notes: .standardError)
+        let partitions = outcome.partitions
         let verb = dryRun ? "would drop" : "dropped"
         var listing = ""
         for partition in partitions {
@@ -70,8 +77,9 @@ struct DbPrune: AsyncParsableCommand {
         let cutoff = (now - age).rfc3339
         let rows = partitions.reduce(0) { $0 + $1.rows }
         let count = partitions.count == 1 ? "1 partition" : "\(partitions.count) partitions"
+        let rollups = withRollups ? "; \(verb) \(grouped(outcome.rollupBuckets)) rollup buckets of those days" : "; rollups kept"
         Terminal.note(partitions.isEmpty
-            ? "speedo: db prune: no partition ends at or before \(cutoff); nothing to drop"
-            : "speedo: db prune: \(verb) \(count) (\(grouped(rows)) rows) ending at or before \(cutoff)")
+            ? "speedo: db prune: no partition ends at or before \(cutoff); nothing to drop\(withRollups ? rollups : "")"
+            : "speedo: db prune: \(verb) \(count) (\(grouped(rows)) rows) ending at or before \(cutoff)\(rollups)")
     }
 }
