@@ -24,7 +24,7 @@ package struct HTTPListenAddress: Sendable {
 /// for the `StopRequest` (`requested()`) for a server that is the job. When `work` returns or throws, the group is
 /// shut down gracefully: the server stops accepting, the requests in flight get their answers (the gateway's
 /// WebSocket clients a close frame), idle connections are closed, and `run` returns once every connection is closed,
-/// with what `work` returned or threw. `companions` run beside the server until then (the gateway's sweeper).
+/// with what `work` returned or threw.
 ///
 /// No signal handling here: the command's `InterruptWatcher` turns SIGINT/SIGTERM into the stop request, the same
 /// for every command (its second signal exits at once, and its deadline cuts off a stop that hangs).
@@ -35,7 +35,6 @@ package enum HTTPServerLifecycle {
     package static func run<Outcome: Sendable>(
         on address: HTTPListenAddress, role: String,
         server makeServer: (_ listening: @escaping @Sendable (String) -> Void) -> any Service,
-        companions: [@Sendable () async -> Void] = [],
         work: @escaping @Sendable (_ boundAddress: String) async throws -> Outcome
     ) async throws -> Outcome {
         let (listening, announce) = AsyncStream<String>.makeStream()
@@ -52,16 +51,13 @@ package enum HTTPServerLifecycle {
             let result = await Result { () async throws -> Outcome in try await work(bound) }
             outcome.withLock { $0 = result }
         }
-        var services = companions.map { companion in
-            ServiceGroupConfiguration.ServiceConfiguration(
-                service: ClosureService { await cancelWhenGracefulShutdown(companion) },
-                successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)
-        }
-        // Shut down gracefully in reverse order: the work has ended, then the server drains, then the companions.
-        services.append(.init(service: server, successTerminationBehavior: .cancelGroup, failureTerminationBehavior: .cancelGroup))
-        services.append(.init(
-            service: worker, successTerminationBehavior: .gracefullyShutdownGroup,
-            failureTerminationBehavior: .gracefullyShutdownGroup))
+        // Shut down gracefully in reverse order: the work has ended, then the server drains.
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: server, successTerminationBehavior: .cancelGroup, failureTerminationBehavior: .cancelGroup),
+            .init(
+                service: worker, successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup),
+        ]
         var logger = Logger(label: "speedo.http.lifecycle")
         logger.logLevel = .warning
         do {

@@ -107,7 +107,8 @@ package final class GatewayHub: Sendable {
         for loop in loops { loop.scheduleWriting() }
     }
 
-    /// Closes the clients that fell too far behind while no update arrived to notice it.
+    /// Closes the clients that fell too far behind while no update arrived to notice it: the follower calls it after
+    /// every poll that found nothing (about every 100 ms while the topic is quiet).
     package func sweep() {
         for loop in state.withLock({ Array($0.loops.values) }) { loop.scheduleWriting() }
     }
@@ -121,8 +122,8 @@ extension GatewayHub {
     package static let topic = ConnectionSettings.latestTopic
 
     /// Feeds the hub from `speed-latest`, read from its beginning (a compacted topic: about one record per sensor)
-    /// on the follower's own thread; says in `notes` when the brokers cannot be reached, and calls `gaveUp` when none
-    /// answered within `connectTimeout` at startup.
+    /// on the follower's own thread, and sweeps for clients fallen behind whenever the topic is quiet; says in `notes`
+    /// when the brokers cannot be reached, and calls `gaveUp` when none answered within `connectTimeout` at startup.
     package func follow(
         _ configuration: KafkaConfiguration, connectTimeout: Duration, notes: Notes,
         gaveUp: @escaping @Sendable (KafkaError) -> Void
@@ -138,6 +139,7 @@ extension GatewayHub {
                 case .connecting, .caughtUp: break
                 }
             },
+            idle: { [self] in sweep() },
             heartbeat: heartbeat)
     }
 }

@@ -36,13 +36,6 @@ package enum GatewayService {
                         responder: GatewayResponder(admission: settings.admission, hub: hub, brokers: brokers, topic: topic),
                         server: GatewayServer.builder(settings: settings, hub: hub), onListening: listening)
                 },
-                // Notices a client that fell behind even when no update comes to reveal it.
-                companions: [{
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: maxLag / 4)
-                        hub.sweep()
-                    }
-                }],
                 work: { address in
                     notes.note(
                         "listening on http://\(address) (WebSocket ws://\(address)\(GatewayAdmission.path)), following "
