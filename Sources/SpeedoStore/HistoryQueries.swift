@@ -112,9 +112,7 @@ extension PostgresConnection {
             + ((until - since).microseconds % width.microseconds == 0 ? 0 : 1)
         let common = [Self.textArray(sensors), since.rfc3339, until.rfc3339]
         let tail = [String(width.microseconds), limit.map(String.init)]
-        if fromRollups, let rollup = HistoryRollups.widths.last(where: { rollup in
-            [width.microseconds, since.microseconds, until.microseconds].allSatisfy { $0 % rollup.microseconds == 0 }
-        }) {
+        if fromRollups, let rollup = HistoryRollups.rollup(for: width, since: since, until: until) {
             return try groupedBuckets(
                 Self.bucketsFromRollup(rollup.table), common + [String(since.microseconds)] + tail, since: since,
                 width: width)

@@ -24,6 +24,16 @@ package enum HistoryRollups {
         widths.map(\.microseconds).filter { width.microseconds % $0 == 0 }.max()
     }
 
+    /// The rollup that answers buckets of `width` over [since, until): the widest whose width divides the bucket and
+    /// on whose bucket boundaries both ends fall; nil when none does.
+    static func rollup(
+        for width: TimeSpan, since: Timestamp, until: Timestamp
+    ) -> (table: String, width: String, microseconds: Int64)? {
+        widths.last { rollup in
+            [width.microseconds, since.microseconds, until.microseconds].allSatisfy { $0 % rollup.microseconds == 0 }
+        }
+    }
+
     /// t-digest's compression: about 100 centroids a digest, its usual setting.
     static let compression = 100
 

@@ -230,14 +230,14 @@ package struct StoreStatusReport {
     private mutating func readContents(of connection: PostgresConnection, top: Int) throws {
         let totals = try connection.query("""
             select count(*) as readings, count(distinct sensor_id) as sensors,
+                   extract(epoch from min(ts))::float8 as oldest,
                    (select count(*) from pg_inherits where inhparent = 'speed_readings'::regclass) as partitions
             from speed_readings
             """)
         readings = Int64(try totals.first?.int("readings") ?? 0)
         sensorCount = try totals.first?.int("sensors") ?? 0
         partitions = try totals.first?.int("partitions") ?? 0
-        oldestRow = try connection.query("select extract(epoch from min(ts))::float8 as oldest from speed_readings")
-            .first?.double("oldest").flatMap { Timestamp(seconds: $0) }
+        oldestRow = try totals.first?.double("oldest").flatMap { Timestamp(seconds: $0) }
         rowsPrunedBefore = try connection.rowsPrunedBefore()
         rollups = try HistoryRollups.extents(on: connection)
 
