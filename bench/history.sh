@@ -124,7 +124,7 @@ LIMIT NULL::bigint"
 
 # A year of one more sensor, a reading every 30 s (1,051,200 rows), for the rollups' rows: a year of hours and a month
 # of minutes. The rollups are built from the rows with the migration's SQL (the rows above came in by SQL, not through
-# the writer, which keeps them with every batch it stores).
+# the writer, which keeps them with every batch it stores), in time order as the writer and the migration lay them.
 year_start=$(date -u -d "$day - 400 days" +%F)
 year_since="${year_start}T00:00:00Z"
 year_until="$(date -u -d "$year_start + 365 days" +%F)T00:00:00Z"
@@ -139,19 +139,19 @@ for width in "1 minute:speed_rollups_1m" "1 hour:speed_rollups_1h"; do
     sql "TRUNCATE ${width#*:};
          INSERT INTO ${width#*:} SELECT sensor_id, date_bin('${width%%:*}', ts, timestamptz 'epoch'), count(*), sum(speed),
                 min(speed), max(speed), tdigest(speed, 100)
-         FROM speed_readings GROUP BY 1, 2"
+         FROM speed_readings GROUP BY 1, 2 ORDER BY 2, 1"
 done
 sql "VACUUM (ANALYZE)"
 sql "CHECKPOINT"
 year_micros=$(($(date -u -d "$year_since" +%s) * 1000000))
-# HistoryQueries.bucketsFromRollup, parameters substituted: the anchor runs speedo's own SQL.
+# HistoryQueries.bucketsFromRollup for buckets as wide as the rollup (the rollup's rows with their digests, whose
+# percentile speedo computes), parameters substituted: the anchor runs speedo's own SQL.
 rollup_sql() { # $1 table, $2 until, $3 bucket width in microseconds
-    echo "SELECT sensor_id, floor((extract(epoch FROM bucket) * 1000000 - $year_micros::bigint) / $3::bigint)::bigint AS bucket,
-       sum(readings)::bigint AS readings, min(speed_min) AS minimum, sum(speed_sum) AS total, max(speed_max) AS maximum,
-       tdigest_percentile(digest, 0.95) AS p95
+    echo "SELECT sensor_id, floor((date_part('epoch', bucket) * 1000000 - $year_micros::bigint) / $3::bigint)::bigint AS bucket,
+       readings, speed_min AS minimum, speed_sum AS total, speed_max AS maximum, digest
 FROM $1
 WHERE sensor_id = ANY('{\"sensor-year\"}'::text[]) AND bucket >= '$year_since'::timestamptz AND bucket < '$2'::timestamptz
-GROUP BY sensor_id, 2 ORDER BY sensor_id, 2 LIMIT NULL::bigint"
+ORDER BY sensor_id, $1.bucket LIMIT NULL::bigint"
 }
 year_sql=$(rollup_sql speed_rollups_1h "$year_until" 3600000000)
 month_sql=$(rollup_sql speed_rollups_1m "$month_until" 60000000)
@@ -173,7 +173,7 @@ for name in raw bucket bucket_stats; do
         echo "-- $(date -u +%FT%TZ), $rows rows in speed_readings, load average $(cut -d' ' -f1-3 /proc/loadavg)"
         echo "${!query_var};"
         echo
-        psql -X -q -v ON_ERROR_STOP=1 -At "$SPEEDO_DATABASE_URL" -c "SET jit = off" -c "SET work_mem = '64MB'" \
+        psql -X -q -v ON_ERROR_STOP=1 -At "$SPEEDO_DATABASE_URL" -c "SET jit = off" -c "SET work_mem = '64MB'" -c "SET random_page_cost = 1.1" \
             -c "EXPLAIN (ANALYZE, BUFFERS) ${!query_var}"
     } >"bench/plans/history-${name//_/-}.txt"
 done
@@ -190,7 +190,7 @@ median_ms() {
     done | sort -n | awk '{ v[NR] = $1 } END { printf "%.1f\n", v[int((NR + 1) / 2)] / 1000 }'
 }
 # speedo's session settings (prepareForHistoryReads) for the anchor too.
-psql_new() { "$bench_psql" -X -q -At "$SPEEDO_DATABASE_URL" -c "SET jit = off" -c "SET work_mem = '64MB'" -c "$1"; }
+psql_new() { "$bench_psql" -X -q -At "$SPEEDO_DATABASE_URL" -c "SET jit = off" -c "SET work_mem = '64MB'" -c "SET random_page_cost = 1.1" -c "$1"; }
 psql_old() { "$bench_psql" -X -q -At "$SPEEDO_DATABASE_URL" -c "$1"; }
 raw_speedo=$(median_ms "$speedo" history sensor-7 --since "$hour_since" --until "$hour_until" --format csv)
 raw_psql=$(median_ms psql_new "$raw_sql")

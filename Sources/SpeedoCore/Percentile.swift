@@ -16,6 +16,29 @@ package enum Percentile {
         return lower + (rank - Double(lowerRank)) * (upper - lower)
     }
 
+    /// The continuous percentile estimated from a digest's centroids (mean and count, in ascending order of mean,
+    /// none empty): each centroid stands for `count` values around its mean, centred on the middle of the ranks it
+    /// covers, and the fractional rank `fraction × (n − 1)` is interpolated linearly between the two centroids whose
+    /// centres surround it (before the first centre or past the last, that centroid's mean). Where every centroid
+    /// holds one value this is `continuous` exactly; it estimates a rank between centres as a t-digest does.
+    package static func continuous(_ fraction: Double, ofCentroids centroids: [(mean: Double, count: Int64)]) -> Double {
+        precondition(!centroids.isEmpty, "a percentile of no centroids")
+        let total = centroids.reduce(Int64(0)) { $0 + $1.count }
+        let rank = fraction * Double(total - 1)
+        var firstRank: Int64 = 0
+        var previous: (centre: Double, mean: Double)? = nil
+        for centroid in centroids {
+            let centre = Double(firstRank) + Double(centroid.count - 1) / 2
+            if rank <= centre {
+                guard let previous else { return centroid.mean }
+                return previous.mean + (rank - previous.centre) / (centre - previous.centre) * (centroid.mean - previous.mean)
+            }
+            previous = (centre, centroid.mean)
+            firstRank += centroid.count
+        }
+        return centroids[centroids.count - 1].mean
+    }
+
     /// Moves the value of ascending rank `rank` to that index, smaller or equal values before it and greater or
     /// equal ones after (Hoare partitioning around a median of three; a range that keeps shrinking slowly, as
     /// crafted input can make it, is sorted instead, so the worst case stays n log n).

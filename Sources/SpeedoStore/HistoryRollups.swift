@@ -72,12 +72,15 @@ package enum HistoryRollups {
         """
     }
 
-    /// One rollup row per sensor and bucket of `source`'s rows (sensor_id, ts, speed).
+    /// One rollup row per sensor and bucket of `source`'s rows (sensor_id, ts, speed), in time order: rows written
+    /// in the order they are read lie together on disk (a month of one sensor's minutes read 70 ms end to end laid
+    /// out in time order, 110 ms in the hash aggregate's order: bench/README.md), and writers that upsert the same
+    /// buckets lock them in the same order instead of deadlocking.
     private static func aggregate(width: String, from source: String) -> String {
         """
         SELECT sensor_id, date_bin('\(width)', ts, timestamptz 'epoch'), count(*), sum(speed), min(speed), max(speed),
                tdigest(speed, \(compression))
-        FROM \(source) GROUP BY 1, 2
+        FROM \(source) GROUP BY 1, 2 ORDER BY 2, 1
         """
     }
 

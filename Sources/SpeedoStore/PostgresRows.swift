@@ -95,6 +95,8 @@ struct BinaryRows {
         return index
     }
 
+    func hasColumn(_ name: String) -> Bool { PQfnumber(result.pointer, name) >= 0 }
+
     func string(_ row: Int, _ column: Int32) -> String? {
         field(row, column).map { String(decoding: $0, as: UTF8.self) }
     }
@@ -144,6 +146,35 @@ struct BinaryRows {
             values.append(Double(bitPattern: bits))
         }
         return values
+    }
+
+    /// The centroids of a `tdigest` (the extension's binary form: flags, count, compression and the number of
+    /// centroids, then each centroid's mean and count), in ascending order of mean. A digest of the extension's first
+    /// format (flags without bit 0) holds each centroid's sum instead of its mean.
+    func centroids(_ row: Int, _ column: Int32) throws(PostgresError) -> [(mean: Double, count: Int64)]? {
+        guard let bytes = field(row, column) else { return nil }
+        func int32(at offset: Int) -> Int32 { Int32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int32.self)) }
+        func int64(at offset: Int) -> Int64 { Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self)) }
+        let headerSize = 20
+        guard bytes.count >= headerSize, case let count = Int(int32(at: 16)), count > 0,
+            bytes.count == headerSize + count * 16
+        else {
+            throw .decodingFailed(
+                column: String(cString: PQfname(result.pointer, column)),
+                value: "\(bytes.count) bytes in binary format", type: "tdigest")
+        }
+        let storesMean = int32(at: 0) & 1 == 1
+        var centroids: [(mean: Double, count: Int64)] = []
+        centroids.reserveCapacity(count)
+        for offset in stride(from: headerSize, to: bytes.count, by: 16) {
+            let value = Double(bitPattern: UInt64(bitPattern: int64(at: offset)))
+            let weight = int64(at: offset + 8)
+            centroids.append((storesMean ? value : value / Double(weight), weight))
+        }
+        if !centroids.indices.dropFirst().allSatisfy({ centroids[$0 - 1].mean <= centroids[$0].mean }) {
+            centroids.sort { $0.mean < $1.mean }
+        }
+        return centroids
     }
 
     private func field(_ row: Int, _ column: Int32) -> UnsafeRawBufferPointer? {

@@ -46,4 +46,31 @@ import Testing
             }
         }
     }
+
+    /// A digest whose centroids each hold one value is the values themselves: the same figure, to the bit.
+    @Test func singleValueCentroidsAreTheValues() {
+        let seed = SplitMix64.seedFromEnvironment()
+        var random = SplitMix64(seed: seed)
+        for round in 0..<200 {
+            let values = (0..<Int.random(in: 1...300, using: &random)).map { _ in
+                Double(Int.random(in: 0..<20_000, using: &random)) / 100
+            }
+            let centroids = values.sorted().map { (mean: $0, count: Int64(1)) }
+            for fraction in [0.0, 0.5, 0.95, 1.0] {
+                #expect(
+                    Percentile.continuous(fraction, ofCentroids: centroids) == Self.bySorting(fraction, values),
+                    "seed \(seed), round \(round), fraction \(fraction)")
+            }
+        }
+    }
+
+    /// Between centroids of several values, the rank is placed between their centres.
+    @Test func heavierCentroidsInterpolateBetweenTheirCentres() {
+        // 10 values around 10 (ranks 0–9, centre 4.5), 1 value 20 (rank 10), 9 values around 30 (ranks 11–19, centre 15).
+        let centroids: [(mean: Double, count: Int64)] = [(10, 10), (20, 1), (30, 9)]
+        #expect(Percentile.continuous(0.95, ofCentroids: centroids) == 30)  // rank 18.05, past the last centre
+        #expect(Percentile.continuous(0.5, ofCentroids: centroids) == 10 + (9.5 - 4.5) / (10 - 4.5) * (20 - 10))  // rank 9.5
+        #expect(Percentile.continuous(0, ofCentroids: centroids) == 10)
+        #expect(Percentile.continuous(1, ofCentroids: [(mean: 7, count: 3)]) == 7)
+    }
 }

@@ -49,15 +49,18 @@ package struct HistoryRenderer {
 
     package func fragment(_ buckets: ArraySlice<SpeedBucket>) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(buckets.count * 80)
         switch format {
         case .table, .csv:
             for bucket in buckets {
                 CSVField.append(bucket.sensorID, to: &out)
-                let figures = [
-                    bucket.start.rfc3339, "\(bucket.count)", number(bucket.minimum), number(bucket.average),
-                    number(bucket.maximum), number(bucket.percentile95),
-                ]
-                out.append(contentsOf: figures.map { "," + $0 }.joined().utf8)
+                out.append(UInt8(ascii: ","))
+                bucket.start.appendRFC3339(to: &out)
+                out.append(contentsOf: ",\(bucket.count)".utf8)
+                for figure in [bucket.minimum, bucket.average, bucket.maximum, bucket.percentile95] {
+                    out.append(UInt8(ascii: ","))
+                    CanonicalJSON.appendNumber(figure, to: &out)
+                }
                 out.append(UInt8(ascii: "\n"))
             }
         case .ndjson, .json:
@@ -65,7 +68,7 @@ package struct HistoryRenderer {
                 buffer.append(contentsOf: #"{"sensor_id":"#.utf8)
                 CanonicalJSON.appendString(bucket.sensorID, to: &buffer)
                 buffer.append(contentsOf: #","bucket_start":""#.utf8)
-                buffer.append(contentsOf: bucket.start.rfc3339.utf8)
+                bucket.start.appendRFC3339(to: &buffer)
                 buffer.append(contentsOf: #"","count":\#(bucket.count)"#.utf8)
                 for (name, value) in [
                     ("min", bucket.minimum), ("avg", bucket.average), ("max", bucket.maximum),
