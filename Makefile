@@ -27,8 +27,10 @@ deb: release
 deps:
 	@scripts/install-deps.sh
 
-# The release binary too: a test packages it (make deb) and runs it where the package is unpacked.
+# The release binary too: a test packages it (make deb) and runs it where the package is unpacked. Chromium is for
+# the tests only: they load the gateway's page in it (headless).
 test: build release
+	@scripts/install-deps.sh chromium
 	$(SWIFT) test
 	scripts/generate.sh --check
 

@@ -87,6 +87,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // The gateway's live page, embedded in the binary (PackageResources.index_html, …).
+            resources: [
+                .embedInCode("Gateway/Page/index.html"), .embedInCode("Gateway/Page/speedo.js"),
+                .embedInCode("Gateway/Page/speedo.css"),
+            ],
             swiftSettings: strict
         ),
         // Commands only: parse, validate, call one engine, map its outcome to an exit code.

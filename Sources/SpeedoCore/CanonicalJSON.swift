@@ -33,7 +33,7 @@ package enum CanonicalJSON {
         return String(decoding: buffer, as: UTF8.self)
     }
 
-    static func appendEpochSeconds(_ timestamp: Timestamp, to buffer: inout [UInt8]) {
+    package static func appendEpochSeconds(_ timestamp: Timestamp, to buffer: inout [UInt8]) {
         var (whole, fraction) = timestamp.microseconds.quotientAndRemainder(dividingBy: 1_000_000)
         if fraction < 0 {
             buffer.append(UInt8(ascii: "-"))

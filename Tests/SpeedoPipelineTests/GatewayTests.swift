@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import SpeedoCore
@@ -316,15 +317,63 @@ import Testing
         }
     }
 
-    @Test func thePageConnectsToTheSocketItCameFrom() async throws {
-        let fixture = try await GatewayFixture.make()
+    /// The page, its script and its style, each with a policy that forbids inline script, `eval` and anything from
+    /// elsewhere; the page carries `watch`'s speed bands. (What the page does is shown in a browser: GatewayPageTests.)
+    @Test func thePageIsServedWithAPolicyThatForbidsInlineScript() async throws {
+        let fixture = try await GatewayFixture.make(token: "sesame")
         try await fixture.withServer { _, client in
-            let page = try await client.get("/")
-            #expect(page.status == .ok)
-            #expect(page.headers[.contentType] == "text/html; charset=utf-8")
-            #expect(page.text.contains(#""/ws/speed""#) && page.text.contains("location.host"))
-            #expect(page.text.contains("Number.isFinite"))
-            #expect(!page.text.contains("innerHTML"))
+            for (path, type) in [
+                ("/", "text/html"), ("/speedo.js", "text/javascript"), ("/speedo.css", "text/css"),
+            ] {
+                let answer = try await client.get(path)
+                #expect(answer.status == .ok, "\(path)")
+                #expect(answer.headers[.contentType] == type + "; charset=utf-8")
+                let policy = answer.headers[HTTPField.Name("Content-Security-Policy")!] ?? ""
+                #expect(policy.contains("script-src 'self';") && policy.contains("default-src 'none'"), "\(policy)")
+                #expect(!policy.contains("unsafe"), "\(policy)")
+            }
+            let page = try await client.get("/").text
+            #expect(page.contains(#"<script src="/speedo.js" defer></script>"#))
+            #expect(page.contains(#"data-slow-below="30" data-cruising-below="90" data-full-scale="160""#), "\(page)")
+            #expect(!page.contains("{{") && !page.contains("<script>"))
+            let script = try await client.get("/speedo.js").text
+            #expect(!script.contains("innerHTML") && !script.contains("eval(") && !script.contains("new Function"))
+        }
+    }
+
+    /// `GET /api/history`: each selected sensor's recent readings in time order, behind the token like `/ws/speed`,
+    /// with a validated query.
+    @Test func recentReadingsAreServedForThePageToDrawAtOnce() async throws {
+        let fixture = try await GatewayFixture.make(token: "sesame")
+        try await fixture.produce([
+            latestState("truck-1", speed: 50, secondsAgo: 90), latestState("truck-1", speed: 51, secondsAgo: 30),
+            latestState("truck-1", speed: 52.5, secondsAgo: 1), latestState("car-1", speed: 70, secondsAgo: 2),
+            // Replayed: not newer than what the sensor has, so not added again.
+            latestState("truck-1", speed: 50, secondsAgo: 90),
+        ])
+        try await waitUntil("the hub has both sensors") { fixture.hub.sensorCount == 2 }
+        try await fixture.withServer { _, client in
+            let all = try await client.get("/api/history?token=sesame")
+            #expect(all.status == .ok)
+            let sensors = try #require(
+                (try JSONSerialization.jsonObject(with: Data(all.text.utf8)) as? [String: Any])?["sensors"] as? [[String: Any]])
+            #expect(sensors.map { $0["sensor_id"] as? String } == ["car-1", "truck-1"])
+            let truck = try #require(sensors.last?["readings"] as? [[Double]])
+            #expect(truck.map { $0[1] } == [50, 51, 52.5])
+            #expect(truck.map { $0[0] } == truck.map { $0[0] }.sorted())
+
+            let recent = try await client.get("/api/history?sensors=truck-*&since=60s&token=sesame").text
+            #expect(recent.contains(#"{"sensor_id":"truck-1","readings":[["#) && !recent.contains("car-1"), "\(recent)")
+            #expect(recent.components(separatedBy: "],[").count == 2, "two readings in the last minute: \(recent)")
+
+            #expect(try await client.get("/api/history").status == .unauthorized)
+            for query in ["since=0s", "since=1h", "since=soon", "format=number", "sensors=", "speed=1"] {
+                let refused = try await client.get("/api/history?token=sesame&\(query)")
+                #expect(refused.status == .badRequest, "\(query)")
+                #expect(refused.text.hasPrefix(#"{"error":"bad-query","message":""#), "\(refused.text)")
+            }
+            // The WebSocket takes no since=.
+            #expect(try await client.get("/ws/speed?token=sesame&since=60s").status == .badRequest)
         }
     }
 }

@@ -18,6 +18,8 @@ package struct GatewaySubscription: Sendable, Equatable {
     package var sensorIDs: Set<String> = []
     package var glob: SensorGlob?
     package var format = Format.json
+    /// `GET /api/history` only (`since=`): how far back, at most `GatewayRecentReadings.window`.
+    package var lookBack = GatewayRecentReadings.window
 
     package func selects(_ sensorID: String) -> Bool {
         (sensorIDs.isEmpty && glob == nil) || sensorIDs.contains(sensorID) || glob?.matches(sensorID) == true
@@ -27,9 +29,11 @@ package struct GatewaySubscription: Sendable, Equatable {
 /// Decides, before a WebSocket upgrade, whether `GET /ws/speed` may proceed, and with which subscription: the
 /// Host and Origin (421, 403: `HTTPHostPolicy`), the bearer token (401) and the query (400), in that order. The same
 /// answer is given to the upgrade (which goes ahead only when admitted) and to the plain HTTP response a refused client
-/// gets.
+/// gets. `GET /api/history` is admitted the same way, with `since=` instead of `format=`.
 package struct GatewayAdmission: Sendable {
     package static let path = "/ws/speed"
+    /// The recent readings, for the page to draw what happened before it opened.
+    package static let historyPath = "/api/history"
 
     package let authentication: BearerTokenCheck
     package let hosts: HTTPHostPolicy
@@ -45,15 +49,16 @@ package struct GatewayAdmission: Sendable {
         if let refusal = authentication.refusal(authorization: authorization, queryToken: parameters["token"]) {
             return .failure(refusal)
         }
-        return Self.subscription(parameters)
+        return Self.subscription(parameters, history: uri.path == Self.historyPath)
     }
-
-    private static let usage = "use sensor=ID (repeatable), sensors=GLOB (e.g. sensors=truck-*), format=json|number and token=TOKEN"
 
     /// The message says what was wrong and what is accepted.
     private static func subscription(
-        _ parameters: FlatDictionary<Substring, Substring>
+        _ parameters: FlatDictionary<Substring, Substring>, history: Bool
     ) -> Result<GatewaySubscription, HTTPRefusal> {
+        let usage = "use sensor=ID (repeatable), sensors=GLOB (e.g. sensors=truck-*), "
+            + (history ? "since=DURATION (e.g. since=60s, at most \(GatewayRecentReadings.window))" : "format=json|number")
+            + " and token=TOKEN"
         func failure(_ message: String) -> Result<GatewaySubscription, HTTPRefusal> {
             .failure(HTTPRefusal(status: .badRequest, code: "bad-query", message: message))
         }
@@ -67,13 +72,21 @@ package struct GatewayAdmission: Sendable {
                 } catch {
                     return failure("sensor=\(EscapedText.escape(String(value))) is not a sensor id: the id \(error.rule)")
                 }
-            case "sensors", "format", "token":
+            case "sensors", "format" where !history, "since" where history, "token":
                 guard seen.insert(name).inserted else { return failure("\(name)= may be given only once; \(usage)") }
                 if name == "sensors" {
                     guard let glob = SensorGlob(String(value)) else {
                         return failure("sensors= needs a pattern such as truck-* or a-?,b-*; \(usage)")
                     }
                     subscription.glob = glob
+                } else if name == "since" {
+                    guard let span = try? TimeSpan.parse(String(value)), span.microseconds > 0,
+                        span <= GatewayRecentReadings.window
+                    else {
+                        return failure("since=\(EscapedText.escape(String(value))) is not a duration from 1ms to "
+                            + "\(GatewayRecentReadings.window) (e.g. since=60s)")
+                    }
+                    subscription.lookBack = span
                 } else if name == "format" {
                     guard let format = GatewaySubscription.Format(rawValue: String(value)) else {
                         return failure("format=\(EscapedText.escape(String(value))) is not known: use format=json or format=number")

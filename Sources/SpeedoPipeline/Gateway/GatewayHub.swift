@@ -1,5 +1,5 @@
 package import NIOCore
-import SpeedoCore
+package import SpeedoCore
 package import SpeedoKafka
 package import SpeedoRuntime
 import Synchronization
@@ -7,7 +7,8 @@ import Synchronization
 /// How the feed from `speed-latest` is doing, for `GET /healthz`.
 package typealias GatewayFeedStatus = TopicFollower.State
 
-/// The latest state of every sensor, the recent updates (`GatewayUpdateLog`), and the clients, by event loop.
+/// The latest state of every sensor, the recent updates (`GatewayUpdateLog`), each sensor's recent readings
+/// (`GatewayRecentReadings`), and the clients, by event loop.
 ///
 /// `publish` runs on the Kafka thread and never waits for a client: it appends the updates to the log (one lock, a
 /// few dictionary operations) and asks each event loop with clients to write them (`GatewayLoopClients`), once per
@@ -16,6 +17,7 @@ package final class GatewayHub: Sendable {
     private struct State {
         var latest: [String: GatewayUpdate] = [:]
         var log = GatewayUpdateLog()
+        var recent = GatewayRecentReadings()
         var loops: [ObjectIdentifier: GatewayLoopClients] = [:]
         var connections = 0
         var feed = GatewayFeedStatus.connecting
@@ -81,11 +83,14 @@ package final class GatewayHub: Sendable {
         let wallClock = Timestamp.current()
         let arrival = now
         var updates: [GatewayUpdate] = []
+        var readings: [Reading] = []
         var forgotten: [String] = []
         var invalid = 0
         for record in records {
             switch record.latestStateVerdict(now: wallClock) {
-            case .valid(let latest): updates.append(GatewayUpdate(latest, arrival: arrival))
+            case .valid(let latest):
+                updates.append(GatewayUpdate(latest, arrival: arrival))
+                readings.append(latest.reading)
             case .invalid: invalid += 1
             case nil: if let key = record.key { forgotten.append(String(decoding: key, as: UTF8.self)) }
             }
@@ -95,11 +100,13 @@ package final class GatewayHub: Sendable {
             for id in forgotten {
                 state.latest[id] = nil
                 state.log.forget(id)
+                state.recent.forget(id)
             }
             for update in updates {
                 state.latest[update.sensorID] = update
                 state.log.append(update)
             }
+            for reading in readings { state.recent.append(reading) }
             state.log.trim(arrivedBefore: arrival - maxLag)
             return Array(state.loops.values)
         }
@@ -111,6 +118,13 @@ package final class GatewayHub: Sendable {
     /// every poll that found nothing (about every 100 ms while the topic is quiet).
     package func sweep() {
         for loop in state.withLock({ Array($0.loops.values) }) { loop.scheduleWriting() }
+    }
+
+    /// `GET /api/history`'s body: the recent readings since `since` of the sensors `subscription` selects.
+    package func recentReadings(selecting subscription: GatewaySubscription, since: Timestamp) -> [UInt8] {
+        // A copy that shares its storage: encoded outside the lock, which `publish` waits for.
+        let recent = state.withLock { $0.recent }
+        return recent.json(selecting: subscription, since: since)
     }
 
     /// How many sensors have a latest state now.

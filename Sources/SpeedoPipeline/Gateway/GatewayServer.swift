@@ -17,9 +17,14 @@ package enum GatewayServer {
         /// How long a closing client has to answer the close frame.
         package var closeTimeout: Duration
         package var limits: HTTPConnectionLimits
+        package var page: GatewayPage
 
-        package init(admission: GatewayAdmission, pingInterval: Duration, closeTimeout: Duration, limits: HTTPConnectionLimits) {
+        package init(
+            admission: GatewayAdmission, pingInterval: Duration, closeTimeout: Duration, limits: HTTPConnectionLimits,
+            page: GatewayPage = GatewayPage()
+        ) {
             (self.admission, self.pingInterval, self.closeTimeout, self.limits) = (admission, pingInterval, closeTimeout, limits)
+            self.page = page
         }
     }
 

@@ -5,7 +5,7 @@ package import SpeedoRuntime
 import Synchronization
 
 /// `speedo gateway` from start to stop: follows `speed-latest` into the hub, serves the page, `/ws/speed`,
-/// `/healthz` and `/metrics` until `stop` is requested, then stops the way every server of speedo stops
+/// `/api/history`, `/healthz` and `/metrics` until `stop` is requested, then stops the way every server of speedo stops
 /// (`HTTPServerLifecycle`): no new connections, every WebSocket client is sent a close frame, and the follower ends.
 package enum GatewayService {
     /// Runs the gateway on `listen` until `stop` is requested; notes (the address, warnings, an unreachable topic) go
@@ -33,7 +33,8 @@ package enum GatewayService {
                 server: { listening in
                     HTTPServing.makeApplication(
                         host: listen.host, port: listen.port, limits: settings.limits,
-                        responder: GatewayResponder(admission: settings.admission, hub: hub, brokers: brokers, topic: topic),
+                        responder: GatewayResponder(
+                            admission: settings.admission, page: settings.page, hub: hub, brokers: brokers, topic: topic),
                         server: GatewayServer.builder(settings: settings, hub: hub), onListening: listening)
                 },
                 work: { address in

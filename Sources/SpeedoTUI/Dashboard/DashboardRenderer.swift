@@ -185,7 +185,7 @@ struct DashboardRenderer {
     private func detail(of track: SensorTrack, width: Int, height: Int) -> [[StyledRun]] {
         let summary = WindowSummary(track: track, store: store, window: settings.window, end: reference, columns: 0)
         let muted = TextStyle(color: .muted)
-        let role = SpeedBand.role(of: track.latestSpeed)
+        let role = ColorRole(band: track.latestSpeed)
         let stale = staleAge(of: track) != nil ? " (stale)" : ""
         var lines: [[StyledRun]] = [
             [

@@ -63,21 +63,14 @@ struct GridLayout: Sendable, Hashable {
     }
 }
 
-/// Speed bands that colour the gauges and numbers.
-enum SpeedBand {
-    /// Below this: `.slow` (town traffic, queues).
-    static let slowBelow = 30.0
-    /// Below this: `.cruising`; from it on: `.fast`.
-    static let cruisingBelow = 90.0
-    /// The gauges' full scale, unless a faster reading was seen (then that, rounded up to 10 km/h).
-    static let minimumFullScale = 160.0
-
-    static func role(of speed: Double) -> ColorRole {
-        speed < slowBelow ? .slow : speed < cruisingBelow ? .cruising : .fast
-    }
-
-    static func fullScale(fastest: Double) -> Double {
-        max(minimumFullScale, (fastest / 10).rounded(.up) * 10)
+extension ColorRole {
+    /// The colour of a speed's band.
+    init(band speed: Double) {
+        self = switch SpeedBand(speed: speed) {
+        case .slow: .slow
+        case .cruising: .cruising
+        case .fast: .fast
+        }
     }
 }
 
@@ -95,7 +88,7 @@ struct SensorPanel {
 
     func lines() -> [[StyledRun]] {
         var lines = [header()]
-        let role = SpeedBand.role(of: track.latestSpeed)
+        let role = ColorRole(band: track.latestSpeed)
         let speed = Int(max(0, track.latestSpeed.rounded()))
         if kind.merged {
             let number = StyledRun("\(speed) ", TextStyle(color: role, bold: true))
@@ -166,7 +159,7 @@ struct SensorPanel {
         let empty = String(repeating: " ", count: inner - bar.count)
         return [
             StyledRun(glyphs.gaugeEnds.left, TextStyle(color: .muted)),
-            StyledRun(bar, TextStyle(color: SpeedBand.role(of: track.latestSpeed))),
+            StyledRun(bar, TextStyle(color: ColorRole(band: track.latestSpeed))),
             StyledRun(empty),
             StyledRun(glyphs.gaugeEnds.right, TextStyle(color: .muted)),
         ]

@@ -18,7 +18,16 @@ struct Gateway: AsyncParsableCommand {
                               ?sensor=ID (repeatable) and ?sensors=GLOB (e.g. truck-*) choose sensors;
                               ?format=number&sensor=ID sends the bare speed instead (always a number);
                               a bad query is answered 400 before any upgrade.
-              GET /           a live page of every sensor's speed (its own ?sensor, ?sensors and ?token are passed on)
+              GET /           the live page: a card per sensor with a gauge coloured by speed band (as in watch),
+                              the speed, a sparkline of the last minute, min/avg/max, dimmed after 5 s without a
+                              reading; a filter (the same globs as ?sensors), sorting, a detail chart; the connection's
+                              state. Its own ?sensor, ?sensors and ?token are passed on. Scripts and styles come from the gateway only (a
+                              Content-Security-Policy forbids inline script, eval and anything from elsewhere).
+              GET /api/history
+                              each sensor's recent readings (the last 5 minutes, at most 600 each, as speed-latest
+                              brought them), for the page to draw at once: {"window_s":300,"sensors":[{"sensor_id":…,
+                              "readings":[[ts,speed],…]},…]}; ?sensor, ?sensors and ?since=DURATION (e.g. 60s) choose
+                              what is sent
               GET /readyz     200 once the topic was read to its end; 503 while starting or when the brokers are unreachable
                               (GET /healthz is the same)
               GET /livez      200 whenever the process answers, brokers reachable or not (for liveness probes)
@@ -29,8 +38,8 @@ struct Gateway: AsyncParsableCommand {
             "coalesced"); a client whose oldest undelivered update has waited longer than --max-lag is closed (code \
             1008 with the reason). Idle clients are pinged every --ping-interval and closed when they do not answer.
 
-            With --token-file, /ws/speed and /metrics need the token: `Authorization: Bearer <token>`, or \
-            ?token=<token> on /ws/speed (browsers cannot set headers on a WebSocket). A browser's WebSocket is accepted \
+            With --token-file, /ws/speed, /api/history and /metrics need the token: `Authorization: Bearer <token>`, or \
+            ?token=<token> on /ws/speed and /api/history (browsers cannot set headers on a WebSocket). A browser's WebSocket is accepted \
             only from the gateway's own pages and the sites named with --allow-origin (scheme://host[:port]); clients \
             that send no Origin, or a ws:// or wss:// one (not browsers), are accepted. Every request must name in \
             its Host an IP address, localhost, the --listen host or a name given with --allow-host (421 otherwise): \

@@ -1,0 +1,193 @@
+import Foundation
+import SpeedoCore
+import SpeedoKafka
+import SpeedoRuntime
+import SpeedoTestSupport
+import Testing
+
+/// The gateway's live page in a real browser (headless Chromium), fed by the real binaries: `simulate` publishes a
+/// fleet, `consume latest` folds it into speed-latest, `gateway` serves the page.
+@Suite(.programTurns) struct GatewayPageTests {
+    private let speedo = SpeedoBinary(environment: [
+        "XDG_STATE_HOME": "/nonexistent", "SPEEDO_BROKERS": nil, "SPEEDO_TOPIC": nil,
+    ])
+
+    /// What the page shows of one sensor.
+    private struct Card: Decodable, Equatable {
+        var id: String
+        var digits: String
+        var points: Int
+        var band: String
+    }
+
+    private static let cards = """
+        [...document.querySelectorAll(".card")].map((card) => ({
+          id: card.querySelector(".sensor").textContent, digits: card.querySelector(".digits").textContent,
+          points: (card.querySelector(".sparkline polyline").getAttribute("points") || "").trim().split(" ").filter(Boolean).length,
+          band: card.dataset.band || "" }))
+        """
+
+    private static let connection = #"document.getElementById("connection").textContent"#
+
+    /// A fleet on its way: `sensors` sensors at 2 Hz for a minute, folded into speed-latest, and a gateway.
+    private struct Fleet {
+        let cluster: MockCluster
+        let simulation: BackgroundSpeedo
+        let latest: BackgroundSpeedo
+        var gateway: BackgroundSpeedo
+        var port: Int
+
+        init(_ speedo: SpeedoBinary, sensors: Int, gatewayArguments: [String] = []) async throws {
+            cluster = try await runOnDedicatedThread(name: "speedo-test") { () throws -> MockCluster in
+                let cluster = try MockCluster()
+                try cluster.createTopic(name: "speed-events", partitions: 2)
+                try cluster.createTopic(name: ConnectionSettings.latestTopic, partitions: 2)
+                return cluster
+            }
+            let brokers = cluster.bootstrapServers
+            simulation = try BackgroundSpeedo(
+                speedo, ["simulate", "--sensors", "\(sensors)", "--rate", "2", "--duration", "120s", "--seed", "7", "-b", brokers])
+            latest = try BackgroundSpeedo(speedo, [
+                "consume", "latest", "-b", brokers, "--max-rate", "10", "-X", "session.timeout.ms=3000",
+                "-X", "heartbeat.interval.ms=300",
+            ])
+            (gateway, port) = try await Self.startGateway(speedo, brokers: brokers, listen: "127.0.0.1:0", gatewayArguments)
+        }
+
+        static func startGateway(
+            _ speedo: SpeedoBinary, brokers: String, listen: String, _ arguments: [String]
+        ) async throws -> (BackgroundSpeedo, Int) {
+            let gateway = try BackgroundSpeedo(speedo, ["gateway", "-b", brokers, "--listen", listen] + arguments)
+            try await waitUntil("the gateway listens") { port(in: gateway.stderr) != nil }
+            return (gateway, try #require(port(in: gateway.stderr)))
+        }
+
+        /// From "listening on http://127.0.0.1:PORT (…".
+        static func port(in stderr: String) -> Int? {
+            guard let range = stderr.firstRange(of: "listening on http://127.0.0.1:") else { return nil }
+            return Int(stderr[range.upperBound...].prefix { $0.isNumber })
+        }
+
+        func stop() {
+            for program in [simulation, latest, gateway] { program.kill9() }
+        }
+    }
+
+    /// Cards for every sensor, sparklines drawn from the recent readings the moment the page opens, values that
+    /// move, the speed bands, a clean console; and an id that is not a sensor id put on the topic with kcat never
+    /// reaches the page, while an odd but valid one is shown as the text it is.
+    @Test func thePageShowsEverySensorLiveWithItsRecentHistory() async throws {
+        let fleet = try await Fleet(speedo, sensors: 6)
+        defer { fleet.stop() }
+        // Long enough for the gateway to hold a few readings of every sensor.
+        try await Task.sleep(for: .seconds(4))
+        let browser = try await HeadlessBrowser()
+        try await browser.open("http://127.0.0.1:\(fleet.port)/")
+        var first: [Card] = []
+        try await waitUntil("a card per sensor", timeout: .seconds(10)) {
+            first = try await browser.value(Self.cards)
+            return first.count == 6
+        }
+        #expect(first.map(\.id) == (0..<6).map { "sensor-\($0)" })
+        // At 2 Hz the WebSocket could have brought one or two readings by now: more came from /api/history.
+        #expect(first.allSatisfy { $0.points >= 4 }, "sparklines right after load: \(first)")
+        #expect(first.allSatisfy { ["slow", "cruising", "fast"].contains($0.band) && Double($0.digits) != nil }, "\(first)")
+        try await waitUntil("connected", timeout: .seconds(10)) {
+            try await browser.value(Self.connection, as: String.self) == "connected"
+        }
+
+        try await Task.sleep(for: .seconds(3))
+        let later: [Card] = try await browser.value(Self.cards)
+        let moved = zip(first, later).filter { $0.digits != $1.digits }.count
+        #expect(moved >= 4, "values that changed in 3 s: \(first) → \(later)")
+
+        let hostile = #"<img src=x onerror=alert(1)></script><script>alert(2)</script>"#
+        let odd = "x:/y/../z.-_"
+        let records = [hostile, odd].map { #"{"sensor_id":"\#($0)","speed":50}"# }
+        let kcat = try await runProgram(
+            ["kcat", "-P", "-b", fleet.cluster.bootstrapServers, "-t", "speed-events", "-K", "\t"],
+            input: records.map { "\($0.contains("img") ? "hostile" : odd)\t\($0)" }.joined(separator: "\n") + "\n")
+        #expect(kcat.status == 0, "\(kcat.stderr)")
+        try await waitUntil("the odd id is shown", timeout: .seconds(15)) {
+            try await browser.value(Self.cards, as: [Card].self).contains { $0.id == odd }
+        }
+        let shown: [Card] = try await browser.value(Self.cards)
+        #expect(!shown.contains { $0.id.contains("img") || $0.id.contains("script") })
+        #expect(try await browser.value(#"document.querySelectorAll("img, script:not([src])").length"#, as: Int.self) == 0)
+        #expect(browser.problems.isEmpty, "\(browser.problems)")
+    }
+
+    /// What the address holds is data too: a pattern with markup is shown in the filter box as typed and selects
+    /// nothing; a `sensor=` with markup is refused by the gateway, and the page shows the refusal, markup and all, as
+    /// text. Nothing runs (no dialog, no element made from it).
+    @Test func markupInTheAddressRunsNothing() async throws {
+        let fleet = try await Fleet(speedo, sensors: 2)
+        defer { fleet.stop() }
+        let browser = try await HeadlessBrowser()
+        let markup = #"<img src=x onerror=alert(1)>"#
+        let escaped = markup.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        try await browser.open("http://127.0.0.1:\(fleet.port)/?sensors=\(escaped)")
+        try await waitUntil("connected", timeout: .seconds(10)) {
+            try await browser.value(Self.connection, as: String.self) == "connected"
+        }
+        #expect(try await browser.value(#"document.getElementById("filter").value"#, as: String.self) == markup)
+        #expect(browser.problems.isEmpty, "\(browser.problems)")
+
+        try await browser.open("http://127.0.0.1:\(fleet.port)/?sensor=\(escaped)")
+        try await waitUntil("refused", timeout: .seconds(10)) {
+            try await browser.value(Self.connection, as: String.self).hasPrefix("the gateway refused this filter: ")
+        }
+        let refusal = try await browser.value(Self.connection, as: String.self)
+        #expect(refusal.contains(markup), "\(refusal)")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await browser.value(#"document.querySelectorAll("img").length"#, as: Int.self) == 0)
+        // The refused request itself is the only problem: no dialog, no exception.
+        #expect(browser.problems.allSatisfy { $0.contains("400") }, "\(browser.problems)")
+    }
+
+    /// The gateway killed: the page says it is reconnecting; the gateway back on the same port: live values again,
+    /// without a reload.
+    @Test func thePageReconnectsAfterTheGatewayRestarts() async throws {
+        var fleet = try await Fleet(speedo, sensors: 3)
+        defer { fleet.stop() }
+        let browser = try await HeadlessBrowser()
+        try await browser.open("http://127.0.0.1:\(fleet.port)/")
+        try await waitUntil("three sensors shown", timeout: .seconds(15)) {
+            try await browser.value(Self.cards, as: [Card].self).count == 3
+        }
+        fleet.gateway.kill9()
+        try await waitUntil("the page says it reconnects", timeout: .seconds(10)) {
+            try await browser.value(Self.connection, as: String.self).hasPrefix("reconnecting in ")
+        }
+        (fleet.gateway, _) = try await Fleet.startGateway(
+            speedo, brokers: fleet.cluster.bootstrapServers, listen: "127.0.0.1:\(fleet.port)", [])
+        try await waitUntil("connected again", timeout: .seconds(20)) {
+            try await browser.value(Self.connection, as: String.self) == "connected"
+        }
+        let reconnected: [Card] = try await browser.value(Self.cards)
+        try await waitUntil("live values again", timeout: .seconds(10)) {
+            let now: [Card] = try await browser.value(Self.cards)
+            return now.count == 3 && zip(reconnected, now).contains { $0.digits != $1.digits }
+        }
+        // Refused connections while it was down are expected; nothing else.
+        let unexpected = browser.problems.filter { !$0.contains("ERR_CONNECTION_REFUSED") && !$0.contains("WebSocket") }
+        #expect(unexpected.isEmpty, "\(unexpected)")
+    }
+
+    /// A gateway with a token: the page without it says it is not authorised (401) and why; with it, it connects.
+    @Test func aRefusalIsShownAsWhatItIs() async throws {
+        let token = try TemporaryFile()
+        try "sesame\n".write(toFile: token.path, atomically: true, encoding: .utf8)
+        let fleet = try await Fleet(speedo, sensors: 1, gatewayArguments: ["--token-file", token.path])
+        defer { fleet.stop() }
+        let browser = try await HeadlessBrowser()
+        try await browser.open("http://127.0.0.1:\(fleet.port)/")
+        try await waitUntil("refused", timeout: .seconds(10)) {
+            try await browser.value(Self.connection, as: String.self).hasPrefix("not authorised (401): ")
+        }
+        try await browser.open("http://127.0.0.1:\(fleet.port)/?token=sesame")
+        try await waitUntil("connected with the token", timeout: .seconds(10)) {
+            try await browser.value(Self.connection, as: String.self) == "connected"
+        }
+    }
+}
