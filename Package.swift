@@ -109,8 +109,12 @@ let package = Package(
         .systemLibrary(name: "CEpoll", path: "bench/Sources/CEpoll"),
         .executableTarget(
             name: "speedo-bench",
-            dependencies: ["SpeedoCore", "SpeedoKafka", "CEpoll"],
+            dependencies: ["SpeedoCore", "SpeedoKafka", "CEpoll", "ChromiumDriver"],
             path: "bench/Sources/speedo-bench", swiftSettings: strict),
+
+        // A headless Chromium driven over the DevTools protocol: the browser tests load the gateway's page in it, the
+        // page's benchmark measures it there, and the README's screenshots are taken with it.
+        .target(name: "ChromiumDriver", dependencies: ["SpeedoRuntime"], path: "Tests/ChromiumDriver", swiftSettings: strict),
 
         // What several test targets need: temporary files, waiting, records on the mock cluster, a private
         // PostgreSQL, a raw loopback socket, a WebSocket probe. Used by test targets only.
@@ -151,7 +155,7 @@ let package = Package(
             name: "speedoTests",
             dependencies: [
                 "speedo", "SpeedoCore", "SpeedoKafka", "SpeedoStore", "SpeedoRuntime", "SpeedoPipeline",
-                "SpeedoTestSupport",
+                "SpeedoTestSupport", "ChromiumDriver",
             ],
             swiftSettings: strict
         ),

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 
-all=(decoder ingest http simulate writer scale-out history replay verify watch gateway latency)
+all=(decoder ingest http simulate writer scale-out history replay verify watch gateway page latency)
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${all[@]}")
 

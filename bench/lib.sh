@@ -37,10 +37,12 @@ bench_workdir() {
     trap bench_cleanup EXIT
 }
 bench_track() { bench_pids+=("$1"); }
+# (Under `set -e` a failing last command of an && list ends the script, even in this trap, with its status: a
+# stopped program's own exit status must not become the benchmark's.)
 bench_cleanup() {
     local pid
-    for pid in "${bench_pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
-    [ -n "${speedo:-}" ] && [ -d "$work/state/speedo" ] && "$speedo" dev down >/dev/null 2>&1
+    for pid in "${bench_pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+    if [ -n "${speedo:-}" ] && [ -d "$work/state/speedo" ]; then "$speedo" dev down >/dev/null 2>&1 || true; fi
     rm -rf "$work"
 }
 

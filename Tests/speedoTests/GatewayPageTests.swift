@@ -1,3 +1,4 @@
+import ChromiumDriver
 import Foundation
 import SpeedoCore
 import SpeedoKafka
@@ -12,19 +13,26 @@ import Testing
         "XDG_STATE_HOME": "/nonexistent", "SPEEDO_BROKERS": nil, "SPEEDO_TOPIC": nil,
     ])
 
-    /// What the page shows of one sensor.
+    /// What the page shows of one sensor. `oldest`: the sparkline's leftmost x (0–100 over the last minute);
+    /// `openedAt`: the x the moment the page opened has now. A point left of it is a reading from before the page
+    /// opened, which only `/api/history` can have brought.
     private struct Card: Decodable, Equatable {
         var id: String
         var digits: String
         var points: Int
         var band: String
+        var oldest: Double
+        var openedAt: Double
     }
 
     private static let cards = """
-        [...document.querySelectorAll(".card")].map((card) => ({
-          id: card.querySelector(".sensor").textContent, digits: card.querySelector(".digits").textContent,
-          points: (card.querySelector(".sparkline polyline").getAttribute("points") || "").trim().split(" ").filter(Boolean).length,
-          band: card.dataset.band || "" }))
+        [...document.querySelectorAll(".card")].map((card) => {
+          const xs = (card.querySelector(".sparkline polyline").getAttribute("points") || "").trim().split(" ")
+            .filter(Boolean).map((point) => Number(point.split(",")[0]));
+          return { id: card.querySelector(".sensor").textContent, digits: card.querySelector(".digits").textContent,
+            points: xs.length, band: card.dataset.band || "", oldest: xs.length ? Math.min(...xs) : 1000,
+            openedAt: 100 - (Date.now() - performance.timeOrigin) / 1000 / 60 * 100 };
+        })
         """
 
     private static let connection = #"document.getElementById("connection").textContent"#
@@ -84,14 +92,14 @@ import Testing
         let browser = try await HeadlessBrowser()
         try await browser.open("http://127.0.0.1:\(fleet.port)/")
         var first: [Card] = []
-        try await waitUntil("a card per sensor", timeout: .seconds(10)) {
+        try await waitUntil("a card per sensor, drawn", timeout: .seconds(10)) {
             first = try await browser.value(Self.cards)
-            return first.count == 6
+            return first.count == 6 && first.allSatisfy { Double($0.digits) != nil && $0.points > 0 }
         }
         #expect(first.map(\.id) == (0..<6).map { "sensor-\($0)" })
-        // At 2 Hz the WebSocket could have brought one or two readings by now: more came from /api/history.
-        #expect(first.allSatisfy { $0.points >= 4 }, "sparklines right after load: \(first)")
-        #expect(first.allSatisfy { ["slow", "cruising", "fast"].contains($0.band) && Double($0.digits) != nil }, "\(first)")
+        // Readings from before the page opened: the recent history, drawn at once.
+        #expect(first.allSatisfy { $0.oldest < $0.openedAt && $0.points >= 4 }, "sparklines right after load: \(first)")
+        #expect(first.allSatisfy { ["slow", "cruising", "fast"].contains($0.band) }, "\(first)")
         try await waitUntil("connected", timeout: .seconds(10)) {
             try await browser.value(Self.connection, as: String.self) == "connected"
         }
@@ -143,6 +151,32 @@ import Testing
         #expect(try await browser.value(#"document.querySelectorAll("img").length"#, as: Int.self) == 0)
         // The refused request itself is the only problem: no dialog, no exception.
         #expect(browser.problems.allSatisfy { $0.contains("400") }, "\(browser.problems)")
+    }
+
+    /// On a phone-wide screen the cards stand in one column and nothing is wider than the screen; with a dark
+    /// preference the page turns dark.
+    @Test func thePageFitsAPhoneAndFollowsTheDarkPreference() async throws {
+        let fleet = try await Fleet(speedo, sensors: 3)
+        defer { fleet.stop() }
+        let browser = try await HeadlessBrowser(width: 390, height: 800)
+        try await browser.send("Emulation.setDeviceMetricsOverride", [
+            "width": 390, "height": 800, "deviceScaleFactor": 2, "mobile": true,
+        ])
+        try await browser.open("http://127.0.0.1:\(fleet.port)/")
+        try await waitUntil("three cards", timeout: .seconds(15)) {
+            try await browser.value(Self.cards, as: [Card].self).count == 3
+        }
+        let lefts: [Double] = try await browser.value(
+            #"[...document.querySelectorAll(".card")].map((card) => card.getBoundingClientRect().left)"#)
+        #expect(Set(lefts).count == 1, "one column: \(lefts)")
+        #expect(try await browser.value("document.documentElement.scrollWidth <= window.innerWidth", as: Bool.self))
+        let light = try await browser.value("getComputedStyle(document.body).backgroundColor", as: String.self)
+        try await browser.send("Emulation.setEmulatedMedia", [
+            "features": [["name": "prefers-color-scheme", "value": "dark"]] as [[String: String]],
+        ])
+        let dark = try await browser.value("getComputedStyle(document.body).backgroundColor", as: String.self)
+        #expect(light == "rgb(246, 246, 244)" && dark == "rgb(18, 18, 20)", "\(light) → \(dark)")
+        #expect(browser.problems.isEmpty, "\(browser.problems)")
     }
 
     /// The gateway killed: the page says it is reconnecting; the gateway back on the same port: live values again,

@@ -63,6 +63,7 @@ package struct GatewayAdmission: Sendable {
             .failure(HTTPRefusal(status: .badRequest, code: "bad-query", message: message))
         }
         var subscription = GatewaySubscription()
+        let givenOnce: Set<Substring> = history ? ["sensors", "since", "token"] : ["sensors", "format", "token"]
         var seen: Set<Substring> = []
         for (name, value) in parameters {
             switch name {
@@ -72,7 +73,7 @@ package struct GatewayAdmission: Sendable {
                 } catch {
                     return failure("sensor=\(EscapedText.escape(String(value))) is not a sensor id: the id \(error.rule)")
                 }
-            case "sensors", "format" where !history, "since" where history, "token":
+            case _ where givenOnce.contains(name):
                 guard seen.insert(name).inserted else { return failure("\(name)= may be given only once; \(usage)") }
                 if name == "sensors" {
                     guard let glob = SensorGlob(String(value)) else {

@@ -4,6 +4,8 @@
 //   speedo-bench gateway-clients …     many WebSocket clients of `speedo gateway`, measuring ts-to-receipt latency
 //   speedo-bench follow-latency …      a follower of speed-latest, measuring event time to arrival
 //   speedo-bench latest-states …       produces speed-latest records stamped as they are sent
+//   speedo-bench page …                the gateway's page in headless Chromium: frames, long tasks, memory
+//   speedo-bench screenshot …          a PNG of a page, or of a terminal capture
 
 import SpeedoCore
 
@@ -114,9 +116,13 @@ do {
         try LatestStatesGenerator(arguments.dropFirst()).run()
     case "follow-latency":
         try FollowLatencyBenchmark(arguments.dropFirst()).run()
+    case "page":
+        try await PageBenchmark(arguments.dropFirst()).run()
+    case "screenshot":
+        try await Screenshot(arguments.dropFirst()).run()
     default:
         throw BenchmarkUsageError(
-            description: "usage: speedo-bench decode [--lines N] | gateway-clients [--url URL] [--clients N] [--seconds S] | latest-states --brokers B [--sensors N] [--rate HZ] [--seconds S] | follow-latency --brokers B [--seconds S] [--warmup S]")
+            description: "usage: speedo-bench decode [--lines N] | gateway-clients [--url URL] [--clients N] [--seconds S] | latest-states --brokers B [--sensors N] [--rate HZ] [--seconds S] | follow-latency --brokers B [--seconds S] [--warmup S] | page --url URL [--seconds S] [--memory-seconds S] [--sensors N] | screenshot (--url URL | --ansi FILE) --out FILE")
     }
 } catch let usage as BenchmarkUsageError {
     fputs("\(usage)\n", stderr)

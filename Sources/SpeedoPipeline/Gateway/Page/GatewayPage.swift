@@ -24,6 +24,7 @@ package struct GatewayPage: Sendable {
             ("{{slow-below}}", SpeedBand.slowBelow), ("{{cruising-below}}", SpeedBand.cruisingBelow),
             ("{{full-scale}}", SpeedBand.minimumFullScale), ("{{stale-after}}", staleAfter.seconds),
             ("{{window}}", window.seconds), ("{{history}}", GatewayRecentReadings.window.seconds),
+            ("{{points}}", Double(GatewayRecentReadings.perSensor)),
         ]
         var text = String(decoding: PackageResources.index_html, as: UTF8.self)
         for (placeholder, value) in settings {

@@ -10,6 +10,11 @@
   const staleAfter = Number(settings.staleAfter);
   const windowSeconds = Number(settings.window);
   const historySeconds = Number(settings.history);
+  // As many as the gateway keeps of a sensor: the memory a page holds stays bounded at any rate.
+  const pointsPerSensor = Number(settings.points);
+  // A sparkline is 100 units wide: more points than this are not seen, only paid for.
+  const sparklinePoints = 150;
+  const sparklineEveryMs = 250;
 
   const cards = document.getElementById("cards");
   const empty = document.getElementById("empty");
@@ -19,7 +24,7 @@
   const template = document.getElementById("card");
   const detail = document.getElementById("detail");
 
-  /** id → { state, points: [[ts, speed]…], card, parts, dirty } */
+  /** id → { state, points: [[ts, speed]…], card, parts, dirty, sparklineDrawnAt } */
   const sensors = new Map();
   let fastest = 0;
   let shownInDetail = null;
@@ -95,7 +100,7 @@
         openDetail(id);
       }
     });
-    sensor = { state: null, points: [], card, parts, dirty: true };
+    sensor = { state: null, points: [], card, parts, dirty: true, sparklineDrawnAt: 0 };
     sensors.set(id, sensor);
     cards.appendChild(card);
     empty.hidden = true;
@@ -108,7 +113,7 @@
     const points = sensor.points;
     if (points.length && ts <= points[points.length - 1][0]) return;
     points.push([ts, speed]);
-    let drop = 0;
+    let drop = Math.max(0, points.length - pointsPerSensor);
     while (drop < points.length && points[drop][0] < ts - historySeconds) drop++;
     if (drop) points.splice(0, drop);
     fastest = Math.max(fastest, speed);
@@ -141,16 +146,22 @@
     empty.hidden = false;
   }
 
-  /** `points` as a polyline's points in a box `width` × `height`, over the last `seconds` up to `now`. */
-  function polyline(points, now, seconds, width, height) {
+  /**
+   * `points` as a polyline's points in a box `width` × `height`, over the last `seconds` up to `now`; at most
+   * `most` of them (evenly picked, the newest always among them).
+   */
+  function polyline(points, now, seconds, width, height, most) {
     const scale = fullScale();
     const start = now - seconds;
+    let first = points.length;
+    while (first > 0 && points[first - 1][0] >= start) first--;
+    const step = Math.max(1, Math.ceil((points.length - first) / most));
     let text = "";
-    for (const [ts, speed] of points) {
-      if (ts < start) continue;
+    for (let index = points.length - 1 - Math.floor((points.length - 1 - first) / step) * step; index < points.length; index += step) {
+      const [ts, speed] = points[index];
       const x = ((ts - start) / seconds) * width;
       const y = height - (Math.min(speed, scale) / scale) * height;
-      text += x.toFixed(2) + "," + y.toFixed(2) + " ";
+      text += x.toFixed(1) + "," + y.toFixed(1) + " ";
     }
     return text;
   }
@@ -162,7 +173,10 @@
     parts.digits.textContent = shown(speed, 1);
     const fraction = Number.isFinite(speed) ? Math.min(Math.max(speed, 0) / fullScale(), 1) : 0;
     parts.value.style.strokeDasharray = (fraction * 100).toFixed(2) + " 100";
-    parts.sparkline.setAttribute("points", polyline(sensor.points, now, windowSeconds, 100, 30));
+    if (now * 1000 - sensor.sparklineDrawnAt >= sparklineEveryMs) {
+      sensor.sparklineDrawnAt = now * 1000;
+      parts.sparkline.setAttribute("points", polyline(sensor.points, now, windowSeconds, 100, 30, sparklinePoints));
+    }
     parts.min.textContent = "min " + shown(state && state.min, 1);
     parts.avg.textContent = "avg " + shown(state && state.avg, 1);
     parts.max.textContent = "max " + shown(state && state.max, 1);
@@ -174,10 +188,13 @@
 
   // MARK: ordering
 
+  // sensor-2 before sensor-10, as watch orders them.
+  const naturalOrder = new Intl.Collator("en", { numeric: true });
+
   function orderCards() {
     const now = Date.now() / 1000;
     const list = [...sensors.entries()];
-    const byId = (a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+    const byId = (a, b) => naturalOrder.compare(a[0], b[0]);
     if (sort.value === "speed") {
       list.sort((a, b) => (latestSpeed(b[1]) || 0) - (latestSpeed(a[1]) || 0) || byId(a, b));
     } else if (sort.value === "stale") {
@@ -209,7 +226,7 @@
     detail.dataset.band = Number.isFinite(speed) ? band(speed) : "";
     detail.querySelector(".digits").textContent = shown(speed, 1);
     detail.querySelector(".chart polyline").setAttribute(
-      "points", polyline(sensor.points, now, historySeconds, 600, 200));
+      "points", polyline(sensor.points, now, historySeconds, 600, 200, 600));
     for (const [name, limit] of [["slow", slowBelow], ["cruising", cruisingBelow]]) {
       const line = detail.querySelector(".chart .band." + name);
       const y = (200 - (limit / fullScale()) * 200).toFixed(1);

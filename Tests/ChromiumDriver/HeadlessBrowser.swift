@@ -1,16 +1,15 @@
 package import Foundation
 import SpeedoRuntime
 import Synchronization
-import Testing
 
 /// A headless Chromium driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`: it reads commands
 /// from descriptor 3 and writes answers and events to descriptor 4, each message a JSON text ended by a NUL byte), so
-/// that tests load a page as a user's browser does: scripts run, WebSockets connect, the Content-Security-Policy is
+/// that a page is loaded as a user's browser does: scripts run, WebSockets connect, the Content-Security-Policy is
 /// enforced. One page (tab) per browser; what it reports (console errors, exceptions, failed requests, dialogs) is
 /// kept as `problems`.
 package final class HeadlessBrowser: @unchecked Sendable {
-    // @unchecked: `process` and the pipe descriptors are set once in init; everything that changes afterwards sits
-    // in the Mutex.
+    // @unchecked: `session` is set once, at the end of init, before the browser is handed to anyone; the rest is
+    // constant or sits in the connection's Mutex.
     package struct Failure: Error, CustomStringConvertible {
         package var description: String
     }
@@ -19,22 +18,17 @@ package final class HeadlessBrowser: @unchecked Sendable {
     package static let executable = "/usr/bin/chromium"
     package static var isInstalled: Bool { FileManager.default.isExecutableFile(atPath: executable) }
 
-    private struct State {
-        var nextID = 1
-        var waiting: [Int: CheckedContinuation<[String: any Sendable], any Error>] = [:]
-        var events: [(method: String, params: [String: any Sendable])] = []
-        var ended = false
-    }
-
-    private let state = Mutex(State())
+    private let connection: DevToolsConnection
     private let process: pid_t
-    private let commands: Int32
-    private let profile: TemporaryDirectory
+    /// The browser's profile, an empty directory of its own, removed with the browser.
+    private let profile: String
     private var session = ""
 
     /// Starts Chromium with an empty profile and opens one blank page, `width` × `height` CSS pixels.
     package init(width: Int = 1280, height: Int = 900) async throws {
-        profile = try TemporaryDirectory()
+        var template = Array((NSTemporaryDirectory() + "/speedo-chromium-XXXXXX").utf8CString)
+        guard mkdtemp(&template) != nil else { throw Failure(description: "mkdtemp: \(String(cString: strerror(errno)))") }
+        profile = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         var toBrowser: [Int32] = [0, 0], fromBrowser: [Int32] = [0, 0]
         // Close-on-exec before any other spawn can inherit them (spawns take the same turns).
         let piped = SpawnTurns.exclusively {
@@ -47,7 +41,7 @@ package final class HeadlessBrowser: @unchecked Sendable {
             Self.executable, "--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
             "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check", "--disable-extensions",
             "--disable-background-networking", "--disable-component-update", "--disable-sync", "--mute-audio",
-            "--user-data-dir=\(profile.path)", "--window-size=\(width),\(height)", "about:blank",
+            "--user-data-dir=\(profile)", "--window-size=\(width),\(height)", "about:blank",
         ]
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -68,9 +62,12 @@ package final class HeadlessBrowser: @unchecked Sendable {
             throw Failure(description: "could not start \(Self.executable): \(String(cString: strerror(spawned)))")
         }
         process = pid
-        commands = toBrowser[1]
+        let connection = DevToolsConnection(commands: toBrowser[1])
+        self.connection = connection
         let answers = fromBrowser[0]
-        Thread.detachNewThread { [self] in readMessages(from: answers) }
+        // The thread holds the connection, not the browser: a browser no longer used is released, its deinit ends
+        // Chromium, and the end of the pipe ends the thread.
+        Thread.detachNewThread { connection.readMessages(from: answers) }
 
         let target = try await send("Target.createTarget", ["url": "about:blank"], inSession: false)
         guard let targetID = target["targetId"] as? String else { throw Failure(description: "no target: \(target)") }
@@ -84,14 +81,19 @@ package final class HeadlessBrowser: @unchecked Sendable {
         kill(process, SIGKILL)
         var status: Int32 = 0
         waitpid(process, &status, 0)
-        close(commands)
+        connection.close()
+        try? FileManager.default.removeItem(atPath: profile)
     }
 
     /// Opens `url` and waits for its load event.
     package func open(_ url: String, timeout: Duration = .seconds(30)) async throws {
         let before = eventCount("Page.loadEventFired")
         _ = try await send("Page.navigate", ["url": url])
-        try await waitUntil("\(url) loaded", timeout: timeout) { self.eventCount("Page.loadEventFired") > before }
+        let deadline = ContinuousClock.now + timeout
+        while eventCount("Page.loadEventFired") == before {
+            guard ContinuousClock.now < deadline else { throw Failure(description: "\(url) did not load within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     /// The value of a JavaScript expression in the page (awaited when it is a promise), as JSON gives it.
@@ -125,14 +127,12 @@ package final class HeadlessBrowser: @unchecked Sendable {
     /// entries of level error (a refused resource, a Content-Security-Policy violation), failed requests, and
     /// dialogs (`alert`, `confirm`, which are dismissed).
     package var problems: [String] {
-        state.withLock { state in
-            state.events.compactMap { event in Self.problem(event.method, event.params) }
-        }
+        connection.events.compactMap { event in Self.problem(event.method, event.params) }
     }
 
     /// How many events of `method` arrived so far.
     package func eventCount(_ method: String) -> Int {
-        state.withLock { $0.events.count { $0.method == method } }
+        connection.events.count { $0.method == method }
     }
 
     private static func problem(_ method: String, _ params: [String: any Sendable]) -> String? {
@@ -163,17 +163,47 @@ package final class HeadlessBrowser: @unchecked Sendable {
     package func send(
         _ method: String, _ params: [String: any Sendable] = [:], inSession: Bool = true, timeout: Duration = .seconds(30)
     ) async throws -> [String: any Sendable] {
+        try await connection.send(method, params, session: inSession ? session : nil, timeout: timeout)
+    }
+}
+
+/// The DevTools protocol on Chromium's pipe: commands written with an id, answers matched to their waiting callers,
+/// events kept. What the reader thread shares with the browser.
+private final class DevToolsConnection: Sendable {
+    private struct State {
+        var nextID = 1
+        var waiting: [Int: CheckedContinuation<[String: any Sendable], any Error>] = [:]
+        var events: [(method: String, params: [String: any Sendable])] = []
+        var ended = false
+    }
+
+    private let state = Mutex(State())
+    private let commands: Int32
+
+    init(commands: Int32) {
+        self.commands = commands
+    }
+
+    func close() {
+        _ = Glibc.close(commands)
+    }
+
+    var events: [(method: String, params: [String: any Sendable])] { state.withLock { $0.events } }
+
+    func send(
+        _ method: String, _ params: [String: any Sendable], session: String?, timeout: Duration
+    ) async throws -> [String: any Sendable] {
         let id = state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID
         }
         var message: [String: Any] = ["id": id, "method": method, "params": params]
-        if inSession { message["sessionId"] = session }
+        if let session { message["sessionId"] = session }
         var bytes = try JSONSerialization.data(withJSONObject: message)
         bytes.append(0)
         let timer = Task { [self] in
             try await Task.sleep(for: timeout)
-            fail(id, Failure(description: "\(method): no answer within \(timeout)"))
+            fail(id, HeadlessBrowser.Failure(description: "\(method): no answer within \(timeout)"))
         }
         defer { timer.cancel() }
         return try await withCheckedThrowingContinuation { continuation in
@@ -181,7 +211,9 @@ package final class HeadlessBrowser: @unchecked Sendable {
                 if !state.ended { state.waiting[id] = continuation }
                 return state.ended
             }
-            guard !ended else { return continuation.resume(throwing: Failure(description: "the browser has ended")) }
+            guard !ended else {
+                return continuation.resume(throwing: HeadlessBrowser.Failure(description: "the browser has ended"))
+            }
             let written = bytes.withUnsafeBytes { buffer in
                 var offset = 0
                 while offset < buffer.count {
@@ -191,7 +223,7 @@ package final class HeadlessBrowser: @unchecked Sendable {
                 }
                 return true
             }
-            if !written { fail(id, Failure(description: "\(method): the browser's pipe is closed")) }
+            if !written { fail(id, HeadlessBrowser.Failure(description: "\(method): the browser's pipe is closed")) }
         }
     }
 
@@ -200,8 +232,8 @@ package final class HeadlessBrowser: @unchecked Sendable {
     }
 
     /// The reader thread: splits what arrives at the NULs, answers the waiting commands, keeps the events, and
-    /// dismisses dialogs (a page that calls `alert` waits for it otherwise).
-    private func readMessages(from descriptor: Int32) {
+    /// dismisses dialogs (a page that calls `alert` waits for it otherwise). Ends when Chromium does.
+    func readMessages(from descriptor: Int32) {
         var pending = Data()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
@@ -215,7 +247,7 @@ package final class HeadlessBrowser: @unchecked Sendable {
                 if let id = object["id"] as? Int {
                     let waiter = state.withLock { $0.waiting.removeValue(forKey: id) }
                     if let error = object["error"] {
-                        waiter?.resume(throwing: Failure(description: "\(error)"))
+                        waiter?.resume(throwing: HeadlessBrowser.Failure(description: "\(error)"))
                     } else {
                         waiter?.resume(returning: Self.sendable(object["result"]) as? [String: any Sendable] ?? [:])
                     }
@@ -223,18 +255,21 @@ package final class HeadlessBrowser: @unchecked Sendable {
                     let params = Self.sendable(object["params"]) as? [String: any Sendable] ?? [:]
                     state.withLock { $0.events.append((method, params)) }
                     if method == "Page.javascriptDialogOpening" {
-                        Task { try? await self.send("Page.handleJavaScriptDialog", ["accept": false]) }
+                        let session = object["sessionId"] as? String
+                        Task {
+                            try? await self.send("Page.handleJavaScriptDialog", ["accept": false], session: session, timeout: .seconds(5))
+                        }
                     }
                 }
             }
         }
-        close(descriptor)
+        Glibc.close(descriptor)
         let waiting = state.withLock { state in
             state.ended = true
             defer { state.waiting = [:] }
             return Array(state.waiting.values)
         }
-        for waiter in waiting { waiter.resume(throwing: Failure(description: "the browser has ended")) }
+        for waiter in waiting { waiter.resume(throwing: HeadlessBrowser.Failure(description: "the browser has ended")) }
     }
 
     /// JSON as Foundation reads it, in types that are Sendable.
