@@ -153,6 +153,52 @@ import Testing
         #expect(browser.problems.allSatisfy { $0.contains("400") }, "\(browser.problems)")
     }
 
+    /// The controls: a card opens its detail chart; once the readings stop, the cards dim and say for how long;
+    /// sorting by speed puts the fastest first; the filter box selects with the same globs as `?sensors=`. Both are
+    /// kept in the page's address.
+    @Test func detailStaleSortAndFilterWork() async throws {
+        let fleet = try await Fleet(speedo, sensors: 4)
+        defer { fleet.stop() }
+        let browser = try await HeadlessBrowser()
+        try await browser.open("http://127.0.0.1:\(fleet.port)/")
+        try await waitUntil("four cards with a few readings each", timeout: .seconds(20)) {
+            let cards: [Card] = try await browser.value(Self.cards)
+            return cards.count == 4 && cards.allSatisfy { Double($0.digits) != nil && $0.points >= 3 }
+        }
+
+        _ = try await browser.evaluate(#"document.querySelector('.card[data-sensor="sensor-2"]').click()"#)
+        struct Detail: Decodable { var open: Bool; var sensor: String; var points: Int; var stats: String }
+        let detail: Detail = try await browser.value("""
+            ({ open: document.getElementById("detail").open,
+               sensor: document.querySelector("#detail .sensor").textContent,
+               points: (document.querySelector("#detail .chart polyline").getAttribute("points") || "").trim()
+                 .split(" ").filter(Boolean).length,
+               stats: document.querySelector("#detail .stats").textContent })
+            """)
+        #expect(detail.open && detail.sensor == "sensor-2" && detail.points > 1 && detail.stats.hasPrefix("last "), "\(detail)")
+        _ = try await browser.evaluate(#"document.getElementById("close").click()"#)
+        #expect(try await browser.value(#"document.getElementById("detail").open"#, as: Bool.self) == false)
+
+        fleet.simulation.kill9()
+        try await waitUntil("every card dimmed", timeout: .seconds(20)) {
+            try await browser.value(
+                #"[...document.querySelectorAll(".card")].every((card) => card.classList.contains("stale") && card.querySelector(".age").textContent.startsWith("no reading for "))"#,
+                as: Bool.self)
+        }
+
+        _ = try await browser.evaluate(#"(() => { const sort = document.getElementById("sort"); sort.value = "speed"; sort.dispatchEvent(new Event("change")); })()"#)
+        let bySpeed = try await browser.value(Self.cards, as: [Card].self).compactMap { Double($0.digits) }
+        #expect(bySpeed.count == 4 && bySpeed == bySpeed.sorted(by: >), "\(bySpeed)")
+
+        _ = try await browser.evaluate(#"(() => { const filter = document.getElementById("filter"); filter.value = "sensor-1,sensor-3"; filter.dispatchEvent(new Event("input")); })()"#)
+        try await waitUntil("only the filtered sensors", timeout: .seconds(10)) {
+            Set(try await browser.value(Self.cards, as: [Card].self).map(\.id)) == ["sensor-1", "sensor-3"]
+        }
+        let address = try await browser.value("location.search", as: String.self)
+        #expect(address.contains("sensors=sensor-1%2Csensor-3") && address.contains("sort=speed"), "\(address)")
+        #expect(browser.problems.isEmpty, "\(browser.problems)")
+    }
+
     /// On a phone-wide screen the cards stand in one column and nothing is wider than the screen; with a dark
     /// preference the page turns dark.
     @Test func thePageFitsAPhoneAndFollowsTheDarkPreference() async throws {
