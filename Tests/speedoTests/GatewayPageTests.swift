@@ -7,8 +7,9 @@ import SpeedoTestSupport
 import Testing
 
 /// The gateway's live page in a real browser (headless Chromium), fed by the real binaries: `simulate` publishes a
-/// fleet, `consume latest` folds it into speed-latest, `gateway` serves the page.
-@Suite(.programTurns) struct GatewayPageTests {
+/// fleet, `consume latest` folds it into speed-latest, `gateway` serves the page. One at a time: a browser and its
+/// fleet load both cores more than any other test, and the in-process tests of timeouts run beside them.
+@Suite(.serialized, .programTurnsAhead) struct GatewayPageTests {
     private let speedo = SpeedoBinary(environment: [
         "XDG_STATE_HOME": "/nonexistent", "SPEEDO_BROKERS": nil, "SPEEDO_TOPIC": nil,
     ])
