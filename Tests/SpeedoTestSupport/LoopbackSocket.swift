@@ -77,12 +77,13 @@ extension LoopbackSocket {
         return false
     }
 
-    /// What the server sends within `timeout`, up to the end of the first answer's head at least.
-    package static func receive(_ descriptor: Int32, timeout: Duration) -> String {
+    /// What the server sends within `timeout`, up to the end of the first answer's head at least, or until it closes
+    /// the connection with `untilClosed`.
+    package static func receive(_ descriptor: Int32, timeout: Duration, untilClosed: Bool = false) -> String {
         let deadline = ContinuousClock.now + timeout
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
-        while ContinuousClock.now < deadline, !String(decoding: received, as: UTF8.self).contains("\r\n\r\n") {
+        while ContinuousClock.now < deadline, untilClosed || !String(decoding: received, as: UTF8.self).contains("\r\n\r\n") {
             var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             guard poll(&poller, 1, 20) == 1 else { continue }
             let count = recv(descriptor, &buffer, buffer.count, 0)
