@@ -115,10 +115,11 @@ extension PostgresConnection {
         let common = [Self.textArray(sensors), since.rfc3339, until.rfc3339]
         let tail = [String(width.microseconds), limit.map(String.init)]
         if fromRollups, let rollup = HistoryRollups.rollup(for: width, since: since, until: until) {
+            let merging = width.microseconds != rollup.microseconds
             return try groupedBuckets(
-                Self.bucketsFromRollup(rollup.table, merging: width.microseconds != rollup.microseconds),
+                Self.bucketsFromRollup(rollup.table, merging: merging),
                 common + [String(since.microseconds)] + tail, since: since,
-                width: width)
+                width: width, percentileFromDigest: !merging)
         }
         var buckets: [SpeedBucket] = []
         guard perSensor * Int64(sensors.count) > rangeScanSlots || width > Self.widestBucketByRange else {
@@ -136,13 +137,14 @@ extension PostgresConnection {
     }
 
     /// The buckets of a query that returns one row of statistics per sensor and bucket number, with the 95th
-    /// percentile as `p95` or, from a rollup's rows taken one by one, as the `digest` to estimate it from.
+    /// percentile as `p95` or, `percentileFromDigest` (a rollup's rows taken one by one), as the `digest` to estimate
+    /// it from.
     private func groupedBuckets(
-        _ sql: String, _ parameters: [String?], since: Timestamp, width: TimeSpan
+        _ sql: String, _ parameters: [String?], since: Timestamp, width: TimeSpan, percentileFromDigest: Bool = false
     ) throws(PostgresError) -> [SpeedBucket] {
         let rows = try queryBinary(sql, parameters)
         let columns = ["sensor_id", "bucket", "readings", "minimum", "total", "maximum"].map(rows.column)
-        let percentile95: (Int) throws(PostgresError) -> Double? = if rows.hasColumn("digest") {
+        let percentile95: (Int) throws(PostgresError) -> Double? = if percentileFromDigest {
             { [column = rows.column("digest")] row throws(PostgresError) in
                 try rows.centroids(row, column).map { Percentile.continuous(0.95, ofCentroids: $0) }
             }

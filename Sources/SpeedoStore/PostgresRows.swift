@@ -95,8 +95,6 @@ struct BinaryRows {
         return index
     }
 
-    func hasColumn(_ name: String) -> Bool { PQfnumber(result.pointer, name) >= 0 }
-
     func string(_ row: Int, _ column: Int32) -> String? {
         field(row, column).map { String(decoding: $0, as: UTF8.self) }
     }

@@ -21,14 +21,17 @@ package struct GatewayRecentReadings: Sendable {
     /// Adds `reading` unless its sensor already has one as recent (a state published again, or replayed), and drops
     /// what fell out of the window or past the bound.
     package mutating func append(_ reading: Reading) {
-        var points = bySensor[reading.sensorID] ?? CircularBuffer(initialCapacity: 16)
+        Self.append(reading, to: &bySensor[reading.sensorID, default: CircularBuffer(initialCapacity: 16)])
+    }
+
+    /// Works on the buffer in the dictionary itself: taken out and put back, it would be copied on every reading.
+    private static func append(_ reading: Reading, to points: inout CircularBuffer<Point>) {
         if let last = points.last, reading.timestamp <= last.timestamp { return }
         points.append(Point(timestamp: reading.timestamp, speed: reading.speed))
-        let oldest = reading.timestamp - Self.window
-        while let first = points.first, first.timestamp < oldest || points.count > Self.perSensor {
+        let oldest = reading.timestamp - window
+        while let first = points.first, first.timestamp < oldest || points.count > perSensor {
             points.removeFirst()
         }
-        bySensor[reading.sensorID] = points
     }
 
     package mutating func forget(_ sensorID: String) {
