@@ -12,7 +12,8 @@
 /// (`withoutFormulaGuard`), so `history --format csv | speedo ingest --format csv` reads every valid id back unchanged.
 package enum CSVField {
     package static func append(_ text: String, to buffer: inout [UInt8]) {
-        if text.utf8.allSatisfy(isPlain), text.utf8.first.map(startsFormula) != true {
+        // Nothing in the sensor-id alphabet needs escaping or quoting.
+        if text.utf8.allSatisfy(ReadingRules.isAllowedInSensorID), text.utf8.first.map(startsFormula) != true {
             buffer.append(contentsOf: text.utf8)
             return
         }
@@ -41,17 +42,5 @@ package enum CSVField {
     /// What spreadsheets evaluate when a cell starts with it (tab and CR too, but `append` has escaped those).
     private static func startsFormula(_ byte: UInt8) -> Bool {
         byte == UInt8(ascii: "=") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "@")
-    }
-
-    /// The sensor-id alphabet: nothing in it needs escaping or quoting.
-    private static func isPlain(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"),
-            UInt8(ascii: "/"), UInt8(ascii: "-"):
-            true
-        default:
-            false
-        }
     }
 }

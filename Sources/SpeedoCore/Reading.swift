@@ -79,7 +79,7 @@ enum ReadingRules {
     static let timeForms = "must be epoch seconds or an RFC 3339 time such as 2024-05-01T12:00:00Z"
 
     @inline(__always)
-    private static func isAllowedInSensorID(_ byte: UInt8) -> Bool {
+    static func isAllowedInSensorID(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"),

@@ -28,50 +28,51 @@ package enum ConnectionString {
     }
 
     private static func redactURLPasswords(_ text: String) -> String {
-        var output = ""
-        var rest = Substring(text)
-        while let scheme = rest.range(of: "://") {
-            output += rest[..<scheme.upperBound]
-            rest = rest[scheme.upperBound...]
+        rewriting(text, after: "://") { rest in
             let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == " " } ?? rest.endIndex
             let authority = rest[..<authorityEnd]
-            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
-                output += authority[...colon] + "***" + authority[at...]
-            } else {
-                output += authority
+            guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else {
+                return ("", rest)
             }
-            rest = rest[authorityEnd...]
+            return (String(authority[...colon] + "***" + authority[at...]), rest[authorityEnd...])
         }
-        return output + rest
     }
 
     /// `password=secret`, `password = 'se cret'`, `?password=secret&…`.
     private static func redactKeyword(_ text: String) -> String {
+        rewriting(text, after: "password") { rest in
+            let spaces = rest.prefix { $0 == " " }
+            guard rest.dropFirst(spaces.count).first == "=" else { return ("", rest) }
+            var value = rest.dropFirst(spaces.count + 1)
+            let leading = value.prefix { $0 == " " }
+            value = value.dropFirst(leading.count)
+            let written = String(spaces + "=" + leading + "***")
+            guard value.first == "'" else { return (written, value.drop { $0 != " " && $0 != "&" }) }
+            var index = value.index(after: value.startIndex)
+            while index < value.endIndex {
+                if value[index] == "\\" {
+                    index = value.index(index, offsetBy: 2, limitedBy: value.endIndex) ?? value.endIndex
+                    continue
+                }
+                if value[index] == "'" { index = value.index(after: index); break }
+                index = value.index(after: index)
+            }
+            return (written, value[index...])
+        }
+    }
+
+    /// `text` with what follows each `marker` rewritten: `redact` gets the text after the marker and returns what to
+    /// write in place of the part it consumed, and the rest, which is searched on.
+    private static func rewriting(
+        _ text: String, after marker: String, _ redact: (Substring) -> (written: String, rest: Substring)
+    ) -> String {
         var output = ""
         var rest = Substring(text)
-        while let keyword = rest.range(of: "password") {
-            output += rest[..<keyword.upperBound]
-            rest = rest[keyword.upperBound...]
-            let spaces = rest.prefix { $0 == " " }
-            guard rest.dropFirst(spaces.count).first == "=" else { continue }
-            rest = rest.dropFirst(spaces.count + 1)
-            let leading = rest.prefix { $0 == " " }
-            rest = rest.dropFirst(leading.count)
-            output += spaces + "=" + leading + "***"
-            if rest.first == "'" {
-                var index = rest.index(after: rest.startIndex)
-                while index < rest.endIndex {
-                    if rest[index] == "\\" {
-                        index = rest.index(index, offsetBy: 2, limitedBy: rest.endIndex) ?? rest.endIndex
-                        continue
-                    }
-                    if rest[index] == "'" { index = rest.index(after: index); break }
-                    index = rest.index(after: index)
-                }
-                rest = rest[index...]
-            } else {
-                rest = rest.drop { $0 != " " && $0 != "&" }
-            }
+        while let found = rest.range(of: marker) {
+            output += rest[..<found.upperBound]
+            let (written, remaining) = redact(rest[found.upperBound...])
+            output += written
+            rest = remaining
         }
         return output + rest
     }

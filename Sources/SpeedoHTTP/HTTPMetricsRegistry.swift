@@ -1,4 +1,4 @@
-import Metrics
+package import Metrics
 package import Prometheus
 import Synchronization
 
@@ -22,6 +22,15 @@ package final class HTTPMetricsRegistry: Sendable {
         self.factory = factory
     }
 
+    /// A counter in this registry; `outcome` tells apart the outcomes counted under one name (accepted, rejected, …).
+    package func counter(_ label: String, outcome: String? = nil) -> Metrics.Counter {
+        Metrics.Counter(label: label, dimensions: outcome.map { [("outcome", $0)] } ?? [], factory: factory)
+    }
+
+    package func gauge(_ label: String) -> Metrics.Gauge {
+        Metrics.Gauge(label: label, factory: factory)
+    }
+
     /// `route` is one of the API's paths, or `other`, so that scanners cannot grow the label set.
     package func countRequest(route: String, status: Int) {
         let key = RequestKey(route: route, status: status)
@@ -42,5 +51,13 @@ package final class HTTPMetricsRegistry: Sendable {
         buffer.reserveCapacity(4096)
         registry.emit(into: &buffer)
         return buffer
+    }
+}
+
+extension Metrics.Counter {
+    /// Adds `count`, skipping the counter's lock when there is nothing to add: a batch's report names every outcome,
+    /// and most of them did not occur.
+    package func add(_ count: Int) {
+        if count > 0 { increment(by: count) }
     }
 }

@@ -6,8 +6,8 @@ import Synchronization
 /// metrics at `GET /metrics` and its health at the probes, through `HTTPOperations` like every server of speedo.
 package protocol MetricsEndpoint: Sendable {
     var registry: HTTPMetricsRegistry { get }
-    /// `/readyz` (and `/healthz`): whether the command can do its work now.
-    var health: HealthReport { get }
+    /// `/readyz` (and `/healthz`): whether the command can do its work now, set by the engine's threads.
+    var readiness: Readiness { get }
     /// The command, as its lines on stderr name it (`consume postgres`).
     var command: String { get }
     /// The engine's loop, for `/livez`.
@@ -15,6 +15,19 @@ package protocol MetricsEndpoint: Sendable {
 }
 
 extension MetricsEndpoint {
+    package var health: HealthReport { readiness.report }
+
+    /// The engine reached what it needs (the brokers, PostgreSQL), or sent what it could not send before.
+    package func recordAvailable() {
+        readiness.available()
+    }
+
+    /// The engine cannot reach what it needs (or send a dead letter, a commit) and keeps trying; `problem` says why,
+    /// and `/readyz` says it until `recordAvailable`.
+    package func recordUnavailable(_ problem: String) {
+        readiness.unavailable(problem)
+    }
+
     /// Serves the endpoint on `listen` while `work` (the command's engine) runs: `work` starts once the server
     /// listens, and the server stops as every server of speedo stops (`HTTPServerLifecycle`) when `work` returns or
     /// throws.

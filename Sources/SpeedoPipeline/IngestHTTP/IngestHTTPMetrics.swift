@@ -6,9 +6,7 @@ import Synchronization
 /// keeps.
 package final class IngestHTTPMetrics: Sendable {
     package let registry: HTTPMetricsRegistry
-    private let acceptedReadings: Metrics.Counter
-    private let rejectedReadings: Metrics.Counter
-    private let unconfirmedReadings: Metrics.Counter
+    private let acceptedReadings, rejectedReadings, unconfirmedReadings: Metrics.Counter
     private let deliveryLatency: Metrics.Timer
     private let outstandingRecords: Metrics.Gauge
     private let awaitingGauge: Metrics.Gauge
@@ -21,20 +19,19 @@ package final class IngestHTTPMetrics: Sendable {
             .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
             .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
         ])
-        let factory = registry.factory
         let readings = "speedo_http_readings_total"
-        acceptedReadings = Metrics.Counter(label: readings, dimensions: [("outcome", "accepted")], factory: factory)
-        rejectedReadings = Metrics.Counter(label: readings, dimensions: [("outcome", "rejected")], factory: factory)
-        unconfirmedReadings = Metrics.Counter(label: readings, dimensions: [("outcome", "unconfirmed")], factory: factory)
-        deliveryLatency = Metrics.Timer(label: "speedo_http_delivery_duration_seconds", factory: factory)
-        outstandingRecords = Metrics.Gauge(label: "speedo_producer_outstanding_records", factory: factory)
-        awaitingGauge = Metrics.Gauge(label: "speedo_http_requests_awaiting_delivery", factory: factory)
+        acceptedReadings = registry.counter(readings, outcome: "accepted")
+        rejectedReadings = registry.counter(readings, outcome: "rejected")
+        unconfirmedReadings = registry.counter(readings, outcome: "unconfirmed")
+        deliveryLatency = Metrics.Timer(label: "speedo_http_delivery_duration_seconds", factory: registry.factory)
+        outstandingRecords = registry.gauge("speedo_producer_outstanding_records")
+        awaitingGauge = registry.gauge("speedo_http_requests_awaiting_delivery")
     }
 
     package func countReadings(accepted: Int, rejected: Int, unconfirmed: Int) {
-        if accepted > 0 { acceptedReadings.increment(by: accepted) }
-        if rejected > 0 { rejectedReadings.increment(by: rejected) }
-        if unconfirmed > 0 { unconfirmedReadings.increment(by: unconfirmed) }
+        acceptedReadings.add(accepted)
+        rejectedReadings.add(rejected)
+        unconfirmedReadings.add(unconfirmed)
     }
 
     /// Requests whose readings were handed to the producer and are waiting for their acknowledgements.
