@@ -67,6 +67,23 @@ bench_listen_address() {
     [ -n "$address" ] || { cat "$1" >&2; echo "no server listening (see above)" >&2; exit 1; }
 }
 
+# The live path on $brokers, logs in $work, every process tracked: `speedo consume latest` (with MAX_RATE states a
+# second per sensor, or its default for -), `speedo simulate` with the options that follow, and `speedo gateway` on a
+# free port: sets $address once the gateway listens.
+# Usage: bench_live_gateway MAX_RATE|- SIMULATE-OPTION…
+bench_live_gateway() {
+    local max_rate=()
+    [ "$1" = - ] || max_rate=(--max-rate "$1")
+    shift
+    "$speedo" consume latest -b "$brokers" "${max_rate[@]}" 2>"$work/latest.log" &
+    bench_track $!
+    "$speedo" simulate -b "$brokers" "$@" >/dev/null 2>"$work/simulate.log" &
+    bench_track $!
+    "$speedo" gateway -b "$brokers" --listen 127.0.0.1:0 2>"$work/gateway.log" &
+    bench_track $!
+    bench_listen_address "$work/gateway.log"
+}
+
 # N readings of 20 sensors as NDJSON into FILE, 10 a second from FIRST (epoch seconds), fractional speeds.
 bench_readings() {
     awk -v n="$1" -v first="${3:-1700000000}" 'BEGIN {

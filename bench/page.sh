@@ -32,14 +32,7 @@ bench_workdir page
 bench_broker 2
 
 # --max-rate above the sensors' rate: every reading reaches the page.
-"$speedo" consume latest -b "$brokers" --max-rate "$((rate * 2))" 2>"$work/latest.log" &
-bench_track $!
-"$speedo" simulate -b "$brokers" --sensors "$sensors" --rate "$rate" --duration "$((seconds + memory_seconds + 120))s" \
-    >/dev/null 2>"$work/simulate.log" &
-bench_track $!
-"$speedo" gateway -b "$brokers" --listen 127.0.0.1:0 2>"$work/gateway.log" &
-bench_track $!
-bench_listen_address "$work/gateway.log"
+bench_live_gateway "$((rate * 2))" --sensors "$sensors" --rate "$rate" --duration "$((seconds + memory_seconds + 120))s"
 
 "$speedo_bench" page --url "http://$address/" --sensors "$sensors" --seconds "$seconds" \
     --memory-seconds "$memory_seconds" | tee "$work/page.txt"

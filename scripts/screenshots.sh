@@ -17,13 +17,7 @@ bench_workdir screenshots
 bench_broker 2
 socket="speedo-screenshots-$$"
 
-"$speedo" consume latest -b "$brokers" 2>"$work/latest.log" &
-bench_track $!
-"$speedo" simulate -b "$brokers" --sensors 12 --rate 2 --duration 600s --seed 7 >/dev/null 2>"$work/simulate.log" &
-bench_track $!
-"$speedo" gateway -b "$brokers" --listen 127.0.0.1:0 2>"$work/gateway.log" &
-bench_track $!
-bench_listen_address "$work/gateway.log"
+bench_live_gateway - --sensors 12 --rate 2 --duration 600s --seed 7
 tmux -L "$socket" new-session -d -x 110 -y 32 "TERM=xterm-256color '$speedo' watch -b '$brokers'"
 bench_track "$(tmux -L "$socket" display-message -p '#{pid}')"
 
