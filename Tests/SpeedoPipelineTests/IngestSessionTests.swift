@@ -61,11 +61,14 @@ import Testing
         #expect(values.count == count, "\(values.count) records on the topic for \(count) readings")
         let missing = Set(expected).subtracting(values)
         #expect(missing.count == 0, "\(missing.count) readings are not on the topic, e.g. \(missing.sorted().prefix(3))")
-        // Each sensor's readings in input order (one partition per sensor, read in offset order).
+        // Each sensor's readings in input order (one partition per sensor, read in offset order), each record stamped
+        // with its reading's time.
         for sensor in 0..<5 {
-            let times = records.filter { $0.key == Array("s-\(sensor)".utf8) }.sorted { $0.offset < $1.offset }
-                .compactMap(\.timestampMs)
+            let sensorRecords = records.filter { $0.key == Array("s-\(sensor)".utf8) }.sorted { $0.offset < $1.offset }
+            #expect(Set(sensorRecords.map(\.partition)).count == 1, "sensor s-\(sensor) is spread over partitions")
+            let times = sensorRecords.compactMap(\.timestampMs)
             #expect(times.count == count / 5, "sensor s-\(sensor)")
+            #expect(Set(times.map { ($0 / 1000 - Int64(base)) % 5 }) == [Int64(sensor)], "sensor s-\(sensor)'s times")
             #expect(times == times.sorted(), "sensor s-\(sensor)'s readings are out of order")
         }
     }

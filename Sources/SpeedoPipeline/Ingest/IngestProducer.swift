@@ -4,12 +4,16 @@ package import SpeedoCore
 package import SpeedoKafka
 package import SpeedoRuntime
 
-/// Valid readings with their delivery tags, in input order: what the reading thread hands to the producing one.
-package typealias IngestBlock = [(reading: Reading, tag: UInt64)]
+/// Valid readings and their delivery tags, in input order: what the reading thread hands to the producing one.
+package struct IngestBlock: Sendable {
+    package var readings: [Reading]
+    package var tags: [UInt64]
+}
 
-/// The producing half of `speedo ingest`, on a thread of its own: it takes the blocks the reading thread decoded,
-/// in order, and publishes each (in `ReadingPublisher.partitionPlan`'s order and partitions, with backpressure), so that decoding the next
-/// block and encoding and producing this one use both cores instead of taking turns on one.
+/// The producing half of `speedo ingest`, on a thread of its own: it takes the blocks the reading thread decoded, in
+/// order, encodes each (`ReadingPublisher.encode`, in `partitionPlan`'s order and partitions) and queues it with
+/// backpressure, so that decoding the next block and encoding and queuing this one use both cores instead of taking
+/// turns on one. (Measured: the two halves then take about the same time: bench/README.md.)
 ///
 /// At most `capacity` blocks wait between the two threads (`HandOff`): a full producer queue stops the producing
 /// thread, which then stops the reading thread (`hand`), so memory stays bounded and nothing is dropped. When
@@ -55,7 +59,7 @@ package final class IngestProducer: Sendable {
         case .full: return .full
         case .refused:
             let reason = stopReason
-            reportUnqueued(block, reason)
+            reportUnqueued(block.tags, reason)
             return .stopped(reason)
         }
     }
@@ -84,53 +88,53 @@ package final class IngestProducer: Sendable {
     /// Serves the publisher's delivery reports (this thread is the one that publishes) after each block and while
     /// it waits for the next, so that confirmations show in the progress line while input trickles in.
     private func produceUntilDone() {
+        var records = EncodedRecords()
         while let block = blocks.next(idleEvery: Self.reportServingInterval, whenIdle: publisher.serveReports) {
-            if let stop = publish(block) {
+            publisher.encode(block.readings, tags: block.tags, into: &records)
+            if let stop = publish(records) {
                 stopped.withLock { $0 = stop }
-                for abandoned in blocks.abandon() { reportUnqueued(abandoned, stop) }
+                for abandoned in blocks.abandon() { reportUnqueued(abandoned.tags, stop) }
                 return
             }
             publisher.serveReports()
         }
     }
 
-    /// Publishes a block in partition order; when it has to stop part way, the readings not queued are reported.
-    private func publish(_ block: IngestBlock) -> IngestSession.Stop? {
-        let plan = publisher.partitionPlan(of: block.map(\.reading))
-        for (position, index) in plan.order.enumerated() {
-            if let stop = publish(block[index].reading, tag: block[index].tag, partition: plan.partitions?[index]) {
-                reportUnqueued(plan.order[(position + 1)...].map { block[$0] }, stop)
-                return stop
-            }
-        }
-        return nil
-    }
-
-    /// Backpressure: a full queue makes this thread wait (and so, soon, the reading thread), until a signal.
-    private func publish(_ reading: Reading, tag: UInt64, partition: Int32?) -> IngestSession.Stop? {
-        do {
-            let queued = try publisher.publish(
-                reading, tag: tag, partition: partition, waitingInSlicesOf: ProgressLine.interval
-            ) {
+    /// Queues a block; a full queue makes this thread wait (and so, soon, the reading thread) until there is room or a
+    /// signal. When it has to stop part way, the records not queued are reported.
+    private func publish(_ block: EncodedRecords) -> IngestSession.Stop? {
+        var next = 0
+        while next < block.count {
+            let (stoppedAt, refusal) = publisher.queue(block, from: next)
+            next = stoppedAt
+            guard let refusal else { return nil }
+            if refusal.isQueueFull {
                 roomWaits.add(1, ordering: .relaxed)
-                return !stop.isRequested
+                guard !stop.isRequested else {
+                    tally.noteFailure(
+                        tag: block.tag(at: next),
+                        CommandFailure(.interrupted, "interrupted while waiting for room in the producer queue"))
+                    reportUnqueued(block.tags(from: next + 1), .interrupted)
+                    return .interrupted
+                }
+                publisher.waitForRoom()
+                continue
             }
-            if !queued {
-                tally.noteFailure(tag: tag, CommandFailure(.interrupted, "interrupted while waiting for room in the producer queue"))
-                return .interrupted
-            }
-        } catch {
-            tally.noteFailure(tag: tag, error)
+            tally.noteFailure(tag: block.tag(at: next), refusal)
+            next += 1
             // A fatal error leaves the producer unusable: the rest could only fail the same way.
-            if error.isFatal { return .producerFailed }
+            if refusal.isFatal {
+                reportUnqueued(block.tags(from: next), .producerFailed)
+                return .producerFailed
+            }
         }
         return nil
     }
 
-    private func reportUnqueued(_ readings: some Sequence<(reading: Reading, tag: UInt64)>, _ reason: IngestSession.Stop) {
+    private func reportUnqueued(_ tags: some Sequence<UInt64>, _ reason: IngestSession.Stop) {
         let failure = reason == .interrupted
             ? CommandFailure(.interrupted, "interrupted before it was queued")
             : CommandFailure(.notDelivered, "not queued: the producer failed before it")
-        for (_, tag) in readings { tally.noteFailure(tag: tag, failure) }
+        for tag in tags { tally.noteFailure(tag: tag, failure) }
     }
 }

@@ -96,8 +96,9 @@ package struct IngestSession {
     private let stamps = ReceptionStamps()
 
     private var linesRead = 0
-    /// The block being filled: readings with their delivery tags.
-    private var pending: IngestBlock = []
+    /// The block being filled: readings and their delivery tags, in input order.
+    private var pending: [Reading] = []
+    private var pendingTags: [UInt64] = []
     private var rejected = 0
     private var progress: ProgressLine
     private let clock = ContinuousClock()
@@ -118,6 +119,7 @@ package struct IngestSession {
         self.maxErrors = maxErrors
         self.started = clock.now
         pending.reserveCapacity(Self.blockSize)
+        pendingTags.reserveCapacity(Self.blockSize)
     }
 
     /// Reads every input, then waits until the producing thread has handed every reading to librdkafka (or stopped).
@@ -193,7 +195,8 @@ package struct IngestSession {
         linesRead += 1
         switch decoder.decode(line, now: now) {
         case .reading(let reading):
-            pending.append((reading, DeliveryTally.tag(input: index, line: line.number)))
+            pending.append(reading)
+            pendingTags.append(DeliveryTally.tag(input: index, line: line.number))
             if pending.count == Self.blockSize { try handOverPending() }
         case .skipped:
             break
@@ -208,9 +211,11 @@ package struct IngestSession {
     /// Hands the pending block to the producing thread, waiting (in slices, to redraw progress) while it is behind.
     private mutating func handOverPending() throws {
         guard !pending.isEmpty else { return }
-        defer { pending.removeAll(keepingCapacity: true) }
+        let block = IngestBlock(readings: pending, tags: pendingTags)
+        pending.removeAll(keepingCapacity: true)
+        pendingTags.removeAll(keepingCapacity: true)
         while true {
-            switch producer.hand(pending, waitingAtMost: ProgressLine.interval) {
+            switch producer.hand(block, waitingAtMost: ProgressLine.interval) {
             case .accepted: return
             case .full: drawProgress()
             case .stopped(let reason): throw StopReading(reason: reason)

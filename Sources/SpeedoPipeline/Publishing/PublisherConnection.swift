@@ -19,13 +19,13 @@ extension ReadingPublisher {
     /// `keepWaiting` between them (to redraw progress, to notice a signal); nothing is dropped. Returns false
     /// when `keepWaiting` gave up, with the reading not queued.
     package func publish(
-        _ reading: Reading, tag: UInt64, partition: Int32? = nil, waitingInSlicesOf slice: Duration,
+        _ reading: Reading, tag: UInt64, waitingInSlicesOf slice: Duration,
         keepWaiting: () -> Bool
     ) throws(KafkaError) -> Bool {
         var policy = QueueFullPolicy.fail
         while true {
             do {
-                try publish(reading, tag: tag, partition: partition, whenQueueFull: policy)
+                try publish(reading, tag: tag, whenQueueFull: policy)
                 return true
             } catch where error.isQueueFull {
                 guard keepWaiting() else { return false }

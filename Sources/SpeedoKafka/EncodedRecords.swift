@@ -1,0 +1,48 @@
+package import SpeedoCore
+
+/// Readings encoded as records (key = sensor id, value = `CanonicalJSON`, timestamp = the reading's time), in the order
+/// they are to be queued, with the partition each goes to and its delivery tag (`ReadingPublisher.encode`). One buffer
+/// holds every key and value and is reused block after block, so that `KafkaProducer` can queue thousands of records
+/// without allocating or calling back into Swift between them.
+package struct EncodedRecords: Sendable {
+    struct Record {
+        var start: Int
+        var keyLength, valueLength: Int32
+        /// `partitionerChooses`, or the partition `ReadingPublisher.partitionPlan` chose.
+        var partition: Int32
+        var timestampMs: Int64
+        var tag: UInt64
+    }
+
+    /// librdkafka's `RD_KAFKA_PARTITION_UA` (a macro with a cast, which Swift does not import).
+    static let partitionerChooses: Int32 = -1
+
+    private(set) var bytes: [UInt8] = []
+    private(set) var records: [Record] = []
+
+    package init() {}
+
+    package var count: Int { records.count }
+    package var isEmpty: Bool { records.isEmpty }
+
+    package func tag(at index: Int) -> UInt64 { records[index].tag }
+
+    /// The tags of the records from `index` on: those not queued when queuing stopped there.
+    package func tags(from index: Int) -> some Sequence<UInt64> { records[index...].lazy.map(\.tag) }
+
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        records.removeAll(keepingCapacity: true)
+    }
+
+    mutating func append(_ reading: Reading, partition: Int32?, tag: UInt64) {
+        let start = bytes.count
+        var sensorID = reading.sensorID
+        sensorID.withUTF8 { bytes.append(contentsOf: $0) }
+        let keyLength = bytes.count - start
+        CanonicalJSON.append(reading, to: &bytes)
+        records.append(Record(
+            start: start, keyLength: Int32(keyLength), valueLength: Int32(bytes.count - start - keyLength),
+            partition: partition ?? Self.partitionerChooses, timestampMs: reading.timestamp.milliseconds, tag: tag))
+    }
+}
