@@ -30,7 +30,8 @@ package enum Percentile {
         for centroid in centroids {
             let centre = Double(firstRank) + Double(centroid.count - 1) / 2
             if rank <= centre {
-                guard let previous else { return centroid.mean }
+                // On a centre itself, its mean: interpolating towards it can miss it by a rounding.
+                guard let previous, rank < centre else { return centroid.mean }
                 return previous.mean + (rank - previous.centre) / (centre - previous.centre) * (centroid.mean - previous.mean)
             }
             previous = (centre, centroid.mean)
