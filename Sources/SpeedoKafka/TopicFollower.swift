@@ -8,7 +8,9 @@ import Synchronization
 ///
 /// Each partition starts at the earliest record the broker still holds, or at the first record stamped at or after
 /// a time (offsets-for-times, with `KafkaConsumer`'s scan fallback where the broker cannot answer). The follower
-/// reports `caughtUp` once every partition was read up to the high watermark it had when following started, and
+/// reports `caughtUp` once every partition was read to its end (librdkafka's end-of-partition event, at or past the
+/// high watermark it had when following started: on a busy topic, what came in during the catch-up is read too, so
+/// that what arrives after `caughtUp` is new, not backlog still being read), and
 /// `unreachable` while the brokers cannot be reached: it keeps retrying with backoff, and when they answer again it
 /// goes on from where it was, so nothing is lost or read twice. Partitions added to the topic later are not followed.
 ///
@@ -29,7 +31,8 @@ package final class TopicFollower: Sendable {
     package enum State: Sendable, Hashable {
         /// Finding the partitions and where to start, or reading what the topic held when following started.
         case connecting
-        /// Every partition was read up to where it ended when following started; what arrives now is new.
+        /// Every partition was read to its end, and at least up to where it ended when following started; what
+        /// arrives now is new.
         case caughtUp
         /// The brokers (or the topic) cannot be reached; the follower keeps retrying.
         case unreachable(reason: String)
@@ -304,7 +307,6 @@ private final class FollowLoop: @unchecked Sendable {
         switch event {
         case .record(let record):
             batch.append(record)
-            reached(record.offset + 1, in: record.partition)
         case .endOfPartition(_, let partition, let offset):
             reached(offset, in: partition)
         case .error:

@@ -107,6 +107,39 @@ struct TopicFollowerTests {
         #expect(log.states == [.caughtUp])
     }
 
+    /// On a busy topic the catch-up is over only at the partition's end as it is then, not at the end it had when
+    /// following started: records that came in meanwhile are backlog too, and are handed over before `caughtUp`.
+    @Test func recordsArrivingDuringTheCatchUpAreReadBeforeCaughtUp() throws {
+        let cluster = try MockCluster()
+        let topic = uniqueName("busy")
+        try cluster.createTopic(name: topic, partitions: 1)
+        try produce(cluster, topic: topic, partition: 0, timestampsMs: (0..<2_000).map { Self.t0 + $0 })
+        let progress = Mutex((records: 0, atCaughtUp: [Int]()))
+        // Fetches of about 30 records, and no more fetched ahead than a few: the catch-up takes many fetches, as a
+        // large backlog does, and none happens while the first batch is being handed over.
+        var smallFetches = configuration(cluster)
+        smallFetches.properties += [("max.partition.fetch.bytes", "1000"), ("queued.min.messages", "10")]
+        let follower = try TopicFollower(
+            configuration: smallFetches, topic: topic, start: .beginning, connectTimeout: .seconds(60),
+            records: { batch in
+                let isFirst = progress.withLock { progress in
+                    defer { progress.records += batch.count }
+                    return progress.records == 0
+                }
+                // While the first of the 2,000 are handed over, 300 more arrive (acknowledged before this returns).
+                if isFirst {
+                    try? produce(cluster, topic: topic, partition: 0, timestampsMs: (0..<300).map { Self.t0 + $0 }, label: "late")
+                }
+            },
+            stateChanged: { state in
+                if state == .caughtUp { progress.withLock { $0.atCaughtUp.append($0.records) } }
+            })
+        defer { follower.stop() }
+        let deadline = ContinuousClock.now + .seconds(15)
+        while progress.withLock({ $0.atCaughtUp.isEmpty }), ContinuousClock.now < deadline { usleep(10_000) }
+        #expect(progress.withLock { $0.atCaughtUp } == [2_300])
+    }
+
     @Test func sinceATimeOnlyRecordsStampedAtOrAfterIt() throws {
         let cluster = try MockCluster()
         let topic = uniqueName("since")
