@@ -104,7 +104,9 @@ package final class GatewayCloseRequest: Sendable {
 /// The client's place in the shared log is its cursor. When its socket is full (NIO reports the channel not
 /// writable), nothing is written and the cursor stays: the entries behind it age, newer states of a sensor replace
 /// older ones in what it will get (`GatewayUpdateLog`), and once the oldest has waited longer than the hub's
-/// `maxLag` the client is closed with a reason. A socket that drains again resumes the writing at once.
+/// `maxLag` the client is closed with a reason. The entries it was sent last may still wait in the channel's outbound
+/// buffer with nothing behind them in the log: a socket that stays full for longer than `maxLag` closes the client
+/// too. A socket that drains again resumes the writing at once.
 ///
 /// It sits first in the pipeline, next to the socket, so its frames skip the WebSocket encoder. That is sound
 /// because the gateway's WebSocket has no extensions (nothing to apply to a frame on its way out) and server frames
@@ -124,6 +126,8 @@ package final class GatewayClientWriter: ChannelInboundHandler, RemovableChannel
     private var context: ChannelHandlerContext?
     private var loopClients: GatewayLoopClients?
     private var cursor = 0
+    /// Since when the socket has been full (`hub.now`), nil while it takes more.
+    private var fullSince: Duration?
     private var closing = false
     /// Which sensors this client selected, decided once per sensor (glob matching is not free).
     private var selected: [String: Bool] = [:]
@@ -159,6 +163,7 @@ package final class GatewayClientWriter: ChannelInboundHandler, RemovableChannel
     }
 
     package func channelWritabilityChanged(context: ChannelHandlerContext) {
+        fullSince = context.channel.isWritable ? nil : hub.now
         if context.channel.isWritable {
             var totals = Totals()
             write(hub.log, now: hub.now, totals: &totals)
@@ -170,7 +175,9 @@ package final class GatewayClientWriter: ChannelInboundHandler, RemovableChannel
 
     /// Sends what the client has not had of `log`, or, when its socket is full, checks how long that has waited.
     package func write(_ log: GatewayUpdateLog, now: Duration, totals: inout Totals) {
-        guard let context, !closing, cursor < log.end else { return }
+        guard let context, !closing else { return }
+        if let fullSince, now - fullSince > hub.maxLag { return closeForLag(waited: now - fullSince) }
+        guard cursor < log.end else { return }
         guard cursor >= log.start else {
             // Entries it never got were dropped from the log: they had waited longer than maxLag.
             return closeForLag(waited: hub.maxLag)
