@@ -18,22 +18,10 @@ struct FollowLatencyBenchmark {
     static let usage = "usage: speedo-bench follow-latency --brokers HOST:PORT [--seconds S] [--warmup S]"
 
     init(_ arguments: ArraySlice<String>) throws(BenchmarkUsageError) {
-        var remaining = arguments
-        while let name = remaining.popFirst() {
-            guard let text = remaining.popFirst() else { throw BenchmarkUsageError(description: Self.usage) }
-            switch name {
-            case "--brokers": brokers = text
-            case "--seconds": seconds = try Self.count(text)
-            case "--warmup": warmup = try Self.count(text)
-            default: throw BenchmarkUsageError(description: Self.usage)
-            }
-        }
-        guard !brokers.isEmpty else { throw BenchmarkUsageError(description: Self.usage) }
-    }
-
-    private static func count(_ text: String) throws(BenchmarkUsageError) -> Int {
-        guard let value = Int(text), value >= 0 else { throw BenchmarkUsageError(description: usage) }
-        return value
+        let options = try BenchmarkOptions(arguments, known: ["brokers", "seconds", "warmup"], usage: Self.usage)
+        brokers = try options.required("brokers")
+        seconds = try options.number("seconds", default: seconds, minimum: 0)
+        warmup = try options.number("warmup", default: warmup, minimum: 0)
     }
 
     func run() throws(KafkaError) {

@@ -23,16 +23,10 @@ struct GatewayClientsBenchmark {
     static let usage = "usage: speedo-bench gateway-clients [--url ws://HOST:PORT/ws/speed] [--clients N] [--seconds S]"
 
     init(_ arguments: ArraySlice<String>) throws(BenchmarkUsageError) {
-        var remaining = arguments
-        while let name = remaining.popFirst() {
-            guard let value = remaining.popFirst() else { throw BenchmarkUsageError(description: Self.usage) }
-            switch name {
-            case "--url": try parse(url: value)
-            case "--clients": clients = try Self.positive(value)
-            case "--seconds": duration = Double(try Self.positive(value))
-            default: throw BenchmarkUsageError(description: Self.usage)
-            }
-        }
+        let options = try BenchmarkOptions(arguments, known: ["url", "clients", "seconds"], usage: Self.usage)
+        if let url = options.text("url") { try parse(url: url) }
+        clients = try options.number("clients", default: clients)
+        duration = Double(try options.number("seconds", default: Int(duration)))
     }
 
     private mutating func parse(url: String) throws(BenchmarkUsageError) {
@@ -44,11 +38,6 @@ struct GatewayClientsBenchmark {
         else { throw BenchmarkUsageError(description: "the URL needs host:port: \(url)") }
         host = String(authority[..<colon])
         port = number
-    }
-
-    private static func positive(_ text: String) throws(BenchmarkUsageError) -> Int {
-        guard let value = Int(text), value > 0 else { throw BenchmarkUsageError(description: usage) }
-        return value
     }
 
     func run() throws(BenchmarkUsageError) {

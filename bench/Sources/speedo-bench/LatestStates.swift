@@ -19,22 +19,11 @@ struct LatestStatesGenerator {
     static let usage = "usage: speedo-bench latest-states --brokers HOST:PORT [--sensors N] [--rate HZ] [--seconds S]"
 
     init(_ arguments: ArraySlice<String>) throws(BenchmarkUsageError) {
-        var remaining = arguments
-        while let name = remaining.popFirst() {
-            guard let text = remaining.popFirst() else { throw BenchmarkUsageError(description: Self.usage) }
-            if name == "--brokers" {
-                brokers = text
-                continue
-            }
-            guard let value = Int(text), value > 0 else { throw BenchmarkUsageError(description: Self.usage) }
-            switch name {
-            case "--sensors": sensors = value
-            case "--rate": rate = value
-            case "--seconds": seconds = value
-            default: throw BenchmarkUsageError(description: Self.usage)
-            }
-        }
-        guard !brokers.isEmpty else { throw BenchmarkUsageError(description: Self.usage) }
+        let options = try BenchmarkOptions(arguments, known: ["brokers", "sensors", "rate", "seconds"], usage: Self.usage)
+        brokers = try options.required("brokers")
+        sensors = try options.number("sensors", default: sensors)
+        rate = try options.number("rate", default: rate)
+        seconds = try options.number("seconds", default: seconds)
     }
 
     func run() throws(KafkaError) {

@@ -1,17 +1,6 @@
 import ChromiumDriver
 import Foundation
 
-/// Options given as `--name value` pairs.
-private func options(_ arguments: ArraySlice<String>, usage: String) throws(BenchmarkUsageError) -> [String: String] {
-    var remaining = arguments
-    var values: [String: String] = [:]
-    while let name = remaining.popFirst() {
-        guard name.hasPrefix("--"), let value = remaining.popFirst() else { throw BenchmarkUsageError(description: usage) }
-        values[String(name.dropFirst(2))] = value
-    }
-    return values
-}
-
 /// `speedo-bench page --url URL [--seconds S] [--memory-seconds S] [--sensors N]`: the gateway's page in headless
 /// Chromium. After the page shows `--sensors` cards: frames drawn per second and the time spent in long tasks (over
 /// 50 ms, the main thread blocked) over `--seconds`; then, once the page holds all it keeps of every sensor (the
@@ -25,11 +14,12 @@ struct PageBenchmark {
     var sensors: Int
 
     init(_ arguments: ArraySlice<String>) throws(BenchmarkUsageError) {
-        let values = try options(arguments, usage: Self.usage)
-        guard let url = values["url"], let seconds = Int(values["seconds"] ?? "30"),
-            let memorySeconds = Int(values["memory-seconds"] ?? "300"), let sensors = Int(values["sensors"] ?? "200")
-        else { throw BenchmarkUsageError(description: Self.usage) }
-        (self.url, self.seconds, self.memorySeconds, self.sensors) = (url, seconds, memorySeconds, sensors)
+        let options = try BenchmarkOptions(
+            arguments, known: ["url", "seconds", "memory-seconds", "sensors"], usage: Self.usage)
+        url = try options.required("url")
+        seconds = try options.number("seconds", default: 30)
+        memorySeconds = try options.number("memory-seconds", default: 300, minimum: 0)
+        sensors = try options.number("sensors", default: 200)
     }
 
     /// Counts frames and long tasks from the first moment of every document (as the browser's own tools do, not
@@ -105,13 +95,16 @@ struct Screenshot {
     var wait: Int
 
     init(_ arguments: ArraySlice<String>) throws(BenchmarkUsageError) {
-        let values = try options(arguments, usage: Self.usage)
-        guard let output = values["out"], let source = values["url"] ?? values["ansi"],
-            let width = Int(values["width"] ?? "1280"), let height = Int(values["height"] ?? "800"),
-            let wait = Int(values["wait"] ?? "3")
-        else { throw BenchmarkUsageError(description: Self.usage) }
-        (self.source, self.isCapture, self.output) = (source, values["url"] == nil, output)
-        (self.width, self.height, self.wait) = (width, height, wait)
+        let options = try BenchmarkOptions(
+            arguments, known: ["url", "ansi", "out", "width", "height", "wait"], usage: Self.usage)
+        guard let source = options.text("url") ?? options.text("ansi") else {
+            throw BenchmarkUsageError(description: Self.usage)
+        }
+        (self.source, isCapture) = (source, options.text("url") == nil)
+        output = try options.required("out")
+        width = try options.number("width", default: 1280)
+        height = try options.number("height", default: 800)
+        wait = try options.number("wait", default: 3, minimum: 0)
     }
 
     func run() async throws {

@@ -20,6 +20,40 @@ struct BenchmarkUsageError: Error, CustomStringConvertible {
     let description: String
 }
 
+/// A benchmark's options, given as `--name value` pairs: any name it does not know, a name without a value, or a value
+/// that is not a whole number where one is wanted is a usage error with the benchmark's `usage` line.
+struct BenchmarkOptions {
+    private var values: [String: String] = [:]
+    private let usage: String
+
+    init(_ arguments: ArraySlice<String>, known: Set<String>, usage: String) throws(BenchmarkUsageError) {
+        self.usage = usage
+        var remaining = arguments
+        while let name = remaining.popFirst() {
+            guard name.hasPrefix("--"), known.contains(String(name.dropFirst(2))), let value = remaining.popFirst()
+            else { throw BenchmarkUsageError(description: usage) }
+            values[String(name.dropFirst(2))] = value
+        }
+    }
+
+    func text(_ name: String) -> String? { values[name] }
+
+    /// The value of a required option.
+    func required(_ name: String) throws(BenchmarkUsageError) -> String {
+        guard let value = values[name], !value.isEmpty else { throw BenchmarkUsageError(description: usage) }
+        return value
+    }
+
+    /// A whole number of at least `minimum`, or `fallback` when the option is not given.
+    func number(_ name: String, default fallback: Int, minimum: Int = 1) throws(BenchmarkUsageError) -> Int {
+        guard let text = values[name] else { return fallback }
+        guard let value = Int(text.filter { $0 != "_" }), value >= minimum else {
+            throw BenchmarkUsageError(description: usage)
+        }
+        return value
+    }
+}
+
 /// Realistic input: a few hundred sensors, speeds with one or two decimals, timestamps with
 /// millisecond fractions, in the shape `speedo simulate` writes.
 func generateInput(format: InputFormat, lines: Int) -> [UInt8] {
@@ -94,15 +128,8 @@ func benchmarkDecoder(lines: Int) {
 }
 
 func parseLineCount(_ arguments: ArraySlice<String>) throws(BenchmarkUsageError) -> Int {
-    var remaining = arguments
-    var lines = 1_000_000
-    while let argument = remaining.popFirst() {
-        guard argument == "--lines", let value = remaining.popFirst(), let count = Int(value.filter { $0 != "_" }),
-            count > 0
-        else { throw BenchmarkUsageError(description: "usage: speedo-bench decode [--lines N]  (N > 0)") }
-        lines = count
-    }
-    return lines
+    try BenchmarkOptions(arguments, known: ["lines"], usage: "usage: speedo-bench decode [--lines N]  (N > 0)")
+        .number("lines", default: 1_000_000)
 }
 
 let arguments = CommandLine.arguments.dropFirst()
