@@ -117,12 +117,19 @@ package final class LocalPostgres: Sendable {
 
     /// Stops the server, waiting until every server process is gone. Does nothing when not running.
     package func stop(mode: ShutdownMode = .fast) throws {
-        guard case .running = status() else { return }
+        guard case .running(let pid) = status() else { return }
         do {
             try run(programs.pgCtl, ["-D", dataDirectory, "-m", mode.rawValue, "-w", "-t", "60", "-s", "stop"])
         } catch {
             // Someone else may have stopped it in between; only a server still running is a failure.
             if case .running = status() { throw error }
+        }
+        // pg_ctl returns once the lock file is gone, which the postmaster removes just before it exits: tearing down
+        // its memory still takes a while on a busy machine, and a start or a check in between would find it alive.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while isOurPostmaster(pid) {
+            guard ContinuousClock.now < deadline else { throw LocalPostgresError.stopFailed(directory: directory, pid: pid) }
+            usleep(10_000)
         }
     }
 

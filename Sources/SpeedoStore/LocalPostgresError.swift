@@ -7,6 +7,7 @@ package enum LocalPostgresError: Error, CustomStringConvertible, Sendable, Equat
     case directoryUnusable(path: String, reason: String)
     case commandFailed(command: String, status: Int32, output: String)
     case startFailed(directory: String, logTail: String)
+    case stopFailed(directory: String, pid: Int32)
 
     package var code: String {
         switch self {
@@ -17,6 +18,7 @@ package enum LocalPostgresError: Error, CustomStringConvertible, Sendable, Equat
         case .directoryUnusable: "local-postgres.directory-unusable"
         case .commandFailed: "local-postgres.command-failed"
         case .startFailed: "local-postgres.start-failed"
+        case .stopFailed: "local-postgres.stop-failed"
         }
     }
 
@@ -40,6 +42,9 @@ package enum LocalPostgresError: Error, CustomStringConvertible, Sendable, Equat
             "`\(command)` failed with exit status \(status): \(output.suffix(2000))"
         case .startFailed(let directory, let logTail):
             "the local PostgreSQL in \(directory) did not start; end of its log (\(directory)/server.log):\n\(logTail)"
+        case .stopFailed(let directory, let pid):
+            "the local PostgreSQL in \(directory) released its lock file but its process \(pid) was still running 10 s "
+                + "later; look at \(directory)/server.log, and end it with `kill \(pid)` if it hangs"
         }
     }
 }

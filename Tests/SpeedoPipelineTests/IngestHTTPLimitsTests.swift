@@ -70,8 +70,8 @@ func idleConnectionsAreClosed(port: Int) async throws {
         let answer = LoopbackSocket.receive(answered, timeout: .seconds(20))
         let closedEarly = LoopbackSocket.waitForClose(answered, timeout: .milliseconds(1_500))
         return (
-            answer, closedEarly, closedEarly || LoopbackSocket.waitForClose(answered, timeout: .seconds(8)),
-            LoopbackSocket.waitForClose(silent, timeout: .seconds(8)))
+            answer, closedEarly, closedEarly || LoopbackSocket.waitForClose(answered, timeout: .seconds(15)),
+            LoopbackSocket.waitForClose(silent, timeout: .seconds(15)))
     }
     #expect(answer.hasPrefix("HTTP/1.1 200") || answer.hasPrefix("HTTP/1.1 503"), "\(answer)")
     #expect(!closedEarly, "closed before the idle timeout")
