@@ -35,14 +35,52 @@ package struct EncodedRecords: Sendable {
         records.removeAll(keepingCapacity: true)
     }
 
-    mutating func append(_ reading: Reading, partition: Int32?, tag: UInt64) {
+    /// `canonicalValue`: the reading's `CanonicalJSON` form as it was read, copied instead of written again.
+    mutating func append(_ reading: Reading, canonicalValue: ArraySlice<UInt8>?, partition: Int32?, tag: UInt64) {
         let start = bytes.count
         var sensorID = reading.sensorID
         sensorID.withUTF8 { bytes.append(contentsOf: $0) }
         let keyLength = bytes.count - start
-        CanonicalJSON.append(reading, to: &bytes)
+        if let canonicalValue {
+            bytes.append(contentsOf: canonicalValue)
+        } else {
+            CanonicalJSON.append(reading, to: &bytes)
+        }
         records.append(Record(
             start: start, keyLength: Int32(keyLength), valueLength: Int32(bytes.count - start - keyLength),
             partition: partition ?? Self.partitionerChooses, timestampMs: reading.timestamp.milliseconds, tag: tag))
+    }
+}
+
+/// The record values of a block's readings whose input lines were already in `CanonicalJSON`'s form
+/// (`ReadingDecoder.lineIsCanonical`), in the readings' order: encoding copies them instead of writing them again,
+/// which is most of what encoding costs when the input is what speedo writes.
+package struct CanonicalValues: Sendable {
+    private var bytes: [UInt8] = []
+    /// Where each reading's value ends in `bytes`; a reading whose value starts where it ends has none.
+    private var ends: [Int32] = []
+
+    package init() {}
+
+    package mutating func append(_ value: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: value)
+        ends.append(Int32(bytes.count))
+    }
+
+    /// The next reading's line was not canonical: its value is encoded.
+    package mutating func appendNone() {
+        ends.append(Int32(bytes.count))
+    }
+
+    package mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+    }
+
+    func value(at index: Int) -> ArraySlice<UInt8>? {
+        guard index < ends.count else { return nil }
+        let start = index == 0 ? 0 : Int(ends[index - 1])
+        let end = Int(ends[index])
+        return start == end ? nil : bytes[start..<end]
     }
 }

@@ -223,13 +223,18 @@ package final class ReadingPublisher: Sendable {
     }
 
     /// `readings` with their tags encoded as `records` (replacing what they held) in `partitionPlan`'s order, for
-    /// `queue(_:from:)`.
-    package func encode(_ readings: [Reading], tags: [UInt64], into records: inout EncodedRecords) {
+    /// `queue(_:from:)`; the values in `canonicalValues` are copied as they are.
+    package func encode(
+        _ readings: [Reading], tags: [UInt64], canonicalValues: CanonicalValues,
+        into records: inout EncodedRecords
+    ) {
         let plan = partitionPlan(of: readings)
         records.removeAll()
         for index in plan.order {
             precondition(tags[index] & Self.batchTagFlag == 0, "streaming tags must leave ReadingPublisher.batchTagFlag clear")
-            records.append(readings[index], partition: plan.partitions?[index], tag: tags[index])
+            records.append(
+                readings[index], canonicalValue: canonicalValues.value(at: index), partition: plan.partitions?[index],
+                tag: tags[index])
         }
     }
 

@@ -70,6 +70,69 @@ import Testing
         #expect(failures.isEmpty, "seed \(seed) (SPEEDO_FUZZ_SEED=\(seed) to replay): \(failures.prefix(5))")
     }
 
+    /// Lines laid out as speedo writes them take a shortcut through the decoder (`lineIsCanonical` says when the line
+    /// can be published as it is). Every such line, and every near miss of the layout or the canonical number forms,
+    /// must read exactly as the general path (`decode(value:)`) reads it, rejections included; a line called
+    /// canonical must be what encoding its reading writes; and what speedo writes with short speeds must be called so.
+    @Test func linesInTheCanonicalLayoutReadAsTheGeneralPathReadsThem() {
+        let seed = SplitMix64.seedFromEnvironment()
+        var generator = SplitMix64(seed: seed)
+        let alphabet = Array("ABCxyz0189._:/-".utf8)
+        let earliest = ReadingRules.earliestTime.microseconds
+        let nearMisses: [(String, String)] = [
+            ("\"speed\":", "\"speed\": "), (",\"ts\":", ",\"ts\" :"), ("}", "}\r"), ("}", ",\"x\":1}"), ("}", "} "),
+            ("{\"sensor_id\":\"", "{\"sensor_id\":\"\\u0041"), ("{\"sensor_id\":\"", "{\"sensor_id\":\"é"),
+            ("{\"sensor_id\":\"", "{\"sensor_id\":\"" + String(repeating: "x", count: 64)),
+            ("{\"sensor_id\":\"", "{\"sensor_id\":\"\","), (",\"ts\":", ",\"ts\":1"), (",\"ts\":", ",\"ts\":-"),
+            (",\"ts\":", ",\"ts\":0"), (",\"ts\":1", ",\"ts\":9"), ("}", "0}"), ("}", "000}"), ("}", "e0}"), ("}", ".}"),
+            (",\"ts\":", "0,\"ts\":"), (",\"ts\":", "1,\"ts\":"), (",\"ts\":", "e1,\"ts\":"), (",\"ts\":", ".,\"ts\":"),
+            ("\"speed\":", "\"speed\":0"), ("\"speed\":", "\"speed\":-"), ("\"speed\":", "\"speed\":1"),
+            ("\"speed\":", "\"speed\":\"1\","),
+        ]
+        var failures: [String] = []
+        var canonicalCount = 0
+        for round in 0..<40_000 {
+            let id = String(
+                decoding: (0..<Int.random(in: 1...20, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! },
+                as: UTF8.self)
+            let speed: Double =
+                switch round % 4 {
+                case 0: Double(Int.random(in: 0...1000, using: &generator))
+                case 1: Double(Int.random(in: 0...1000 * [10, 100, 1000][round % 3], using: &generator)) / [10, 100, 1000][round % 3]
+                case 2: Double(Int.random(in: 0...1_000_000_000, using: &generator)) / 1_000_000
+                default: Double.random(in: 0...1000, using: &generator)
+                }
+            let timestamp = Timestamp(microseconds: Int64.random(in: earliest...testNow.microseconds, using: &generator))
+            let written = String(decoding: CanonicalJSON.encode(Reading(sensorID: id, speed: speed, timestamp: timestamp)), as: UTF8.self)
+            var line = written
+            if round % 2 == 1, let (from, to) = nearMisses.randomElement(using: &generator), let range = line.range(of: from) {
+                line.replaceSubrange(range, with: to)
+            }
+            var decoder = ReadingDecoder()
+            let bytes = Array(line.utf8)
+            let outcome = bytes.withUnsafeBytes { decoder.decode(line: $0, now: testNow) }
+            let expected: LineOutcome = switch ReadingDecoder.decode(value: bytes, now: testNow) {
+            case .success(let reading): .reading(reading)
+            case .failure(let rejection): .rejected(rejection)
+            }
+            if outcome != expected { failures.append("\(line): \(outcome), the general path: \(expected)") }
+            if decoder.lineIsCanonical {
+                canonicalCount += 1
+                if case .reading(let reading) = outcome, CanonicalJSON.encode(reading) == bytes { continue }
+                failures.append("\(line) called canonical, but its reading is written otherwise")
+            } else if line == written, isShort(speedText: written.split(separator: ",")[1].dropFirst(#""speed":"#.count)) {
+                failures.append("\(line), as speedo writes it, not called canonical")
+            }
+        }
+        #expect(failures.isEmpty, "seed \(seed) (SPEEDO_FUZZ_SEED=\(seed) to replay): \(failures.prefix(5))")
+        #expect(canonicalCount > 10_000, "the shortcut was taken \(canonicalCount) times")
+    }
+
+    /// A speed as speedo writes most: whole, or with up to six fraction digits, no exponent.
+    private func isShort(speedText: Substring) -> Bool {
+        !speedText.contains("e") && (speedText.split(separator: ".").dropFirst().first.map { $0.count <= 6 } ?? true)
+    }
+
     /// The digit-by-digit fast path must print exactly what Swift's shortest round-trip `description` prints.
     @Test func numbersMatchSwiftsShortestForm() {
         let seed = SplitMix64.seedFromEnvironment()

@@ -4,16 +4,11 @@ package import SpeedoCore
 package import SpeedoKafka
 package import SpeedoRuntime
 
-/// Valid readings and their delivery tags, in input order: what the reading thread hands to the producing one.
-package struct IngestBlock: Sendable {
-    package var readings: [Reading]
-    package var tags: [UInt64]
-}
-
-/// The producing half of `speedo ingest`, on a thread of its own: it takes the blocks the reading thread decoded, in
-/// order, encodes each (`ReadingPublisher.encode`, in `partitionPlan`'s order and partitions) and queues it with
-/// backpressure, so that decoding the next block and encoding and queuing this one use both cores instead of taking
-/// turns on one. (Measured: the two halves then take about the same time: bench/README.md.)
+/// The producing half of `speedo ingest`, on a thread of its own: it takes the blocks of records the reading thread
+/// decoded and encoded (`ReadingPublisher.encode`, in `partitionPlan`'s order and partitions), in order, and queues
+/// each with backpressure, so that decoding and encoding the next block and queuing this one use both cores instead of
+/// taking turns on one. Encoding moved to the reading thread once canonical lines were copied rather than encoded
+/// again: queuing in librdkafka was then the larger half (bench/README.md).
 ///
 /// At most `capacity` blocks wait between the two threads (`HandOff`): a full producer queue stops the producing
 /// thread, which then stops the reading thread (`hand`), so memory stays bounded and nothing is dropped. When
@@ -28,7 +23,7 @@ package final class IngestProducer: Sendable {
     private let publisher: ReadingPublisher
     private let tally: DeliveryTally
     private let stop: StopRequest
-    private let blocks = HandOff<IngestBlock>(capacity: capacity)
+    private let blocks = HandOff<EncodedRecords>(capacity: capacity)
     /// Why producing stopped; set before the hand-off refuses blocks, so that a refused `hand` finds it.
     private let stopped = Mutex<IngestSession.Stop?>(nil)
     private let roomWaits = Atomic<Int>(0)
@@ -53,13 +48,13 @@ package final class IngestProducer: Sendable {
     }
 
     /// Gives the producing thread a block, waiting up to `slice` while `capacity` blocks are already waiting.
-    package func hand(_ block: IngestBlock, waitingAtMost slice: Duration) -> Handover {
+    package func hand(_ block: EncodedRecords, waitingAtMost slice: Duration) -> Handover {
         switch blocks.hand(block, waitingAtMost: slice) {
         case .accepted: return .accepted
         case .full: return .full
         case .refused:
             let reason = stopReason
-            reportUnqueued(block.tags, reason)
+            reportUnqueued(block.tags(from: 0), reason)
             return .stopped(reason)
         }
     }
@@ -88,12 +83,10 @@ package final class IngestProducer: Sendable {
     /// Serves the publisher's delivery reports (this thread is the one that publishes) after each block and while
     /// it waits for the next, so that confirmations show in the progress line while input trickles in.
     private func produceUntilDone() {
-        var records = EncodedRecords()
-        while let block = blocks.next(idleEvery: Self.reportServingInterval, whenIdle: publisher.serveReports) {
-            publisher.encode(block.readings, tags: block.tags, into: &records)
+        while let records = blocks.next(idleEvery: Self.reportServingInterval, whenIdle: publisher.serveReports) {
             if let stop = publish(records) {
                 stopped.withLock { $0 = stop }
-                for abandoned in blocks.abandon() { reportUnqueued(abandoned.tags, stop) }
+                for abandoned in blocks.abandon() { reportUnqueued(abandoned.tags(from: 0), stop) }
                 return
             }
             publisher.serveReports()

@@ -99,6 +99,7 @@ package struct IngestSession {
     /// The block being filled: readings and their delivery tags, in input order.
     private var pending: [Reading] = []
     private var pendingTags: [UInt64] = []
+    private var pendingValues = CanonicalValues()
     private var rejected = 0
     private var progress: ProgressLine
     private let clock = ContinuousClock()
@@ -197,6 +198,11 @@ package struct IngestSession {
         case .reading(let reading):
             pending.append(reading)
             pendingTags.append(DeliveryTally.tag(input: index, line: line.number))
+            if decoder.lineIsCanonical {
+                pendingValues.append(line.bytes)
+            } else {
+                pendingValues.appendNone()
+            }
             if pending.count == Self.blockSize { try handOverPending() }
         case .skipped:
             break
@@ -211,9 +217,11 @@ package struct IngestSession {
     /// Hands the pending block to the producing thread, waiting (in slices, to redraw progress) while it is behind.
     private mutating func handOverPending() throws {
         guard !pending.isEmpty else { return }
-        let block = IngestBlock(readings: pending, tags: pendingTags)
+        var block = EncodedRecords()
+        publisher.encode(pending, tags: pendingTags, canonicalValues: pendingValues, into: &block)
         pending.removeAll(keepingCapacity: true)
         pendingTags.removeAll(keepingCapacity: true)
+        pendingValues.removeAll()
         while true {
             switch producer.hand(block, waitingAtMost: ProgressLine.interval) {
             case .accepted: return
