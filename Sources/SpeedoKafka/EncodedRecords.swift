@@ -1,14 +1,14 @@
 package import SpeedoCore
 
-/// Readings encoded as records (key = sensor id, value = `CanonicalJSON`, timestamp = the reading's time), in the order
-/// they are to be queued, with the partition each goes to and its delivery tag (`ReadingPublisher.encode`). One buffer
-/// holds every key and value and is reused block after block, so that `KafkaProducer` can queue thousands of records
-/// without allocating or calling back into Swift between them.
+/// Readings encoded as records (key = sensor id, value = `CanonicalJSON`, timestamp = the reading's time), with each
+/// one's delivery tag and, once `ReadingPublisher.assignPartitions` has ordered them, its partition. One buffer holds
+/// every key and value, written once as the readings are decoded; ordering moves only the small per-record entries.
+/// `KafkaProducer` then queues thousands of records without allocating or calling back into Swift between them.
 package struct EncodedRecords: Sendable {
     struct Record {
         var start: Int
         var keyLength, valueLength: Int32
-        /// `partitionerChooses`, or the partition `ReadingPublisher.partitionPlan` chose.
+        /// `partitionerChooses` until a partition is assigned.
         var partition: Int32
         var timestampMs: Int64
         var tag: UInt64
@@ -20,23 +20,28 @@ package struct EncodedRecords: Sendable {
     private(set) var bytes: [UInt8] = []
     private(set) var records: [Record] = []
 
-    package init() {}
+    package init(reservingCapacity count: Int = 0) {
+        records.reserveCapacity(count)
+        bytes.reserveCapacity(count * 96)
+    }
 
     package var count: Int { records.count }
     package var isEmpty: Bool { records.isEmpty }
 
     package func tag(at index: Int) -> UInt64 { records[index].tag }
 
+    /// The partition assigned to the record at `index`; nil when librdkafka's partitioner is to choose.
+    package func partition(at index: Int) -> Int32? {
+        records[index].partition == Self.partitionerChooses ? nil : records[index].partition
+    }
+
     /// The tags of the records from `index` on: those not queued when queuing stopped there.
     package func tags(from index: Int) -> some Sequence<UInt64> { records[index...].lazy.map(\.tag) }
 
-    mutating func removeAll() {
-        bytes.removeAll(keepingCapacity: true)
-        records.removeAll(keepingCapacity: true)
-    }
-
-    /// `canonicalValue`: the reading's `CanonicalJSON` form as it was read, copied instead of written again.
-    mutating func append(_ reading: Reading, canonicalValue: ArraySlice<UInt8>?, partition: Int32?, tag: UInt64) {
+    /// `canonicalValue`: the reading's `CanonicalJSON` form as it was read (`ReadingDecoder.lineIsCanonical`), copied
+    /// instead of written again, which is most of what encoding costs when the input is what speedo writes.
+    package mutating func append(_ reading: Reading, canonicalValue: UnsafeRawBufferPointer?, tag: UInt64) {
+        precondition(tag & ReadingPublisher.batchTagFlag == 0, "streaming tags must leave ReadingPublisher.batchTagFlag clear")
         let start = bytes.count
         var sensorID = reading.sensorID
         sensorID.withUTF8 { bytes.append(contentsOf: $0) }
@@ -48,39 +53,27 @@ package struct EncodedRecords: Sendable {
         }
         records.append(Record(
             start: start, keyLength: Int32(keyLength), valueLength: Int32(bytes.count - start - keyLength),
-            partition: partition ?? Self.partitionerChooses, timestampMs: reading.timestamp.milliseconds, tag: tag))
-    }
-}
-
-/// The record values of a block's readings whose input lines were already in `CanonicalJSON`'s form
-/// (`ReadingDecoder.lineIsCanonical`), in the readings' order: encoding copies them instead of writing them again,
-/// which is most of what encoding costs when the input is what speedo writes.
-package struct CanonicalValues: Sendable {
-    private var bytes: [UInt8] = []
-    /// Where each reading's value ends in `bytes`; a reading whose value starts where it ends has none.
-    private var ends: [Int32] = []
-
-    package init() {}
-
-    package mutating func append(_ value: UnsafeRawBufferPointer) {
-        bytes.append(contentsOf: value)
-        ends.append(Int32(bytes.count))
+            partition: Self.partitionerChooses, timestampMs: reading.timestamp.milliseconds, tag: tag))
     }
 
-    /// The next reading's line was not canonical: its value is encoded.
-    package mutating func appendNone() {
-        ends.append(Int32(bytes.count))
-    }
-
-    package mutating func removeAll() {
-        bytes.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
-    }
-
-    func value(at index: Int) -> ArraySlice<UInt8>? {
-        guard index < ends.count else { return nil }
-        let start = index == 0 ? 0 : Int(ends[index - 1])
-        let end = Int(ends[index])
-        return start == end ? nil : bytes[start..<end]
+    /// Gives every record the partition `partitioner` picks for its key and orders them by partition, input order kept
+    /// within each (so every sensor's readings stay in order): a counting sort, one pass to count, one to place.
+    mutating func assignPartitions(_ partitioner: KeyPartitioner) {
+        bytes.withUnsafeBytes { bytes in
+            for index in records.indices {
+                let record = records[index]
+                let key = UnsafeRawBufferPointer(rebasing: bytes[record.start..<(record.start + Int(record.keyLength))])
+                records[index].partition = partitioner.partition(ofKey: key)
+            }
+        }
+        var next = [Int](repeating: 0, count: Int(partitioner.partitionCount) + 1)
+        for record in records { next[Int(record.partition) + 1] += 1 }
+        for partition in next.indices.dropFirst() { next[partition] += next[partition - 1] }
+        var ordered = records
+        for record in records {
+            ordered[next[Int(record.partition)]] = record
+            next[Int(record.partition)] += 1
+        }
+        records = ordered
     }
 }

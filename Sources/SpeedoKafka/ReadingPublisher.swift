@@ -187,55 +187,16 @@ package final class ReadingPublisher: Sendable {
         streamed.queued.add(1, ordering: .relaxed)
     }
 
-    /// Where a block of readings goes, and in which order to queue it.
-    package struct PartitionPlan: Sendable, Equatable {
-        /// Positions of the readings grouped by partition, input order kept within each partition (so every
-        /// sensor's readings stay in order).
-        package var order: [Int]
-        /// The partition of each reading, by position: the one librdkafka's partitioner would pick for its key. nil
-        /// while the partition count is unknown, or when the partitioner ignores keys.
-        package var partitions: [Int32]?
-    }
-
+    /// Gives each record the partition librdkafka's partitioner would pick for its key and orders them by partition.
     /// Queuing records partition by partition costs librdkafka about half the CPU of records that alternate between
     /// partitions (bench/README.md), and handing each its partition spares librdkafka hashing the key again. The
     /// partition count is asked of the cluster on the first call (which may block) and again every
     /// `PartitionLookup.refreshInterval`, so that a topic that gained partitions is followed within that time, as
-    /// librdkafka's own metadata refresh would. Input order while the count is unknown.
-    package func partitionPlan(of readings: [Reading]) -> PartitionPlan {
-        guard let partitioner = currentKeyPartitioner() else {
-            return PartitionPlan(order: Array(readings.indices), partitions: nil)
-        }
-        let partitions = readings.map { reading in
-            var sensorID = reading.sensorID
-            return sensorID.withUTF8 { partitioner.partition(ofKey: UnsafeRawBufferPointer($0)) }
-        }
-        // A counting sort: stable, one pass to count, one to place.
-        var next = [Int](repeating: 0, count: Int(partitioner.partitionCount) + 1)
-        for partition in partitions { next[Int(partition) + 1] += 1 }
-        for partition in next.indices.dropFirst() { next[partition] += next[partition - 1] }
-        var order = [Int](repeating: 0, count: readings.count)
-        for (index, partition) in partitions.enumerated() {
-            order[next[Int(partition)]] = index
-            next[Int(partition)] += 1
-        }
-        return PartitionPlan(order: order, partitions: partitions)
-    }
-
-    /// `readings` with their tags encoded as `records` (replacing what they held) in `partitionPlan`'s order, for
-    /// `queue(_:from:)`; the values in `canonicalValues` are copied as they are.
-    package func encode(
-        _ readings: [Reading], tags: [UInt64], canonicalValues: CanonicalValues,
-        into records: inout EncodedRecords
-    ) {
-        let plan = partitionPlan(of: readings)
-        records.removeAll()
-        for index in plan.order {
-            precondition(tags[index] & Self.batchTagFlag == 0, "streaming tags must leave ReadingPublisher.batchTagFlag clear")
-            records.append(
-                readings[index], canonicalValue: canonicalValues.value(at: index), partition: plan.partitions?[index],
-                tag: tags[index])
-        }
+    /// librdkafka's own metadata refresh would. Left to librdkafka, in input order, while the count is unknown or when
+    /// the partitioner ignores keys.
+    package func assignPartitions(_ records: inout EncodedRecords) {
+        guard let partitioner = currentKeyPartitioner() else { return }
+        records.assignPartitions(partitioner)
     }
 
     /// Queues `records` from `start` on as streaming records (their outcomes reach the delivery handler with their
@@ -404,7 +365,7 @@ package final class ReadingPublisher: Sendable {
     }
 }
 
-/// What `ReadingPublisher.partitionPlan` knows of the topic's partitioning.
+/// What `ReadingPublisher.assignPartitions` knows of the topic's partitioning.
 private enum PartitionLookup {
     case notTried
     case failed(at: ContinuousClock.Instant)

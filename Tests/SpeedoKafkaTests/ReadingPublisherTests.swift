@@ -130,7 +130,7 @@ struct ReadingPublisherTests {
     }
 
     @Test(arguments: [nil, "murmur2_random"])
-    func partitionPlanNamesTheAssignedPartitionsAndGroupsByThemInInputOrder(partitioner: String?) async throws {
+    func assignedPartitionsAreLibrdkafkasAndGroupTheRecordsInInputOrder(partitioner: String?) async throws {
         try await onOwnThread {
             let cluster = try MockCluster()
             let topic = uniqueName("order")
@@ -146,16 +146,20 @@ struct ReadingPublisherTests {
                     timestamp: Timestamp(microseconds: Self.base.microseconds + Int64(index)))
             }
 
-            let plan = publisher.partitionPlan(of: readings)
-            let order = plan.order
+            var records = EncodedRecords()
+            for (index, reading) in readings.enumerated() {
+                records.append(reading, canonicalValue: nil, tag: UInt64(index))
+            }
+            publisher.assignPartitions(&records)
+            let order = (0..<records.count).map { Int(records.tag(at: $0)) }
             #expect(order.sorted() == Array(readings.indices))
             for index in readings.indices {
                 try publisher.publish(readings[index], tag: UInt64(index), whenQueueFull: .fail)
             }
-            // The partitions librdkafka's partitioner really chose: the plan names each of them, in the order given
-            // they never go back, and within one partition the input order is kept.
+            // The partitions librdkafka's partitioner really chose: each record was assigned its own, in the order
+            // given they never go back, and within one partition the input order is kept.
             let partitionOf = Dictionary(uniqueKeysWithValues: log.wait(for: readings.count).map { (Int($0.tag), $0.partition) })
-            #expect(plan.partitions == readings.indices.map { partitionOf[$0] ?? -1 })
+            #expect((0..<records.count).map { records.partition(at: $0) } == order.map { partitionOf[$0] })
             let sequence = order.map { (partitionOf[$0] ?? -1, $0) }
             #expect(sequence.map(\.0) == sequence.map(\.0).sorted())
             #expect(sequence.elementsEqual(sequence.sorted { $0 < $1 }) { $0 == $1 })

@@ -135,15 +135,19 @@ import Testing
 
             // Stopping: the stop request alone ends the engine; an idle keep-alive connection is closed, and nothing
             // listens on the port any more.
-            let idle = try await runOnDedicatedThread(name: "speedo-test") { () throws -> Int32 in
+            let (idle, idleAnswer) = try await runOnDedicatedThread(name: "speedo-test") { () throws -> (Int32, String) in
                 let descriptor = try LoopbackSocket.connect(port: port)
                 LoopbackSocket.send(descriptor, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                _ = LoopbackSocket.receive(descriptor, timeout: .seconds(10))
-                return descriptor
+                return (descriptor, LoopbackSocket.receive(descriptor, timeout: .seconds(20)))
             }
             defer { close(idle) }
+            #expect(idleAnswer.hasPrefix("HTTP/1.1 200"), "\(name): \(idleAnswer)")
+            let stopping = ContinuousClock.now
             try await server.stopAndWait()
-            #expect(try await runOnDedicatedThread { LoopbackSocket.waitForClose(idle, timeout: .seconds(5)) }, "\(name)")
+            let stopped = ContinuousClock.now - stopping
+            #expect(
+                try await runOnDedicatedThread { LoopbackSocket.waitForClose(idle, timeout: .seconds(15)) },
+                "\(name): the idle connection stayed open after a stop that took \(stopped)")
             #expect(try await !HomeServer.answers(port, naming: cluster.bootstrapServers), "\(name) still answers")
             #expect(server.notes.contains { $0.contains("http://127.0.0.1:\(port)") }, "\(name): \(server.notes)")
         }

@@ -5,10 +5,9 @@ package import SpeedoKafka
 package import SpeedoRuntime
 
 /// The producing half of `speedo ingest`, on a thread of its own: it takes the blocks of records the reading thread
-/// decoded and encoded (`ReadingPublisher.encode`, in `partitionPlan`'s order and partitions), in order, and queues
-/// each with backpressure, so that decoding and encoding the next block and queuing this one use both cores instead of
-/// taking turns on one. Encoding moved to the reading thread once canonical lines were copied rather than encoded
-/// again: queuing in librdkafka was then the larger half (bench/README.md).
+/// decoded and encoded, in order, orders each by partition (`ReadingPublisher.assignPartitions`) and queues it with
+/// backpressure, so that decoding the next block and queuing this one use both cores instead of taking turns on one.
+/// (Measured: the two halves then take about the same time: bench/README.md.)
 ///
 /// At most `capacity` blocks wait between the two threads (`HandOff`): a full producer queue stops the producing
 /// thread, which then stops the reading thread (`hand`), so memory stays bounded and nothing is dropped. When
@@ -83,7 +82,8 @@ package final class IngestProducer: Sendable {
     /// Serves the publisher's delivery reports (this thread is the one that publishes) after each block and while
     /// it waits for the next, so that confirmations show in the progress line while input trickles in.
     private func produceUntilDone() {
-        while let records = blocks.next(idleEvery: Self.reportServingInterval, whenIdle: publisher.serveReports) {
+        while var records = blocks.next(idleEvery: Self.reportServingInterval, whenIdle: publisher.serveReports) {
+            publisher.assignPartitions(&records)
             if let stop = publish(records) {
                 stopped.withLock { $0 = stop }
                 for abandoned in blocks.abandon() { reportUnqueued(abandoned.tags(from: 0), stop) }

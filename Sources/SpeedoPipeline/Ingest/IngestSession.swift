@@ -78,7 +78,7 @@ package struct IngestSession {
     /// A line still without a newline after this many bytes means the input is not lines at all (`/dev/zero`, a
     /// binary file): it is given up on instead of skipped for ever.
     private static let longestLineSkipped = 64 << 20
-    /// Valid readings are handed over in blocks of up to this many (published in `ReadingPublisher.partitionPlan`'s order);
+    /// Valid readings are handed over in blocks of up to this many (published in `ReadingPublisher.assignPartitions`' order);
     /// a block is also handed over at the end of every chunk read, so a slow pipe never holds readings back.
     private static let blockSize = 4096
     /// How long a signal-interrupted ingest keeps flushing what it read.
@@ -96,10 +96,8 @@ package struct IngestSession {
     private let stamps = ReceptionStamps()
 
     private var linesRead = 0
-    /// The block being filled: readings and their delivery tags, in input order.
-    private var pending: [Reading] = []
-    private var pendingTags: [UInt64] = []
-    private var pendingValues = CanonicalValues()
+    /// The block being filled: the readings encoded with their delivery tags, in input order.
+    private var pending = EncodedRecords(reservingCapacity: blockSize)
     private var rejected = 0
     private var progress: ProgressLine
     private let clock = ContinuousClock()
@@ -119,8 +117,6 @@ package struct IngestSession {
         self.format = format
         self.maxErrors = maxErrors
         self.started = clock.now
-        pending.reserveCapacity(Self.blockSize)
-        pendingTags.reserveCapacity(Self.blockSize)
     }
 
     /// Reads every input, then waits until the producing thread has handed every reading to librdkafka (or stopped).
@@ -196,13 +192,9 @@ package struct IngestSession {
         linesRead += 1
         switch decoder.decode(line, now: now) {
         case .reading(let reading):
-            pending.append(reading)
-            pendingTags.append(DeliveryTally.tag(input: index, line: line.number))
-            if decoder.lineIsCanonical {
-                pendingValues.append(line.bytes)
-            } else {
-                pendingValues.appendNone()
-            }
+            pending.append(
+                reading, canonicalValue: decoder.lineIsCanonical ? line.bytes : nil,
+                tag: DeliveryTally.tag(input: index, line: line.number))
             if pending.count == Self.blockSize { try handOverPending() }
         case .skipped:
             break
@@ -217,11 +209,8 @@ package struct IngestSession {
     /// Hands the pending block to the producing thread, waiting (in slices, to redraw progress) while it is behind.
     private mutating func handOverPending() throws {
         guard !pending.isEmpty else { return }
-        var block = EncodedRecords()
-        publisher.encode(pending, tags: pendingTags, canonicalValues: pendingValues, into: &block)
-        pending.removeAll(keepingCapacity: true)
-        pendingTags.removeAll(keepingCapacity: true)
-        pendingValues.removeAll()
+        let block = pending
+        pending = EncodedRecords(reservingCapacity: Self.blockSize)
         while true {
             switch producer.hand(block, waitingAtMost: ProgressLine.interval) {
             case .accepted: return
