@@ -25,6 +25,12 @@ package struct EncodedRecords: Sendable {
         bytes.reserveCapacity(count * 96)
     }
 
+    /// Empty, keeping the capacity, to be filled again.
+    package mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        records.removeAll(keepingCapacity: true)
+    }
+
     package var count: Int { records.count }
     package var isEmpty: Bool { records.isEmpty }
 

@@ -26,6 +26,9 @@ package final class IngestProducer: Sendable {
     /// Why producing stopped; set before the hand-off refuses blocks, so that a refused `hand` finds it.
     private let stopped = Mutex<IngestSession.Stop?>(nil)
     private let roomWaits = Atomic<Int>(0)
+    /// Blocks published and emptied, for the reading thread to fill again: a fresh block's half megabyte would be
+    /// faulted in page by page, and freed on the other thread, every 4,096 readings.
+    private let emptied = Mutex<[EncodedRecords]>([])
 
     package init(publisher: ReadingPublisher, tally: DeliveryTally, stop: StopRequest) {
         self.publisher = publisher
@@ -44,6 +47,11 @@ package final class IngestProducer: Sendable {
         case full
         /// Producing stopped; the block was reported as not delivered.
         case stopped(IngestSession.Stop)
+    }
+
+    /// A block to fill: one already published, emptied, or a new one.
+    package func emptyBlock(reservingCapacity count: Int) -> EncodedRecords {
+        emptied.withLock { $0.popLast() } ?? EncodedRecords(reservingCapacity: count)
     }
 
     /// Gives the producing thread a block, waiting up to `slice` while `capacity` blocks are already waiting.
@@ -89,6 +97,8 @@ package final class IngestProducer: Sendable {
                 for abandoned in blocks.abandon() { reportUnqueued(abandoned.tags(from: 0), stop) }
                 return
             }
+            records.removeAll()
+            emptied.withLock { blocks in if blocks.count <= Self.capacity { blocks.append(records) } }
             publisher.serveReports()
         }
     }

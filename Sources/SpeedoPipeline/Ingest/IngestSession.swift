@@ -97,7 +97,7 @@ package struct IngestSession {
 
     private var linesRead = 0
     /// The block being filled: the readings encoded with their delivery tags, in input order.
-    private var pending = EncodedRecords(reservingCapacity: blockSize)
+    private var pending: EncodedRecords
     private var rejected = 0
     private var progress: ProgressLine
     private let clock = ContinuousClock()
@@ -111,6 +111,7 @@ package struct IngestSession {
         progress = ProgressLine(notes: notes)
         self.publisher = publisher
         self.producer = IngestProducer(publisher: publisher, tally: tally, stop: stop)
+        pending = producer.emptyBlock(reservingCapacity: Self.blockSize)
         self.tally = tally
         self.stop = stop
         self.rejects = rejects
@@ -210,7 +211,7 @@ package struct IngestSession {
     private mutating func handOverPending() throws {
         guard !pending.isEmpty else { return }
         let block = pending
-        pending = EncodedRecords(reservingCapacity: Self.blockSize)
+        pending = producer.emptyBlock(reservingCapacity: Self.blockSize)
         while true {
             switch producer.hand(block, waitingAtMost: ProgressLine.interval) {
             case .accepted: return
