@@ -44,6 +44,19 @@ import Testing
         #expect(decodeAll(now.stdout).map(\.speed) == readings.map(\.speed))
     }
 
+    /// The live path's setting is the one librdkafka runs with (read back from the producer, not from speedo's own
+    /// list): a 1 ms linger; `-X` still wins.
+    @Test func theLivePathSettingIsInEffect() async throws {
+        let cluster = try MockCluster()
+        let binary = SpeedoBinary(environment: ["XDG_STATE_HOME": "/nonexistent", "SPEEDO_BROKERS": nil])
+        let base = ["--log-level", "debug", "simulate", "--sensors", "1", "--count", "1", "-b", cluster.bootstrapServers]
+        let tuned = try await binary.run(base)
+        #expect(tuned.status == 0, "\(tuned.stderr)")
+        #expect(tuned.stderr.contains("live path: linger.ms=1 publishing"), "\(tuned.stderr)")
+        let overridden = try await binary.run(base + ["-X", "linger.ms=7"])
+        #expect(overridden.stderr.contains("live path: linger.ms=7 publishing"), "\(overridden.stderr)")
+    }
+
     @Test func publishingToKafkaPutsTheSameReadingsOnTheTopicAsStdout() async throws {
         let cluster = try MockCluster()
         let arguments = ["simulate", "--sensors", "4", "--count", "40", "--seed", "11", "--rate", "100", "--start", "@1764000000"]

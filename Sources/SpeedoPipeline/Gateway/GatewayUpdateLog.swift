@@ -90,10 +90,16 @@ package struct GatewayUpdateLog: Sendable {
     }
 
     /// Drops the entries that arrived before `cutoff`, in bulk (at least a quarter of the log at a time, so that the
-    /// shifting stays cheap per update).
+    /// shifting stays cheap per update). Called for every update: whether a quarter has expired is one look, and how
+    /// many have, a binary search (entries are in arrival order); counting them one by one was 8 % of the gateway's
+    /// time at 20,000 updates/s.
     package mutating func trim(arrivedBefore cutoff: Duration) {
-        let expired = entries.prefix { $0.arrival < cutoff }.count
-        guard expired > 0, expired >= entries.count / 4 else { return }
+        guard !entries.isEmpty, entries[max(entries.count / 4 - 1, 0)].arrival < cutoff else { return }
+        var (expired, unexpiredFrom) = (0, entries.count)
+        while expired < unexpiredFrom {
+            let middle = (expired + unexpiredFrom) / 2
+            if entries[middle].arrival < cutoff { expired = middle + 1 } else { unexpiredFrom = middle }
+        }
         entries.removeFirst(expired)
         replacedBy.removeFirst(expired)
         start += expired
