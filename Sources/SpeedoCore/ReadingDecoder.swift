@@ -82,10 +82,12 @@ package struct ReadingDecoder: Sendable {
         return decode(line: line.bytes, now: now)
     }
 
-    /// One JSON object, as in a Kafka record value written by `ingest` or by another producer.
+    /// One JSON object, as in a Kafka record value written by `ingest` or by another producer. What speedo wrote
+    /// takes the shortcut, as ingest's lines do.
     package static func decode(
         value: UnsafeRawBufferPointer, now: Timestamp, missingTime: MissingTime? = nil
     ) -> Result<Reading, Rejection> {
+        if let (reading, _) = decodeInCanonicalLayout(value, now: now) { return .success(reading) }
         var decoder = ReadingDecoder(format: .ndjson, missingTime: missingTime)
         do throws(Rejection) {
             return .success(try decoder.decodeJSON(value, now: now))
@@ -134,7 +136,8 @@ package struct ReadingDecoder: Sendable {
         case sensorID, speed, ts, other
     }
 
-    private mutating func decodeJSON(_ line: UnsafeRawBufferPointer, now: Timestamp) throws(Rejection) -> Reading {
+    /// The general path: any JSON object, keys in any order, whitespace, escapes.
+    mutating func decodeJSON(_ line: UnsafeRawBufferPointer, now: Timestamp) throws(Rejection) -> Reading {
         var scanner = JSONScanner(line)
         scanner.skipWhitespace()
         guard scanner.peek() == UInt8(ascii: "{") else {

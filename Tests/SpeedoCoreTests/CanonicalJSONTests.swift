@@ -70,10 +70,11 @@ import Testing
         #expect(failures.isEmpty, "seed \(seed) (SPEEDO_FUZZ_SEED=\(seed) to replay): \(failures.prefix(5))")
     }
 
-    /// Lines laid out as speedo writes them take a shortcut through the decoder (`lineIsCanonical` says when the line
-    /// can be published as it is). Every such line, and every near miss of the layout or the canonical number forms,
-    /// must read exactly as the general path (`decode(value:)`) reads it, rejections included; a line called
-    /// canonical must be what encoding its reading writes; and what speedo writes with short speeds must be called so.
+    /// Lines and record values laid out as speedo writes them take a shortcut through the decoder (`lineIsCanonical`
+    /// says when a line can be published as it is). Every such line, and every near miss of the layout or the canonical
+    /// number forms, must read exactly as the general path (`decodeJSON`) reads it, rejections included, as a line and
+    /// as a record value; a line called canonical must be what encoding its reading writes; and what speedo writes
+    /// with short speeds must be called so.
     @Test func linesInTheCanonicalLayoutReadAsTheGeneralPathReadsThem() {
         let seed = SplitMix64.seedFromEnvironment()
         var generator = SplitMix64(seed: seed)
@@ -111,11 +112,16 @@ import Testing
             var decoder = ReadingDecoder()
             let bytes = Array(line.utf8)
             let outcome = bytes.withUnsafeBytes { decoder.decode(line: $0, now: testNow) }
-            let expected: LineOutcome = switch ReadingDecoder.decode(value: bytes, now: testNow) {
+            var general = ReadingDecoder(format: .ndjson)
+            let expected: LineOutcome = bytes.withUnsafeBytes { bytes in
+                do throws(Rejection) { return .reading(try general.decodeJSON(bytes, now: testNow)) } catch { return .rejected(error) }
+            }
+            if outcome != expected { failures.append("\(line): \(outcome), the general path: \(expected)") }
+            let asValue: LineOutcome = switch ReadingDecoder.decode(value: bytes, now: testNow) {
             case .success(let reading): .reading(reading)
             case .failure(let rejection): .rejected(rejection)
             }
-            if outcome != expected { failures.append("\(line): \(outcome), the general path: \(expected)") }
+            if asValue != expected { failures.append("\(line) as a record value: \(asValue), the general path: \(expected)") }
             if decoder.lineIsCanonical {
                 canonicalCount += 1
                 if case .reading(let reading) = outcome, CanonicalJSON.encode(reading) == bytes { continue }

@@ -1,6 +1,5 @@
 import Foundation
 import Synchronization
-package import SpeedoCore
 package import SpeedoKafka
 package import SpeedoRuntime
 
