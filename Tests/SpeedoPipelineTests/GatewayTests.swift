@@ -116,16 +116,20 @@ import Testing
         }
     }
 
-    @Test func aThousandClientsAllReceiveAnUpdate() async throws {
+    /// Three hundred clients in this process, not the thousand `bench/gateway.sh` runs in processes of their own: each
+    /// costs two descriptors here, and Foundation's `Process.run()`, which other tests of the run call meanwhile, lists
+    /// /proc/self/fd copying each entry's whole 256-byte name, reading past the directory buffer once the listing fills
+    /// it (about 1,350 descriptors). With a thousand, a full run crashed so (SIGSEGV in `Process.run()`).
+    @Test func manyClientsAllReceiveAnUpdate() async throws {
         let fixture = try await GatewayFixture.make()
         try await fixture.produce([latestState("gauge", speed: 1)])
         try await waitUntil("the hub has the sensor") { fixture.hub.sensorCount == 1 }
         try await fixture.withServer { port, _ in
-            let probes = (0..<1_000).map { _ in WebSocketProbe(url: "ws://127.0.0.1:\(port)/ws/speed") }
+            let probes = (0..<300).map { _ in WebSocketProbe(url: "ws://127.0.0.1:\(port)/ws/speed") }
             try await waitUntil("every client got the snapshot", timeout: .seconds(60)) {
                 probes.allSatisfy { $0.messages.count == 1 }
             }
-            #expect(fixture.hub.connectionCount == 1_000)
+            #expect(fixture.hub.connectionCount == 300)
             let update = latestState("gauge", speed: 42)
             try await fixture.produce([update])
             try await waitUntil("every client got the update", timeout: .seconds(30)) {

@@ -10,7 +10,7 @@ import Testing
 /// short timeouts, over raw sockets: slow headers, idle connections and connections beyond the limit.
 ///
 /// The timeouts are short, but not so short that a busy event loop (the full suite shares NIO's threads between
-/// its servers, one of them serving a thousand WebSocket clients) passes them before it reads a prompt request; and
+/// its servers, one of them serving three hundred WebSocket clients) passes them before it reads a prompt request; and
 /// answers are awaited generously, since the gateway answers from a task on the concurrency pool, which the start of
 /// a full run (dozens of PostgreSQL clusters and brokers coming up) can keep busy for seconds.
 @Suite struct IngestHTTPLimitsTests {
