@@ -371,7 +371,9 @@ func topicContents(_ cluster: MockCluster, _ topic: String) async throws -> [Str
     return outcome.stdout.split(separator: "\n").map(String.init).sorted()
 }
 
-private func waitForRecords(_ cluster: MockCluster, topic: String, count: Int64, timeout: Duration = .seconds(20)) async throws {
+/// Generous: at the start of a full run on two cores a new `speedo ingest` took more than 20 s to get its first records
+/// on the topic (CI); what the callers prove is that they get there, and what happens after.
+private func waitForRecords(_ cluster: MockCluster, topic: String, count: Int64, timeout: Duration = .seconds(60)) async throws {
     let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
