@@ -32,6 +32,10 @@ import Testing
         try await speedo.run(["watch", "--once", "--columns", "100", "-b", cluster.bootstrapServers] + arguments)
     }
 
+    /// A window wide enough that the fleet's readings are still in it however long a busy machine took to get them
+    /// through `ingest` and `consume latest` (CI once took fifty seconds, and the default minute left them out).
+    private static let fleetWindow = ["--window", "30m"]
+
     /// Two readings per sensor a second apart, the newest a few seconds old; speeds chosen so that min and max
     /// name the sensor.
     private static let fleet: [(sensor: String, speed: Int, secondsAgo: Int)] = [
@@ -47,7 +51,7 @@ import Testing
             [TestRecord(key: "junk", value: "not a reading", timestampMs: now)],
             to: ConnectionSettings.defaultTopic, on: cluster)
 
-        let run = try await watchOnce(cluster, ["--source", "events"])
+        let run = try await watchOnce(cluster, ["--source", "events"] + Self.fleetWindow)
         #expect(run.status == 0, "\(run.stderr)")
         for expected in ["sensor-a", "sensor-b", "truck-7", "min 40", "max 42", "min 87", "max 88", "min 121", "max 123"] {
             #expect(run.stdout.contains(expected), "\(expected) missing from:\n\(run.stdout)")
@@ -65,7 +69,7 @@ import Testing
             timeout: .seconds(60))
         try #require(latest.status == 0, "\(latest.stderr)")
 
-        let run = try await watchOnce(cluster, [])
+        let run = try await watchOnce(cluster, Self.fleetWindow)
         #expect(run.status == 0, "\(run.stderr)")
         // Each state carries its sensor's newest reading; the newest of all is the speed shown last.
         for expected in ["sensor-a", "sensor-b", "truck-7", "max 42", "max 88", "max 123"] {
@@ -76,7 +80,7 @@ import Testing
     @Test func sensorsGlobShowsOnlyTheSensorsItMatches() async throws {
         let cluster = try Self.cluster()
         try await ingest(Self.fleet, on: cluster)
-        let run = try await watchOnce(cluster, ["--source", "events", "--sensors", "sensor-?,nothing*"])
+        let run = try await watchOnce(cluster, ["--source", "events", "--sensors", "sensor-?,nothing*"] + Self.fleetWindow)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("sensor-a") && run.stdout.contains("sensor-b"), "\(run.stdout)")
         #expect(!run.stdout.contains("truck-7") && !run.stdout.contains("max 123"), "\(run.stdout)")
