@@ -5,14 +5,18 @@
 # from its exit summary) and `speedo gateway` with one WebSocket client (`speedo-bench gateway-clients`). Every
 # figure is the time from the reading's ts (event time) to its arrival, so it adds up every hop before it.
 # Rates: 20 sensors × 1 Hz (`make demo`) and 2,000 sensors × 10 Hz (20,000 readings/s). Target: p99 ≤ 50 ms at both.
-# Usage: bench/latency.sh [--seconds 30]   (release build)
+# Each rate runs RUNS fresh pipelines and reports the median of their p99s: at 20,000/s seven processes share the
+# two cores and one pipeline's p99 moves by ±5 ms from run to run (bench/README.md).
+# Usage: bench/latency.sh [--seconds 30] [--runs 3]   (release build)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 seconds=30
+runs=3
 while [ $# -gt 0 ]; do
     case "$1" in
     --seconds) seconds=$2; shift 2 ;;
-    *) echo "usage: $0 [--seconds S]" >&2; exit 64 ;;
+    --runs) runs=$2; shift 2 ;;
+    *) echo "usage: $0 [--seconds S] [--runs N]" >&2; exit 64 ;;
     esac
 done
 scripts/install-deps.sh tmux >/dev/null
@@ -22,9 +26,10 @@ bench_workdir latency
 socket="speedo-bench-latency-$$"
 warmup=8
 
-# One pipeline at SENSORS × RATE Hz; prints "SPEED_LATEST_P99 WATCH_P99 GATEWAY_P99" (ms) and reports each row.
-measure() {
-    local sensors=$1 rate=$2 label=$3 run="$work/$1x$2"
+# One pipeline at SENSORS × RATE Hz (run number N); prints what each client measured, then a line
+# "P99 SPEED_LATEST WATCH GATEWAY" (ms, ? where a client measured nothing).
+pipeline() {
+    local sensors=$1 rate=$2 run="$work/$1x$2-$3"
     mkdir -p "$run"
     "$speedo" dev serve-broker --state-directory "$run" --partitions 6 >"$run/broker.log" 2>&1 &
     local broker_pid=$!
@@ -70,9 +75,25 @@ measure() {
     to_latest=$(sed -n 's/^RESULT .* p99_ms=\([0-9.-]*\).*/\1/p' "$run/follow.txt")
     to_watch=$(sed -n 's/.*p99 \([0-9.,]*\) ms.*/\1/p' <<<"$summary" | tr -d ,)
     to_gateway=$(sed -n 's/^RESULT .* p99_ms=\([0-9.-]*\).*/\1/p' "$run/clients.txt")
-    bench_result "reading → speed-latest, $label" "p99 ${to_latest:-?} ms" "reading ts" "p99 ${to_latest:-?} ms" "≤ 50 ms" "$(verdict "${to_latest:-999999}" "<=" 50)"
-    bench_result "reading → watch's model, $label" "p99 ${to_watch:-?} ms" "reading ts" "p99 ${to_watch:-?} ms" "≤ 50 ms" "$(verdict "${to_watch:-999999}" "<=" 50)"
-    bench_result "reading → gateway client, $label" "p99 ${to_gateway:-?} ms" "reading ts" "p99 ${to_gateway:-?} ms" "≤ 50 ms" "$(verdict "${to_gateway:-999999}" "<=" 50)"
+    echo "P99 ${to_latest:-?} ${to_watch:-?} ${to_gateway:-?}"
+}
+
+# RUNS pipelines at SENSORS × RATE Hz; reports each hop's median p99 (a pipeline that measured nothing counts as
+# missing the target).
+measure() {
+    local sensors=$1 rate=$2 label=$3 p99s=() i
+    for i in $(seq "$runs"); do
+        echo "== $label, pipeline $i of $runs"
+        # Not through a pipe: the pipeline's processes must be tracked (and stopped on exit) by this shell.
+        pipeline "$sensors" "$rate" "$i" >"$work/pipeline.txt"
+        cat "$work/pipeline.txt"
+        p99s+=("$(sed -n 's/^P99 //p' "$work/pipeline.txt")")
+    done
+    local hops=("reading → speed-latest" "reading → watch's model" "reading → gateway client") hop value
+    for hop in 1 2 3; do
+        value=$(printf '%s\n' "${p99s[@]}" | awk -v h="$hop" '{ print ($h == "?") ? 999999 : $h }' | median)
+        bench_result "${hops[hop - 1]}, $label" "p99 $value ms (median of $runs)" "reading ts" "p99 $value ms" "≤ 50 ms" "$(verdict "$value" "<=" 50)"
+    done
 }
 
 measure 20 1 "20 sensors × 1 Hz"
