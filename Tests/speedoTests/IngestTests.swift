@@ -156,6 +156,20 @@ import Testing
         #expect(clean.stderr.contains("1 line read, 1 published"))
     }
 
+    /// Readings piped in as sensors send them go out within a millisecond: the setting is the one librdkafka runs with
+    /// (read back from the producer, not from speedo's own list); `-X` still wins.
+    @Test func theLivePathSettingIsInEffect() async throws {
+        let cluster = try MockCluster()
+        let base = ["--log-level", "debug", "ingest", "-b", cluster.bootstrapServers]
+        let line = #"{"sensor_id":"s1","speed":10,"ts":1700000000}"#
+        let tuned = try await speedo.run(base, input: line)
+        #expect(tuned.status == 0, "\(tuned.stderr)")
+        #expect(tuned.stderr.contains("speedo ingest: live path: linger.ms=1 publishing"), "\(tuned.stderr)")
+        let overridden = try await speedo.run(base + ["-X", "linger.ms=7"], input: line)
+        #expect(overridden.status == 0, "\(overridden.stderr)")
+        #expect(overridden.stderr.contains("speedo ingest: live path: linger.ms=7 publishing"), "\(overridden.stderr)")
+    }
+
     @Test func filesAreReadInOrderEachWithItsOwnFormatAndLineNumbers() async throws {
         let cluster = try MockCluster()
         try cluster.createTopic(name: "files", partitions: 1)

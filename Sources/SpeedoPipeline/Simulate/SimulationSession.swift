@@ -47,12 +47,6 @@ package struct SimulationSession: Sendable {
     /// Blocks until the run completes, the reader closes standard output, or `stop` is requested (then it returns
     /// `.interrupted` after delivering what was produced). Throws `CommandFailure(.notDelivered)` when Kafka did not
     /// confirm every reading.
-    /// The simulator stands in for live sensors: a reading is sent within a millisecond (`linger.ms` 1) rather than
-    /// after librdkafka 2.0.2's 5 ms wait for company, 5 ms less from reading to screen at the demo's rate (reading →
-    /// speed-events p50 11 → 6 ms at 20 sensors × 1 Hz, bench/README.md). At 20,000 readings/s batches fill anyway and
-    /// the delay is the same; 1 ms costs about 15 % more CPU there than 5 ms, where 0 ms doubled it. `-X` overrides it.
-    static let liveProducerDefaults = [("linger.ms", "1")]
-
     package func run(stop: StopRequest, notes: Notes) throws -> SimulationEnding {
         // A reader that closes the pipe shows up as EPIPE from write(), handled as the end of the run.
         signal(SIGPIPE, SIG_IGN)
@@ -68,7 +62,7 @@ package struct SimulationSession: Sendable {
             let tally = DeliveryTally(inputNames: ["simulated reading"], notes: notes)
             let publisher = try ReadingPublisher.connected(
                 settings: connection, options: publishing, command: "simulate", stop: stop, notes: notes,
-                defaults: Self.liveProducerDefaults, deliveryHandler: tally.record)
+                defaults: ReadingPublisher.liveProducerDefaults, deliveryHandler: tally.record)
             let linger = publisher.effectiveProperty("linger.ms") ?? "?"
             notes.note("speedo simulate: live path: linger.ms=\(linger) publishing", level: .debug, fields: ["linger.ms": linger])
             let sink = KafkaReadingSink(publisher: publisher, tally: tally, stop: stop)
