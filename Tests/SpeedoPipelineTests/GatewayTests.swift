@@ -271,6 +271,27 @@ import Testing
         }
     }
 
+    /// The delay of the states that arrive once the feed has caught up, at `/metrics` as `watch` shows it in its status
+    /// line: none before the first (not a 0), and a state whose record is 300 ms old when it is produced shows at least
+    /// that.
+    @Test func theDeliveryLagOfLiveStatesIsAtMetrics() async throws {
+        let fixture = try await GatewayFixture.make()
+        try await waitUntil("the follower caught up") { fixture.hub.feed == .caughtUp }
+        try await fixture.withServer { _, client in
+            let before = try await client.get("/metrics").text
+            #expect(!before.contains("speedo_gateway_delivery_lag_seconds"), "\(before)")
+            try await fixture.produce([latestState("a", speed: 3, secondsAgo: 0.3)])
+            try await waitUntil("the state arrived") { fixture.hub.sensorCount == 1 }
+            let metrics = try await client.get("/metrics").text
+            for quantile in ["0.5", "0.99"] {
+                let name = #"speedo_gateway_delivery_lag_seconds{quantile="\#(quantile)"} "#
+                let line = metrics.split(separator: "\n").first { $0.hasPrefix(name) }
+                let seconds = line.flatMap { Double($0.dropFirst(name.count)) }
+                #expect(seconds.map { $0 >= 0.3 && $0 < 30 } == true, "\(name)in:\n\(metrics)")
+            }
+        }
+    }
+
     /// `/livez` of the gateway: alive while the follower's loop turns; 503 "stalled" once it has not for longer than
     /// the heartbeat's limit.
     @Test func livezSaysStalledOnceTheFollowerStopsTurning() async throws {

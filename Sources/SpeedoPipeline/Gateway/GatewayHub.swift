@@ -86,16 +86,20 @@ package final class GatewayHub: Sendable {
         var readings: [Reading] = []
         var forgotten: [String] = []
         var invalid = 0
+        var recordTimesMs: [Int64] = []
+        let isLive = feed == .caughtUp
         for record in records {
             switch record.latestStateVerdict(now: wallClock) {
             case .valid(let latest):
                 updates.append(GatewayUpdate(latest, arrival: arrival))
                 readings.append(latest.reading)
+                if isLive, let time = record.timestampMs { recordTimesMs.append(time) }
             case .invalid: invalid += 1
             case nil: if let key = record.key { forgotten.append(String(decoding: key, as: UTF8.self)) }
             }
         }
         metrics.countReceived(valid: updates.count, invalid: invalid)
+        metrics.recordDelivery(recordTimesMs: recordTimesMs, at: wallClock)
         let loops = state.withLock { state in
             for id in forgotten {
                 state.latest[id] = nil

@@ -1,5 +1,7 @@
 import Metrics
+package import SpeedoCore
 package import SpeedoHTTP
+import Synchronization
 
 /// `speedo gateway`'s metrics, served by `GET /metrics` (`HTTPOperations`) with the request counts every speedo
 /// server keeps.
@@ -11,6 +13,11 @@ package final class GatewayMetrics: Sendable {
     private let slowClientsDropped: Metrics.Counter
     private let validStates: Metrics.Counter
     private let invalidStates: Metrics.Counter
+    /// From each state's record time (its reading's) to its arrival here, over the last five seconds, as `watch`
+    /// shows it in its status line (`FeedMeter`): the delay every client gets before its own socket. Shown at most
+    /// once a second while states arrive, and not at all before the first (a 0 would read as no delay).
+    private let deliveryLag = Mutex((meter: FeedMeter(startedAt: .current()), nextShown: Timestamp(microseconds: .min)))
+    private static let deliveryLagLabel = "speedo_gateway_delivery_lag_seconds"
 
     package init() {
         connections = registry.gauge("speedo_gateway_connections")
@@ -40,5 +47,22 @@ package final class GatewayMetrics: Sendable {
     package func countReceived(valid: Int, invalid: Int) {
         validStates.add(valid)
         invalidStates.add(invalid)
+    }
+
+    /// States that arrived at `now` once the feed had caught up (what it back-fills is history, not delay), each with
+    /// its record time.
+    package func recordDelivery(recordTimesMs: [Int64], at now: Timestamp) {
+        guard !recordTimesMs.isEmpty else { return }
+        let shown: FeedMeter.Recent? = deliveryLag.withLock { lag in
+            for time in recordTimesMs { lag.meter.record(lagMilliseconds: now.milliseconds - time, at: now) }
+            guard now >= lag.nextShown else { return nil }
+            lag.nextShown = now + .seconds(1)
+            return lag.meter.recent(at: now)
+        }
+        for (quantile, milliseconds) in [("0.5", shown?.lagP50Milliseconds), ("0.99", shown?.lagP99Milliseconds)] {
+            guard let milliseconds else { continue }
+            Metrics.Gauge(label: Self.deliveryLagLabel, dimensions: [("quantile", quantile)], factory: registry.factory)
+                .record(milliseconds / 1_000)
+        }
     }
 }

@@ -31,7 +31,8 @@ struct Gateway: AsyncParsableCommand {
               GET /readyz     200 once the topic was read to its end; 503 while starting or when the brokers are unreachable
                               (GET /healthz is the same)
               GET /livez      200 whenever the process answers, brokers reachable or not (for liveness probes)
-              GET /metrics    Prometheus metrics: connections, messages sent, updates coalesced, slow clients dropped
+              GET /metrics    Prometheus metrics: connections, messages sent, updates coalesced, slow clients dropped,
+                              delivery lag p50/p99 (reading time to arrival here, last 5 s)
 
             A slow client never slows the others or the topic's reader: while its socket is full it is skipped, \
             and when it catches up it gets only the newest state of each sensor (older undelivered ones are \
