@@ -59,8 +59,9 @@ struct ConsumerLoopTests {
         #expect(firstEntries[41] == .revoked(all))
         #expect(firstEntries[42] == .assigned(shares.0))
         #expect(firstEntries.last == .revoked(shares.0), "the end of the run revokes what is left")
-        // Each member read its share from where the first one committed: nothing twice, nothing skipped.
-        #expect(Array(firstEntries[43..<(firstEntries.count - 1)]).sorted() == expectedRecords(shares.0, 10..<15))
+        // Each member read its share from where the first one committed: nothing twice, nothing skipped. (A loaded
+        // machine may add a rebalance that revokes and gives back the same share: CI once saw one; the records count.)
+        #expect(firstEntries[43..<(firstEntries.count - 1)].filter(\.isRecord).sorted() == expectedRecords(shares.0, 10..<15))
         #expect(second.log.records.sorted() == expectedRecords(shares.1, 10..<15))
         for log in [first.log, second.log] {
             #expect(log.recordsOutsideAssignments.isEmpty, "\(log.entries)")
