@@ -38,12 +38,13 @@ let package = Package(
         // warning; the shim defines what the wide-character API needs. scripts/install-deps.sh installs it.
         .systemLibrary(name: "CNCurses"),
         .systemLibrary(name: "CSpawn"),
+        .systemLibrary(name: "CMalloc"),
 
         .target(name: "SpeedoCore", swiftSettings: strict),
         // Threads, child processes, signals, clocks and the exit codes: what every engine runs on, whatever it talks to.
         .target(
             name: "SpeedoRuntime",
-            dependencies: ["CSpawn", "SpeedoCore", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+            dependencies: ["CSpawn", "CMalloc", "SpeedoCore", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(
             name: "SpeedoKafka",
             dependencies: ["CRdKafka", "SpeedoCore", "SpeedoRuntime", .product(name: "Logging", package: "swift-log")],
@@ -128,7 +129,7 @@ let package = Package(
             path: "Tests/SpeedoTestSupport", swiftSettings: strict),
 
         .testTarget(name: "SpeedoCoreTests", dependencies: ["SpeedoCore"], swiftSettings: strict),
-        .testTarget(name: "SpeedoRuntimeTests", dependencies: ["SpeedoRuntime"], swiftSettings: strict),
+        .testTarget(name: "SpeedoRuntimeTests", dependencies: ["SpeedoRuntime", "CMalloc"], swiftSettings: strict),
         .testTarget(
             name: "SpeedoKafkaTests", dependencies: ["SpeedoKafka", "SpeedoCore", "SpeedoRuntime", "SpeedoTestSupport"], swiftSettings: strict),
         .testTarget(

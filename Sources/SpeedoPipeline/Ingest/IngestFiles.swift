@@ -31,6 +31,7 @@ package struct IngestFiles: Sendable {
     /// read is flushed and `.interrupted` returned, unless readings were left unconfirmed: `.notDelivered` is thrown).
     package func run(stop: StopRequest, notes: Notes) throws -> IngestSession.Stop {
         let inputs = try paths.map { path throws(CommandFailure) in try InputStream(path: path) }
+        HeapRetention.keepFreedMemory(upTo: 64 << 20)
         let rejects = try rejectFile.map { path throws(CommandFailure) in try RejectFile(path: path) }
         let tally = DeliveryTally(inputNames: inputs.map(\.name), notes: notes)
         let publisher = try ReadingPublisher.connected(
