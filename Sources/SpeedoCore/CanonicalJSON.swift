@@ -103,38 +103,23 @@ package enum CanonicalJSON {
         buffer.append(contentsOf: value.description.utf8)
     }
 
-    /// Whether `text`, a JSON number that reads as `value`, is what `appendNumber(value)` writes. Only the two forms
-    /// of short numbers are recognized (anything else is encoded again, which is always right): a whole number
-    /// without leading zeros, or up to nine whole digits, a point and up to six fraction digits ending in a non-zero.
-    /// Such a text has at most 15 significant digits, so no shorter decimal reads as the same `Double`, and it is the
-    /// form `appendNumber` finds first.
-    package static func isCanonicalNumber(_ text: UnsafeRawBufferPointer, value: Double) -> Bool {
-        guard let (wholeDigits, fractionDigits) = plainDecimalLayout(text) else { return false }
-        if fractionDigits == 0 { return value == value.rounded() && abs(value) < 1e15 }
-        return wholeDigits <= 9 && fractionDigits <= 6 && text[text.count - 1] != UInt8(ascii: "0")
+    /// Whether `text`, scanned as `number`, which reads as `value`, is what `appendNumber(value)` writes. Only the
+    /// two forms of short numbers are recognized (anything else is encoded again, which is always right): a whole
+    /// number, or up to nine whole digits, a point and up to six fraction digits ending in a non-zero; no sign, no
+    /// exponent (the JSON grammar already leaves out leading zeros). Such a text has at most 15 significant digits, so
+    /// no shorter decimal reads as the same `Double`, and it is the form `appendNumber` finds first.
+    static func isCanonicalNumber(_ text: UnsafeRawBufferPointer, scannedAs number: DecimalNumber, value: Double) -> Bool {
+        guard !number.isNegative, !number.hasExponent else { return false }
+        if number.fractionDigits == 0 { return value == value.rounded() && abs(value) < 1e15 }
+        return number.wholeDigits <= 9 && number.fractionDigits <= 6 && text[text.count - 1] != UInt8(ascii: "0")
             && value >= 0.001 && value < 1e9
     }
 
-    /// Whether `text` is what `appendEpochSeconds` writes for the time it reads as: whole seconds without leading
-    /// zeros, a point, and up to six fraction digits ending in a non-zero, or `.0`.
-    package static func isCanonicalEpochSeconds(_ text: UnsafeRawBufferPointer) -> Bool {
-        guard let (_, fractionDigits) = plainDecimalLayout(text), (1...6).contains(fractionDigits) else { return false }
-        return text[text.count - 1] != UInt8(ascii: "0") || fractionDigits == 1 && text[text.count - 2] == UInt8(ascii: ".")
-    }
-
-    /// The number of whole and fraction digits of `text` when it is digits, optionally followed by a point and
-    /// digits, with no sign, no exponent and no leading zero (but for `0` itself); nil otherwise.
-    private static func plainDecimalLayout(_ text: UnsafeRawBufferPointer) -> (whole: Int, fraction: Int)? {
-        var index = 0
-        while index < text.count, text[index] &- UInt8(ascii: "0") < 10 { index += 1 }
-        let whole = index
-        guard whole > 0, whole == 1 || text[0] != UInt8(ascii: "0") else { return nil }
-        guard index < text.count else { return (whole, 0) }
-        guard text[index] == UInt8(ascii: ".") else { return nil }
-        index += 1
-        while index < text.count, text[index] &- UInt8(ascii: "0") < 10 { index += 1 }
-        guard index == text.count, index > whole + 1 else { return nil }
-        return (whole, index - whole - 1)
+    /// Whether `text`, scanned as `number`, is what `appendEpochSeconds` writes for the time it reads as: whole
+    /// seconds, a point, and up to six fraction digits ending in a non-zero, or `.0`; no sign, no exponent.
+    static func isCanonicalEpochSeconds(_ text: UnsafeRawBufferPointer, scannedAs number: DecimalNumber) -> Bool {
+        guard !number.isNegative, !number.hasExponent, (1...6).contains(number.fractionDigits) else { return false }
+        return text[text.count - 1] != UInt8(ascii: "0") || number.fractionDigits == 1
     }
 
     /// A JSON string, escaping what JSON requires (ids read back from a database may hold anything).

@@ -8,6 +8,11 @@ struct DecimalNumber {
     var exponent: Int
     /// More than 19 significant digits: only the slow, correctly rounded conversion is exact.
     var isTruncated: Bool
+    /// How it was written: digits before and after the point, and whether an exponent followed. With the sign, all
+    /// that tells whether the text is in `CanonicalJSON`'s form, without reading it again.
+    var wholeDigits = 0
+    var fractionDigits = 0
+    var hasExponent = false
 
     /// Parses the whole of `bytes`; `nil` when it is not exactly one JSON number.
     static func parse(_ bytes: UnsafeRawBufferPointer) -> DecimalNumber? {
@@ -31,6 +36,7 @@ struct DecimalNumber {
         var significantDigits = 0
         let firstDigit = bytes[index] &- UInt8(ascii: "0")
         guard firstDigit < 10 else { return nil }
+        let wholeStart = index
         if firstDigit == 0 {
             index += 1
         } else {
@@ -41,6 +47,7 @@ struct DecimalNumber {
                 index += 1
             }
         }
+        number.wholeDigits = index - wholeStart
         if index < count, bytes[index] == UInt8(ascii: ".") {
             index += 1
             let fractionStart = index
@@ -51,8 +58,10 @@ struct DecimalNumber {
                 index += 1
             }
             guard index > fractionStart else { return nil }
+            number.fractionDigits = index - fractionStart
         }
         if index < count, bytes[index] | 0x20 == UInt8(ascii: "e") {
+            number.hasExponent = true
             index += 1
             var exponentIsNegative = false
             if index < count, bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {

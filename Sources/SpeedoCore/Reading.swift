@@ -101,12 +101,18 @@ enum ReadingRules {
     /// `bytes` is the decoded text of the id (escapes resolved, quotes removed).
     @inline(__always)
     static func sensorID(_ bytes: UnsafeRawBufferPointer) throws(Rejection) -> String {
-        let count = bytes.count
         var index = 0
-        while index < count {
+        while index < bytes.count {
             guard isAllowedInSensorID(bytes[index]) else { throw invalidSensorIDCharacter(bytes, at: index) }
             index += 1
         }
+        return try sensorID(ofAllowedCharacters: bytes)
+    }
+
+    /// The rest of `sensorID(_:)`, for a reader that took only allowed characters.
+    @inline(__always)
+    static func sensorID(ofAllowedCharacters bytes: UnsafeRawBufferPointer) throws(Rejection) -> String {
+        let count = bytes.count
         guard count > 0, count <= sensorIDMaximumLength else {
             throw Rejection(
                 code: .invalidLength, field: "sensor_id",

@@ -204,12 +204,13 @@ package struct ReadingDecoder: Sendable {
         let speedText = UnsafeRawBufferPointer(rebasing: line[speedStart..<speedEnd])
         let timeText = UnsafeRawBufferPointer(rebasing: line[timeStart..<timeEnd])
         do throws(Rejection) {
-            let sensorID = try ReadingRules.sensorID(UnsafeRawBufferPointer(rebasing: line[idStart..<idEnd]))
+            let sensorID = try ReadingRules.sensorID(
+                ofAllowedCharacters: UnsafeRawBufferPointer(rebasing: line[idStart..<idEnd]))
             guard let speedValue = speedNumber.doubleValue(source: speedText) else { return nil }
             let speed = try ReadingRules.speed(speedValue, shown: "")
             let timestamp = try ReadingRules.epochTime(timeNumber, source: timeText, now: now)
-            let isCanonical = CanonicalJSON.isCanonicalNumber(speedText, value: speed)
-                && CanonicalJSON.isCanonicalEpochSeconds(timeText)
+            let isCanonical = CanonicalJSON.isCanonicalNumber(speedText, scannedAs: speedNumber, value: speed)
+                && CanonicalJSON.isCanonicalEpochSeconds(timeText, scannedAs: timeNumber)
             return (Reading(sensorID: sensorID, speed: speed, timestamp: timestamp), isCanonical)
         } catch {
             return nil
