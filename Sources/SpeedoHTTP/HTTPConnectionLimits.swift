@@ -15,10 +15,6 @@ package struct HTTPConnectionLimits: Sendable {
     /// A request's head (request line and headers) must be complete within this of its first byte.
     package var headerTimeout: Duration
 
-    package init(maximumConnections: Int, idleTimeout: Duration, headerTimeout: Duration) {
-        (self.maximumConnections, self.idleTimeout, self.headerTimeout) = (maximumConnections, idleTimeout, headerTimeout)
-    }
-
     package static let standard = HTTPConnectionLimits(
         maximumConnections: defaultMaximumConnections, idleTimeout: .seconds(60), headerTimeout: .seconds(10))
 

@@ -56,14 +56,10 @@ package final class KafkaAdmin: Sendable {
             let err = rd_kafka_NewTopic_set_config(newTopic, key, value)
             if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, while: "\(action) (config \(key)=\(value))") }
         }
-        return try request(action, timeout: timeout) { queue, options in
-            var topics: [OpaquePointer?] = [newTopic]
-            rd_kafka_CreateTopics(handle.pointer, &topics, 1, options, queue)
-        } read: { (event) throws(KafkaError) -> TopicCreation in
-            var count = 0
-            guard let results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count),
-                  count == 1, let result = results[0]
-            else { throw KafkaError(RD_KAFKA_RESP_ERR__BAD_MSG, while: action) }
+        return try requestAboutOne(
+            newTopic, action, timeout: timeout, submit: rd_kafka_CreateTopics, answer: rd_kafka_event_CreateTopics_result,
+            results: rd_kafka_CreateTopics_result_topics
+        ) { (result) throws(KafkaError) -> TopicCreation in
             switch rd_kafka_topic_result_error(result) {
             case RD_KAFKA_RESP_ERR_NO_ERROR: return .created
             case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS: return .alreadyExists
@@ -81,14 +77,10 @@ package final class KafkaAdmin: Sendable {
         let action = "describing the configuration of topic \(name)"
         let resource = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name)
         defer { rd_kafka_ConfigResource_destroy(resource) }
-        return try request(action, timeout: timeout) { queue, options in
-            var resources: [OpaquePointer?] = [resource]
-            rd_kafka_DescribeConfigs(handle.pointer, &resources, 1, options, queue)
-        } read: { (event) throws(KafkaError) -> [String: String] in
-            var count = 0
-            guard let results = rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(event), &count),
-                  count == 1, let described = results[0]
-            else { throw KafkaError(RD_KAFKA_RESP_ERR__BAD_MSG, while: action) }
+        return try requestAboutOne(
+            resource, action, timeout: timeout, submit: rd_kafka_DescribeConfigs,
+            answer: rd_kafka_event_DescribeConfigs_result, results: rd_kafka_DescribeConfigs_result_resources
+        ) { (described) throws(KafkaError) -> [String: String] in
             let err = rd_kafka_ConfigResource_error(described)
             if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 throw Self.error(err, action, detail: rd_kafka_ConfigResource_error_string(described).map { String(cString: $0) })
@@ -133,14 +125,11 @@ package final class KafkaAdmin: Sendable {
         let list = PartitionList(partitions, offset: Int64(RD_KAFKA_OFFSET_INVALID))
         let groupRequest = list.withList { rd_kafka_ListConsumerGroupOffsets_new(group, $0) }
         defer { rd_kafka_ListConsumerGroupOffsets_destroy(groupRequest) }
-        return try request(action, timeout: timeout) { queue, options in
-            var requests: [OpaquePointer?] = [groupRequest]
-            rd_kafka_ListConsumerGroupOffsets(handle.pointer, &requests, 1, options, queue)
-        } read: { (event) throws(KafkaError) -> [TopicPartition: Int64] in
-            var count = 0
-            let result = rd_kafka_event_ListConsumerGroupOffsets_result(event)
-            guard let groups = rd_kafka_ListConsumerGroupOffsets_result_groups(result, &count), count == 1, let answer = groups[0]
-            else { throw KafkaError(RD_KAFKA_RESP_ERR__BAD_MSG, while: action) }
+        return try requestAboutOne(
+            groupRequest, action, timeout: timeout, submit: rd_kafka_ListConsumerGroupOffsets,
+            answer: rd_kafka_event_ListConsumerGroupOffsets_result,
+            results: rd_kafka_ListConsumerGroupOffsets_result_groups
+        ) { (answer) throws(KafkaError) -> [TopicPartition: Int64] in
             if let error = rd_kafka_group_result_error(answer) {
                 throw Self.error(rd_kafka_error_code(error), action, detail: String(cString: rd_kafka_error_string(error)))
             }
@@ -197,6 +186,29 @@ package final class KafkaAdmin: Sendable {
             throw Self.error(err, action, detail: err == RD_KAFKA_RESP_ERR__TIMED_OUT ? detail.map { "\($0); \(Self.noControllerHint)" } : detail)
         }
         return try read(event)
+    }
+
+    /// A request about one object, with librdkafka's calls for it: `submit` (which takes an array of such objects),
+    /// `answer` (the result event's typed content) and `results` (its results, one per object); `read` gets the one.
+    private func requestAboutOne<Result>(
+        _ object: OpaquePointer?,
+        _ action: String,
+        timeout: Duration,
+        submit: (OpaquePointer?, UnsafeMutablePointer<OpaquePointer?>?, Int, OpaquePointer?, OpaquePointer?) -> Void,
+        answer: (OpaquePointer?) -> OpaquePointer?,
+        results: (OpaquePointer?, UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<OpaquePointer?>?,
+        read: (_ result: OpaquePointer) throws(KafkaError) -> Result
+    ) throws(KafkaError) -> Result {
+        try request(action, timeout: timeout) { queue, options in
+            var objects: [OpaquePointer?] = [object]
+            submit(handle.pointer, &objects, 1, options, queue)
+        } read: { (event) throws(KafkaError) -> Result in
+            var count = 0
+            guard let all = results(answer(event), &count), count == 1, let only = all[0] else {
+                throw KafkaError(RD_KAFKA_RESP_ERR__BAD_MSG, while: action)
+            }
+            return try read(only)
+        }
     }
 
     private static let noControllerHint =

@@ -8,10 +8,6 @@ package struct DroppedPartition: Sendable, Equatable {
     package var upper: Timestamp
     /// Rows it held when it was dropped.
     package var rows: Int
-
-    package init(name: String, lower: Timestamp?, upper: Timestamp, rows: Int) {
-        (self.name, self.lower, self.upper, self.rows) = (name, lower, upper, rows)
-    }
 }
 
 /// What one prune did (or, in a dry run, would do).

@@ -3,10 +3,6 @@ package struct SchemaMigration: Sendable {
     package var version: Int
     package var description: String
     package var sql: String
-
-    package init(version: Int, description: String, sql: String) {
-        (self.version, self.description, self.sql) = (version, description, sql)
-    }
 }
 
 /// What `SchemaMigrations.apply` did.

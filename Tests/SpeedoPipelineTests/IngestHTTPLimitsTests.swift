@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import SpeedoHTTP
+@testable import SpeedoHTTP
 import SpeedoPipeline
 import SpeedoRuntime
 import SpeedoTestSupport

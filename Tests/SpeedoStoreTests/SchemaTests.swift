@@ -1,5 +1,5 @@
 import Foundation
-import SpeedoStore
+@testable import SpeedoStore
 import SpeedoTestSupport
 import Testing
 

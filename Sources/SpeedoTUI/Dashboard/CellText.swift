@@ -78,30 +78,19 @@ struct Glyphs: Sendable {
     /// Untrusted text made drawable with these glyphs.
     func safe(_ text: String) -> String { CellText.sanitized(text, ascii: !unicode) }
 
+    /// Each glyph as drawn on a UTF-8 terminal, then its ASCII stand-in.
     init(unicode: Bool) {
         self.unicode = unicode
-        if unicode {
-            ellipsis = "…"
-            separator = " · "
-            times = "×"
-            dash = "–"
-            gaugeFull = "█"
-            gaugeEighths = [" ", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
-            gaugeEnds = ("▕", "▏")
-            sparkLevels = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
-            axis = (" ┤", "└", "─")
-            warning = "⚠"
-        } else {
-            ellipsis = "~"
-            separator = " | "
-            times = "x"
-            dash = "-"
-            gaugeFull = "="
-            gaugeEighths = [" ", " ", " ", " ", "-", "-", "-", "-"]
-            gaugeEnds = ("[", "]")
-            sparkLevels = ["_", ".", "-", "~", "=", "+", "*", "#"]
-            axis = (" |", "+", "-")
-            warning = "!"
-        }
+        func either<Glyph>(_ drawn: Glyph, _ ascii: Glyph) -> Glyph { unicode ? drawn : ascii }
+        ellipsis = either("…", "~")
+        separator = either(" · ", " | ")
+        times = either("×", "x")
+        dash = either("–", "-")
+        warning = either("⚠", "!")
+        gaugeFull = either("█", "=")
+        gaugeEighths = either([" ", "▏", "▎", "▍", "▌", "▋", "▊", "▉"], [" ", " ", " ", " ", "-", "-", "-", "-"])
+        gaugeEnds = either(("▕", "▏"), ("[", "]"))
+        sparkLevels = either(["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"], ["_", ".", "-", "~", "=", "+", "*", "#"])
+        axis = either((" ┤", "└", "─"), (" |", "+", "-"))
     }
 }

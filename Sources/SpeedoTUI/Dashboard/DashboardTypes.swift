@@ -46,10 +46,6 @@ package enum DashboardKey: Sendable, Hashable {
 package struct TerminalSize: Sendable, Hashable {
     package var columns: Int
     package var rows: Int
-
-    package init(columns: Int, rows: Int) {
-        (self.columns, self.rows) = (columns, rows)
-    }
 }
 
 /// What the terminal can show: the screen finds out (locale, `NO_COLOR`, `COLORS`); `--once` is plain.
