@@ -37,8 +37,6 @@ package struct IngestFiles: Sendable {
         let publisher = try ReadingPublisher.connected(
             settings: settings, options: publishing, command: "ingest", stop: stop, notes: notes,
             defaults: ReadingPublisher.liveProducerDefaults, deliveryHandler: tally.record)
-        let linger = publisher.effectiveProperty("linger.ms") ?? "?"
-        notes.note("speedo ingest: live path: linger.ms=\(linger) publishing", level: .debug, fields: ["linger.ms": linger])
 
         var session = IngestSession(
             publisher: publisher, tally: tally, stop: stop, rejects: rejects,

@@ -36,7 +36,8 @@ extension ReadingPublisher {
 
     /// A publisher whose broker answered and whose topic exists. Waits for a broker with notes on stderr, so that
     /// a command started together with its cluster does not fail (the seed's NoBrokersAvailable). `defaults` are
-    /// producer properties of the command's own, which the operator's -X still override. Without `stop`
+    /// producer properties of the command's own for the live path, which the operator's -X still override; what is
+    /// in effect is noted at debug level (`--log-level debug`), read back from librdkafka. Without `stop`
     /// (a server, which handles signals only once it serves), a signal while waiting ends the process.
     package static func connected(
         settings: ConnectionSettings, options: PublishingSettings, command: String, stop: StopRequest?, notes: Notes,
@@ -48,6 +49,10 @@ extension ReadingPublisher {
         let publisher = try ReadingPublisher(
             configuration: configuration, topic: settings.topic.value, streamingReports: streamingReports,
             deliveryHandler: deliveryHandler)
+        for (key, _) in defaults {
+            let value = publisher.effectiveProperty(key) ?? "?"
+            notes.note("speedo \(command): live path: \(key)=\(value) publishing", level: .debug, fields: [key: value])
+        }
         let connection = try publisher.connect(within: options.connectTimeout) { notice in
             notes.note("speedo \(command): \(notice)")
             return stop?.isRequested != true

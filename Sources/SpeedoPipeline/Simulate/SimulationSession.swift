@@ -63,8 +63,6 @@ package struct SimulationSession: Sendable {
             let publisher = try ReadingPublisher.connected(
                 settings: connection, options: publishing, command: "simulate", stop: stop, notes: notes,
                 defaults: ReadingPublisher.liveProducerDefaults, deliveryHandler: tally.record)
-            let linger = publisher.effectiveProperty("linger.ms") ?? "?"
-            notes.note("speedo simulate: live path: linger.ms=\(linger) publishing", level: .debug, fields: ["linger.ms": linger])
             let sink = KafkaReadingSink(publisher: publisher, tally: tally, stop: stop)
             let ending = try drive(sink, fleet: fleet, schedule: schedule, stop: stop, notes: notes)
             notes.note(
