@@ -5,16 +5,32 @@ import Synchronization
 /// What a command whose work is not HTTP (`consume postgres`, `consume latest`) serves with `--metrics-listen`: its
 /// metrics at `GET /metrics` and its health at the probes, through `HTTPOperations` like every server of speedo.
 package protocol MetricsEndpoint: Sendable {
-    var registry: HTTPMetricsRegistry { get }
+    var parts: MetricsEndpointParts { get }
+}
+
+/// What every metrics endpoint has, whatever the command's own metrics.
+package struct MetricsEndpointParts: Sendable {
+    package let registry = HTTPMetricsRegistry()
     /// `/readyz` (and `/healthz`): whether the command can do its work now, set by the engine's threads.
-    var readiness: Readiness { get }
+    package let readiness: Readiness
     /// The command, as its lines on stderr name it (`consume postgres`).
-    var command: String { get }
+    package let command: String
     /// The engine's loop, for `/livez`.
-    var heartbeat: Heartbeat { get }
+    package let heartbeat: Heartbeat
+
+    /// `starting`: what `/readyz` says until the engine says more (`Readiness`).
+    package init(command: String, starting: String, brokers: String, topic: String, heartbeat: Heartbeat) {
+        self.command = command
+        readiness = Readiness(starting: starting, brokers: brokers, topic: topic)
+        self.heartbeat = heartbeat
+    }
 }
 
 extension MetricsEndpoint {
+    package var registry: HTTPMetricsRegistry { parts.registry }
+    package var readiness: Readiness { parts.readiness }
+    package var command: String { parts.command }
+    package var heartbeat: Heartbeat { parts.heartbeat }
     package var health: HealthReport { readiness.report }
 
     /// The engine reached what it needs (the brokers, PostgreSQL), or sent what it could not send before.

@@ -34,6 +34,11 @@ package struct SimulationRun<Sink: ReadingSink, Clock: PacingClock> {
     package var behindThreshold: Duration
     private var isBehind = false
 
+    /// What the run achieved so far against the rate asked for.
+    package var summary: RunSummary {
+        RunSummary(readings: delivered, elapsed: elapsed, targetRate: schedule.totalRate)
+    }
+
     package init(fleet: Fleet, schedule: EmissionSchedule, sink: Sink, clock: Clock, start: Timestamp) {
         self.fleet = fleet
         self.schedule = schedule
@@ -89,10 +94,6 @@ package struct RunSummary: Sendable, Equatable {
     package var elapsed: Duration
     /// Readings per second asked for, all sensors together.
     package var targetRate: Double
-
-    package init(readings: Int64, elapsed: Duration, targetRate: Double) {
-        (self.readings, self.elapsed, self.targetRate) = (readings, elapsed, targetRate)
-    }
 
     package var achievedRate: Double {
         elapsed > .zero ? Double(readings) / elapsed.inSeconds : 0

@@ -1,5 +1,5 @@
 import SpeedoCore
-import SpeedoSimulator
+@testable import SpeedoSimulator
 import Testing
 
 @Suite struct SimulationRunTests {

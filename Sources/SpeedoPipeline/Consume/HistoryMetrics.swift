@@ -8,10 +8,7 @@ package import SpeedoStore
 /// to retry a batch, and how far behind the topic it is, in Prometheus' text format at `GET /metrics`; and whether it
 /// can do its work, at `GET /healthz`.
 package final class HistoryMetrics: MetricsEndpoint {
-    package let registry = HTTPMetricsRegistry()
-    package let command = "consume postgres"
-    package let heartbeat: Heartbeat
-    package let readiness: Readiness
+    package let parts: MetricsEndpointParts
     private let insertedRows, rowsAlreadyStored, conflictingRows: Metrics.Counter
     private let gaps, missingRecords, deadLetters, batches, storeRetries: Metrics.Counter
     private let position: GroupPosition
@@ -19,9 +16,11 @@ package final class HistoryMetrics: MetricsEndpoint {
 
     /// `heartbeat`: the pump's (`ConsumeSettings.heartbeat`).
     package init(brokers: String, topic: String, heartbeat: Heartbeat) {
-        self.heartbeat = heartbeat
-        readiness = Readiness(starting: "connecting to PostgreSQL and the brokers", brokers: brokers, topic: topic)
-        position = GroupPosition(metricsPrefix: "speedo_history", registry: registry, readiness: readiness)
+        parts = MetricsEndpointParts(
+            command: "consume postgres", starting: "connecting to PostgreSQL and the brokers", brokers: brokers,
+            topic: topic, heartbeat: heartbeat)
+        let registry = parts.registry
+        position = GroupPosition(metricsPrefix: "speedo_history", registry: registry, readiness: parts.readiness)
         let rows = "speedo_history_rows_total"
         insertedRows = registry.counter(rows, outcome: "inserted")
         rowsAlreadyStored = registry.counter(rows, outcome: "already_stored")

@@ -7,20 +7,19 @@ package import SpeedoRuntime
 /// the dead-letter topic and how far behind the topic the group is, in Prometheus' text format at `GET /metrics`;
 /// whether it can do its work at `GET /readyz`.
 package final class LatestMetrics: MetricsEndpoint {
-    package let registry = HTTPMetricsRegistry()
-    package let command = "consume latest"
-    package let heartbeat: Heartbeat
-    package let readiness: Readiness
+    package let parts: MetricsEndpointParts
     private let readings, statesPublished, deadLetters: Metrics.Counter
     private let position: GroupPosition
     private let sensors: Metrics.Gauge
 
     /// `heartbeat`: the pump's (`ConsumeSettings.heartbeat`).
     package init(brokers: String, topic: String, heartbeat: Heartbeat) {
-        self.heartbeat = heartbeat
-        readiness = Readiness(starting: "connecting to the brokers", brokers: brokers, topic: topic)
-        readiness.set(["sensors": 0])
-        position = GroupPosition(metricsPrefix: "speedo_latest", registry: registry, readiness: readiness)
+        parts = MetricsEndpointParts(
+            command: "consume latest", starting: "connecting to the brokers", brokers: brokers, topic: topic,
+            heartbeat: heartbeat)
+        parts.readiness.set(["sensors": 0])
+        let registry = parts.registry
+        position = GroupPosition(metricsPrefix: "speedo_latest", registry: registry, readiness: parts.readiness)
         readings = registry.counter("speedo_latest_readings_total")
         statesPublished = registry.counter("speedo_latest_states_published_total")
         deadLetters = registry.counter("speedo_latest_dead_letters_total")

@@ -110,7 +110,7 @@ package struct SimulationSession: Sendable {
     }
 
     private func summary(of run: SimulationRun<some ReadingSink, MonotonicPacingClock>, ending: String?) -> String {
-        let figures = RunSummary(readings: run.delivered, elapsed: run.elapsed, targetRate: run.schedule.totalRate)
+        let figures = run.summary
         var text = "speedo simulate: \(figures.readings) readings from \(sensors) sensors in \(Self.format(figures.elapsed)): "
         text += "\(Self.format(rate: figures.achievedRate))/s (target \(Self.format(rate: figures.targetRate))/s, "
         text += "rate error \(String(format: "%+.2f", figures.rateErrorPercent)) %)"

@@ -125,7 +125,7 @@ package struct VerifyReport: Sendable {
     package var prunedBefore: Timestamp?
     /// Records from the group's stored offsets to the partitions' ends, over all partitions.
     package var lag: Int64 = 0
-    package var conflicts: [Conflict] = []
+    var conflicts: [Conflict] = []
     package var findings: [VerifyFinding] = []
 
     package init(topic: String, group: String) {

@@ -303,27 +303,27 @@ private struct SensorNumbering {
 }
 
 /// A reading's identity in the history: the primary key of `speed_readings`.
-package struct ReadingKey: Hashable, Sendable, Comparable {
-    package var sensorID: String
-    package var timestamp: Timestamp
+struct ReadingKey: Hashable, Sendable, Comparable {
+    var sensorID: String
+    var timestamp: Timestamp
 
-    package static func < (lhs: ReadingKey, rhs: ReadingKey) -> Bool {
+    static func < (lhs: ReadingKey, rhs: ReadingKey) -> Bool {
         (lhs.sensorID, lhs.timestamp.microseconds) < (rhs.sensorID, rhs.timestamp.microseconds)
     }
 }
 
 /// A valid record of the range: its speed and where it is.
-package struct RecordedReading: Hashable, Sendable {
-    package var speed: Double
-    package var partition: Int32
-    package var offset: Int64
+struct RecordedReading: Hashable, Sendable {
+    var speed: Double
+    var partition: Int32
+    var offset: Int64
 }
 
 /// Two records of one sensor and time with different speeds: the history keeps the first, the other is a dead letter.
-package struct Conflict: Hashable, Sendable {
-    package var key: ReadingKey
-    package var kept: RecordedReading
-    package var other: RecordedReading
+struct Conflict: Hashable, Sendable {
+    var key: ReadingKey
+    var kept: RecordedReading
+    var other: RecordedReading
 }
 
 /// A record of the range that is not a valid reading.
