@@ -11,7 +11,7 @@ package enum HeapRetention {
     package static func keepFreedMemory(upTo bytes: Int32) {
         _ = mallopt(M_TOP_PAD, bytes)
         _ = mallopt(M_TRIM_THRESHOLD, bytes)
-        // glibc's ceiling for the threshold: a heap of a thread other than the main one is at most 64 MiB.
+        // glibc caps this threshold at 32 MiB: half the 64 MiB a heap of a thread other than the main one may hold.
         _ = mallopt(M_MMAP_THRESHOLD, min(bytes, 32 << 20))
     }
 }

@@ -9,10 +9,10 @@ struct GroupPosition: Sendable {
     private let assignedPartitions: Metrics.Gauge
     private let readiness: Readiness
 
-    init(metricsPrefix prefix: String, registry: HTTPMetricsRegistry, readiness: Readiness) {
-        lag = registry.gauge("\(prefix)_lag_records")
-        assignedPartitions = registry.gauge("\(prefix)_assigned_partitions")
-        self.readiness = readiness
+    init(metricsPrefix prefix: String, endpoint: MetricsEndpointParts) {
+        lag = endpoint.registry.gauge("\(prefix)_lag_records")
+        assignedPartitions = endpoint.registry.gauge("\(prefix)_assigned_partitions")
+        readiness = endpoint.readiness
         readiness.set(["lag_records": 0, "assigned_partitions": 0])
     }
 

@@ -19,8 +19,8 @@ package final class HistoryMetrics: MetricsEndpoint {
         parts = MetricsEndpointParts(
             command: "consume postgres", starting: "connecting to PostgreSQL and the brokers", brokers: brokers,
             topic: topic, heartbeat: heartbeat)
+        position = GroupPosition(metricsPrefix: "speedo_history", endpoint: parts)
         let registry = parts.registry
-        position = GroupPosition(metricsPrefix: "speedo_history", registry: registry, readiness: parts.readiness)
         let rows = "speedo_history_rows_total"
         insertedRows = registry.counter(rows, outcome: "inserted")
         rowsAlreadyStored = registry.counter(rows, outcome: "already_stored")

@@ -18,8 +18,8 @@ package final class LatestMetrics: MetricsEndpoint {
             command: "consume latest", starting: "connecting to the brokers", brokers: brokers, topic: topic,
             heartbeat: heartbeat)
         parts.readiness.set(["sensors": 0])
+        position = GroupPosition(metricsPrefix: "speedo_latest", endpoint: parts)
         let registry = parts.registry
-        position = GroupPosition(metricsPrefix: "speedo_latest", registry: registry, readiness: parts.readiness)
         readings = registry.counter("speedo_latest_readings_total")
         statesPublished = registry.counter("speedo_latest_states_published_total")
         deadLetters = registry.counter("speedo_latest_dead_letters_total")

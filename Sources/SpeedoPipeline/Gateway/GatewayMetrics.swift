@@ -16,8 +16,14 @@ package final class GatewayMetrics: Sendable {
     /// From each state's record time (its reading's) to its arrival here, over the last five seconds, as `watch`
     /// shows it in its status line (`FeedMeter`): the delay every client gets before its own socket. Shown at most
     /// once a second while states arrive, and not at all before the first (a 0 would read as no delay).
-    private let deliveryLag = Mutex((meter: FeedMeter(startedAt: .current()), nextShown: Timestamp(microseconds: .min)))
-    private static let deliveryLagLabel = "speedo_gateway_delivery_lag_seconds"
+    private let deliveryLag = Mutex(DeliveryLag())
+
+    private struct DeliveryLag {
+        var meter = FeedMeter(startedAt: .current())
+        var nextShown = Timestamp(microseconds: .min)
+        /// Made the first time there is a lag to show, so that the metric is absent until then.
+        var gauges: (p50: Metrics.Gauge, p99: Metrics.Gauge)?
+    }
 
     package init() {
         connections = registry.gauge("speedo_gateway_connections")
@@ -53,16 +59,22 @@ package final class GatewayMetrics: Sendable {
     /// its record time.
     package func recordDelivery(recordTimesMs: [Int64], at now: Timestamp) {
         guard !recordTimesMs.isEmpty else { return }
-        let shown: FeedMeter.Recent? = deliveryLag.withLock { lag in
+        let shown: [(Metrics.Gauge, Double)] = deliveryLag.withLock { lag in
             for time in recordTimesMs { lag.meter.record(lagMilliseconds: now.milliseconds - time, at: now) }
-            guard now >= lag.nextShown else { return nil }
+            guard now >= lag.nextShown else { return [] }
             lag.nextShown = now + .seconds(1)
-            return lag.meter.recent(at: now)
+            let recent = lag.meter.recent(at: now)
+            guard let p50 = recent.lagP50Milliseconds, let p99 = recent.lagP99Milliseconds else { return [] }
+            let gauges = lag.gauges ?? (p50: lagGauge(quantile: "0.5"), p99: lagGauge(quantile: "0.99"))
+            lag.gauges = gauges
+            return [(gauges.p50, p50), (gauges.p99, p99)]
         }
-        for (quantile, milliseconds) in [("0.5", shown?.lagP50Milliseconds), ("0.99", shown?.lagP99Milliseconds)] {
-            guard let milliseconds else { continue }
-            Metrics.Gauge(label: Self.deliveryLagLabel, dimensions: [("quantile", quantile)], factory: registry.factory)
-                .record(milliseconds / 1_000)
-        }
+        for (gauge, milliseconds) in shown { gauge.record(milliseconds / 1_000) }
+    }
+
+    private func lagGauge(quantile: String) -> Metrics.Gauge {
+        Metrics.Gauge(
+            label: "speedo_gateway_delivery_lag_seconds", dimensions: [("quantile", quantile)],
+            factory: registry.factory)
     }
 }
