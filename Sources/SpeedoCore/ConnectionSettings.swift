@@ -18,10 +18,6 @@ package struct KafkaProperty: Sendable, Equatable {
     /// The file the value was read from, when it was given as `@FILE`.
     package var secretFile: String?
 
-    package init(key: String, value: String, source: SettingSource = .flag("-X"), secretFile: String? = nil) {
-        (self.key, self.value, self.source, self.secretFile) = (key, value, source, secretFile)
-    }
-
     /// As it may be shown: `key=value`, the value masked when it is a credential.
     package var shown: String { Secrets.shownKafkaProperty(key, value) }
 
@@ -310,13 +306,13 @@ package struct ConnectionSettings: Sendable, Equatable {
 }
 
 package struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
-    package enum Code: String, Sendable {
-        case malformedKafkaProperty = "malformed-kafka-property"
-        case conflictingBrokers = "conflicting-brokers"
-        case invalidTopic = "invalid-topic"
-        case emptyValue = "empty-value"
-        case unreadableSecretFile = "unreadable-secret-file"
-        case configurationFile = "configuration-file"
+    package enum Code: Sendable {
+        case malformedKafkaProperty
+        case conflictingBrokers
+        case invalidTopic
+        case emptyValue
+        case unreadableSecretFile
+        case configurationFile
     }
 
     package let code: Code

@@ -29,6 +29,7 @@ extension Reading {
 /// Why one input record was not accepted. A value, not a failure of the stream: ingest reports it as
 /// `FILE:LINE: <description>` and carries on with the next record.
 package struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Written out (a dead letter's header, an HTTP rejection reply), unlike the codes of speedo's other errors.
     package enum Code: String, Sendable {
         case malformedLine = "malformed-line"
         case lineTooLong = "line-too-long"
@@ -49,10 +50,6 @@ package struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
     package let rule: String
     /// The offending value, already escaped and truncated for display.
     package let value: String?
-
-    package init(code: Code, field: String, rule: String, value: String?) {
-        (self.code, self.field, self.rule, self.value) = (code, field, rule, value)
-    }
 
     /// A line that could not be read as a record at all; the value shown is the line itself.
     static func malformedLine(

@@ -141,20 +141,16 @@ package enum TimeExpression {
 }
 
 package struct TimeExpressionError: Error, CustomStringConvertible, Sendable, Equatable {
-    package enum Code: String, Sendable {
-        case invalidDuration = "invalid-duration"
-        case invalidTime = "invalid-time"
+    package enum Code: Sendable {
+        case invalidDuration
+        case invalidTime
         /// `@EPOCH` too large for seconds: milliseconds (or finer) written without their unit.
-        case epochInWrongUnit = "epoch-in-wrong-unit"
+        case epochInWrongUnit
     }
 
     package let code: Code
     /// What the user typed, unescaped; `description` escapes it.
     package let input: String
-
-    package init(code: Code, input: String) {
-        (self.code, self.input) = (code, input)
-    }
 
     package var description: String {
         let shown = EscapedText.quoted(input)

@@ -4,24 +4,21 @@ package struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
     package var topic: String
     package var partition: Int32
 
-    package init(topic: String, partition: Int32) {
-        (self.topic, self.partition) = (topic, partition)
-    }
-
     package var description: String { "\(topic)[\(partition)]" }
 }
 
 /// A position in a partition. For commits, `offset` is the next record to read (last processed + 1), as in Kafka.
 package struct TopicPartitionOffset: Hashable, Sendable {
-    package var topic: String
-    package var partition: Int32
+    package var topicPartition: TopicPartition
     package var offset: Int64
 
     package init(topic: String, partition: Int32, offset: Int64) {
-        (self.topic, self.partition, self.offset) = (topic, partition, offset)
+        topicPartition = TopicPartition(topic: topic, partition: partition)
+        self.offset = offset
     }
 
-    package var topicPartition: TopicPartition { TopicPartition(topic: topic, partition: partition) }
+    package var topic: String { topicPartition.topic }
+    package var partition: Int32 { topicPartition.partition }
 
     /// As an offset to start from: the earliest record the broker still holds (librdkafka's logical "beginning").
     package static let earliest = Int64(RD_KAFKA_OFFSET_BEGINNING)
@@ -57,6 +54,8 @@ package struct ClusterMetadata: Sendable {
         package var partitions: [Partition]
         /// Set when the broker reported a problem with this topic (e.g. it does not exist).
         package var error: KafkaError?
+
+        package var topicPartitions: [TopicPartition] { partitions.map { TopicPartition(topic: name, partition: $0.id) } }
     }
 
     package var brokers: [Broker]

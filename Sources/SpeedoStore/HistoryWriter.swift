@@ -22,18 +22,18 @@ package struct HistoryBatch: Sendable {
     package var isEmpty: Bool { rowCount == 0 && nextOffsets.isEmpty }
 
     /// `position`: the record the reading came from, named when the reading turns out to conflict with a stored one.
-    package mutating func append(_ reading: Reading, from position: RecordPosition? = nil) {
+    package mutating func append(_ reading: Reading, from position: (partition: Int32, offset: Int64)? = nil) {
         BinaryCopy.appendRow(reading, to: &tuples)
         rowCount += 1
-        if let position { positions.append(position) }
+        if let position { positions.append(RecordPosition(partition: position.partition, offset: position.offset)) }
         // Valid readings are after 2000-01-01, so truncating division is the floor.
         days.insert(reading.timestamp.microseconds / 86_400_000_000)
     }
 
-    /// Records that the offsets `gap` covers were gone before they were read: stored with the batch, so that the
+    /// Records that `offsets` of `partition` were gone before they were read: stored with the batch, so that the
     /// loss is recorded exactly when the offsets move past it.
-    package mutating func recordGap(_ gap: HistoryGap) {
-        gaps.append(gap)
+    package mutating func recordGap(partition: Int32, offsets: ClosedRange<Int64>) {
+        gaps.append(HistoryGap(partition: partition, offsets: offsets))
     }
 
     /// Records that everything before `offset` in `partition` is accounted for (stored, or sent to the dead-letter
@@ -56,24 +56,13 @@ package struct HistoryBatch: Sendable {
 package struct RecordPosition: Sendable, Equatable {
     package var partition: Int32
     package var offset: Int64
-
-    package init(partition: Int32, offset: Int64) {
-        (self.partition, self.offset) = (partition, offset)
-    }
 }
 
 /// Offsets of one partition whose records were removed by the brokers (retention, or a size limit) before the
 /// writer read them: readings that will never be in the history.
 package struct HistoryGap: Sendable, Equatable {
     package var partition: Int32
-    package var firstOffset: Int64
-    package var lastOffset: Int64
-
-    package init(partition: Int32, firstOffset: Int64, lastOffset: Int64) {
-        (self.partition, self.firstOffset, self.lastOffset) = (partition, firstOffset, lastOffset)
-    }
-
-    package var recordCount: Int64 { lastOffset - firstOffset + 1 }
+    package var offsets: ClosedRange<Int64>
 }
 
 /// A reading whose (sensor_id, ts) already has a row with another speed: the primary key keeps the stored one, and
@@ -351,8 +340,8 @@ package final class HistoryWriter {
             ON CONFLICT (group_id, topic, partition, first_offset) DO NOTHING
             RETURNING last_offset - first_offset + 1 AS records
             """,
-            [group, topic, Self.arrayLiteral(gaps.map(\.partition)), Self.arrayLiteral(gaps.map(\.firstOffset)),
-             Self.arrayLiteral(gaps.map(\.lastOffset))])
+            [group, topic, Self.arrayLiteral(gaps.map(\.partition)), Self.arrayLiteral(gaps.map(\.offsets.lowerBound)),
+             Self.arrayLiteral(gaps.map(\.offsets.upperBound))])
         var records: Int64 = 0
         for row in rows { records += Int64(try row.int("records") ?? 0) }
         return records

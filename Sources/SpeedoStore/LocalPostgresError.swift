@@ -34,8 +34,7 @@ package enum LocalPostgresError: Error, CustomStringConvertible, Sendable, Equat
             "PostgreSQL refuses to run as root and there is neither a `postgres` nor a `nobody` user to run it as; "
                 + "create one (`useradd --system postgres`) or run speedo as a normal user"
         case .socketPathTooLong(let path):
-            "the PostgreSQL socket path \(path) is longer than the 107 bytes unix sockets allow; "
-                + "put the cluster in a shorter directory"
+            "the PostgreSQL socket path \(path) is longer than unix sockets allow (107 bytes); use a shorter directory"
         case .directoryUnusable(let path, let reason):
             "cannot use \(path) for the local PostgreSQL cluster: \(reason)"
         case .commandFailed(let command, let status, let output):

@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import Testing
-import SpeedoKafka
+@testable import SpeedoKafka
 
 /// `ConsumerLoop` against the mock cluster: rebalances reach the pump as values, in order with the records; starts,
 /// "caught up", the connect timeout and repeated broker errors.

@@ -1,4 +1,4 @@
-import SpeedoKafka
+@testable import SpeedoKafka
 import Synchronization
 import Testing
 

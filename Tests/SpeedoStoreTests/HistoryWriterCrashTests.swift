@@ -44,15 +44,15 @@ extension HistoryWriterTests {
             for second in 0..<20 {
                 batch.append(
                     Reading(sensorID: "b", speed: Double(100 + second), timestamp: start + .seconds(Int64(second))),
-                    from: RecordPosition(partition: 0, offset: Int64(10 + second)))
+                    from: (0, Int64(10 + second)))
             }
             if meetsStoredRows {
-                batch.append(Reading(sensorID: "a", speed: 0, timestamp: start), from: RecordPosition(partition: 0, offset: 30))
+                batch.append(Reading(sensorID: "a", speed: 0, timestamp: start), from: (0, 30))
                 batch.append(
                     Reading(sensorID: "a", speed: 99, timestamp: start + .seconds(1)),
-                    from: RecordPosition(partition: 0, offset: 31))
+                    from: (0, 31))
             }
-            batch.recordGap(HistoryGap(partition: 1, firstOffset: 0, lastOffset: 4))
+            batch.recordGap(partition: 1, offsets: 0...4)
             batch.advance(partition: 0, to: 32)
             batch.advance(partition: 1, to: 9)
 

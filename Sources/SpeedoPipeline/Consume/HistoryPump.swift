@@ -145,7 +145,7 @@ package struct HistoryPump: ConsumerPump {
         }
         switch record.verdict(now: Timestamp.current()) {
         case .valid(let reading):
-            job.batch.append(reading, from: RecordPosition(partition: record.partition, offset: record.offset))
+            job.batch.append(reading, from: (record.partition, record.offset))
         case .invalid(let letter):
             job.deadLetters.append(letter)
         }
@@ -200,16 +200,16 @@ package struct HistoryPump: ConsumerPump {
     private mutating func checkForGap(partition: Int32, expected: Int64, found: Int64, _ loop: ConsumerLoop) throws {
         let logStart = try? loop.watermarks(of: partition, timeout: .seconds(5)).low
         guard (logStart ?? found) > expected else { return }
-        let gap = HistoryGap(partition: partition, firstOffset: expected, lastOffset: min(logStart ?? found, found) - 1)
-        let range = "\(settings.consumer.topic)[\(partition)] offsets \(gap.firstOffset)–\(gap.lastOffset)"
-        let count = "\(grouped(Int(gap.recordCount))) records"
+        let lost = expected...(min(logStart ?? found, found) - 1)
+        let range = "\(settings.consumer.topic)[\(partition)] offsets \(lost.lowerBound)–\(lost.upperBound)"
+        let count = "\(grouped(lost.count)) records"
         switch settings.onGap {
         case .record:
             settings.consumer.notes.note(
                 "speedo: error: \(range) (\(count)) were removed by the brokers before they were stored (retention or "
                     + "a size limit): those readings are missing from the history. Recorded in speedo_history_gaps "
                     + "(`speedo db gaps`); going on from offset \(found).")
-            job.batch.recordGap(gap)
+            job.batch.recordGap(partition: partition, offsets: lost)
         case .stop:
             try store(waiting: true, abandonOnFailure: false, loop)
             throw HistoryPumpFailure.gap(range: range, count: count, group: settings.group)

@@ -40,9 +40,7 @@ package struct KafkaStatusReport {
     }
 
     private mutating func readCommittedGroups(_ admin: KafkaAdmin, _ metadata: ClusterMetadata, timeout: Duration) {
-        let partitions = metadata.topics.filter { watermarks[$0.name] != nil }.flatMap { topic in
-            topic.partitions.map { TopicPartition(topic: topic.name, partition: $0.id) }
-        }
+        let partitions = metadata.topics.filter { watermarks[$0.name] != nil }.flatMap(\.topicPartitions)
         do {
             for group in try admin.listConsumerGroups(timeout: timeout) {
                 committedGroups[group] = try admin.committedOffsets(group: group, partitions: partitions, timeout: timeout)

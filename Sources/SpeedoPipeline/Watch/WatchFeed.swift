@@ -28,9 +28,9 @@ package struct WatchFeedSummary: Sendable, Hashable {
 
 /// `watch --once` could not read the topic in time.
 package struct WatchFeedError: SpeedoFailure, Error, CustomStringConvertible, Sendable {
-    package enum Code: String, Sendable {
+    package enum Code: Sendable {
         case unreachable
-        case timedOut = "timed-out"
+        case timedOut
     }
 
     package var code: Code

@@ -3,8 +3,8 @@ import Glibc
 
 /// The curses session could not start: standard input/output are not a terminal, or TERM names none curses knows.
 package struct CursesError: Error, CustomStringConvertible, Sendable {
-    package enum Code: String, Sendable {
-        case noTerminal = "no-terminal"
+    package enum Code: Sendable {
+        case noTerminal
     }
 
     package var code: Code

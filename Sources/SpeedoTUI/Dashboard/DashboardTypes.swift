@@ -62,10 +62,6 @@ package struct TerminalCapabilities: Sendable, Hashable {
     package var unicode: Bool
     package var colors: Colors
 
-    package init(unicode: Bool, colors: Colors) {
-        (self.unicode, self.colors) = (unicode, colors)
-    }
-
     /// `watch --once` and other non-interactive output.
     package static let plainText = TerminalCapabilities(unicode: true, colors: .none)
 }

@@ -20,11 +20,9 @@ struct ConfigShow: ParsableCommand {
             """
     )
 
-    @OptionGroup(title: "Kafka")
-    var kafka: KafkaOptions
+    @OptionGroup(title: "Kafka") var kafka: KafkaOptions
 
-    @OptionGroup(title: "PostgreSQL")
-    var database: DatabaseOptions
+    @OptionGroup(title: "PostgreSQL") var database: DatabaseOptions
 
     func run() throws {
         let settings = try ConnectionSettings.resolve(kafka: kafka, database: database)

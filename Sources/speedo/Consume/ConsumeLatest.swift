@@ -44,8 +44,7 @@ struct ConsumeLatest: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup(title: "Kafka")
-    var kafka: KafkaClientOptions
+    @OptionGroup(title: "Kafka") var kafka: KafkaClientOptions
 
     @Option(help: ArgumentHelp("The consumer group; its offsets are committed to Kafka.", valueName: "id"))
     var group = "speedo-latest"
@@ -80,7 +79,7 @@ struct ConsumeLatest: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let resolved = try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil)
+        let resolved = try kafka.resolved()
         let (consumer, interrupts) = try kafka.consuming(
             KafkaConfiguration(resolved).preferringLowLatencyReads(), topic: resolved.topic.value, exitAtEnd: exitAtEnd,
             consequence: "states not acknowledged yet are published again by the next run (their offsets were not "

@@ -61,11 +61,7 @@ struct ConsumePostgres: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup(title: "Kafka")
-    var kafka: KafkaClientOptions
-
-    @OptionGroup(title: "PostgreSQL")
-    var database: DatabaseOptions
+    @OptionGroup var connection: KafkaAndDatabaseOptions
 
     @Option(help: ArgumentHelp(
         "The consumer group; its offsets are kept in PostgreSQL (speedo_consumer_offsets).", valueName: "id"))
@@ -112,8 +108,8 @@ struct ConsumePostgres: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let resolved = try ConnectionSettings.resolve(kafka: kafka.cluster, database: database)
-        let (consumer, interrupts) = try kafka.consuming(
+        let resolved = try connection.resolved()
+        let (consumer, interrupts) = try connection.kafka.consuming(
             KafkaConfiguration(resolved).preferringBulkReads(), topic: resolved.topic.value, exitAtEnd: exitAtEnd,
             consequence: "nothing is lost: the next run resumes from the offsets stored in PostgreSQL with the rows")
         let settings = HistoryPumpSettings(

@@ -38,8 +38,7 @@ struct ConsumeStdout: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup(title: "Kafka")
-    var kafka: KafkaClientOptions
+    @OptionGroup(title: "Kafka") var kafka: KafkaClientOptions
 
     @Option(help: ArgumentHelp("Output format: ndjson or csv.", valueName: "format"))
     var format: ReadingTextFormat = .ndjson
@@ -67,7 +66,7 @@ struct ConsumeStdout: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let resolved = try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil)
+        let resolved = try kafka.resolved()
         var configuration = KafkaConfiguration(resolved)
         let start = from ?? (group == nil ? .beginning : .stored)
         // In a group, where a partition without a committed offset starts; -X still overrides it.

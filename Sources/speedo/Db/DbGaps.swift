@@ -31,11 +31,10 @@ struct DbGaps: AsyncParsableCommand {
     @Flag(help: "Mark the gaps listed as acknowledged: `status --check` stops counting them.")
     var acknowledge = false
 
-    @OptionGroup(title: "PostgreSQL")
-    var database: DatabaseOptions
+    @OptionGroup(title: "PostgreSQL") var database: DatabaseOptions
 
     func run() async throws {
-        let url = try ConnectionSettings.resolve(kafka: nil, database: database).databaseURL.value
+        let url = try database.resolvedURL()
         let gaps = try await DatabaseMaintenance.gaps(
             databaseURL: url, includeAcknowledged: all, acknowledge: acknowledge, notes: .standardError)
         var table = TextTable([

@@ -48,8 +48,7 @@ struct DbPrune: AsyncParsableCommand {
     @Flag(help: "Also delete the rollups' buckets of the days dropped (by default they stay, for history --bucket).")
     var withRollups = false
 
-    @OptionGroup(title: "PostgreSQL")
-    var database: DatabaseOptions
+    @OptionGroup(title: "PostgreSQL") var database: DatabaseOptions
 
     func validate() throws {
         _ = try age()

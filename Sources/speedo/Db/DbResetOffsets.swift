@@ -43,11 +43,7 @@ struct DbResetOffsets: AsyncParsableCommand {
         help: ArgumentHelp("Only this partition, 0 or more (repeatable); default: every partition of the topic.", valueName: "n"))
     var partition: [Int32] = []
 
-    @OptionGroup(title: "Kafka")
-    var kafka: KafkaClientOptions
-
-    @OptionGroup(title: "PostgreSQL")
-    var database: DatabaseOptions
+    @OptionGroup var connection: KafkaAndDatabaseOptions
 
     private func target() throws -> DatabaseMaintenance.OffsetTarget {
         switch to {
@@ -71,11 +67,11 @@ struct DbResetOffsets: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = try ConnectionSettings.resolve(kafka: kafka.cluster, database: database)
+        let settings = try connection.resolved()
         let topic = settings.topic.value
         let moves = try await DatabaseMaintenance.resetOffsets(
             settings: settings, group: group, partitions: partition, to: try target(),
-            connectTimeout: try kafka.startupWait(), notes: .standardError)
+            connectTimeout: try connection.kafka.startupWait(), notes: .standardError)
         var listing = ""
         for move in moves {
             listing += "\(topic)[\(move.partition)]  \(move.before.map(String.init) ?? "earliest") -> "

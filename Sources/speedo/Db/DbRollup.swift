@@ -33,8 +33,7 @@ struct DbRollup: AsyncParsableCommand {
         help: ArgumentHelp("With --rebuild: where to start, written as for history (e.g. 7d, 2024-05-01T00:00:00Z).", valueName: "time"))
     var since: String?
 
-    @OptionGroup(title: "PostgreSQL")
-    var database: DatabaseOptions
+    @OptionGroup(title: "PostgreSQL") var database: DatabaseOptions
 
     func validate() throws {
         if rebuild && since == nil { throw ValidationError("--rebuild needs --since: where to start recomputing") }
@@ -43,7 +42,7 @@ struct DbRollup: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let url = try ConnectionSettings.resolve(kafka: nil, database: database).databaseURL.value
+        let url = try database.resolvedURL()
         if let since {
             let start = try OptionBounds.time(since, "--since", now: Timestamp.current())
             for rebuilt in try await DatabaseMaintenance.rebuildRollups(databaseURL: url, since: start, notes: .standardError) {

@@ -63,8 +63,7 @@ struct Gateway: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup(title: "Kafka")
-    var kafka: KafkaClientOptions
+    @OptionGroup(title: "Kafka") var kafka: KafkaClientOptions
 
     @Option(help: ArgumentHelp(
         "The address to serve on; port 0 picks a free port (the address in use is logged on stderr).", valueName: "host:port"))
@@ -74,11 +73,9 @@ struct Gateway: AsyncParsableCommand {
         "Require this token (the file's content, trimmed) on /ws/speed and /metrics.", valueName: "path"))
     var tokenFile: String?
 
-    @OptionGroup(title: "Clients")
-    var hosts: HTTPHostOptions
+    @OptionGroup(title: "Clients") var hosts: HTTPHostOptions
 
-    @OptionGroup(title: "Connections")
-    var connections: HTTPLimitOptions
+    @OptionGroup(title: "Connections") var connections: HTTPLimitOptions
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
         "Close a client whose oldest undelivered update has waited longer than this.", valueName: "duration"))
@@ -89,32 +86,29 @@ struct Gateway: AsyncParsableCommand {
 
     func validate() throws {
         _ = try ListenAddress.parse(listen)
-        _ = try lagLimit()
-        _ = try pingEvery()
+        _ = try timings()
     }
 
-    private func lagLimit() throws -> Duration {
-        try OptionBounds.duration(maxLag, "--max-lag", .milliseconds(10)...TimeSpan.hours(1)).duration
-    }
-
-    private func pingEvery() throws -> Duration {
-        try OptionBounds.duration(pingInterval, "--ping-interval", .milliseconds(100)...TimeSpan.hours(1)).duration
+    /// `--max-lag` and `--ping-interval` as durations.
+    private func timings() throws -> (maxLag: Duration, pingInterval: Duration) {
+        (try OptionBounds.duration(maxLag, "--max-lag", .milliseconds(10)...TimeSpan.hours(1)).duration,
+         try OptionBounds.duration(pingInterval, "--ping-interval", .milliseconds(100)...TimeSpan.hours(1)).duration)
     }
 
     func run() async throws {
-        let resolved = try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil)
+        let resolved = try kafka.resolved()
         let address = try ListenAddress.address(listen)
         let limits = try connections.limits()
+        let timings = try timings()
         let server = GatewayServer.Settings(
             admission: GatewayAdmission(
                 authentication: try BearerTokenCheck(tokenFile: tokenFile), hosts: hosts.policy(listenHost: address.host)),
-            pingInterval: try pingEvery(), closeTimeout: .seconds(5), limits: limits)
-        let maxLag = try lagLimit()
+            pingInterval: timings.pingInterval, closeTimeout: .seconds(5), limits: limits)
 
         let interrupts = InterruptWatcher(stopDeadline: StopDeadline(
             exitCode: .interrupted, consequence: "clients not closed yet were cut off without a close frame"))
         try await GatewayService.run(
-            connection: resolved, listen: address, server: server, maxLag: maxLag,
+            connection: resolved, listen: address, server: server, maxLag: timings.maxLag,
             connectTimeout: try kafka.startupWait(), stop: interrupts.stop, notes: .standardError)
         try interrupts.endCleanStop("speedo gateway: stopped on a signal; every client was sent a close frame")
     }

@@ -43,8 +43,7 @@ struct History: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The sensor ids to show.", valueName: "sensor"))
     var sensors: [String]
 
-    @OptionGroup(title: "Time range")
-    var range: TimeRangeOptions
+    @OptionGroup(title: "Time range") var range: TimeRangeOptions
 
     @Option(
         parsing: .unconditional,
@@ -72,8 +71,7 @@ struct History: AsyncParsableCommand {
     @Flag(help: "With --bucket: buckets from exactly --since, out of the raw rows (an exact 95th percentile), not the rollups.")
     var exact = false
 
-    @OptionGroup(title: "PostgreSQL")
-    var database: DatabaseOptions
+    @OptionGroup(title: "PostgreSQL") var database: DatabaseOptions
 
     func validate() throws {
         if exact && bucket == nil { throw ValidationError("--exact goes with --bucket") }
@@ -91,7 +89,7 @@ struct History: AsyncParsableCommand {
     func run() async throws {
         let (since, until) = try range.resolve(now: Timestamp.current())
         let query = HistoryQuery(
-            databaseURL: try ConnectionSettings.resolve(kafka: nil, database: database).databaseURL.value,
+            databaseURL: try database.resolvedURL(),
             sensors: sensors, since: since, until: until, width: try bucketWidth(), limit: limit, format: format,
             plotColumns: plot ? Terminal.exportedColumns ?? 80 : nil, parallel: parallel,
             exact: exact)

@@ -50,8 +50,7 @@ struct Ingest: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("Input files; - or none reads standard input.", valueName: "file"))
     var files: [String] = []
 
-    @OptionGroup(title: "Kafka")
-    var kafka: KafkaClientOptions
+    @OptionGroup(title: "Kafka") var kafka: KafkaClientOptions
 
     @Option(help: ArgumentHelp("Input format for every input instead of detecting it.", valueName: "ndjson|csv"))
     var format: InputFormat?
@@ -65,11 +64,9 @@ struct Ingest: AsyncParsableCommand {
         "Stop reading after this many rejected lines; what was read is still published.", valueName: "n"))
     var maxErrors: Int?
 
-    @OptionGroup(title: "Publishing")
-    var publishing: PublishingOptions
+    @OptionGroup(title: "Publishing") var publishing: PublishingOptions
 
-    @OptionGroup(title: "HTTP")
-    var http: HTTPIngestOptions
+    @OptionGroup(title: "HTTP") var http: HTTPIngestOptions
 
     func validate() throws {
         if http.listen != nil {
@@ -85,7 +82,7 @@ struct Ingest: AsyncParsableCommand {
     func run() async throws {
         if http.listen != nil { return try await serveHTTP() }
         let job = IngestFiles(
-            settings: try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil),
+            settings: try kafka.resolved(),
             paths: files.isEmpty ? ["-"] : files, format: format, rejectFile: rejectFile, maxErrors: maxErrors,
             publishing: try publishing.settings(kafka: kafka))
         let interrupts = InterruptWatcher(stopDeadline: StopDeadline(

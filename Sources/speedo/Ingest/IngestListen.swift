@@ -9,7 +9,7 @@ extension Ingest {
     /// connections, lets the requests in flight get their deliveries confirmed and answered, closes the producer and
     /// exits 0 on SIGTERM, 130 on SIGINT (75 when a record could still not be confirmed).
     func serveHTTP() async throws {
-        let settings = try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil)
+        let settings = try kafka.resolved()
         let listen = try http.listenAddress()
         let responder = IngestHTTPResponder.Settings(
             maximumBodySize: try http.maximumBodySize(), deliveryTimeout: try http.parsedDeliveryTimeout(),

@@ -43,11 +43,9 @@ struct HTTPIngestOptions: ParsableArguments {
     @Flag(help: "Log one line per HTTP request on stderr.")
     var accessLog = false
 
-    @OptionGroup
-    var hosts: HTTPHostOptions
+    @OptionGroup var hosts: HTTPHostOptions
 
-    @OptionGroup
-    var connections: HTTPLimitOptions
+    @OptionGroup var connections: HTTPLimitOptions
 
     static let defaultMaximumBodySize = 1 << 20
     static let defaultDeliveryTimeout = Duration.seconds(5)

@@ -71,6 +71,11 @@ struct KafkaClientOptions: ParsableArguments {
     func startupWait() throws -> Duration {
         try OptionBounds.duration(connectTimeout, "--connect-timeout", .seconds(0)...TimeSpan.hours(24)).duration
     }
+
+    /// The connection settings of a command that works on Kafka alone.
+    func resolved() throws -> ConnectionSettings {
+        try ConnectionSettings.resolve(kafka: cluster, database: nil)
+    }
 }
 
 /// How to reach PostgreSQL: shared by every command that reads or writes history.
@@ -87,6 +92,22 @@ struct DatabaseOptions: ParsableArguments {
                 """,
             valueName: "url"))
     var databaseURL: String?
+
+    /// The database URL of a command that works on PostgreSQL alone.
+    func resolvedURL() throws -> String {
+        try ConnectionSettings.resolve(kafka: nil, database: self).databaseURL.value
+    }
+}
+
+/// The Kafka and PostgreSQL sections of the commands that work on both, and how they resolve together.
+struct KafkaAndDatabaseOptions: ParsableArguments {
+    @OptionGroup(title: "Kafka") var kafka: KafkaClientOptions
+
+    @OptionGroup(title: "PostgreSQL") var database: DatabaseOptions
+
+    func resolved() throws -> ConnectionSettings {
+        try ConnectionSettings.resolve(kafka: kafka.cluster, database: database)
+    }
 }
 
 extension ConnectionSettings {

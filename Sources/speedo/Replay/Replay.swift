@@ -34,8 +34,7 @@ struct Replay: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup(title: "Time range")
-    var range: TimeRangeOptions
+    @OptionGroup(title: "Time range") var range: TimeRangeOptions
 
     @Option(name: .customLong("sensor"), help: ArgumentHelp(
         "Only this sensor's readings (repeatable; default: all).", valueName: "id"))
@@ -50,11 +49,7 @@ struct Replay: AsyncParsableCommand {
     @Option(help: "Format on stdout.")
     var format = ReadingTextFormat.ndjson
 
-    @OptionGroup(title: "Kafka")
-    var kafka: KafkaClientOptions
-
-    @OptionGroup(title: "PostgreSQL")
-    var database: DatabaseOptions
+    @OptionGroup var connection: KafkaAndDatabaseOptions
 
     func validate() throws {
         _ = try range.resolve(now: Timestamp.current())
@@ -67,9 +62,10 @@ struct Replay: AsyncParsableCommand {
     func run() async throws {
         let (since, until) = try range.resolve(now: Timestamp.current())
         let session = ReplaySession(
-            connection: try ConnectionSettings.resolve(kafka: kafka.cluster, database: database), since: since, until: until,
+            connection: try connection.resolved(), since: since, until: until,
             sensors: Set(sensors), target: to, pace: pace, format: format,
-            publishing: PublishingSettings(partitions: PublishingOptions.defaultPartitions, connectTimeout: try kafka.startupWait()))
+            publishing: PublishingSettings(
+                partitions: PublishingOptions.defaultPartitions, connectTimeout: try connection.kafka.startupWait()))
         let interrupts = InterruptWatcher()
         try await runOnDedicatedThread(name: "speedo.replay") {
             try session.run(stop: interrupts.stop, notes: .standardError)

@@ -75,11 +75,9 @@ struct Simulate: ParsableCommand {
         help: ArgumentHelp("Readings per POST with --via, 1 to 100000 (default: \(Self.defaultBatch)).", valueName: "n"))
     var batch: Int?
 
-    @OptionGroup(title: "Kafka (the default output)")
-    var kafka: KafkaClientOptions
+    @OptionGroup(title: "Kafka (the default output)") var kafka: KafkaClientOptions
 
-    @OptionGroup(title: "Publishing")
-    var publishing: PublishingOptions
+    @OptionGroup(title: "Publishing") var publishing: PublishingOptions
 
     static let defaultBatch = 500
     /// Beyond this, a typo (an extra zero) is more likely than a wish.
@@ -153,7 +151,7 @@ struct Simulate: ParsableCommand {
         } else if let via {
             output = .ingestionAPI(url: try ingestionURL(via), batchSize: batch ?? Self.defaultBatch)
         } else {
-            output = .kafka(try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil), try publishing.settings(kafka: kafka))
+            output = .kafka(try kafka.resolved(), try publishing.settings(kafka: kafka))
         }
         let session = SimulationSession(
             sensors: sensors, prefix: prefix, ratePerSensor: rate, stopCondition: try stopCondition(),

@@ -33,11 +33,9 @@ struct Status: ParsableCommand {
             """
     )
 
-    @OptionGroup(title: "Kafka")
-    var kafka: KafkaOptions
+    @OptionGroup(title: "Kafka") var kafka: KafkaOptions
 
-    @OptionGroup(title: "PostgreSQL")
-    var database: DatabaseOptions
+    @OptionGroup(title: "PostgreSQL") var database: DatabaseOptions
 
     @Option(parsing: .unconditional, help: "How many sensors to list (0 to 100000), those with the most readings first.")
     var top = 10

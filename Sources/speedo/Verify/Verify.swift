@@ -58,11 +58,7 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "Format of the findings on stdout.")
     var format = VerifyFormat.table
 
-    @OptionGroup(title: "Kafka")
-    var kafka: KafkaClientOptions
-
-    @OptionGroup(title: "PostgreSQL")
-    var database: DatabaseOptions
+    @OptionGroup var connection: KafkaAndDatabaseOptions
 
     func validate() throws {
         _ = try range(now: Timestamp.current())
@@ -75,8 +71,8 @@ struct Verify: AsyncParsableCommand {
     func run() async throws {
         let (since, until) = try range(now: Timestamp.current())
         let session = VerifySession(
-            connection: try ConnectionSettings.resolve(kafka: kafka.cluster, database: database), since: since,
-            until: until, sensors: Set(sensors), group: group, connectTimeout: try kafka.startupWait())
+            connection: try connection.resolved(), since: since,
+            until: until, sensors: Set(sensors), group: group, connectTimeout: try connection.kafka.startupWait())
         let interrupts = InterruptWatcher()
         let report = try await session.run(stop: interrupts.stop, notes: .standardError)
         guard let report else { throw CommandFailure(.interrupted, "verify stopped by a signal") }

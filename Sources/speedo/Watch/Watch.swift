@@ -61,8 +61,7 @@ struct Watch: AsyncParsableCommand {
         "The width of the --once frame, 20 to 1000.", discussion: "Default: $COLUMNS, then 100.", valueName: "n"))
     var columns: Int?
 
-    @OptionGroup(title: "Kafka")
-    var kafka: KafkaClientOptions
+    @OptionGroup(title: "Kafka") var kafka: KafkaClientOptions
 
     /// How long --once waits for the topic before printing what it has.
     private static let catchUpTimeout = Duration.seconds(15)
@@ -94,7 +93,7 @@ struct Watch: AsyncParsableCommand {
                 "speedo watch needs an interactive terminal; use `speedo watch --once` for one plain-text frame, "
                     + "or `speedo consume stdout` for the stream")
         }
-        let resolved = try ConnectionSettings.resolve(kafka: kafka.cluster, database: nil)
+        let resolved = try kafka.resolved()
         let window = try windowSpan()
         let settings = DashboardSettings(
             window: window, staleAfter: try staleSpan(),
