@@ -117,18 +117,23 @@ extension PostgresStoreTests {
         let url = "postgresql:///speedo?host=\(cluster.socketDirectory)&port=\(cluster.port)&user=limited_user"
         let retry = Backoff(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(400), maximumAttempts: 20)
         let slotTaken = DispatchSemaphore(value: 0)
-        // One thread holds the only slot for a while; another connects meanwhile.
+        let retryNoticed = DispatchSemaphore(value: 0)
+        // One thread holds the only slot until the other, connecting with retries, has been refused once (a fixed
+        // hold could end before a busy machine gets the other thread to try).
         async let holding: Void = runOnDedicatedThread {
             let holder = try PostgresConnection.connect(url)
             slotTaken.signal()
-            Thread.sleep(forTimeInterval: 0.3)
+            _ = retryNoticed.wait(timeout: .now() + 60)
             holder.close()
         }
         let (refused, notices, user) = try await runOnDedicatedThread { () -> (PostgresError?, [String], String?) in
             guard slotTaken.wait(timeout: .now() + 60) == .success else { return (nil, [], nil) }
             let refused = capturedError { _ = try PostgresConnection.connect(url, retry: nil) } as? PostgresError
             var notices: [String] = []
-            let connection = try PostgresConnection.connect(url, retry: retry) { notices.append($0.description) }
+            let connection = try PostgresConnection.connect(url, retry: retry) {
+                notices.append($0.description)
+                retryNoticed.signal()
+            }
             defer { connection.close() }
             return (refused, notices, try connection.query("SELECT current_user AS me").first?["me"])
         }

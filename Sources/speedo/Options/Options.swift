@@ -4,7 +4,6 @@ import SpeedoCore
 import SpeedoKafka
 import SpeedoPipeline
 import SpeedoRuntime
-import SpeedoStore
 
 /// How to reach Kafka: shared by every command that reads or writes a topic.
 struct KafkaOptions: ParsableArguments {

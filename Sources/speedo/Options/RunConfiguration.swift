@@ -86,14 +86,7 @@ enum RunConfiguration {
         guard let commands = selection.profile?.commands, !commands.isEmpty else {
             return Prepared(selection: selection, arguments: stripped)
         }
-        let tree = CommandTree.speedo
-        let path = commandPath(of: head)
-        for entry in commands {
-            let command = try tree.command(entry)
-            let defaults = try command.arguments(for: entry)
-            guard command.path == path.joined(separator: " ") else { continue }
-            head.insert(contentsOf: defaults.filter { !head.contains(option: $0.option) }.flatMap(\.tokens), at: path.count)
-        }
+        try CommandTree.speedo.applyDefaults(of: commands, to: &head, commandPath: commandPath(of: head))
         return Prepared(selection: selection, arguments: head + global.tail)
     }
 
@@ -132,118 +125,14 @@ enum RunConfiguration {
     }
 }
 
-/// speedo's commands and their options, as swift-argument-parser describes them (`--experimental-dump-help`), to check
-/// a profile's `commands:` against what each command takes.
-struct CommandTree: Decodable {
-    struct Name: Decodable {
-        var kind: String
-        var name: String
-        var spelled: String { kind == "long" ? "--\(name)" : "-\(name)" }
-    }
-
-    struct Argument: Decodable {
-        var kind: String
-        var names: [Name]?
-        var isRepeating: Bool
-        var longName: String? { names?.first { $0.kind == "long" }?.name }
-    }
-
-    struct Command: Decodable {
-        var commandName: String
-        var arguments: [Argument]?
-        var subcommands: [Command]?
-    }
-
-    /// A command by its path (`consume postgres`), with what it takes.
-    struct Located {
-        var path: String
-        var command: Command
-    }
-
-    /// An option put on the command line from the profile.
-    struct Default {
-        var option: Argument
-        var tokens: [String]
-    }
-
-    var command: Command
-
+extension CommandTree {
+    /// speedo's own tree, from the command definitions.
     static var speedo: CommandTree {
         do {
             _ = try Speedo.parseAsRoot(["--experimental-dump-help"])
         } catch {
-            if let tree = try? JSONDecoder().decode(CommandTree.self, from: Data(Speedo.fullMessage(for: error).utf8)) {
-                return tree
-            }
+            if let tree = try? CommandTree(describedBy: Speedo.fullMessage(for: error)) { return tree }
         }
         preconditionFailure("swift-argument-parser no longer describes the commands with --experimental-dump-help")
-    }
-
-    /// The command a `commands:` entry names, or an error with the commands there are.
-    func command(_ entry: ConfigFile.CommandDefaults) throws(ConfigurationError) -> Located {
-        var all: [Located] = []
-        func collect(_ node: Command, _ prefix: String) {
-            for child in node.subcommands ?? [] where child.commandName != "help" {
-                let path = prefix.isEmpty ? child.commandName : "\(prefix) \(child.commandName)"
-                all.append(Located(path: path, command: child))
-                collect(child, path)
-            }
-        }
-        collect(command, "")
-        if let found = all.first(where: { $0.path == entry.command && ($0.command.subcommands ?? []).isEmpty }) { return found }
-        let close = Suggestions.closest(to: entry.command, among: all.filter { ($0.command.subcommands ?? []).isEmpty }.map(\.path))
-        throw ConfigurationError(
-            code: .configurationFile,
-            message: "\(entry.position): \(EscapedText.quoted(entry.command)) is not a speedo command that runs"
-                + (close.isEmpty ? "" : " (did you mean \(close.map { EscapedText.quoted($0) }.joined(separator: " or "))?)")
-                + "; name commands as on the command line, e.g. consume postgres")
-    }
-}
-
-extension CommandTree.Located {
-    /// Options set at the profile level, never per command, so that the precedence stays flag > environment > profile.
-    static let connectionOptions = ["brokers", "topic", "database-url"]
-
-    /// The command-line words each of the entry's options stands for, checked against what the command takes.
-    func arguments(for entry: ConfigFile.CommandDefaults) throws(ConfigurationError) -> [CommandTree.Default] {
-        var defaults: [CommandTree.Default] = []
-        let options = (command.arguments ?? []).filter { $0.kind != "positional" && $0.longName != nil }
-        for option in entry.options {
-            let fail = { (message: String) in
-                ConfigurationError(code: .configurationFile, message: "\(option.position): \(path) \(option.name): \(message)")
-            }
-            guard !Self.connectionOptions.contains(option.name) else {
-                throw fail("set \(option.name) for the whole profile (\(option.name): at the profile's level), not per command")
-            }
-            guard let argument = options.first(where: { $0.longName == option.name }) else {
-                let names = options.compactMap(\.longName)
-                let close = Suggestions.closest(to: option.name, among: names)
-                throw fail(
-                    "not an option of speedo \(path)"
-                        + (close.isEmpty ? "" : " (did you mean \(close.map { EscapedText.quoted($0) }.joined(separator: " or "))?)")
-                        + "; see speedo \(path) --help (write options without their dashes)")
-            }
-            let spelled = "--\(option.name)"
-            if argument.kind == "flag" {
-                guard !option.isList, let on = Bool(option.values[0]) else { throw fail("a flag takes true or false") }
-                if on { defaults.append(.init(option: argument, tokens: [spelled])) }
-            } else {
-                guard !option.isList || argument.isRepeating else { throw fail("takes one value, not a list") }
-                defaults.append(.init(option: argument, tokens: option.values.flatMap { [spelled, $0] }))
-            }
-        }
-        return defaults
-    }
-}
-
-extension [String] {
-    /// Whether the command line gives `option` under any of its names (`--name`, `--name=…`, `-n`, `-nVALUE`).
-    fileprivate func contains(option: CommandTree.Argument) -> Bool {
-        (option.names ?? []).contains { name in
-            contains { word in
-                word == name.spelled || word.hasPrefix(name.spelled + "=")
-                    || (name.kind == "short" && word.hasPrefix(name.spelled) && !word.hasPrefix("--"))
-            }
-        }
     }
 }
