@@ -36,11 +36,6 @@ package struct EncodedRecords: Sendable {
 
     package func tag(at index: Int) -> UInt64 { records[index].tag }
 
-    /// The partition assigned to the record at `index`; nil when librdkafka's partitioner is to choose.
-    package func partition(at index: Int) -> Int32? {
-        records[index].partition == Self.partitionerChooses ? nil : records[index].partition
-    }
-
     /// The tags of the records from `index` on: those not queued when queuing stopped there.
     package func tags(from index: Int) -> some Sequence<UInt64> { records[index...].lazy.map(\.tag) }
 
