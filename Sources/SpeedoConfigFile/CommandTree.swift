@@ -48,8 +48,9 @@ package struct CommandTree: Decodable, Sendable {
     package func applyDefaults(
         of commands: [ConfigFile.CommandDefaults], to arguments: inout [String], commandPath: [String]
     ) throws(ConfigurationError) {
+        let runnable = runnableCommands()
         for entry in commands {
-            let command = try command(entry)
+            let command = try Self.command(entry, among: runnable)
             let defaults = try command.arguments(for: entry)
             guard command.path == commandPath.joined(separator: " ") else { continue }
             let absent = defaults.filter { !arguments.contains(option: $0.option) }
@@ -57,19 +58,26 @@ package struct CommandTree: Decodable, Sendable {
         }
     }
 
-    /// The command a `commands:` entry names, or an error with the commands there are.
-    func command(_ entry: ConfigFile.CommandDefaults) throws(ConfigurationError) -> Located {
-        var all: [Located] = []
+    /// The commands that run (not groups such as `consume`), by path.
+    private func runnableCommands() -> [Located] {
+        var runnable: [Located] = []
         func collect(_ node: Command, _ prefix: String) {
             for child in node.subcommands ?? [] where child.commandName != "help" {
                 let path = prefix.isEmpty ? child.commandName : "\(prefix) \(child.commandName)"
-                all.append(Located(path: path, command: child))
+                if (child.subcommands ?? []).isEmpty { runnable.append(Located(path: path, command: child)) }
                 collect(child, path)
             }
         }
         collect(command, "")
-        if let found = all.first(where: { $0.path == entry.command && ($0.command.subcommands ?? []).isEmpty }) { return found }
-        let close = Suggestions.closest(to: entry.command, among: all.filter { ($0.command.subcommands ?? []).isEmpty }.map(\.path))
+        return runnable
+    }
+
+    /// The command a `commands:` entry names, or an error with the commands there are.
+    private static func command(
+        _ entry: ConfigFile.CommandDefaults, among runnable: [Located]
+    ) throws(ConfigurationError) -> Located {
+        if let found = runnable.first(where: { $0.path == entry.command }) { return found }
+        let close = Suggestions.closest(to: entry.command, among: runnable.map(\.path))
         throw ConfigurationError(
             code: .configurationFile,
             message: "\(entry.position): \(EscapedText.quoted(entry.command)) is not a speedo command that runs"

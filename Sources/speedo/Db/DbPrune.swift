@@ -59,11 +59,11 @@ struct DbPrune: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = try ConnectionSettings.resolve(kafka: nil, database: database)
+        let url = try database.resolvedURL()
         let age = try age()
         let now = Timestamp.current()
         let outcome = try await DatabaseMaintenance.prune(
-            databaseURL: settings.databaseURL.value, olderThan: age, now: now, dryRun: dryRun, withRollups: withRollups,
+            databaseURL: url, olderThan: age, now: now, dryRun: dryRun, withRollups: withRollups,
             notes: .standardError)
         let partitions = outcome.partitions
         let verb = dryRun ? "would drop" : "dropped"

@@ -86,7 +86,8 @@ enum RunConfiguration {
         guard let commands = selection.profile?.commands, !commands.isEmpty else {
             return Prepared(selection: selection, arguments: stripped)
         }
-        try CommandTree.speedo.applyDefaults(of: commands, to: &head, commandPath: commandPath(of: head))
+        let path = commandPath(of: head)
+        try CommandTree.speedo.applyDefaults(of: commands, to: &head, commandPath: path)
         return Prepared(selection: selection, arguments: head + global.tail)
     }
 
